@@ -1,0 +1,59 @@
+// The exact shape of the native module (build/Release/simd_optim.node).
+// lib/backend.ts is its only user; everything user-facing lives in lib/.
+
+/** A dtype the kernels accept. */
+export type NativeDType = 'float32' | 'float64';
+export type NativeArray = Float32Array | Float64Array;
+
+/**
+ * Role of a bound array within its slot, for `ParamGroup.bind`:
+ * 0 param, 1 grad, 2 square_avg, 3 momentum_buffer, 4 grad_avg.
+ */
+export type Role = 0 | 1 | 2 | 3 | 4;
+
+/**
+ * A param group as the kernels see it: per slot, the arrays of one parameter.
+ * Bound arrays stay referenced (kept alive) until rebound or the group is
+ * collected.
+ */
+export declare class ParamGroup {
+  /**
+   * @param slotCount number of parameters in the group
+   * @param hyper Float64Array(8) read at every step:
+   *   [lr, alpha, eps, weight_decay, momentum, centered, maximize, lerp_grad_avg]
+   *   (booleans as 0/1; lerp_grad_avg = 1 for PyTorch 2.x, 0 for 1.13).
+   */
+  constructor(slotCount: number, hyper: Float64Array);
+  /** Binds (or with null, unbinds) one array. Throws on a non-float typed array. */
+  bind(slot: number, role: Role, array: NativeArray | null): void;
+  /**
+   * One RMSprop step over every slot whose grad is bound. Requires param,
+   * grad and square_avg bound with equal length and dtype, plus
+   * momentum_buffer when momentum > 0 and grad_avg when centered; throws
+   * before writing anything otherwise.
+   */
+  rmspropStep(): void;
+}
+
+/** A zeroed state array whose data is 64-byte aligned. */
+export declare function allocState(dtype: 'float32', length: number): Float32Array;
+export declare function allocState(dtype: 'float64', length: number): Float64Array;
+export declare function allocState(dtype: NativeDType, length: number): NativeArray;
+
+export interface NativeInfo {
+  /** ISA of the kernels in use. */
+  isa: string;
+  /** ISAs this build and CPU can run, best last. Always includes 'scalar'. */
+  isas: string[];
+  /** False when state buffers are V8-allocated (runtime refused external ones, or forced). */
+  externalBuffers: boolean;
+  /** Why SIMD_OPTIM_ISA was refused, or ''. */
+  isaError: string;
+}
+export declare function info(): NativeInfo;
+
+/** Switches every later step to the given ISA's kernels. Throws if it cannot run here. */
+export declare function setIsa(name: string): void;
+
+/** The largest power of two (up to 4096) dividing the address of the view's first byte. For tests. */
+export declare function addressAlignment(view: ArrayBufferView): number;

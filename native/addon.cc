@@ -1,0 +1,86 @@
+// Node-API entry point: exports the ParamGroup class, the state allocator and
+// the ISA controls. Argument checks here are the cheap second line of defence;
+// lib/ validates everything first and words the user-facing errors.
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+
+#include "dispatch.h"
+#include "param_group.h"
+#include "state_buffer.h"
+
+namespace simd_optim {
+namespace {
+
+// allocState(dtype: 'float32' | 'float64', length: number)
+Napi::Value AllocState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsString() || !info[1].IsNumber()) {
+    throw Napi::TypeError::New(env, "allocState(dtype: 'float32' | 'float64', length: number)");
+  }
+  const std::string dtype = info[0].As<Napi::String>().Utf8Value();
+  const double length = info[1].As<Napi::Number>().DoubleValue();
+  if (!(length >= 0 && length <= 9007199254740991.0) ||
+      length != static_cast<double>(static_cast<uint64_t>(length))) {
+    throw Napi::RangeError::New(env, "allocState: length must be a non-negative integer");
+  }
+  if (dtype != "float32" && dtype != "float64") {
+    throw Napi::TypeError::New(env, "allocState: dtype must be 'float32' or 'float64'");
+  }
+  return alloc_state(env, dtype == "float32" ? DType::kFloat32 : DType::kFloat64,
+                     static_cast<size_t>(length));
+}
+
+// info(): { isa, isas, externalBuffers, isaError }
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("isa", active_kernels().isa);
+  const std::vector<std::string> isas = runnable_isas();
+  Napi::Array list = Napi::Array::New(env, isas.size());
+  for (size_t i = 0; i < isas.size(); ++i) list.Set(static_cast<uint32_t>(i), isas[i]);
+  out.Set("isas", list);
+  out.Set("externalBuffers", external_buffers_enabled());
+  out.Set("isaError", isa_env_error());
+  return out;
+}
+
+// setIsa(name): throws if this build or CPU cannot run it.
+Napi::Value SetIsa(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "setIsa(name: string)");
+  const std::string error = select_isa(info[0].As<Napi::String>().Utf8Value());
+  if (!error.empty()) throw Napi::Error::New(env, error);
+  return env.Undefined();
+}
+
+// addressAlignment(view): the largest power of two (up to 4096) that divides
+// the address of the view's first byte. For tests of the state allocator.
+Napi::Value AddressAlignment(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsTypedArray()) {
+    throw Napi::TypeError::New(env, "addressAlignment(view: TypedArray)");
+  }
+  Napi::TypedArray view = info[0].As<Napi::TypedArray>();
+  const auto address = reinterpret_cast<uintptr_t>(static_cast<uint8_t*>(view.ArrayBuffer().Data()) +
+                                                   view.ByteOffset());
+  uintptr_t alignment = 1;
+  while (alignment < 4096 && address % (alignment * 2) == 0) alignment *= 2;
+  return Napi::Number::New(env, static_cast<double>(alignment));
+}
+
+}  // namespace
+}  // namespace simd_optim
+
+Napi::Object InitSimdOptim(Napi::Env env, Napi::Object exports) {
+  using namespace simd_optim;  // NOLINT(build/namespaces)
+  exports.Set("ParamGroup", ParamGroup::Define(env));
+  exports.Set("allocState", Napi::Function::New(env, AllocState, "allocState"));
+  exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
+  exports.Set("addressAlignment", Napi::Function::New(env, AddressAlignment, "addressAlignment"));
+  return exports;
+}
+
+NODE_API_MODULE(simd_optim, InitSimdOptim)

@@ -1,0 +1,57 @@
+// x86-64 AVX-512F kernels: 16 floats or 8 doubles per vector. Compiled with
+// -mavx512f -mfma for this file only; dispatch.cc calls it only after cpuid and
+// xgetbv say the CPU and the OS support it.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernel_loop.h"
+
+namespace simd_optim {
+namespace {
+
+struct Avx512F32 {
+  using T = float;
+  using V = __m512;
+  static constexpr std::size_t W = 16;
+  static V load(const T* x) { return _mm512_loadu_ps(x); }
+  static void store(T* x, V a) { _mm512_storeu_ps(x, a); }
+  static V set1(T a) { return _mm512_set1_ps(a); }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
+  static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static V div(V a, V b) { return _mm512_div_ps(a, b); }
+  static V sqrt(V a) { return _mm512_sqrt_ps(a); }
+  // AVX-512F has no xor_ps (that is AVX512DQ): flip the sign bit as integers.
+  static V neg(V a) {
+    return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), _mm512_set1_epi32(INT32_MIN)));
+  }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+};
+
+struct Avx512F64 {
+  using T = double;
+  using V = __m512d;
+  static constexpr std::size_t W = 8;
+  static V load(const T* x) { return _mm512_loadu_pd(x); }
+  static void store(T* x, V a) { _mm512_storeu_pd(x, a); }
+  static V set1(T a) { return _mm512_set1_pd(a); }
+  static V add(V a, V b) { return _mm512_add_pd(a, b); }
+  static V sub(V a, V b) { return _mm512_sub_pd(a, b); }
+  static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
+  static V div(V a, V b) { return _mm512_div_pd(a, b); }
+  static V sqrt(V a) { return _mm512_sqrt_pd(a); }
+  static V neg(V a) {
+    return _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(a), _mm512_set1_epi64(INT64_MIN)));
+  }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+};
+
+}  // namespace
+
+const KernelTable& avx512_kernels() {
+  static const KernelTable table{"avx512", &rmsprop_step<Avx512F32>, &rmsprop_step<Avx512F64>};
+  return table;
+}
+
+}  // namespace simd_optim

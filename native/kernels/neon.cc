@@ -1,0 +1,50 @@
+// arm64 NEON kernels: 4 floats or 2 doubles per vector. Advanced SIMD is part
+// of every AArch64 CPU, so no runtime check is needed. vfmaq_* is a fused
+// multiply-add (one rounding) and vsqrtq_*/vdivq_* are IEEE correctly rounded.
+#include <arm_neon.h>
+
+#include "kernel_loop.h"
+
+namespace simd_optim {
+namespace {
+
+struct NeonF32 {
+  using T = float;
+  using V = float32x4_t;
+  static constexpr std::size_t W = 4;
+  static V load(const T* x) { return vld1q_f32(x); }
+  static void store(T* x, V a) { vst1q_f32(x, a); }
+  static V set1(T a) { return vdupq_n_f32(a); }
+  static V add(V a, V b) { return vaddq_f32(a, b); }
+  static V sub(V a, V b) { return vsubq_f32(a, b); }
+  static V mul(V a, V b) { return vmulq_f32(a, b); }
+  static V div(V a, V b) { return vdivq_f32(a, b); }
+  static V sqrt(V a) { return vsqrtq_f32(a); }
+  static V neg(V a) { return vnegq_f32(a); }
+  static V fma(V a, V b, V c) { return vfmaq_f32(c, a, b); }  // c + a*b
+};
+
+struct NeonF64 {
+  using T = double;
+  using V = float64x2_t;
+  static constexpr std::size_t W = 2;
+  static V load(const T* x) { return vld1q_f64(x); }
+  static void store(T* x, V a) { vst1q_f64(x, a); }
+  static V set1(T a) { return vdupq_n_f64(a); }
+  static V add(V a, V b) { return vaddq_f64(a, b); }
+  static V sub(V a, V b) { return vsubq_f64(a, b); }
+  static V mul(V a, V b) { return vmulq_f64(a, b); }
+  static V div(V a, V b) { return vdivq_f64(a, b); }
+  static V sqrt(V a) { return vsqrtq_f64(a); }
+  static V neg(V a) { return vnegq_f64(a); }
+  static V fma(V a, V b, V c) { return vfmaq_f64(c, a, b); }
+};
+
+}  // namespace
+
+const KernelTable& neon_kernels() {
+  static const KernelTable table{"neon", &rmsprop_step<NeonF32>, &rmsprop_step<NeonF64>};
+  return table;
+}
+
+}  // namespace simd_optim

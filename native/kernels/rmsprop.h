@@ -1,0 +1,88 @@
+// RMSprop step kernels: plain C++ over raw pointers, no Node-API.
+//
+// The arithmetic follows docs/spec/rmsprop-arithmetic.md element by element,
+// so that every ISA (and the pure-JS backend) gives PyTorch's bits exactly.
+#pragma once
+
+#include <cstddef>
+
+namespace simd_optim {
+
+// Hyperparameters of one step as PyTorch holds them: Python floats (double).
+struct RmspropHyper {
+  double lr = 0.01;
+  double alpha = 0.99;
+  double eps = 1e-8;
+  double weight_decay = 0;
+  double momentum = 0;
+  bool centered = false;
+  bool maximize = false;
+  // Centered running mean of g: PyTorch 2.x uses grad_avg.lerp_(g, 1-alpha);
+  // 1.13 uses grad_avg.mul_(alpha).add_(g, alpha=1-alpha).
+  bool lerp_grad_avg = true;
+};
+
+// The constants a kernel uses, in its own dtype. PyTorch rounds each Python
+// float to the tensor's dtype at the point of use, so 1-alpha is computed in
+// double and then rounded, and so is -lr.
+template <typename T>
+struct RmspropConsts {
+  T alpha, one_minus_alpha, eps, weight_decay, momentum, neg_lr;
+  // lerp(ga, g, w) = |w| < 0.5 ? fma(w, g-ga, ga) : fma(w-1, g-ga, g)
+  T lerp_coeff;
+  bool lerp_from_grad;  // the second branch above
+  bool maximize, has_weight_decay, centered, lerp, has_momentum;
+
+  explicit RmspropConsts(const RmspropHyper& h)
+      : alpha(static_cast<T>(h.alpha)),
+        one_minus_alpha(static_cast<T>(1.0 - h.alpha)),
+        eps(static_cast<T>(h.eps)),
+        weight_decay(static_cast<T>(h.weight_decay)),
+        momentum(static_cast<T>(h.momentum)),
+        neg_lr(static_cast<T>(-h.lr)),
+        lerp_coeff(one_minus_alpha),
+        lerp_from_grad(false),
+        maximize(h.maximize),
+        has_weight_decay(h.weight_decay != 0),
+        centered(h.centered),
+        lerp(h.lerp_grad_avg),
+        has_momentum(h.momentum > 0) {
+    // ATen compares |weight| < 0.5 on the weight in the tensor's dtype, and
+    // forms weight - 1 in that dtype (one rounding).
+    T w = one_minus_alpha;
+    if (!((w < T(0.5)) && (w > T(-0.5)))) {
+      lerp_from_grad = true;
+      lerp_coeff = w - T(1);
+    }
+  }
+};
+
+// One tensor of n elements. p, g, v (square_avg) always; buf (momentum_buffer)
+// when momentum > 0, gavg (grad_avg) when centered, otherwise may be null.
+// Pointers need no particular alignment. g must not overlap p, v, buf or gavg.
+using RmspropF32 = void (*)(const RmspropConsts<float>&, std::size_t n, float* p,
+                            const float* g, float* v, float* buf, float* gavg);
+using RmspropF64 = void (*)(const RmspropConsts<double>&, std::size_t n, double* p,
+                            const double* g, double* v, double* buf, double* gavg);
+
+// Everything one instruction set provides.
+struct KernelTable {
+  const char* isa;
+  RmspropF32 rmsprop_f32;
+  RmspropF64 rmsprop_f64;
+};
+
+// One per ISA, each defined in its own translation unit compiled with that
+// ISA's flags only (see CMakeLists.txt). Only call a table the CPU supports.
+const KernelTable& scalar_kernels();
+#if defined(SIMD_OPTIM_HAVE_AVX2)
+const KernelTable& avx2_kernels();
+#endif
+#if defined(SIMD_OPTIM_HAVE_AVX512)
+const KernelTable& avx512_kernels();
+#endif
+#if defined(SIMD_OPTIM_HAVE_NEON)
+const KernelTable& neon_kernels();
+#endif
+
+}  // namespace simd_optim

@@ -1,0 +1,54 @@
+// Portable reference kernels: one element at a time, exact fma from the
+// compiler builtin (an instruction where the target has one, libm's exact
+// software fma otherwise). Always built; every other ISA is tested against it.
+#include "kernel_loop.h"
+
+namespace simd_optim {
+namespace {
+
+template <typename TT>
+struct ScalarOps;
+
+template <>
+struct ScalarOps<float> {
+  using T = float;
+  using V = float;
+  static constexpr std::size_t W = 1;
+  static V load(const T* x) { return *x; }
+  static void store(T* x, V a) { *x = a; }
+  static V set1(T a) { return a; }
+  static V add(V a, V b) { return a + b; }
+  static V sub(V a, V b) { return a - b; }
+  static V mul(V a, V b) { return a * b; }
+  static V div(V a, V b) { return a / b; }
+  static V sqrt(V a) { return __builtin_sqrtf(a); }
+  static V neg(V a) { return -a; }
+  static V fma(V a, V b, V c) { return __builtin_fmaf(a, b, c); }
+};
+
+template <>
+struct ScalarOps<double> {
+  using T = double;
+  using V = double;
+  static constexpr std::size_t W = 1;
+  static V load(const T* x) { return *x; }
+  static void store(T* x, V a) { *x = a; }
+  static V set1(T a) { return a; }
+  static V add(V a, V b) { return a + b; }
+  static V sub(V a, V b) { return a - b; }
+  static V mul(V a, V b) { return a * b; }
+  static V div(V a, V b) { return a / b; }
+  static V sqrt(V a) { return __builtin_sqrt(a); }
+  static V neg(V a) { return -a; }
+  static V fma(V a, V b, V c) { return __builtin_fma(a, b, c); }
+};
+
+}  // namespace
+
+const KernelTable& scalar_kernels() {
+  static const KernelTable table{"scalar", &rmsprop_step<ScalarOps<float>>,
+                                 &rmsprop_step<ScalarOps<double>>};
+  return table;
+}
+
+}  // namespace simd_optim
