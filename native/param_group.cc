@@ -23,9 +23,11 @@ bool overlaps(const BoundArray& a, const BoundArray& b) {
 }  // namespace
 
 Napi::Function ParamGroup::Define(Napi::Env env) {
+  // Writable and configurable, like the methods of a JS class.
+  constexpr auto kMethod = static_cast<napi_property_attributes>(napi_writable | napi_configurable);
   return DefineClass(env, "ParamGroup",
-                     {InstanceMethod<&ParamGroup::Bind>("bind"),
-                      InstanceMethod<&ParamGroup::RmspropStep>("rmspropStep")});
+                     {InstanceMethod<&ParamGroup::Bind>("bind", kMethod),
+                      InstanceMethod<&ParamGroup::RmspropStep>("rmspropStep", kMethod)});
 }
 
 // new ParamGroup(slotCount, hyper: Float64Array(8))

@@ -1,0 +1,145 @@
+// Chooses how steps are computed: the native addon (SIMD kernels) when it
+// loads, else the pure-JS reference kernels, with a one-line warning.
+//   SIMD_OPTIM_BACKEND=js      never load the addon
+//   SIMD_OPTIM_BACKEND=native  the addon or an error, no fallback
+//   SIMD_OPTIM_ISA=scalar|avx2|avx512|neon   force a kernel ISA (native)
+//   SIMD_OPTIM_BINDING=/path/simd_optim.node  load this build of the addon
+import * as path from 'node:path';
+import type * as Binding from '../binding';
+import { rmspropStep } from './reference/rmsprop';
+import type { FloatArray, FloatDType } from './tensor';
+
+export type Role = Binding.Role;
+export const Roles = { param: 0, grad: 1, square_avg: 2, momentum_buffer: 3, grad_avg: 4 } as const;
+
+/** A param group as a backend sees it (see binding.d.ts for the contract). */
+export interface KernelGroup {
+  bind(slot: number, role: Role, array: FloatArray | null): void;
+  rmspropStep(): void;
+}
+
+export interface Backend {
+  readonly name: 'native' | 'js';
+  allocState(dtype: FloatDType, length: number): FloatArray;
+  createGroup(slotCount: number, hyper: Float64Array): KernelGroup;
+}
+
+export interface BackendInfo {
+  /** Where steps run now. */
+  backend: 'native' | 'js';
+  /** ISA of the native kernels in use ('js' on the JS backend). */
+  isa: string;
+  /** ISAs the native addon can run on this CPU (empty without the addon). */
+  isas: string[];
+  /** Whether the native addon loaded. */
+  nativeLoaded: boolean;
+  /** Why it did not, if it did not. */
+  nativeError?: string;
+  /** Whether native state buffers are external (zero-copy) ArrayBuffers. */
+  externalBuffers: boolean;
+}
+
+const jsBackend: Backend = {
+  name: 'js',
+  allocState: (dtype, length) => (dtype === 'float32' ? new Float32Array(length) : new Float64Array(length)),
+  createGroup: (slotCount, hyper) => new JsGroup(slotCount, hyper),
+};
+
+class JsGroup implements KernelGroup {
+  private readonly slots: (FloatArray | null)[][];
+  constructor(slotCount: number, private readonly hyper: Float64Array) {
+    this.slots = Array.from({ length: slotCount }, () => [null, null, null, null, null]);
+  }
+  bind(slot: number, role: Role, array: FloatArray | null): void {
+    this.slots[slot][role] = array;
+  }
+  rmspropStep(): void {
+    const [lr, alpha, eps, weightDecay, momentum, centered, maximize, lerp] = this.hyper;
+    const h = { lr, alpha, eps, weightDecay, momentum, centered: centered !== 0, maximize: maximize !== 0, lerpGradAvg: lerp !== 0 };
+    const active = this.slots.filter((s) => s[Roles.grad] !== null);
+    for (const s of active) {
+      const needed = [true, true, true, momentum > 0, h.centered];
+      needed.forEach((need, role) => {
+        const a = s[role];
+        if (need && (a === null || a.length !== s[0]!.length || a.constructor !== s[0]!.constructor)) {
+          throw new Error(`simd-optim internal error: role ${role} unbound or mismatched`);
+        }
+      });
+    }
+    for (const [p, g, v, buf, gavg] of active) {
+      rmspropStep(h, p!, g!, v!, momentum > 0 ? buf : null, h.centered ? gavg : null);
+    }
+  }
+}
+
+function nativeBackendOf(binding: typeof Binding): Backend {
+  return {
+    name: 'native',
+    allocState: (dtype, length) => binding.allocState(dtype, length),
+    createGroup: (slotCount, hyper) => new binding.ParamGroup(slotCount, hyper),
+  };
+}
+
+function loadNative(): { binding?: typeof Binding; error?: string } {
+  const file = process.env.SIMD_OPTIM_BINDING || path.join(__dirname, '..', 'build', 'Release', 'simd_optim.node');
+  let binding: typeof Binding;
+  try {
+    binding = require(file) as typeof Binding;
+  } catch (e) {
+    return { error: `${(e as Error).message.split('\n')[0]} (run \`npm rebuild simd-optim\` to build it)` };
+  }
+  const isaError = binding.info().isaError;
+  if (isaError) throw new Error(`simd-optim: ${isaError}`);
+  return { binding };
+}
+
+const requested = process.env.SIMD_OPTIM_BACKEND ?? '';
+if (!['', 'js', 'native'].includes(requested)) {
+  throw new Error(`simd-optim: SIMD_OPTIM_BACKEND=${requested} is not 'js' or 'native'`);
+}
+const loaded = requested === 'js' ? { error: 'disabled by SIMD_OPTIM_BACKEND=js' } : loadNative();
+if (!loaded.binding && requested === 'native') {
+  throw new Error(`simd-optim: SIMD_OPTIM_BACKEND=native but the addon did not load: ${loaded.error}`);
+}
+if (!loaded.binding && requested !== 'js') {
+  process.emitWarning(`native addon unavailable, using the pure-JS backend: ${loaded.error}`, {
+    code: 'SIMD_OPTIM_NO_NATIVE',
+  });
+}
+const nativeBackend = loaded.binding ? nativeBackendOf(loaded.binding) : undefined;
+let current: Backend = nativeBackend ?? jsBackend;
+
+/** The backend steps use now. */
+export function currentBackend(): Backend {
+  return current;
+}
+
+/** Which backend and ISA are in use, and what else this machine could run. */
+export function backendInfo(): BackendInfo {
+  const native = loaded.binding?.info();
+  return {
+    backend: current.name,
+    isa: current === nativeBackend && native ? native.isa : 'js',
+    isas: native ? native.isas : [],
+    nativeLoaded: native !== undefined,
+    ...(loaded.error ? { nativeError: loaded.error } : {}),
+    externalBuffers: native ? native.externalBuffers : false,
+  };
+}
+
+/**
+ * Switches every optimizer's later steps to a backend, e.g. to compare them.
+ * Throws if 'native' is asked for and the addon did not load.
+ */
+export function useBackend(name: 'native' | 'js'): void {
+  if (name === 'js') current = jsBackend;
+  else if (name === 'native' && nativeBackend) current = nativeBackend;
+  else if (name === 'native') throw new Error(`simd-optim: the native addon is not available: ${loaded.error}`);
+  else throw new TypeError(`Expected 'native' or 'js' for backend but received ${JSON.stringify(name)}`);
+}
+
+/** Forces the native kernels of one ISA (see backendInfo().isas). */
+export function useIsa(name: string): void {
+  if (!loaded.binding) throw new Error(`simd-optim: the native addon is not available: ${loaded.error}`);
+  loaded.binding.setIsa(name);
+}

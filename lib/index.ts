@@ -1,0 +1,12 @@
+// simd-optim: PyTorch-compatible optimizers for Node.js. Public API only.
+export { Parameter, type DType, type FloatArray, type FloatDType, type TensorRecord } from './tensor';
+export {
+  Optimizer,
+  type ParamGroup,
+  type ParamGroupInput,
+  type ParamState,
+  type StateDict,
+  type StateValue,
+} from './optimizer';
+export { RMSprop, type Compat, type RMSpropGroup, type RMSpropOptions } from './rmsprop';
+export { backendInfo, useBackend, useIsa, type BackendInfo } from './backend';

@@ -1,0 +1,295 @@
+// The Optimizer base class: param groups, per-parameter state, zeroGrad,
+// addParamGroup and state dicts with PyTorch's names and layout. Subclasses
+// (RMSprop, or a user's own optimizer) add defaults, validation and step().
+import { checkOptionNames, describe, typeError } from './errors';
+import {
+  castFloatRecord,
+  checkRecord,
+  checkUsableMemory,
+  dtypeOf,
+  isFloatArray,
+  numelOf,
+  Parameter,
+  recordOf,
+  type FloatArray,
+  type TensorRecord,
+} from './tensor';
+
+/** Per-parameter optimizer state, under PyTorch's names (step, square_avg, …). */
+export type ParamState = Record<string, number | FloatArray>;
+
+/** What a user passes for one group: its params and any hyperparameter overrides. */
+export type ParamGroupInput<H> = Partial<H> & { params: Iterable<Parameter> | Parameter };
+
+/** A param group: its params and every hyperparameter (defaults filled in). */
+export type ParamGroup<H> = H & { params: Parameter[] };
+
+/** A state dict value: numbers, tensor records, and (from files) bigints. */
+export type StateValue = number | bigint | TensorRecord;
+
+/** `state_dict()` in PyTorch's layout: params are numbered across groups, in order. */
+export interface StateDict {
+  state: Record<number, Record<string, StateValue>>;
+  param_groups: Array<Record<string, unknown> & { params: number[] }>;
+}
+
+/** camelCase ↔ snake_case, the only difference between our names and PyTorch's. */
+export const toSnake = (key: string): string => key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());
+export const toCamel = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+export abstract class Optimizer<H extends object = Record<string, unknown>> {
+  readonly defaults: Readonly<H>;
+  readonly paramGroups: ParamGroup<H>[] = [];
+  readonly state = new Map<Parameter, ParamState>();
+  /** PyTorch key order of each group's dict: the keys the user gave first, as PyTorch keeps them. */
+  protected readonly torchKeyOrder = new WeakMap<object, string[]>();
+
+  constructor(params: Iterable<Parameter> | Iterable<ParamGroupInput<H>>, defaults: H) {
+    this.defaults = Object.freeze({ ...defaults });
+    if (params === null || typeof params !== 'object' || !(Symbol.iterator in params)) {
+      throw typeError('params', 'an array of Parameters or of param groups', params);
+    }
+    const list = Array.from(params as Iterable<unknown>);
+    if (list.length === 0) throw new RangeError('optimizer got an empty parameter list (params)');
+    const isGroup = (x: unknown) => x !== null && typeof x === 'object' && 'params' in x;
+    list.forEach((x, i) => {
+      if (!(x instanceof Parameter) && !isGroup(x)) throw typeError(`params[${i}]`, 'a Parameter or a param group { params, ... }', x);
+    });
+    if (list.some(isGroup) && !list.every(isGroup)) {
+      throw new TypeError('params must be all Parameters or all param groups, not a mix');
+    }
+    const groups = isGroup(list[0]) ? list : [{ params: list as Parameter[] }];
+    groups.forEach((g) => this.addParamGroup(g as ParamGroupInput<H>));
+  }
+
+  /** Adds a group; hyperparameters it leaves out come from the defaults. */
+  addParamGroup(input: ParamGroupInput<H>): void {
+    const where = `param group ${this.paramGroups.length}`;
+    if (input === null || typeof input !== 'object' || !('params' in input)) {
+      throw typeError(where, 'an object with a params array', input);
+    }
+    const { params: rawParams, ...options } = input as ParamGroupInput<H> & Record<string, unknown>;
+    checkOptionNames(`${this.constructor.name} ${where}`, options, Object.keys(this.defaults));
+    const params = rawParams instanceof Parameter ? [rawParams] : Array.from(rawParams ?? []);
+    if (params.length === 0) throw new RangeError(`optimizer got an empty parameter list (${where})`);
+    params.forEach((p, i) => {
+      if (!(p instanceof Parameter)) {
+        throw typeError(`${where} params[${i}]`, 'a Parameter (new Parameter(data, shape))', p);
+      }
+    });
+    if (new Set(params).size !== params.length) {
+      throw new RangeError(`${where} contains the same parameter more than once`);
+    }
+    const taken = new Set(this.paramGroups.flatMap((g) => g.params));
+    if (params.some((p) => taken.has(p))) {
+      throw new RangeError(`some parameters appear in more than one parameter group (${where})`);
+    }
+    const group = { params, ...options } as ParamGroup<H>;
+    for (const [key, value] of Object.entries(this.defaults)) {
+      if (!(key in group)) (group as Record<string, unknown>)[key] = value;
+    }
+    this.validateGroup(group, where);
+    this.torchKeyOrder.set(group, Object.keys(options).map(toSnake));
+    this.paramGroups.push(group);
+  }
+
+  /** Clears gradients: to null (default, like PyTorch 2.x) or filled with zeros. */
+  zeroGrad(setToNone = true): void {
+    for (const group of this.paramGroups) {
+      for (const p of group.params) {
+        if (p.grad === null) continue;
+        if (setToNone) p.grad = null;
+        else p.grad.fill(0);
+      }
+    }
+  }
+
+  /**
+   * One optimization step. A closure, if given, is called first (to
+   * recompute the loss) and its result is returned.
+   */
+  abstract step<T>(closure?: () => T): T | undefined;
+
+  /** Throws if a group's hyperparameters are invalid. Subclasses check theirs. */
+  protected validateGroup(_group: ParamGroup<H>, _where: string): void {}
+
+  /** A group's hyperparameters under PyTorch's names and order (no params). */
+  protected toTorchGroup(group: ParamGroup<H>): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(group)) if (key !== 'params') out[toSnake(key)] = value;
+    return out;
+  }
+
+  /**
+   * The hyperparameters of a loaded group, in our names, merged over the
+   * current group. Throws on unknown or invalid entries.
+   */
+  protected fromTorchGroup(saved: Record<string, unknown>, current: ParamGroup<H>, where: string): ParamGroup<H> {
+    const next = { ...current } as Record<string, unknown>;
+    for (const [key, value] of Object.entries(saved)) {
+      if (key === 'params') continue;
+      const ours = toCamel(key);
+      if (!(ours in this.defaults)) throw new TypeError(`${where} has unknown key '${key}'`);
+      next[ours] = value;
+    }
+    return next as ParamGroup<H>;
+  }
+
+  /** Throws if a loaded state entry has keys its group cannot use, or lacks some it needs. */
+  protected checkLoadedStateKeys(_keys: string[], _group: ParamGroup<H>, _where: string): void {}
+
+  /** Throws unless `p` and its grad can be stepped: matching dtype and lengths, usable memory. */
+  protected checkParamForStep(p: Parameter, where: string): void {
+    const { data, grad } = p;
+    if (!isFloatArray(data)) throw typeError(`${where}.data`, 'a Float32Array or Float64Array', data);
+    checkUsableMemory(`${where}.data`, data);
+    if (data.length !== p.numel) {
+      throw new RangeError(
+        `${where}.data has ${data.length} elements but the parameter's shape [${p.shape.join(', ')}] needs ${p.numel}`,
+      );
+    }
+    if (grad === null) return;
+    if (!isFloatArray(grad) || grad.constructor !== data.constructor || grad.length !== data.length) {
+      throw typeError(`${where}.grad`, `a ${data.constructor.name} of length ${data.length} (like its data)`, grad);
+    }
+    checkUsableMemory(`${where}.grad`, grad);
+    if (sharesMemory(grad, data)) throw new RangeError(`${where}.grad shares memory with its data`);
+    const state = this.state.get(p);
+    for (const [key, value] of Object.entries(state ?? {})) {
+      if (typeof value === 'number') continue;
+      if (!isFloatArray(value) || value.constructor !== data.constructor || value.length !== data.length) {
+        throw new RangeError(
+          `${where} has ${data.length} ${dtypeOf(data)} elements but its optimizer state ${key} is ` +
+            `${describe(value)} (was the parameter's data replaced?)`,
+        );
+      }
+      checkUsableMemory(`${where} state ${key}`, value);
+    }
+  }
+
+  /** The optimizer's state and hyperparameters in PyTorch's `state_dict()` layout. */
+  stateDict(): StateDict {
+    const index = new Map<Parameter, number>();
+    const paramGroups = this.paramGroups.map((group) => ({
+      ...this.toTorchGroup(group),
+      params: group.params.map((p) => {
+        index.set(p, index.size);
+        return index.size - 1;
+      }),
+    }));
+    const state: StateDict['state'] = {};
+    for (const [p, entry] of this.state) {
+      const i = index.get(p);
+      if (i === undefined) continue;
+      const out: Record<string, StateValue> = {};
+      for (const [key, value] of Object.entries(entry)) {
+        out[key] = typeof value === 'number' ? value : recordOf(value, p.shape);
+      }
+      state[i] = out;
+    }
+    return { state, param_groups: paramGroups };
+  }
+
+  /**
+   * Loads a dict from stateDict() or from PyTorch (either generation). It is
+   * checked whole before anything changes: on error the optimizer is as it was.
+   */
+  loadStateDict(dict: StateDict): void {
+    if (dict === null || typeof dict !== 'object' || typeof dict.state !== 'object' || dict.state === null ||
+        !Array.isArray(dict.param_groups)) {
+      throw typeError('state dict', 'an object with state and param_groups', dict);
+    }
+    const extra = Object.keys(dict).filter((k) => k !== 'state' && k !== 'param_groups');
+    if (extra.length > 0) throw new TypeError(`state dict has unknown key '${extra[0]}'`);
+    if (dict.param_groups.length !== this.paramGroups.length) {
+      throw new RangeError(
+        `loaded state dict has a different number of parameter groups (${dict.param_groups.length}, ` +
+          `optimizer has ${this.paramGroups.length})`,
+      );
+    }
+    const byIndex: Parameter[] = [];
+    const groups = dict.param_groups.map((saved, gi) => {
+      const where = `state dict param_groups[${gi}]`;
+      const current = this.paramGroups[gi];
+      if (saved === null || typeof saved !== 'object' || !Array.isArray(saved.params)) {
+        throw typeError(where, 'a group with a params array', saved);
+      }
+      if (saved.params.length !== current.params.length) {
+        throw new RangeError(
+          `loaded state dict contains a parameter group that doesn't match the size of optimizer's group ` +
+            `(${where} has ${saved.params.length} params, the optimizer's group ${current.params.length})`,
+        );
+      }
+      saved.params.forEach((id, k) => {
+        if (!Number.isSafeInteger(id) || (id as number) < 0 || byIndex[id as number] !== undefined) {
+          throw new RangeError(`${where}.params[${k}] = ${describe(id)} is not a fresh parameter index`);
+        }
+        byIndex[id as number] = current.params[k];
+      });
+      const next = this.fromTorchGroup(saved, current, where);
+      this.validateGroup(next, where);
+      return next;
+    });
+    const groupOf = new Map<Parameter, ParamGroup<H>>();
+    groups.forEach((g) => g.params.forEach((p) => groupOf.set(p, g)));
+    const state = new Map<Parameter, ParamState>();
+    for (const [key, entry] of Object.entries(dict.state)) {
+      const where = `state dict state[${key}]`;
+      const p = byIndex[Number(key)];
+      if (p === undefined || !/^\d+$/.test(key)) throw new RangeError(`${where}: no parameter has index ${key}`);
+      if (entry === null || typeof entry !== 'object') throw typeError(where, 'an object', entry);
+      this.checkLoadedStateKeys(Object.keys(entry), groupOf.get(p)!, where);
+      const loaded: ParamState = {};
+      for (const [name, value] of Object.entries(entry)) {
+        loaded[name] = name === 'step' ? loadStep(`${where}.step`, value) : this.loadTensor(`${where}.${name}`, value, p);
+      }
+      state.set(p, loaded);
+    }
+    // Everything checked: commit.
+    this.state.clear();
+    for (const [p, s] of state) this.state.set(p, s);
+    groups.forEach((g, gi) => {
+      const target = this.paramGroups[gi] as Record<string, unknown>;
+      Object.assign(target, g);
+      this.torchKeyOrder.set(target, Object.keys(dict.param_groups[gi]).filter((k) => k !== 'params'));
+    });
+  }
+
+  /** A state tensor from a dict: shape checked against the param, cast to its dtype. */
+  private loadTensor(where: string, value: unknown, p: Parameter): FloatArray {
+    const record = checkRecord(where, value);
+    if (record.shape.length !== p.shape.length || record.shape.some((d, i) => d !== p.shape[i])) {
+      throw new RangeError(
+        `${where} has shape [${record.shape.join(', ')}] but its parameter has shape [${p.shape.join(', ')}]`,
+      );
+    }
+    const values = castFloatRecord(where, record, p.dtype);
+    const out = this.allocState(p.dtype, numelOf(p.shape));
+    out.set(values);
+    return out;
+  }
+
+  /** Memory for a state tensor: zeroed, of the parameter's dtype. */
+  protected abstract allocState(dtype: 'float32' | 'float64', length: number): FloatArray;
+}
+
+/** `step` from either PyTorch generation: an int (1.13), a 0-dim tensor (2.x), or a bigint. */
+function loadStep(where: string, value: unknown): number {
+  let step: unknown = value;
+  if (typeof value === 'bigint') step = Number(value);
+  else if (value !== null && typeof value === 'object') {
+    const record = checkRecord(where, value);
+    if (record.data.length !== 1) throw new RangeError(`${where} must hold one value, has ${record.data.length}`);
+    const v = record.data[0];
+    step = typeof v === 'bigint' ? Number(v) : record.dtype.startsWith('float') || record.dtype === 'bfloat16'
+      ? castFloatRecord(where, record, 'float64')[0] : v;
+  }
+  if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) {
+    throw new RangeError(`${where} must be a non-negative integer, got ${describe(value)}`);
+  }
+  return step;
+}
+
+function sharesMemory(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}

@@ -1,0 +1,135 @@
+// RMSprop in plain JavaScript with the kernels' exact arithmetic: every
+// float32 operation rounds once (Math.fround), and fma is exact (fmaf32 /
+// fma64). Operation order: docs/spec/rmsprop-arithmetic.md.
+import type { FloatArray } from '../tensor';
+import { fma64, fmaf32 } from './fma';
+
+/** The hyperparameters of one step, as the native kernels receive them. */
+export interface RmspropHyper {
+  lr: number;
+  alpha: number;
+  eps: number;
+  weightDecay: number;
+  momentum: number;
+  centered: boolean;
+  maximize: boolean;
+  /** PyTorch 2.x's grad_avg.lerp_ (true) or 1.13's mul_().add_() (false). */
+  lerpGradAvg: boolean;
+}
+
+/** One tensor, in place. buf/gavg are needed when momentum > 0 / centered. */
+export function rmspropStep(
+  h: RmspropHyper,
+  p: FloatArray,
+  g: FloatArray,
+  v: FloatArray,
+  buf: FloatArray | null,
+  gavg: FloatArray | null,
+): void {
+  if (p instanceof Float32Array) {
+    rmsprop32(h, p, g as Float32Array, v as Float32Array, buf as Float32Array | null, gavg as Float32Array | null);
+  } else {
+    rmsprop64(h, p, g as Float64Array, v as Float64Array, buf as Float64Array | null, gavg as Float64Array | null);
+  }
+}
+
+function rmsprop32(
+  h: RmspropHyper,
+  p: Float32Array,
+  g: Float32Array,
+  v: Float32Array,
+  buf: Float32Array | null,
+  gavg: Float32Array | null,
+): void {
+  const f = Math.fround;
+  // PyTorch rounds each Python float to float32 where it is used.
+  const alpha = f(h.alpha);
+  const c = f(1 - h.alpha);
+  const eps = f(h.eps);
+  const wd = f(h.weightDecay);
+  const mom = f(h.momentum);
+  const nlr = f(-h.lr);
+  const lerpFromGrad = !(Math.abs(c) < 0.5);
+  const lerpCoeff = lerpFromGrad ? f(c - 1) : c;
+  const { maximize, centered, lerpGradAvg } = h;
+  const hasWd = h.weightDecay !== 0;
+  const hasMom = h.momentum > 0;
+  for (let i = 0; i < p.length; i++) {
+    let gi = g[i];
+    const pi = p[i];
+    if (maximize) gi = -gi;
+    if (hasWd) gi = fmaf32(wd, pi, gi);
+    const vi = fmaf32(f(c * gi), gi, f(v[i] * alpha));
+    v[i] = vi;
+    let avg: number;
+    if (centered) {
+      let ga = gavg![i];
+      if (lerpGradAvg) {
+        const d = f(gi - ga);
+        ga = fmaf32(lerpCoeff, d, lerpFromGrad ? gi : ga);
+      } else {
+        ga = fmaf32(c, gi, f(ga * alpha));
+      }
+      gavg![i] = ga;
+      avg = f(f(Math.sqrt(fmaf32(-ga, ga, vi))) + eps);
+    } else {
+      avg = f(f(Math.sqrt(vi)) + eps);
+    }
+    if (hasMom) {
+      const b = f(f(buf![i] * mom) + f(gi / avg));
+      buf![i] = b;
+      p[i] = fmaf32(nlr, b, pi);
+    } else {
+      p[i] = f(pi + f(f(nlr * gi) / avg));
+    }
+  }
+}
+
+function rmsprop64(
+  h: RmspropHyper,
+  p: Float64Array,
+  g: Float64Array,
+  v: Float64Array,
+  buf: Float64Array | null,
+  gavg: Float64Array | null,
+): void {
+  const alpha = h.alpha;
+  const c = 1 - h.alpha;
+  const eps = h.eps;
+  const wd = h.weightDecay;
+  const mom = h.momentum;
+  const nlr = -h.lr;
+  const lerpFromGrad = !(Math.abs(c) < 0.5);
+  const lerpCoeff = lerpFromGrad ? c - 1 : c;
+  const { maximize, centered, lerpGradAvg } = h;
+  const hasWd = h.weightDecay !== 0;
+  const hasMom = h.momentum > 0;
+  for (let i = 0; i < p.length; i++) {
+    let gi = g[i];
+    const pi = p[i];
+    if (maximize) gi = -gi;
+    if (hasWd) gi = fma64(wd, pi, gi);
+    const vi = fma64(c * gi, gi, v[i] * alpha);
+    v[i] = vi;
+    let avg: number;
+    if (centered) {
+      let ga = gavg![i];
+      if (lerpGradAvg) {
+        ga = fma64(lerpCoeff, gi - ga, lerpFromGrad ? gi : ga);
+      } else {
+        ga = fma64(c, gi, ga * alpha);
+      }
+      gavg![i] = ga;
+      avg = Math.sqrt(fma64(-ga, ga, vi)) + eps;
+    } else {
+      avg = Math.sqrt(vi) + eps;
+    }
+    if (hasMom) {
+      const b = buf![i] * mom + gi / avg;
+      buf![i] = b;
+      p[i] = fma64(nlr, b, pi);
+    } else {
+      p[i] = pi + (nlr * gi) / avg;
+    }
+  }
+}

@@ -1,0 +1,191 @@
+// Parameter (what an optimizer updates) and TensorRecord (the small tensor
+// value that state dicts and files carry).
+import { describe, typeError } from './errors';
+
+export type FloatArray = Float32Array | Float64Array;
+export type FloatDType = 'float32' | 'float64';
+
+/** Every dtype a tensor record can hold (what torch.save files contain). */
+export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'uint8' | 'bool';
+
+/** The typed array each dtype is stored in (float16/bfloat16 as raw bits). */
+export interface DTypeArrays {
+  float32: Float32Array;
+  float64: Float64Array;
+  float16: Uint16Array;
+  bfloat16: Uint16Array;
+  int64: BigInt64Array;
+  int32: Int32Array;
+  uint8: Uint8Array;
+  bool: Uint8Array;
+}
+
+/** A tensor as data: dtype, shape and a contiguous, row-major copy of its values. */
+export interface TensorRecord<D extends DType = DType> {
+  dtype: D;
+  shape: number[];
+  data: DTypeArrays[D];
+}
+
+export function isFloatArray(value: unknown): value is FloatArray {
+  return value instanceof Float32Array || value instanceof Float64Array;
+}
+
+export function dtypeOf(array: FloatArray): FloatDType {
+  return array instanceof Float32Array ? 'float32' : 'float64';
+}
+
+export function numelOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Throws unless `shape` is a list of non-negative integers. */
+export function checkShape(name: string, shape: unknown): number[] {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw typeError(name, 'an array of non-negative integers', shape);
+  }
+  return shape.slice();
+}
+
+/** Whether a buffer was detached (transferred); Node < 21 lacks ArrayBuffer#detached. */
+export function isDetached(buffer: ArrayBufferLike): boolean {
+  const own = (buffer as ArrayBufferLike & { detached?: boolean }).detached;
+  if (own !== undefined) return own;
+  if (buffer.byteLength !== 0) return false;
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Throws unless the array's memory can be used by a step: not detached, not
+ * resizable (its length could change under the kernel), not shared with
+ * other threads.
+ */
+export function checkUsableMemory(name: string, array: ArrayBufferView): void {
+  const buffer = array.buffer as ArrayBufferLike & { resizable?: boolean };
+  if (typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer) {
+    throw new TypeError(`${name} is backed by a SharedArrayBuffer; use an ordinary ArrayBuffer`);
+  }
+  if (isDetached(buffer)) {
+    throw new TypeError(`${name} is backed by a detached ArrayBuffer (it was transferred)`);
+  }
+  if (buffer.resizable === true) {
+    throw new TypeError(`${name} is backed by a resizable ArrayBuffer; use a fixed-length one`);
+  }
+}
+
+/**
+ * A tensor the optimizer updates in place: `data` (Float32Array or
+ * Float64Array) with a shape, and `grad`, an array of the same type and
+ * length, or null (then steps skip it, as PyTorch does).
+ */
+export class Parameter {
+  data: FloatArray;
+  grad: FloatArray | null = null;
+  readonly shape: readonly number[];
+
+  constructor(data: FloatArray, shape?: readonly number[]) {
+    if (!isFloatArray(data)) throw typeError('Parameter data', 'a Float32Array or Float64Array', data);
+    checkUsableMemory('Parameter data', data);
+    const dims = shape === undefined ? [data.length] : checkShape('Parameter shape', shape);
+    if (numelOf(dims) !== data.length) {
+      throw new RangeError(
+        `Parameter shape [${dims.join(', ')}] has ${numelOf(dims)} elements but data has ${data.length}`,
+      );
+    }
+    this.data = data;
+    this.shape = Object.freeze(dims);
+  }
+
+  get dtype(): FloatDType {
+    return dtypeOf(this.data);
+  }
+
+  /** Number of elements the shape promises. */
+  get numel(): number {
+    return numelOf(this.shape);
+  }
+}
+
+/** A record holding a copy of `array`, with the given shape. */
+export function recordOf(array: FloatArray, shape: readonly number[]): TensorRecord<FloatDType> {
+  return array instanceof Float32Array
+    ? { dtype: 'float32', shape: [...shape], data: array.slice() }
+    : { dtype: 'float64', shape: [...shape], data: array.slice() };
+}
+
+const DATA_TYPES: { [D in DType]: new (n: number) => DTypeArrays[D] } = {
+  float32: Float32Array,
+  float64: Float64Array,
+  float16: Uint16Array,
+  bfloat16: Uint16Array,
+  int64: BigInt64Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+  bool: Uint8Array,
+};
+
+/** Throws unless `value` is a well-formed tensor record; returns it typed. */
+export function checkRecord(name: string, value: unknown): TensorRecord {
+  const r = value as Partial<TensorRecord> | null;
+  if (r === null || typeof r !== 'object' || !(typeof r.dtype === 'string' && r.dtype in DATA_TYPES)) {
+    throw typeError(name, `a tensor record { dtype: ${Object.keys(DATA_TYPES).join('|')}, shape, data }`, value);
+  }
+  const shape = checkShape(`${name}.shape`, r.shape);
+  const Expected = DATA_TYPES[r.dtype as DType];
+  if (!(r.data instanceof Expected)) {
+    throw typeError(`${name}.data`, `a ${Expected.name} for dtype ${r.dtype}`, r.data);
+  }
+  if (numelOf(shape) !== r.data.length) {
+    throw new RangeError(
+      `${name} has shape [${shape.join(', ')}] (${numelOf(shape)} elements) but ${r.data.length} data elements`,
+    );
+  }
+  return r as TensorRecord;
+}
+
+/** Converts a float16 bit pattern to a number (exact). */
+export function float16ToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exp = (bits >> 10) & 0x1f;
+  const frac = bits & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1024 + frac) * 2 ** (exp - 25);
+}
+
+/** Converts a bfloat16 bit pattern to a number (exact). */
+export function bfloat16ToNumber(bits: number): number {
+  const view = new DataView(new ArrayBuffer(4));
+  view.setUint32(0, bits << 16);
+  return view.getFloat32(0);
+}
+
+/**
+ * The values of a floating-point record converted to `dtype` the way
+ * PyTorch's `Tensor.to` does (round to nearest even). Throws for integer and
+ * bool records: optimizer state is floating point.
+ */
+export function castFloatRecord(name: string, record: TensorRecord, dtype: FloatDType): FloatArray {
+  const out = dtype === 'float32' ? new Float32Array(record.data.length) : new Float64Array(record.data.length);
+  switch (record.dtype) {
+    case 'float32':
+    case 'float64':
+      out.set(record.data as FloatArray);
+      return out;
+    case 'float16':
+    case 'bfloat16': {
+      const decode = record.dtype === 'float16' ? float16ToNumber : bfloat16ToNumber;
+      (record.data as Uint16Array).forEach((bits, i) => (out[i] = decode(bits)));
+      return out;
+    }
+    default:
+      throw new TypeError(`${name} has dtype ${record.dtype}; a floating-point tensor is required`);
+  }
+}
+
+export { describe };

@@ -1,0 +1,168 @@
+// Backends and ISAs: what is reported, how the addon is called, where state
+// lives, and the environment switches. Each ISA's numerics against PyTorch
+// are in rmsprop-torch.test.ts; here every path must agree with every other.
+import { expect } from 'chai';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { Parameter, RMSprop, backendInfo } from '../lib';
+import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
+
+const root = path.resolve(__dirname, '..');
+const requireNative = process.env.CI === 'true' || process.env.SIMD_OPTIM_REQUIRE_NATIVE === '1';
+
+/** Runs a snippet in a fresh Node process with extra env; returns stdout, stderr and status. */
+function runNode(code: string, env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
+  return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
+
+describe('backends and ISAs', () => {
+  afterEach(resetBackend);
+
+  it('reports the backend and ISA in use', () => {
+    const info = backendInfo();
+    if (requireNative) expect(info.nativeLoaded, info.nativeError).to.equal(true);
+    expect(info.backend).to.equal(info.nativeLoaded ? 'native' : 'js');
+    if (info.nativeLoaded) {
+      expect(info.isas[0]).to.equal('scalar');
+      expect(info.isa).to.equal(info.isas[info.isas.length - 1]);
+      if (process.arch === 'x64') expect(info.isas).to.include('avx2');
+    }
+  });
+
+  it('gives the same bits on every ISA and in JS, for every configuration', () => {
+    const configs = [
+      {}, { weightDecay: 0.01 }, { momentum: 0.9 }, { centered: true }, { centered: true, alpha: 0.3 },
+      { maximize: true }, { weightDecay: 0.1, momentum: 0.5, centered: true, maximize: true },
+      { centered: true, compat: '1.13' as const },
+    ];
+    for (const dtype of [Float32Array, Float64Array]) {
+      for (const config of configs) {
+        const results = everyBackend().map((backend) => {
+          backend.use();
+          const params = [0, 1, 7, 8, 9, 31, 33, 257].map((n, k) => new Parameter(dtype.from(randomF32(n, k))));
+          const opt = new RMSprop(params, { lr: 0.01, ...config });
+          for (let s = 0; s < 5; s++) {
+            params.forEach((p, k) => (p.grad = dtype.from(randomF32(p.numel, 100 * s + k))));
+            opt.step();
+          }
+          return { label: backend.label, bytes: params.map((p) => bytesOf(p.data).toString('hex')).join() };
+        });
+        for (const r of results) expect(r.bytes, `${dtype.name} ${JSON.stringify(config)} ${r.label}`).to.equal(results[0].bytes);
+      }
+    }
+  });
+
+  it('makes one native call per param group per step, binding arrays only when they change', function () {
+    if (!backendInfo().nativeLoaded) this.skip();
+    const binding = require(path.join(root, 'build', 'Release', 'simd_optim.node'));
+    const proto = binding.ParamGroup.prototype;
+    const original = { step: proto.rmspropStep, bind: proto.bind };
+    const calls = { step: 0, bind: 0 };
+    proto.rmspropStep = function (this: unknown) { calls.step++; return original.step.call(this); };
+    proto.bind = function (this: unknown, ...args: unknown[]) { calls.bind++; return original.bind.apply(this, args); };
+    try {
+      const params = Array.from({ length: 1000 }, (_, k) => new Parameter(randomF32(10, k)));
+      const opt = new RMSprop([{ params: params.slice(0, 500) }, { params: params.slice(500), momentum: 0.9 }]);
+      params.forEach((p) => (p.grad = new Float32Array(10).fill(0.1)));
+      opt.step();
+      expect(calls.step).to.equal(2);
+      const firstBinds = calls.bind;
+      expect(firstBinds).to.equal(500 * 3 + 500 * 4);
+      opt.step();
+      opt.step();
+      expect(calls.step).to.equal(6);
+      expect(calls.bind, 'no rebinding when nothing changed').to.equal(firstBinds);
+      params[3].grad = new Float32Array(10);
+      opt.step();
+      expect(calls.bind - firstBinds, 'one new grad, one bind').to.equal(1);
+    } finally {
+      proto.rmspropStep = original.step;
+      proto.bind = original.bind;
+    }
+  });
+
+  it('allocates native state 64-byte aligned, as external buffers', function () {
+    if (!backendInfo().nativeLoaded) this.skip();
+    expect(backendInfo().externalBuffers).to.equal(true);
+    const binding = require(path.join(root, 'build', 'Release', 'simd_optim.node'));
+    for (const n of [1, 7, 100, 4097]) {
+      const w = new Parameter(new Float32Array(n));
+      const opt = new RMSprop([w], { momentum: 0.9, centered: true });
+      w.grad = new Float32Array(n).fill(1);
+      opt.step();
+      for (const key of ['square_avg', 'momentum_buffer', 'grad_avg']) {
+        const a = opt.state.get(w)![key] as Float32Array;
+        expect(a.length).to.equal(n);
+        expect(binding.addressAlignment(a), `${key} of ${n}`).to.be.at.least(64);
+        expect(Array.from(a).some((x) => x !== 0), `${key} was written`).to.equal(true);
+      }
+    }
+  });
+
+  it('falls back to V8-allocated, still aligned state when external buffers are refused', function () {
+    if (!backendInfo().nativeLoaded) this.skip();
+    const code = `
+      const { Parameter, RMSprop, backendInfo } = require('./lib');
+      const w = new Parameter(new Float32Array(37).map((_, i) => i / 7));
+      const opt = new RMSprop([w], { momentum: 0.9, centered: true });
+      for (let s = 0; s < 3; s++) { w.grad = new Float32Array(37).map((_, i) => Math.sin(i + s)); opt.step(); }
+      const st = opt.state.get(w);
+      console.log(JSON.stringify({ external: backendInfo().externalBuffers,
+        alignments: ['square_avg', 'momentum_buffer', 'grad_avg'].map((k) => require('./build/Release/simd_optim.node').addressAlignment(st[k]) >= 64),
+        bufferBytes: st.square_avg.buffer.byteLength,
+        data: Buffer.from(w.data.buffer).toString('hex') }));`;
+    const normal = runNode(code);
+    const fallback = runNode(code, { SIMD_OPTIM_NO_EXTERNAL_BUFFERS: '1' });
+    expect(normal.status, normal.stderr).to.equal(0);
+    expect(fallback.status, fallback.stderr).to.equal(0);
+    const a = JSON.parse(normal.stdout);
+    const b = JSON.parse(fallback.stdout);
+    expect(a.external).to.equal(true);
+    expect(b.external).to.equal(false);
+    expect(a.alignments).to.deep.equal([true, true, true]);
+    expect(b.alignments).to.deep.equal([true, true, true]);
+    expect(b.bufferBytes).to.equal(37 * 4 + 64); // V8 buffer with room to align
+    expect(b.data).to.equal(a.data);
+  });
+
+  it('refuses an ISA the machine cannot run, by name, with a clear error', function () {
+    if (!backendInfo().nativeLoaded) this.skip();
+    const r = runNode(`require('./lib')`, { SIMD_OPTIM_ISA: 'sse1' });
+    expect(r.status).to.not.equal(0);
+    expect(r.stderr).to.match(/SIMD_OPTIM_ISA=sse1 is not an ISA this build and CPU can run \(runnable: scalar/);
+    const forced = runNode(`console.log(require('./lib').backendInfo().isa)`, { SIMD_OPTIM_ISA: 'scalar' });
+    expect(forced.stdout.trim()).to.equal('scalar');
+  });
+
+  it('SIMD_OPTIM_BACKEND=js uses the pure-JS backend without loading the addon', () => {
+    const r = runNode(`console.log(JSON.stringify(require('./lib').backendInfo()))`, { SIMD_OPTIM_BACKEND: 'js' });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(JSON.parse(r.stdout)).to.include({ backend: 'js', isa: 'js', nativeLoaded: false });
+    expect(r.stderr).to.not.match(/warning/i);
+  });
+
+  it('warns in one line and falls back to JS when the addon cannot load', () => {
+    const r = runNode(`const s = require('./lib'); console.log(s.backendInfo().backend)`, {
+      SIMD_OPTIM_BINDING: '/nonexistent/simd_optim.node',
+    });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout.trim()).to.equal('js');
+    const warnings = r.stderr.split('\n').filter((l) => /SIMD_OPTIM_NO_NATIVE/.test(l));
+    expect(warnings).to.have.length(1);
+  });
+});
+
+describe('packaging', () => {
+  it('works from CommonJS and ESM, with types', () => {
+    const cjs = execFileSync(process.execPath, ['-e', `const s = require('${root}'); console.log(typeof s.RMSprop, typeof s.Parameter, typeof s.Optimizer, typeof s.backendInfo)`], { encoding: 'utf8' });
+    expect(cjs.trim()).to.equal('function function function function');
+    const esm = execFileSync(process.execPath, ['--input-type=module', '-e', `import { RMSprop, Parameter, Optimizer, backendInfo } from '${root}/dist/index.mjs'; import cjs from '${root}/dist/index.js'; console.log(typeof RMSprop, RMSprop === cjs.RMSprop, typeof backendInfo)`], { encoding: 'utf8' });
+    expect(esm.trim()).to.equal('function true function');
+    expect(require('node:fs').existsSync(path.join(root, 'dist', 'index.d.ts'))).to.equal(true);
+  });
+});

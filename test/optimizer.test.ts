@@ -1,0 +1,334 @@
+// The PyTorch optimizer API: construction, validation, steps, zeroGrad,
+// param groups and state dicts. Numerics against PyTorch: rmsprop-torch.test.ts.
+import { expect } from 'chai';
+import { Parameter, RMSprop, type StateDict, type TensorRecord } from '../lib';
+import { isDetached } from '../lib/tensor';
+import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
+
+function param(n: number, seed = 1, shape?: number[]): Parameter {
+  return new Parameter(randomF32(n, seed), shape);
+}
+
+/** An array's bytes as hex, or what it is when it has none to read. */
+function hex(a: unknown): string {
+  if (!ArrayBuffer.isView(a)) return JSON.stringify(a);
+  return isDetached(a.buffer) ? 'detached' : bytesOf(a).toString('hex');
+}
+
+/** Everything a failed call must leave untouched: params, grads and state, as bytes. */
+function snapshot(opt: RMSprop): string {
+  const parts: string[] = [];
+  for (const g of opt.paramGroups) {
+    for (const p of g.params) {
+      parts.push(hex(p.data), hex(p.grad));
+      for (const [k, v] of Object.entries(opt.state.get(p) ?? {})) {
+        parts.push(k, hex(v));
+      }
+    }
+    parts.push(JSON.stringify({ ...g, params: g.params.length }));
+  }
+  return parts.join('|');
+}
+
+describe('Parameter', () => {
+  it('takes data and a shape, which defaults to [length]', () => {
+    const w = new Parameter(new Float32Array(6), [2, 3]);
+    expect(w.shape).to.deep.equal([2, 3]);
+    expect(w.numel).to.equal(6);
+    expect(w.grad).to.equal(null);
+    expect(w.dtype).to.equal('float32');
+    expect(new Parameter(new Float64Array(3)).shape).to.deep.equal([3]);
+  });
+  it('rejects a shape that does not match the data, and non-float data', () => {
+    expect(() => new Parameter(new Float32Array(6), [4])).to.throw(RangeError, /shape \[4\] has 4 elements but data has 6/);
+    expect(() => new Parameter(new Int32Array(3) as unknown as Float32Array)).to.throw(TypeError, /Int32Array/);
+    expect(() => new Parameter(new Float32Array(2), [1.5] as number[])).to.throw(TypeError, /non-negative integers/);
+  });
+});
+
+describe('RMSprop: construction and hyperparameters', () => {
+  it("has PyTorch's defaults", () => {
+    const opt = new RMSprop([param(3)]);
+    expect(opt.defaults).to.deep.equal({
+      lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false, compat: '2.x',
+    });
+  });
+
+  it('fills each group from the defaults and keeps its overrides', () => {
+    const opt = new RMSprop([{ params: [param(2)], lr: 0.1 }, { params: [param(3)] }], { lr: 0.01, momentum: 0.5 });
+    expect(opt.paramGroups[0].lr).to.equal(0.1);
+    expect(opt.paramGroups[0].momentum).to.equal(0.5);
+    expect(opt.paramGroups[1].lr).to.equal(0.01);
+  });
+
+  const invalid: [string, Record<string, unknown>, typeof Error, RegExp][] = [
+    ['negative lr', { lr: -1 }, RangeError, /^Invalid learning rate: -1 \(lr must be/],
+    ['NaN lr', { lr: NaN }, RangeError, /Invalid learning rate: NaN/],
+    ['infinite eps', { eps: Infinity }, RangeError, /Invalid epsilon value: Infinity/],
+    ['negative weightDecay', { weightDecay: -0.1 }, RangeError, /Invalid weight_decay value: -0.1 \(weightDecay/],
+    ['negative momentum', { momentum: -0.5 }, RangeError, /Invalid momentum value: -0.5/],
+    ['alpha = 1', { alpha: 1 }, RangeError, /Invalid alpha value: 1 \(alpha must be in \[0, 1\)/],
+    ['negative alpha', { alpha: -0.1 }, RangeError, /Invalid alpha value: -0.1/],
+    ['string lr', { lr: '0.1' }, TypeError, /Invalid learning rate: "0.1" \(lr must be a number, got string/],
+    ['non-boolean centered', { centered: 1 }, TypeError, /centered .* but received 1/],
+    ['unknown compat', { compat: '3' }, TypeError, /'2.x' or '1.13' for compat/],
+    ['snake_case option', { weight_decay: 0.1 }, TypeError, /Unknown option 'weight_decay' for RMSprop.*\(did you mean 'weightDecay'\?\)/],
+    ['misspelt option', { momentun: 0.9 }, TypeError, /did you mean 'momentum'/],
+  ];
+  for (const [what, options, type, message] of invalid) {
+    it(`rejects ${what} with a ${type.name} naming it`, () => {
+      expect(() => new RMSprop([param(2)], options as never)).to.throw(type, message);
+      expect(() => new RMSprop([{ params: [param(2)], ...options } as never])).to.throw(type, message);
+    });
+  }
+
+  it('rejects empty, duplicate and foreign parameters', () => {
+    expect(() => new RMSprop([])).to.throw(RangeError, /empty parameter list/);
+    const p = param(2);
+    expect(() => new RMSprop([p, p])).to.throw(RangeError, /same parameter more than once/);
+    expect(() => new RMSprop([{ params: [p] }, { params: [p] }])).to.throw(RangeError, /more than one parameter group/);
+    expect(() => new RMSprop([new Float32Array(2)] as never)).to.throw(TypeError, /Parameter or a param group .* for params\[0\] but received Float32Array\(2\)/);
+    expect(() => new RMSprop(null as never)).to.throw(TypeError, /params/);
+  });
+
+  it('addParamGroup applies the same rules and defaults', () => {
+    const p = param(2);
+    const opt = new RMSprop([p], { lr: 0.05 });
+    opt.addParamGroup({ params: [param(3)], momentum: 0.9 });
+    expect(opt.paramGroups[1]).to.include({ lr: 0.05, momentum: 0.9, alpha: 0.99 });
+    expect(() => opt.addParamGroup({ params: [p] })).to.throw(RangeError, /more than one parameter group/);
+    expect(() => opt.addParamGroup({ params: [param(1)], lr: -2 })).to.throw(RangeError, /Invalid learning rate: -2/);
+    expect(opt.paramGroups).to.have.length(2);
+  });
+});
+
+describe('RMSprop: step', () => {
+  afterEach(resetBackend);
+
+  it('returns what the closure returns, and calls it before stepping', () => {
+    const w = param(4);
+    const opt = new RMSprop([w]);
+    w.grad = new Float32Array(4).fill(1);
+    let seenState = -1;
+    const loss = opt.step(() => {
+      seenState = opt.state.size;
+      return 42;
+    });
+    expect(loss).to.equal(42);
+    expect(seenState).to.equal(0);
+    expect(opt.step()).to.equal(undefined);
+  });
+
+  it('skips parameters without a grad and creates no state for them', () => {
+    const a = param(3, 1);
+    const b = param(3, 2);
+    const before = bytesOf(b.data).toString('hex');
+    const opt = new RMSprop([a, b]);
+    a.grad = new Float32Array(3).fill(0.5);
+    opt.step();
+    expect(bytesOf(b.data).toString('hex')).to.equal(before);
+    expect(opt.state.has(b)).to.equal(false);
+    expect(opt.state.get(a)!.step).to.equal(1);
+  });
+
+  it('creates momentum_buffer and grad_avg only when they are used', () => {
+    const a = param(5);
+    const opt = new RMSprop([a]);
+    a.grad = new Float32Array(5).fill(1);
+    opt.step();
+    expect(Object.keys(opt.state.get(a)!)).to.deep.equal(['step', 'square_avg']);
+    opt.paramGroups[0].momentum = 0.9;
+    opt.paramGroups[0].centered = true;
+    opt.step();
+    expect(Object.keys(opt.state.get(a)!)).to.deep.equal(['step', 'square_avg', 'momentum_buffer', 'grad_avg']);
+  });
+
+  it('uses hyperparameters changed between steps (LR schedules)', () => {
+    const run = (lrs: number[]) => {
+      const w = new Parameter(new Float32Array([1, 2, 3]));
+      const opt = new RMSprop([w]);
+      for (const lr of lrs) {
+        opt.paramGroups[0].lr = lr;
+        w.grad = new Float32Array([0.1, -0.2, 0.3]);
+        opt.step();
+      }
+      return bytesOf(w.data).toString('hex');
+    };
+    expect(run([0.1, 0.01])).to.not.equal(run([0.1, 0.1]));
+    expect(run([0.1, 0.01])).to.equal(run([0.1, 0.01]));
+  });
+
+  const badSteps: [string, (w: Parameter, opt: RMSprop) => void, typeof Error, RegExp][] = [
+    ['a grad of the wrong length', (w) => (w.grad = new Float32Array(3)), TypeError, /Float32Array of length 4 .* received Float32Array\(3\)/],
+    ['a grad of the wrong dtype', (w) => (w.grad = new Float64Array(4)), TypeError, /received Float64Array\(4\)/],
+    ['a grad that is a plain array', (w) => (w.grad = [1, 2, 3, 4] as never), TypeError, /received Array\(4\)/],
+    ['a grad aliasing the data', (w) => (w.grad = w.data), RangeError, /shares memory with its data/],
+    ['data replaced by another length', (w) => { w.data = new Float32Array(5); w.grad = new Float32Array(5); }, RangeError, /has 5 elements but the parameter's shape \[4\] needs 4/],
+    ['a detached grad', (w) => { const g = new Float32Array(4); structuredClone(g.buffer, { transfer: [g.buffer] }); w.grad = g; }, TypeError, /detached|received Float32Array\(0\)/],
+    ['a shared grad', (w) => (w.grad = new Float32Array(new SharedArrayBuffer(16))), TypeError, /SharedArrayBuffer/],
+    ['an lr set to a string', (_w, opt) => (opt.paramGroups[0].lr = 'x' as never), TypeError, /Invalid learning rate: "x"/],
+    ['an alpha set to 1.5', (_w, opt) => (opt.paramGroups[0].alpha = 1.5), RangeError, /Invalid alpha value: 1.5/],
+  ];
+  for (const [what, corrupt, type, message] of badSteps) {
+    it(`rejects ${what} and changes nothing`, () => {
+      for (const backend of everyBackend()) {
+        backend.use();
+        const w = param(4, 3);
+        const other = param(4, 4);
+        const opt = new RMSprop([w, other], { momentum: 0.9, centered: true });
+        w.grad = randomF32(4, 5);
+        other.grad = randomF32(4, 6);
+        opt.step();
+        other.grad = randomF32(4, 7);
+        corrupt(w, opt);
+        const before = snapshot(opt);
+        expect(() => opt.step(), backend.label).to.throw(type, message);
+        expect(snapshot(opt), backend.label).to.equal(before);
+      }
+    });
+  }
+});
+
+describe('RMSprop: zeroGrad', () => {
+  it('sets grads to null by default, or fills them with zeros', () => {
+    const w = param(3);
+    const opt = new RMSprop([w]);
+    w.grad = new Float32Array([1, 2, 3]);
+    const g = w.grad;
+    opt.zeroGrad(false);
+    expect(w.grad).to.equal(g);
+    expect(Array.from(g)).to.deep.equal([0, 0, 0]);
+    opt.zeroGrad();
+    expect(w.grad).to.equal(null);
+  });
+});
+
+describe('RMSprop: stateDict', () => {
+  function trained(compat: '2.x' | '1.13'): { opt: RMSprop; params: Parameter[] } {
+    const params = [param(6, 1, [2, 3]), param(3, 2), param(4, 3)];
+    const opt = new RMSprop([{ params: [params[0], params[1]] }, { params: [params[2]], momentum: 0.9, centered: true }], { compat });
+    for (let i = 0; i < 3; i++) {
+      params.forEach((p, k) => (p.grad = randomF32(p.numel, 10 * i + k)));
+      opt.step();
+    }
+    return { opt, params };
+  }
+
+  it("uses PyTorch 2.x's names, key order and types", () => {
+    const sd = trained('2.x').opt.stateDict();
+    expect(sd.param_groups).to.deep.equal([
+      { lr: 0.01, momentum: 0, alpha: 0.99, eps: 1e-8, centered: false, weight_decay: 0, capturable: false, foreach: null, maximize: false, differentiable: false, params: [0, 1] },
+      { momentum: 0.9, centered: true, lr: 0.01, alpha: 0.99, eps: 1e-8, weight_decay: 0, capturable: false, foreach: null, maximize: false, differentiable: false, params: [2] },
+    ]);
+    expect(Object.keys(sd.param_groups[0])).to.deep.equal(
+      ['lr', 'momentum', 'alpha', 'eps', 'centered', 'weight_decay', 'capturable', 'foreach', 'maximize', 'differentiable', 'params']);
+    // A group given {momentum, centered} keeps those first, as PyTorch's dict does.
+    expect(Object.keys(sd.param_groups[1]).slice(0, 3)).to.deep.equal(['momentum', 'centered', 'lr']);
+    expect(Object.keys(sd.state)).to.deep.equal(['0', '1', '2']);
+    expect(Object.keys(sd.state[0])).to.deep.equal(['step', 'square_avg']);
+    expect(Object.keys(sd.state[2])).to.deep.equal(['step', 'square_avg', 'momentum_buffer', 'grad_avg']);
+    expect(sd.state[0].step).to.equal(3);
+    const sq = sd.state[0].square_avg as TensorRecord;
+    expect(sq.dtype).to.equal('float32');
+    expect(sq.shape).to.deep.equal([2, 3]);
+  });
+
+  it("uses PyTorch 1.13's keys with compat: '1.13' (no capturable)", () => {
+    const sd = trained('1.13').opt.stateDict();
+    expect(Object.keys(sd.param_groups[0])).to.deep.equal(
+      ['lr', 'momentum', 'alpha', 'eps', 'centered', 'weight_decay', 'foreach', 'maximize', 'differentiable', 'params']);
+  });
+
+  it('returns copies that do not alias the live state', () => {
+    const { opt, params } = trained('2.x');
+    const sd = opt.stateDict();
+    (sd.state[0].square_avg as TensorRecord<'float32'>).data.fill(7);
+    expect((opt.state.get(params[0])!.square_avg as Float32Array)[0]).to.not.equal(7);
+  });
+});
+
+describe('RMSprop: loadStateDict', () => {
+  afterEach(resetBackend);
+
+  function make(seed: number) {
+    const params = [param(7, seed, [7]), param(9, seed + 1, [3, 3])];
+    const opt = new RMSprop([{ params: [params[0]] }, { params: [params[1]], momentum: 0.9, centered: true, lr: 0.02 }]);
+    return { params, opt };
+  }
+  const grads = (step: number) => [randomF32(7, 100 + step), randomF32(9, 200 + step)];
+
+  it('resumes mid-run with exactly the bits of an uninterrupted run, on every backend', () => {
+    for (const backend of everyBackend()) {
+      backend.use();
+      const straight = make(1);
+      for (let s = 0; s < 8; s++) {
+        straight.params.forEach((p, k) => (p.grad = grads(s)[k]));
+        straight.opt.step();
+      }
+      const first = make(1);
+      for (let s = 0; s < 4; s++) {
+        first.params.forEach((p, k) => (p.grad = grads(s)[k]));
+        first.opt.step();
+      }
+      const sd = first.opt.stateDict();
+      const resumed = make(999);
+      resumed.params.forEach((p, k) => p.data.set(first.params[k].data));
+      resumed.opt.paramGroups[1].lr = 0.5; // replaced by the loaded value
+      resumed.opt.loadStateDict(sd);
+      expect(resumed.opt.paramGroups[1].lr).to.equal(0.02);
+      for (let s = 4; s < 8; s++) {
+        resumed.params.forEach((p, k) => (p.grad = grads(s)[k]));
+        resumed.opt.step();
+      }
+      resumed.params.forEach((p, k) =>
+        expect(bytesOf(p.data).equals(bytesOf(straight.params[k].data)), `${backend.label} param ${k}`).to.equal(true));
+      expect(resumed.opt.state.get(resumed.params[1])!.step).to.equal(8);
+    }
+  });
+
+  it('accepts step as a 0-dim float32 tensor (2.x) or a bigint, and casts float64 state to float32', () => {
+    const { opt, params } = make(3);
+    params.forEach((p, k) => (p.grad = grads(0)[k]));
+    opt.step();
+    const sd = opt.stateDict();
+    sd.state[0].step = { dtype: 'float32', shape: [], data: new Float32Array([5]) };
+    sd.state[1].step = 6n;
+    const sq = sd.state[0].square_avg as TensorRecord<'float32'>;
+    sd.state[0].square_avg = { dtype: 'float64', shape: [7], data: Float64Array.from(sq.data, (x) => x + 1e-12) };
+    opt.loadStateDict(sd);
+    expect(opt.state.get(params[0])!.step).to.equal(5);
+    expect(opt.state.get(params[1])!.step).to.equal(6);
+    expect(Array.from(opt.state.get(params[0])!.square_avg as Float32Array)).to.deep.equal(
+      Array.from(sq.data, (x) => Math.fround(x + 1e-12)));
+  });
+
+  const corruptions: [string, (sd: StateDict) => void, typeof Error, RegExp][] = [
+    ['a missing group', (sd) => sd.param_groups.pop(), RangeError, /different number of parameter groups/],
+    ['a group of another size', (sd) => sd.param_groups[0].params.push(5), RangeError, /doesn't match the size/],
+    ['a square_avg of the wrong shape', (sd) => ((sd.state[1].square_avg as TensorRecord).shape = [9]), RangeError, /shape \[9\] but its parameter has shape \[3, 3\]/],
+    ['a square_avg whose data is shorter than its shape', (sd) => ((sd.state[0].square_avg as TensorRecord).data = new Float32Array(3)), RangeError, /7 elements\) but 3 data elements/],
+    ['an int32 square_avg', (sd) => (sd.state[0].square_avg = { dtype: 'int32', shape: [7], data: new Int32Array(7) }), TypeError, /floating-point tensor is required/],
+    ['a missing momentum_buffer', (sd) => delete sd.state[1].momentum_buffer, TypeError, /missing 'momentum_buffer'/],
+    ['an unknown state key', (sd) => (sd.state[0].exp_avg = 1), TypeError, /unknown key 'exp_avg'/],
+    ['an unknown group key', (sd) => (sd.param_groups[0].betas = [0.9, 0.99]), TypeError, /unknown key 'betas'/],
+    ['a missing group key', (sd) => delete sd.param_groups[0].alpha, TypeError, /missing 'alpha'/],
+    ['a negative lr', (sd) => (sd.param_groups[1].lr = -1), RangeError, /Invalid learning rate: -1/],
+    ['an infinite eps', (sd) => (sd.param_groups[0].eps = Infinity), RangeError, /Invalid epsilon value: Infinity/],
+    ['a negative step', (sd) => (sd.state[0].step = -1), RangeError, /step must be a non-negative integer, got -1/],
+    ['a fractional step', (sd) => (sd.state[0].step = 1.5), RangeError, /non-negative integer, got 1.5/],
+    ['a state index with no parameter', (sd) => (sd.state[7] = sd.state[0]), RangeError, /no parameter has index 7/],
+  ];
+  for (const [what, corrupt, type, message] of corruptions) {
+    it(`rejects ${what} and changes nothing`, () => {
+      const { opt, params } = make(5);
+      params.forEach((p, k) => (p.grad = grads(0)[k]));
+      opt.step();
+      const sd = opt.stateDict();
+      corrupt(sd);
+      opt.paramGroups[0].lr = 0.3;
+      const before = snapshot(opt);
+      expect(() => opt.loadStateDict(sd)).to.throw(type, message);
+      expect(snapshot(opt)).to.equal(before);
+    });
+  }
+});
