@@ -1,7 +1,7 @@
 // torch.optim.RMSprop: defaults, validation, state, and one kernel call per
 // param group per step. The arithmetic is in the kernels (native/kernels and
 // lib/reference), following docs/spec/rmsprop-arithmetic.md.
-import { currentBackend, Roles } from './backend';
+import { currentBackend } from './backend';
 import { checkBoolean, checkHyper, checkOptionNames, describe } from './errors';
 import { KernelBinding } from './kernel-binding';
 import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer';
@@ -49,7 +49,7 @@ const TORCH_KEYS: Record<Compat, readonly string[]> = {
 };
 const REQUIRED_TORCH_KEYS = ['lr', 'momentum', 'alpha', 'eps', 'centered', 'weight_decay'];
 const STATE_KEYS = ['step', 'square_avg', 'momentum_buffer', 'grad_avg'];
-const ROLES_PER_SLOT = 5;
+const ROLES_PER_SLOT = 5; // param, grad, square_avg, momentum_buffer, grad_avg (binding.d.ts)
 
 export class RMSprop extends Optimizer<RMSpropOptions> {
   private readonly bindings = new WeakMap<RMSpropGroup, KernelBinding>();
@@ -84,26 +84,56 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
 
   step<T>(closure?: () => T): T | undefined {
     const loss = closure ? closure() : undefined;
-    // Check everything before writing anything.
+    // Check everything before writing anything. Arrays still bound from the
+    // last step passed the full checks then and need only their lengths.
     this.paramGroups.forEach((group, gi) => {
       this.validateGroup(group, `param group ${gi}`);
-      group.params.forEach((p, pi) => this.checkParamForStep(p, `param ${pi} of group ${gi}`));
+      const binding = this.bindingFor(group);
+      const current = binding.isCurrent();
+      group.params.forEach((p, pi) => {
+        if (p.grad !== null && !(current && this.unchangedSinceLastStep(p, binding, pi * ROLES_PER_SLOT))) {
+          this.checkParamForStep(p, `param ${pi} of group ${gi}`);
+        }
+      });
     });
     for (const group of this.paramGroups) this.stepGroup(group);
     return loss;
   }
 
-  private stepGroup(group: RMSpropGroup): void {
-    const states: (ParamState | undefined)[] = group.params.map((p) => (p.grad ? this.stateFor(p, group) : undefined));
+  private bindingFor(group: RMSpropGroup): KernelBinding {
     let binding = this.bindings.get(group);
     if (binding === undefined) this.bindings.set(group, (binding = new KernelBinding(ROLES_PER_SLOT)));
-    const kernels = binding.sync(group.params.length, (slot, role) => {
-      const p = group.params[slot];
-      if (role === Roles.param) return p.data;
-      if (role === Roles.grad) return p.grad;
-      const value = states[slot]?.[ROLE_STATE_KEYS[role]];
-      return typeof value === 'object' ? value : null;
-    });
+    return binding;
+  }
+
+  /** Same arrays as bound at the last step, with the lengths they had. */
+  private unchangedSinceLastStep(p: Parameter, b: KernelBinding, base: number): boolean {
+    const n = p.numel;
+    const s = this.state.get(p);
+    if (s === undefined || p.data !== b.boundAt(base) || p.grad !== b.boundAt(base + 1)) return false;
+    if (p.data.length !== n || p.grad!.length !== n) return false;
+    for (let role = 2; role < ROLES_PER_SLOT; role++) {
+      const value = s[ROLE_STATE_KEYS[role]];
+      if (value !== undefined && (value !== b.boundAt(base + role) || (value as FloatArray).length !== n)) return false;
+    }
+    return true;
+  }
+
+  private stepGroup(group: RMSpropGroup): void {
+    const binding = this.bindingFor(group);
+    const { arrays } = binding;
+    const params = group.params;
+    for (let slot = 0, i = 0; slot < params.length; slot++, i += ROLES_PER_SLOT) {
+      const p = params[slot];
+      arrays[i] = p.data;
+      arrays[i + 1] = p.grad;
+      if (p.grad === null) continue; // its state stays bound as it was
+      const s = this.stateFor(p, group);
+      arrays[i + 2] = s.square_avg as FloatArray;
+      arrays[i + 3] = (s.momentum_buffer as FloatArray | undefined) ?? null;
+      arrays[i + 4] = (s.grad_avg as FloatArray | undefined) ?? null;
+    }
+    const kernels = binding.sync(params.length);
     const h = binding.hyper;
     h[0] = group.lr;
     h[1] = group.alpha;
@@ -114,7 +144,7 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     h[6] = group.maximize ? 1 : 0;
     h[7] = group.compat === '1.13' ? 0 : 1;
     kernels.rmspropStep();
-    for (const s of states) if (s) (s.step as number) += 1;
+    for (const p of params) if (p.grad !== null) (this.state.get(p)!.step as number) += 1;
   }
 
   /** The state of a param about to be stepped, created (zeroed) where missing. */

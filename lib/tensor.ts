@@ -87,6 +87,8 @@ export class Parameter {
   data: FloatArray;
   grad: FloatArray | null = null;
   readonly shape: readonly number[];
+  /** Number of elements the shape promises. */
+  readonly numel: number;
 
   constructor(data: FloatArray, shape?: readonly number[]) {
     if (!isFloatArray(data)) throw typeError('Parameter data', 'a Float32Array or Float64Array', data);
@@ -99,15 +101,11 @@ export class Parameter {
     }
     this.data = data;
     this.shape = Object.freeze(dims);
+    this.numel = data.length;
   }
 
   get dtype(): FloatDType {
     return dtypeOf(this.data);
-  }
-
-  /** Number of elements the shape promises. */
-  get numel(): number {
-    return numelOf(this.shape);
   }
 }
 
