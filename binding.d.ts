@@ -19,12 +19,13 @@ export type Role = 0 | 1 | 2 | 3 | 4;
 export declare class ParamGroup {
   /**
    * @param slotCount number of parameters in the group
-   * @param hyper Float64Array(8) read at every step:
-   *   [lr, alpha, eps, weight_decay, momentum, centered, maximize, lerp_grad_avg]
-   *   (booleans as 0/1; lerp_grad_avg = 1 for PyTorch 2.x, 0 for 1.13).
+   * @param hyper Float64Array(9) read at every step:
+   *   [lr, alpha, eps, weight_decay, momentum, centered, maximize, lerp_grad_avg, threads]
+   *   (booleans as 0/1; lerp_grad_avg = 1 for PyTorch 2.x, 0 for 1.13;
+   *   threads = 0 for SIMD_OPTIM_THREADS or every core).
    */
   constructor(slotCount: number, hyper: Float64Array);
-  /** Binds (or with null, unbinds) one array. Throws on a non-float typed array. */
+  /** Binds (or with null, unbinds) one array. Throws on a non-float typed array or while busy. */
   bind(slot: number, role: Role, array: NativeArray | null): void;
   /**
    * One RMSprop step over every slot whose grad is bound. Requires param,
@@ -33,6 +34,11 @@ export declare class ParamGroup {
    * before writing anything otherwise.
    */
   rmspropStep(): void;
+  /**
+   * The same step on libuv's thread pool. Until the promise settles, bind()
+   * and both step methods throw, and the bound arrays must not be touched.
+   */
+  rmspropStepAsync(): Promise<void>;
 }
 
 /** A zeroed state array whose data is 64-byte aligned. */

@@ -16,6 +16,7 @@ export const Roles = { param: 0, grad: 1, square_avg: 2, momentum_buffer: 3, gra
 export interface KernelGroup {
   bind(slot: number, role: Role, array: FloatArray | null): void;
   rmspropStep(): void;
+  rmspropStepAsync(): Promise<void>;
 }
 
 export interface Backend {
@@ -68,6 +69,15 @@ class JsGroup implements KernelGroup {
     }
     for (const [p, g, v, buf, gavg] of active) {
       rmspropStep(h, p!, g!, v!, momentum > 0 ? buf : null, h.centered ? gavg : null);
+    }
+  }
+  /** The JS backend has no threads: the step runs now, the promise just reports it. */
+  rmspropStepAsync(): Promise<void> {
+    try {
+      this.rmspropStep();
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
     }
   }
 }

@@ -8,7 +8,7 @@ import type { FloatArray } from './tensor';
 
 export class KernelBinding {
   /** Hyperparameters the kernels read at each step; see binding.d.ts. */
-  readonly hyper = new Float64Array(8);
+  readonly hyper = new Float64Array(9);
   /** Scratch list the caller fills before sync(): slot-major, rolesPerSlot per slot. */
   readonly arrays: (FloatArray | null)[] = [];
   private backend: Backend | undefined;

@@ -41,6 +41,8 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
   readonly defaults: Readonly<H>;
   readonly paramGroups: ParamGroup<H>[] = [];
   readonly state = new Map<Parameter, ParamState>();
+  /** True while a stepAsync() holds the params, grads and state. */
+  protected busy = false;
   /** PyTorch key order of each group's dict: the keys the user gave first, as PyTorch keeps them. */
   protected readonly torchKeyOrder = new WeakMap<object, string[]>();
 
@@ -62,8 +64,14 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
     groups.forEach((g) => this.addParamGroup(g as ParamGroupInput<H>));
   }
 
+  /** Throws while a stepAsync() is running: its arrays must not change under it. */
+  protected assertNotBusy(action: string): void {
+    if (this.busy) throw new Error(`${action} called while stepAsync() is still running; await it first`);
+  }
+
   /** Adds a group; hyperparameters it leaves out come from the defaults. */
   addParamGroup(input: ParamGroupInput<H>): void {
+    this.assertNotBusy('addParamGroup()');
     const where = `param group ${this.paramGroups.length}`;
     if (input === null || typeof input !== 'object' || !('params' in input)) {
       throw typeError(where, 'an object with a params array', input);
@@ -95,6 +103,7 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
 
   /** Clears gradients: to null (default, like PyTorch 2.x) or filled with zeros. */
   zeroGrad(setToNone = true): void {
+    this.assertNotBusy('zeroGrad()');
     for (const group of this.paramGroups) {
       for (const p of group.params) {
         if (p.grad === null) continue;
@@ -195,6 +204,7 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
    * checked whole before anything changes: on error the optimizer is as it was.
    */
   loadStateDict(dict: StateDict): void {
+    this.assertNotBusy('loadStateDict()');
     if (dict === null || typeof dict !== 'object' || typeof dict.state !== 'object' || dict.state === null ||
         !Array.isArray(dict.param_groups)) {
       throw typeError('state dict', 'an object with state and param_groups', dict);

@@ -1,7 +1,7 @@
 // torch.optim.RMSprop: defaults, validation, state, and one kernel call per
 // param group per step. The arithmetic is in the kernels (native/kernels and
 // lib/reference), following docs/spec/rmsprop-arithmetic.md.
-import { currentBackend } from './backend';
+import { currentBackend, type KernelGroup } from './backend';
 import { checkBoolean, checkHyper, checkOptionNames, describe } from './errors';
 import { KernelBinding } from './kernel-binding';
 import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer';
@@ -27,6 +27,11 @@ export interface RMSpropOptions {
   maximize: boolean;
   /** PyTorch generation to match, bit for bit. Default '2.x'. */
   compat: Compat;
+  /**
+   * Threads for one step of a large group (native backend). 0, the default,
+   * means SIMD_OPTIM_THREADS or every core. Results do not depend on it.
+   */
+  threads: number;
 }
 
 export type RMSpropGroup = ParamGroup<RMSpropOptions>;
@@ -40,6 +45,7 @@ const DEFAULTS: RMSpropOptions = {
   centered: false,
   maximize: false,
   compat: '2.x',
+  threads: 0,
 };
 
 // PyTorch's `defaults` dict order, which is its state_dict group key order.
@@ -77,15 +83,49 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     checkHyper('momentum value', 'momentum', g.momentum, { min: 0 }, where);
     checkBoolean(`centered (${where})`, g.centered);
     checkBoolean(`maximize (${where})`, g.maximize);
+    checkHyper('thread count', 'threads', g.threads, { min: 0, max: 1024 }, where);
+    if (!Number.isInteger(g.threads)) throw new RangeError(`Invalid thread count: ${g.threads} (threads must be an integer, in ${where})`);
     if (g.compat !== '2.x' && g.compat !== '1.13') {
       throw new TypeError(`Expected '2.x' or '1.13' for compat (${where}) but received ${describe(g.compat)}`);
     }
   }
 
   step<T>(closure?: () => T): T | undefined {
+    this.assertNotBusy('step()');
     const loss = closure ? closure() : undefined;
-    // Check everything before writing anything. Arrays still bound from the
-    // last step passed the full checks then and need only their lengths.
+    this.checkStep();
+    for (const group of this.paramGroups) this.prepareGroup(group).rmspropStep();
+    this.countStep();
+    return loss;
+  }
+
+  /**
+   * The same step, computed off the main thread (libuv's pool), so the event
+   * loop stays free. Until the promise settles, the params, grads and state
+   * must not be touched, and step(), stepAsync(), zeroGrad() and
+   * loadStateDict() throw.
+   */
+  async stepAsync<T>(closure?: () => T | Promise<T>): Promise<T | undefined> {
+    this.assertNotBusy('stepAsync()');
+    const loss = closure ? await closure() : undefined;
+    this.assertNotBusy('stepAsync()');
+    this.checkStep();
+    const kernels = this.paramGroups.map((group) => this.prepareGroup(group));
+    this.busy = true;
+    try {
+      await Promise.all(kernels.map((k) => k.rmspropStepAsync()));
+    } finally {
+      this.busy = false;
+    }
+    this.countStep();
+    return loss;
+  }
+
+  /**
+   * Checks everything before anything is written. Arrays still bound from
+   * the last step passed the full checks then and need only their lengths.
+   */
+  private checkStep(): void {
     this.paramGroups.forEach((group, gi) => {
       this.validateGroup(group, `param group ${gi}`);
       const binding = this.bindingFor(group);
@@ -96,8 +136,12 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
         }
       });
     });
-    for (const group of this.paramGroups) this.stepGroup(group);
-    return loss;
+  }
+
+  private countStep(): void {
+    for (const group of this.paramGroups) {
+      for (const p of group.params) if (p.grad !== null) (this.state.get(p)!.step as number) += 1;
+    }
   }
 
   private bindingFor(group: RMSpropGroup): KernelBinding {
@@ -119,7 +163,8 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     return true;
   }
 
-  private stepGroup(group: RMSpropGroup): void {
+  /** Creates missing state, binds the group's arrays and hyperparameters; returns its kernels. */
+  private prepareGroup(group: RMSpropGroup): KernelGroup {
     const binding = this.bindingFor(group);
     const { arrays } = binding;
     const params = group.params;
@@ -143,8 +188,8 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     h[5] = group.centered ? 1 : 0;
     h[6] = group.maximize ? 1 : 0;
     h[7] = group.compat === '1.13' ? 0 : 1;
-    kernels.rmspropStep();
-    for (const p of params) if (p.grad !== null) (this.state.get(p)!.step as number) += 1;
+    h[8] = group.threads;
+    return kernels;
   }
 
   /** The state of a param about to be stepped, created (zeroed) where missing. */

@@ -75,6 +75,7 @@ Napi::Value AddressAlignment(const Napi::CallbackInfo& info) {
 
 Napi::Object InitSimdOptim(Napi::Env env, Napi::Object exports) {
   using namespace simd_optim;  // NOLINT(build/namespaces)
+  register_async_cleanup(env);
   exports.Set("ParamGroup", ParamGroup::Define(env));
   exports.Set("allocState", Napi::Function::New(env, AllocState, "allocState"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));

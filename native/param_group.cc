@@ -1,14 +1,26 @@
 #include "param_group.h"
 
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
 #include <string>
 
 #include "dispatch.h"
-#include "kernels/rmsprop.h"
+#include "thread_pool.h"
 
 namespace simd_optim {
 namespace {
 
-constexpr size_t kHyperLength = 8;
+constexpr size_t kHyperLength = 9;
+// Below this many elements per thread, waking threads costs more than it saves.
+constexpr size_t kMinElementsPerThread = size_t{1} << 16;
+// Chunk boundaries fall on multiples of this many elements within a tensor:
+// 64 bytes of float32, so threads never share a cache line of a 64-byte
+// aligned state buffer.
+constexpr size_t kChunkAlign = 16;
+
 const char* const kRoleNames[kRoleCount] = {"param", "grad", "square_avg", "momentum_buffer",
                                             "grad_avg"};
 
@@ -20,17 +32,121 @@ bool overlaps(const BoundArray& a, const BoundArray& b) {
   return a0 < b0 + b.length * elem && b0 < a0 + a.length * elem;
 }
 
+size_t default_threads() {
+  static const size_t threads = [] {
+    const char* env = std::getenv("SIMD_OPTIM_THREADS");
+    const long n = env != nullptr ? std::strtol(env, nullptr, 10) : 0;
+    return n > 0 ? static_cast<size_t>(n) : ThreadPool::hardware_threads();
+  }();
+  return threads;
+}
+
+// Where part `part` of `parts` begins within a tensor that starts at global
+// element `start` and has n elements: the global split point, rounded down
+// to a chunk boundary of that tensor. Neighbouring parts compute the same
+// boundary, so the parts cover every element exactly once.
+size_t local_boundary(const RmspropWork& w, size_t part, size_t start, size_t n) {
+  const size_t split = static_cast<size_t>(
+      static_cast<unsigned __int128>(w.total) * part / w.parts);
+  if (split <= start) return 0;
+  if (split >= start + n) return n;
+  return (split - start) / kChunkAlign * kChunkAlign;
+}
+
+void run_part(void* context, size_t part) {
+  const RmspropWork& w = *static_cast<const RmspropWork*>(context);
+  const RmspropConsts<float> k32(w.hyper);
+  const RmspropConsts<double> k64(w.hyper);
+  size_t start = 0;
+  for (const Slot& s : *w.slots) {
+    if (s[kGrad].ref.IsEmpty()) continue;
+    const size_t n = s[kParam].length;
+    const size_t lo = local_boundary(w, part, start, n);
+    const size_t hi = local_boundary(w, part + 1, start, n);
+    start += n;
+    if (lo >= hi) continue;
+    const size_t len = hi - lo;
+    void* buf = w.hyper.momentum > 0 ? s[kMomentumBuffer].data : nullptr;
+    void* gavg = w.hyper.centered ? s[kGradAvg].data : nullptr;
+    if (s[kParam].dtype == DType::kFloat32) {
+      auto at = [lo](void* p) { return p == nullptr ? nullptr : static_cast<float*>(p) + lo; };
+      w.kernels->rmsprop_f32(k32, len, at(s[kParam].data), at(s[kGrad].data), at(s[kSquareAvg].data),
+                             at(buf), at(gavg));
+    } else {
+      auto at = [lo](void* p) { return p == nullptr ? nullptr : static_cast<double*>(p) + lo; };
+      w.kernels->rmsprop_f64(k64, len, at(s[kParam].data), at(s[kGrad].data), at(s[kSquareAvg].data),
+                             at(buf), at(gavg));
+    }
+  }
+}
+
+// Async steps in flight, so that environment teardown can wait for them.
+std::mutex in_flight_mutex;
+std::condition_variable in_flight_done;
+size_t in_flight = 0;
+
+class RmspropAsync : public Napi::AsyncWorker {
+ public:
+  RmspropAsync(Napi::Env env, ParamGroup* group, Napi::Object self, const RmspropWork& work)
+      : Napi::AsyncWorker(env, "simd-optim:rmspropStepAsync"),
+        group_(group),
+        self_(Napi::Persistent(self)),
+        work_(work),
+        deferred_(Napi::Promise::Deferred::New(env)) {
+    std::lock_guard<std::mutex> lock(in_flight_mutex);
+    ++in_flight;
+  }
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    run_rmsprop(work_);
+    std::lock_guard<std::mutex> lock(in_flight_mutex);
+    if (--in_flight == 0) in_flight_done.notify_all();
+  }
+  void OnOK() override {
+    group_->set_busy(false);
+    deferred_.Resolve(Env().Undefined());
+  }
+  void OnError(const Napi::Error& e) override {
+    group_->set_busy(false);
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  ParamGroup* group_;
+  Napi::ObjectReference self_;  // keeps the group (and so its bound arrays) alive
+  RmspropWork work_;
+  Napi::Promise::Deferred deferred_;
+};
+
 }  // namespace
+
+void run_rmsprop(const RmspropWork& work) {
+  ThreadPool::instance().run(work.parts, run_part, const_cast<RmspropWork*>(&work));
+}
+
+void register_async_cleanup(Napi::Env env) {
+  napi_status status = napi_add_env_cleanup_hook(
+      env,
+      [](void*) {
+        std::unique_lock<std::mutex> lock(in_flight_mutex);
+        in_flight_done.wait(lock, [] { return in_flight == 0; });
+      },
+      nullptr);
+  NAPI_THROW_IF_FAILED_VOID(env, status);
+}
 
 Napi::Function ParamGroup::Define(Napi::Env env) {
   // Writable and configurable, like the methods of a JS class.
   constexpr auto kMethod = static_cast<napi_property_attributes>(napi_writable | napi_configurable);
   return DefineClass(env, "ParamGroup",
                      {InstanceMethod<&ParamGroup::Bind>("bind", kMethod),
-                      InstanceMethod<&ParamGroup::RmspropStep>("rmspropStep", kMethod)});
+                      InstanceMethod<&ParamGroup::RmspropStep>("rmspropStep", kMethod),
+                      InstanceMethod<&ParamGroup::RmspropStepAsync>("rmspropStepAsync", kMethod)});
 }
 
-// new ParamGroup(slotCount, hyper: Float64Array(8))
+// new ParamGroup(slotCount, hyper: Float64Array(9))
 ParamGroup::ParamGroup(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ParamGroup>(info) {
   Napi::Env env = info.Env();
   if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsTypedArray()) {
@@ -42,16 +158,23 @@ ParamGroup::ParamGroup(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ParamG
   }
   Napi::TypedArray hyper = info[1].As<Napi::TypedArray>();
   if (hyper.TypedArrayType() != napi_float64_array || hyper.ElementLength() != kHyperLength) {
-    throw Napi::TypeError::New(env, "ParamGroup: hyper must be a Float64Array of length 8");
+    throw Napi::TypeError::New(env, "ParamGroup: hyper must be a Float64Array of length 9");
   }
   slots_.resize(static_cast<size_t>(count));
   hyper_ = hyper.As<Napi::Float64Array>().Data();
   hyper_ref_ = Napi::Persistent(hyper.As<Napi::Float64Array>());
 }
 
+void ParamGroup::throw_if_busy(Napi::Env env) const {
+  if (busy_) {
+    throw Napi::Error::New(env, "simd-optim: a stepAsync() on this param group has not finished yet");
+  }
+}
+
 // bind(slot, role, array | null)
 Napi::Value ParamGroup::Bind(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  throw_if_busy(env);
   if (info.Length() != 3 || !info[0].IsNumber() || !info[1].IsNumber()) {
     throw Napi::TypeError::New(env, "bind(slot: number, role: number, array: TypedArray | null)");
   }
@@ -91,24 +214,25 @@ Napi::Value ParamGroup::Bind(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// rmspropStep(): one RMSprop step over every slot whose grad is bound. All
-// slots are checked before any is written, so a bad slot changes nothing.
-Napi::Value ParamGroup::RmspropStep(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RmspropHyper h;
-  h.lr = hyper_[0];
-  h.alpha = hyper_[1];
-  h.eps = hyper_[2];
-  h.weight_decay = hyper_[3];
-  h.momentum = hyper_[4];
-  h.centered = hyper_[5] != 0;
-  h.maximize = hyper_[6] != 0;
-  h.lerp_grad_avg = hyper_[7] != 0;
-
+RmspropWork ParamGroup::prepare(Napi::Env env) {
+  throw_if_busy(env);
+  RmspropWork w;
+  w.hyper.lr = hyper_[0];
+  w.hyper.alpha = hyper_[1];
+  w.hyper.eps = hyper_[2];
+  w.hyper.weight_decay = hyper_[3];
+  w.hyper.momentum = hyper_[4];
+  w.hyper.centered = hyper_[5] != 0;
+  w.hyper.maximize = hyper_[6] != 0;
+  w.hyper.lerp_grad_avg = hyper_[7] != 0;
+  const double threads = hyper_[8];
+  w.threads = threads >= 1 && threads <= 1024 ? static_cast<size_t>(threads) : default_threads();
+  w.kernels = &active_kernels();
+  w.slots = &slots_;
   for (size_t i = 0; i < slots_.size(); ++i) {
     const Slot& s = slots_[i];
     if (s[kGrad].ref.IsEmpty()) continue;  // no grad: skipped, as in PyTorch
-    const bool needs[kRoleCount] = {true, true, true, h.momentum > 0, h.centered};
+    const bool needs[kRoleCount] = {true, true, true, w.hyper.momentum > 0, w.hyper.centered};
     for (int r = 0; r < kRoleCount; ++r) {
       if (!needs[r]) continue;
       const BoundArray& a = s[r];
@@ -121,29 +245,29 @@ Napi::Value ParamGroup::RmspropStep(const Napi::CallbackInfo& info) {
                                         " shares memory with its " + kRoleNames[r]);
       }
     }
+    w.total += s[kParam].length;
   }
+  w.parts = std::max<size_t>(1, std::min(w.threads, w.total / kMinElementsPerThread));
+  return w;
+}
 
-  const KernelTable& kernels = active_kernels();
-  const RmspropConsts<float> k32(h);
-  const RmspropConsts<double> k64(h);
-  for (Slot& s : slots_) {
-    if (s[kGrad].ref.IsEmpty()) continue;
-    void* buf = h.momentum > 0 ? s[kMomentumBuffer].data : nullptr;
-    void* gavg = h.centered ? s[kGradAvg].data : nullptr;
-    const size_t n = s[kParam].length;
-    if (s[kParam].dtype == DType::kFloat32) {
-      kernels.rmsprop_f32(k32, n, static_cast<float*>(s[kParam].data),
-                          static_cast<const float*>(s[kGrad].data),
-                          static_cast<float*>(s[kSquareAvg].data), static_cast<float*>(buf),
-                          static_cast<float*>(gavg));
-    } else {
-      kernels.rmsprop_f64(k64, n, static_cast<double*>(s[kParam].data),
-                          static_cast<const double*>(s[kGrad].data),
-                          static_cast<double*>(s[kSquareAvg].data), static_cast<double*>(buf),
-                          static_cast<double*>(gavg));
-    }
-  }
-  return env.Undefined();
+// rmspropStep(): one RMSprop step over every slot whose grad is bound. All
+// slots are checked before any is written, so a bad slot changes nothing.
+Napi::Value ParamGroup::RmspropStep(const Napi::CallbackInfo& info) {
+  run_rmsprop(prepare(info.Env()));
+  return info.Env().Undefined();
+}
+
+// rmspropStepAsync(): the same step on the libuv thread pool; returns a
+// Promise. The group refuses bind() and steps until it settles.
+Napi::Value ParamGroup::RmspropStepAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const RmspropWork work = prepare(env);
+  auto* worker = new RmspropAsync(env, this, info.This().As<Napi::Object>(), work);
+  Napi::Promise promise = worker->promise();
+  busy_ = true;
+  worker->Queue();  // the worker deletes itself when done
+  return promise;
 }
 
 }  // namespace simd_optim

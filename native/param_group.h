@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "kernels/rmsprop.h"
 #include "state_buffer.h"
 
 namespace simd_optim {
@@ -24,21 +25,50 @@ struct BoundArray {
   Napi::Reference<Napi::TypedArray> ref;  // keeps the memory alive while bound
 };
 
+using Slot = std::array<BoundArray, kRoleCount>;
+
+// Everything one RMSprop step needs, copied from JS state on the JS thread,
+// so that it can run on other threads.
+struct RmspropWork {
+  RmspropHyper hyper;
+  size_t threads = 1;
+  const KernelTable* kernels = nullptr;
+  const std::vector<Slot>* slots = nullptr;
+  size_t total = 0;  // elements over all active slots
+  size_t parts = 1;
+};
+
+// Runs a prepared step, split over the thread pool when it is large.
+void run_rmsprop(const RmspropWork& work);
+
 class ParamGroup : public Napi::ObjectWrap<ParamGroup> {
  public:
   static Napi::Function Define(Napi::Env env);
   explicit ParamGroup(const Napi::CallbackInfo& info);
 
+  // Lets an async step mark the group free again.
+  void set_busy(bool busy) { busy_ = busy; }
+
  private:
   Napi::Value Bind(const Napi::CallbackInfo& info);
   Napi::Value RmspropStep(const Napi::CallbackInfo& info);
+  Napi::Value RmspropStepAsync(const Napi::CallbackInfo& info);
 
-  using Slot = std::array<BoundArray, kRoleCount>;
+  // Checks every active slot and the hyperparameters; throws before anything
+  // is written. Returns the step to run.
+  RmspropWork prepare(Napi::Env env);
+  void throw_if_busy(Napi::Env env) const;
+
   std::vector<Slot> slots_;
   // Float64Array [lr, alpha, eps, weight_decay, momentum, centered, maximize,
-  // lerp_grad_avg] that JS fills before each step.
+  // lerp_grad_avg, threads] that JS fills before each step.
   Napi::Reference<Napi::Float64Array> hyper_ref_;
   const double* hyper_ = nullptr;
+  bool busy_ = false;  // an async step holds the bound arrays
 };
+
+// Makes environment teardown wait for async steps still writing to buffers
+// that the teardown would free. Call once per module instance.
+void register_async_cleanup(Napi::Env env);
 
 }  // namespace simd_optim

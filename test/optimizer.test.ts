@@ -50,7 +50,7 @@ describe('RMSprop: construction and hyperparameters', () => {
   it("has PyTorch's defaults", () => {
     const opt = new RMSprop([param(3)]);
     expect(opt.defaults).to.deep.equal({
-      lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false, compat: '2.x',
+      lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false, compat: '2.x', threads: 0,
     });
   });
 

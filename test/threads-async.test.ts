@@ -1,0 +1,105 @@
+// Multi-threaded steps and stepAsync(): same bits as a plain step, and the
+// locking that keeps arrays still while a step runs off the main thread.
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { Parameter, RMSprop, backendInfo } from '../lib';
+import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
+
+const root = path.resolve(__dirname, '..');
+
+/** A group mixing large and small, float32 and float64 tensors, after `steps` steps. */
+function run(options: { threads?: number; async?: boolean }, steps = 3): Promise<string> | string {
+  const sizes = [300_001, 17, 200_000, 5, 131_072];
+  const params = sizes.map((n, k) =>
+    k % 2 ? new Parameter(Float64Array.from(randomF32(n, k))) : new Parameter(randomF32(n, k)));
+  const opt = new RMSprop(params, { momentum: 0.9, centered: true, weightDecay: 0.01, threads: options.threads ?? 0 });
+  const setGrads = (s: number) =>
+    params.forEach((p, k) => (p.grad = p.data instanceof Float64Array ? Float64Array.from(randomF32(p.numel, 10 * s + k)) : randomF32(p.numel, 10 * s + k)));
+  const digest = () => params.map((p) => require('node:crypto').createHash('sha256').update(bytesOf(p.data)).digest('hex')).join();
+  if (!options.async) {
+    for (let s = 0; s < steps; s++) {
+      setGrads(s);
+      opt.step();
+    }
+    return digest();
+  }
+  return (async () => {
+    for (let s = 0; s < steps; s++) {
+      setGrads(s);
+      await opt.stepAsync();
+    }
+    return digest();
+  })();
+}
+
+describe('threads and stepAsync', () => {
+  afterEach(resetBackend);
+
+  it('gives the same bits for any thread count, on every backend', () => {
+    for (const backend of everyBackend().filter((b) => b.label !== 'js')) {
+      backend.use();
+      const one = run({ threads: 1 });
+      for (const threads of [2, 3, 7]) expect(run({ threads }), `${backend.label} threads=${threads}`).to.equal(one);
+    }
+  });
+
+  it('rejects a thread count that is not a whole number in [0, 1024]', () => {
+    const p = new Parameter(new Float32Array(2));
+    expect(() => new RMSprop([p], { threads: -1 })).to.throw(RangeError, /Invalid thread count: -1/);
+    expect(() => new RMSprop([p], { threads: 1.5 })).to.throw(RangeError, /threads must be an integer/);
+  });
+
+  it('stepAsync gives the bits of step, on every backend', async () => {
+    for (const backend of everyBackend()) {
+      backend.use();
+      if (backend.label === 'js') continue; // the JS backend is covered by the equality of backends
+      expect(await run({ async: true }), backend.label).to.equal(run({}));
+    }
+  });
+
+  it('locks the optimizer while stepAsync runs, and unlocks it after', async () => {
+    const w = new Parameter(randomF32(1 << 20, 1));
+    const opt = new RMSprop([w], { momentum: 0.9 });
+    w.grad = randomF32(1 << 20, 2);
+    const pending = opt.stepAsync();
+    expect(() => opt.step()).to.throw(Error, /step\(\) called while stepAsync\(\) is still running/);
+    expect(() => opt.zeroGrad()).to.throw(Error, /zeroGrad\(\) called while stepAsync/);
+    expect(() => opt.loadStateDict(opt.stateDict())).to.throw(Error, /loadStateDict\(\) called while stepAsync/);
+    expect(() => opt.addParamGroup({ params: [new Parameter(new Float32Array(1))] })).to.throw(Error, /addParamGroup/);
+    const second = await opt.stepAsync().then(() => 'resolved', (e: Error) => e.message);
+    expect(second).to.match(/stepAsync\(\) called while stepAsync\(\) is still running/);
+    await pending;
+    expect(opt.state.get(w)!.step).to.equal(1);
+    opt.step();
+    expect(opt.state.get(w)!.step).to.equal(2);
+  });
+
+  it('keeps the event loop free while a large step runs', async function () {
+    if (!backendInfo().nativeLoaded) this.skip();
+    const w = new Parameter(randomF32(1 << 23, 3));
+    w.grad = randomF32(1 << 23, 4);
+    const opt = new RMSprop([w], { momentum: 0.9, centered: true, threads: 1 });
+    const order: string[] = [];
+    const step = opt.stepAsync().then(() => order.push('step'));
+    setImmediate(() => order.push('immediate'));
+    await step;
+    expect(order).to.deep.equal(['immediate', 'step']);
+  });
+
+  it('exits cleanly when the process ends during an async step', function () {
+    if (!backendInfo().nativeLoaded) this.skip();
+    const code = `
+      const { Parameter, RMSprop } = require('./lib');
+      const w = new Parameter(new Float32Array(1 << 24).fill(1));
+      w.grad = new Float32Array(1 << 24).fill(0.5);
+      const opt = new RMSprop([w], { momentum: 0.9, centered: true });
+      opt.stepAsync();
+      setImmediate(() => process.exit(0));`;
+    for (let i = 0; i < 3; i++) {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], { cwd: root, encoding: 'utf8' });
+      expect(r.status, r.stderr).to.equal(0);
+      expect(r.signal).to.equal(null);
+    }
+  });
+});
