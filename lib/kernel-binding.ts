@@ -11,6 +11,8 @@ export class KernelBinding {
   readonly hyper = new Float64Array(9);
   /** Scratch list the caller fills before sync(): slot-major, rolesPerSlot per slot. */
   readonly arrays: (FloatArray | null)[] = [];
+  /** Scratch list of each slot's optimizer state during one step (undefined: no grad). */
+  readonly states: (Record<string, unknown> | undefined)[] = [];
   private backend: Backend | undefined;
   private group: KernelGroup | undefined;
   private bound: (FloatArray | null)[] = [];

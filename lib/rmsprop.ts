@@ -130,17 +130,26 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
       this.validateGroup(group, `param group ${gi}`);
       const binding = this.bindingFor(group);
       const current = binding.isCurrent();
-      group.params.forEach((p, pi) => {
-        if (p.grad !== null && !(current && this.unchangedSinceLastStep(p, binding, pi * ROLES_PER_SLOT))) {
+      const params = group.params;
+      for (let pi = 0; pi < params.length; pi++) {
+        const p = params[pi];
+        const s = p.grad === null ? undefined : this.state.get(p);
+        binding.states[pi] = s;
+        if (p.grad !== null && !(current && s !== undefined && unchangedSinceLastStep(p, s, binding, pi * ROLES_PER_SLOT))) {
           this.checkParamForStep(p, `param ${pi} of group ${gi}`);
         }
-      });
+      }
     });
   }
 
+  /** After a step: every param that had a grad has taken one more step. */
   private countStep(): void {
     for (const group of this.paramGroups) {
-      for (const p of group.params) if (p.grad !== null) (this.state.get(p)!.step as number) += 1;
+      const states = this.bindingFor(group).states;
+      for (let i = 0; i < group.params.length; i++) {
+        const s = states[i];
+        if (s !== undefined) (s.step as number) += 1;
+      }
     }
   }
 
@@ -148,19 +157,6 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     let binding = this.bindings.get(group);
     if (binding === undefined) this.bindings.set(group, (binding = new KernelBinding(ROLES_PER_SLOT)));
     return binding;
-  }
-
-  /** Same arrays as bound at the last step, with the lengths they had. */
-  private unchangedSinceLastStep(p: Parameter, b: KernelBinding, base: number): boolean {
-    const n = p.numel;
-    const s = this.state.get(p);
-    if (s === undefined || p.data !== b.boundAt(base) || p.grad !== b.boundAt(base + 1)) return false;
-    if (p.data.length !== n || p.grad!.length !== n) return false;
-    for (let role = 2; role < ROLES_PER_SLOT; role++) {
-      const value = s[ROLE_STATE_KEYS[role]];
-      if (value !== undefined && (value !== b.boundAt(base + role) || (value as FloatArray).length !== n)) return false;
-    }
-    return true;
   }
 
   /** Creates missing state, binds the group's arrays and hyperparameters; returns its kernels. */
@@ -173,7 +169,8 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
       arrays[i] = p.data;
       arrays[i + 1] = p.grad;
       if (p.grad === null) continue; // its state stays bound as it was
-      const s = this.stateFor(p, group);
+      const s = this.stateFor(p, group, binding.states[slot] as ParamState | undefined);
+      binding.states[slot] = s;
       arrays[i + 2] = s.square_avg as FloatArray;
       arrays[i + 3] = (s.momentum_buffer as FloatArray | undefined) ?? null;
       arrays[i + 4] = (s.grad_avg as FloatArray | undefined) ?? null;
@@ -193,8 +190,8 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
   }
 
   /** The state of a param about to be stepped, created (zeroed) where missing. */
-  private stateFor(p: Parameter, group: RMSpropGroup): ParamState {
-    let s = this.state.get(p);
+  private stateFor(p: Parameter, group: RMSpropGroup, existing: ParamState | undefined): ParamState {
+    let s = existing;
     if (s === undefined) {
       s = { step: 0, square_avg: this.allocState(p.dtype, p.numel) };
       this.state.set(p, s);
@@ -265,6 +262,18 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     const missing = required.find((k) => !keys.includes(k));
     if (missing !== undefined) throw new TypeError(`${where} is missing '${missing}'`);
   }
+}
+
+/** Same arrays as bound at the last step, with the lengths they had. */
+function unchangedSinceLastStep(p: Parameter, s: ParamState, b: KernelBinding, base: number): boolean {
+  const n = p.numel;
+  if (p.data !== b.boundAt(base) || p.grad !== b.boundAt(base + 1)) return false;
+  if (p.data.length !== n || p.grad!.length !== n) return false;
+  for (let role = 2; role < ROLES_PER_SLOT; role++) {
+    const value = s[ROLE_STATE_KEYS[role]];
+    if (value !== undefined && (value !== b.boundAt(base + role) || (value as FloatArray).length !== n)) return false;
+  }
+  return true;
 }
 
 // State key of each kernel role after param and grad.
