@@ -22,6 +22,12 @@ struct Avx2F32 {
   static V sqrt(V a) { return _mm256_sqrt_ps(a); }
   static V neg(V a) { return _mm256_xor_ps(a, _mm256_set1_ps(-0.0f)); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  // vmaskmov neither reads nor writes masked-off lanes (no fault past the end).
+  static V load_partial(const T* x, std::size_t n) { return _mm256_maskload_ps(x, mask(n)); }
+  static void store_partial(T* x, V a, std::size_t n) { _mm256_maskstore_ps(x, mask(n), a); }
+  static __m256i mask(std::size_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
 };
 
 struct Avx2F64 {
@@ -38,6 +44,11 @@ struct Avx2F64 {
   static V sqrt(V a) { return _mm256_sqrt_pd(a); }
   static V neg(V a) { return _mm256_xor_pd(a, _mm256_set1_pd(-0.0)); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  static V load_partial(const T* x, std::size_t n) { return _mm256_maskload_pd(x, mask(n)); }
+  static void store_partial(T* x, V a, std::size_t n) { _mm256_maskstore_pd(x, mask(n), a); }
+  static __m256i mask(std::size_t n) {
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(static_cast<long long>(n)), _mm256_setr_epi64x(0, 1, 2, 3));
+  }
 };
 
 }  // namespace

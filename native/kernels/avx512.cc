@@ -27,6 +27,10 @@ struct Avx512F32 {
     return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), _mm512_set1_epi32(INT32_MIN)));
   }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  // Masked lanes are neither read nor written (no fault past the end).
+  static V load_partial(const T* x, std::size_t n) { return _mm512_maskz_loadu_ps(mask(n), x); }
+  static void store_partial(T* x, V a, std::size_t n) { _mm512_mask_storeu_ps(x, mask(n), a); }
+  static __mmask16 mask(std::size_t n) { return static_cast<__mmask16>((1u << n) - 1); }
 };
 
 struct Avx512F64 {
@@ -45,6 +49,9 @@ struct Avx512F64 {
     return _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(a), _mm512_set1_epi64(INT64_MIN)));
   }
   static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+  static V load_partial(const T* x, std::size_t n) { return _mm512_maskz_loadu_pd(mask(n), x); }
+  static void store_partial(T* x, V a, std::size_t n) { _mm512_mask_storeu_pd(x, mask(n), a); }
+  static __mmask8 mask(std::size_t n) { return static_cast<__mmask8>((1u << n) - 1); }
 };
 
 }  // namespace

@@ -19,6 +19,8 @@ namespace {  // NOLINT(build/namespaces): per-TU copies are the point
 
 // Ops contract, for element type T and vector type V of W lanes:
 //   load(const T*) / store(T*, V)  unaligned
+//   load_partial(const T*, n) / store_partial(T*, V, n)  the first n < W lanes
+//     only; memory past them is neither read nor written
 //   set1(T), add, sub, mul, div, sqrt, neg (exact sign flip),
 //   fma(a, b, c) = a*b + c with one rounding.
 
@@ -39,41 +41,35 @@ struct VecConsts {
         lerp_from_grad(k.lerp_from_grad) {}
 };
 
-// One vector of W elements, in place. The flags are template parameters so
-// that each configuration compiles to a straight-line loop body.
+// One vector of W elements: p, v, buf and gavg are updated in place (buf
+// and gavg only when used). The flags are template parameters so that each
+// configuration compiles to a straight-line loop body.
 template <class O, bool kMaximize, bool kWeightDecay, bool kCentered, bool kLerp,
           bool kMomentum>
-inline void rmsprop_vector(const VecConsts<O>& k, typename O::T* p,
-                           const typename O::T* g, typename O::T* v,
-                           typename O::T* buf, typename O::T* gavg) {
+inline void rmsprop_lanes(const VecConsts<O>& k, typename O::V& p, typename O::V g,
+                          typename O::V& v, typename O::V& buf, typename O::V& gavg) {
   using V = typename O::V;
-  V gi = O::load(g);
-  V pi = O::load(p);
-  if (kMaximize) gi = O::neg(gi);
-  if (kWeightDecay) gi = O::fma(k.weight_decay, pi, gi);       // grad.add(param, alpha=wd)
-  V vi = O::mul(O::load(v), k.alpha);                          // square_avg.mul_(alpha)
-  vi = O::fma(O::mul(k.one_minus_alpha, gi), gi, vi);          // .addcmul_(g, g, value=1-alpha)
-  O::store(v, vi);
+  if (kMaximize) g = O::neg(g);
+  if (kWeightDecay) g = O::fma(k.weight_decay, p, g);            // grad.add(param, alpha=wd)
+  v = O::mul(v, k.alpha);                                        // square_avg.mul_(alpha)
+  v = O::fma(O::mul(k.one_minus_alpha, g), g, v);                // .addcmul_(g, g, value=1-alpha)
   V avg;
   if (kCentered) {
-    V ga = O::load(gavg);
-    if (kLerp) {                                               // 2.x: grad_avg.lerp_(g, 1-alpha)
-      V d = O::sub(gi, ga);
-      ga = O::fma(k.lerp_coeff, d, k.lerp_from_grad ? gi : ga);
-    } else {                                                   // 1.13: mul_(alpha).add_(g, alpha=1-alpha)
-      ga = O::fma(k.one_minus_alpha, gi, O::mul(ga, k.alpha));
+    if (kLerp) {                                                 // 2.x: grad_avg.lerp_(g, 1-alpha)
+      V d = O::sub(g, gavg);
+      gavg = O::fma(k.lerp_coeff, d, k.lerp_from_grad ? g : gavg);
+    } else {                                                     // 1.13: mul_(alpha).add_(g, alpha=1-alpha)
+      gavg = O::fma(k.one_minus_alpha, g, O::mul(gavg, k.alpha));
     }
-    O::store(gavg, ga);
-    avg = O::add(O::sqrt(O::fma(O::neg(ga), ga, vi)), k.eps);  // addcmul(ga, ga, value=-1).sqrt_().add_(eps)
+    avg = O::add(O::sqrt(O::fma(O::neg(gavg), gavg, v)), k.eps);  // addcmul(ga, ga, value=-1).sqrt_().add_(eps)
   } else {
-    avg = O::add(O::sqrt(vi), k.eps);                          // square_avg.sqrt().add_(eps)
+    avg = O::add(O::sqrt(v), k.eps);                             // square_avg.sqrt().add_(eps)
   }
   if (kMomentum) {
-    V b = O::add(O::mul(O::load(buf), k.momentum), O::div(gi, avg));  // buf.mul_(m).addcdiv_(g, avg)
-    O::store(buf, b);
-    O::store(p, O::fma(k.neg_lr, b, pi));                      // param.add_(buf, alpha=-lr)
+    buf = O::add(O::mul(buf, k.momentum), O::div(g, avg));       // buf.mul_(m).addcdiv_(g, avg)
+    p = O::fma(k.neg_lr, buf, p);                                // param.add_(buf, alpha=-lr)
   } else {
-    O::store(p, O::add(pi, O::div(O::mul(k.neg_lr, gi), avg)));  // param.addcdiv_(g, avg, value=-lr)
+    p = O::add(p, O::div(O::mul(k.neg_lr, g), avg));             // param.addcdiv_(g, avg, value=-lr)
   }
 }
 
@@ -83,32 +79,56 @@ void rmsprop_loop(const RmspropConsts<typename O::T>& consts, std::size_t n,
                   typename O::T* p, const typename O::T* g, typename O::T* v,
                   typename O::T* buf, typename O::T* gavg) {
   using T = typename O::T;
+  using V = typename O::V;
   constexpr std::size_t W = O::W;
   const VecConsts<O> k(consts);
+  const V zero = O::set1(T(0));
   std::size_t i = 0;
   for (; i + W <= n; i += W) {
-    rmsprop_vector<O, kMaximize, kWeightDecay, kCentered, kLerp, kMomentum>(
-        k, p + i, g + i, v + i, kMomentum ? buf + i : nullptr,
-        kCentered ? gavg + i : nullptr);
+    V pi = O::load(p + i), vi = O::load(v + i);
+    V bi = kMomentum ? O::load(buf + i) : zero;
+    V ai = kCentered ? O::load(gavg + i) : zero;
+    rmsprop_lanes<O, kMaximize, kWeightDecay, kCentered, kLerp, kMomentum>(k, pi, O::load(g + i), vi, bi, ai);
+    O::store(p + i, pi);
+    O::store(v + i, vi);
+    if (kMomentum) O::store(buf + i, bi);
+    if (kCentered) O::store(gavg + i, ai);
   }
   if (i == n) return;
-  // The tail goes through the same vector code on a padded copy, so the
-  // arithmetic cannot differ from the main loop. Padding lanes compute on
-  // zeros and ones and are thrown away.
+  // The tail runs the same vector code on partial loads and stores, so its
+  // arithmetic cannot differ from the main loop's. Lanes past the end compute
+  // on whatever load_partial fills in and are never stored.
   const std::size_t rest = n - i;
-  T tp[W], tg[W], tv[W], tb[W], ta[W];
-  for (std::size_t j = 0; j < W; ++j) tp[j] = tg[j] = tb[j] = ta[j] = T(0), tv[j] = T(1);
-  std::memcpy(tp, p + i, rest * sizeof(T));
-  std::memcpy(tg, g + i, rest * sizeof(T));
-  std::memcpy(tv, v + i, rest * sizeof(T));
-  if (kMomentum) std::memcpy(tb, buf + i, rest * sizeof(T));
-  if (kCentered) std::memcpy(ta, gavg + i, rest * sizeof(T));
-  rmsprop_vector<O, kMaximize, kWeightDecay, kCentered, kLerp, kMomentum>(k, tp, tg, tv, tb, ta);
-  std::memcpy(p + i, tp, rest * sizeof(T));
-  std::memcpy(v + i, tv, rest * sizeof(T));
-  if (kMomentum) std::memcpy(buf + i, tb, rest * sizeof(T));
-  if (kCentered) std::memcpy(gavg + i, ta, rest * sizeof(T));
+  V pi = O::load_partial(p + i, rest), vi = O::load_partial(v + i, rest);
+  V bi = kMomentum ? O::load_partial(buf + i, rest) : zero;
+  V ai = kCentered ? O::load_partial(gavg + i, rest) : zero;
+  rmsprop_lanes<O, kMaximize, kWeightDecay, kCentered, kLerp, kMomentum>(
+      k, pi, O::load_partial(g + i, rest), vi, bi, ai);
+  O::store_partial(p + i, pi, rest);
+  O::store_partial(v + i, vi, rest);
+  if (kMomentum) O::store_partial(buf + i, bi, rest);
+  if (kCentered) O::store_partial(gavg + i, ai, rest);
 }
+
+// load_partial/store_partial through a lane buffer, for ISAs without masked
+// memory operations.
+template <class O>
+struct BufferedPartial {
+  // Templates, so that O (which derives from this) is complete when they are
+  // instantiated.
+  template <typename T>
+  static auto load_partial(const T* x, std::size_t n) {
+    alignas(64) T lanes[O::W] = {};
+    std::memcpy(lanes, x, n * sizeof(T));
+    return O::load(lanes);
+  }
+  template <typename T, typename V>
+  static void store_partial(T* x, V a, std::size_t n) {
+    alignas(64) T lanes[O::W];
+    O::store(lanes, a);
+    std::memcpy(x, lanes, n * sizeof(T));
+  }
+};
 
 // Turns the runtime flags into one of the 32 instantiations above.
 template <class O, bool... kFlags>

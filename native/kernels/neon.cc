@@ -8,7 +8,7 @@
 namespace simd_optim {
 namespace {
 
-struct NeonF32 {
+struct NeonF32 : BufferedPartial<NeonF32> {
   using T = float;
   using V = float32x4_t;
   static constexpr std::size_t W = 4;
@@ -24,7 +24,7 @@ struct NeonF32 {
   static V fma(V a, V b, V c) { return vfmaq_f32(c, a, b); }  // c + a*b
 };
 
-struct NeonF64 {
+struct NeonF64 : BufferedPartial<NeonF64> {
   using T = double;
   using V = float64x2_t;
   static constexpr std::size_t W = 2;

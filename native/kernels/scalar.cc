@@ -9,8 +9,9 @@ namespace {
 template <typename TT>
 struct ScalarOps;
 
+// W = 1: the loop never has a tail, so load_partial/store_partial are never called.
 template <>
-struct ScalarOps<float> {
+struct ScalarOps<float> : BufferedPartial<ScalarOps<float>> {
   using T = float;
   using V = float;
   static constexpr std::size_t W = 1;
@@ -27,7 +28,7 @@ struct ScalarOps<float> {
 };
 
 template <>
-struct ScalarOps<double> {
+struct ScalarOps<double> : BufferedPartial<ScalarOps<double>> {
   using T = double;
   using V = double;
   static constexpr std::size_t W = 1;
