@@ -6,8 +6,9 @@ export type NativeDType = 'float32' | 'float64';
 export type NativeArray = Float32Array | Float64Array;
 
 /**
- * Role of a bound array within its slot, for `ParamGroup.bind`:
- * 0 param, 1 grad, 2 square_avg, 3 momentum_buffer, 4 grad_avg.
+ * Role of a bound array within its slot, for `ParamGroup.bind`: 0 param,
+ * 1 grad, then the optimizer's state: RMSprop 2 square_avg, 3 momentum_buffer,
+ * 4 grad_avg; Adagrad 2 sum.
  */
 export type Role = 0 | 1 | 2 | 3 | 4;
 
@@ -22,9 +23,12 @@ export declare class ParamGroup {
    * @param hyper Float64Array(9) read at every step:
    *   [lr, alpha, eps, weight_decay, momentum, centered, maximize, lerp_grad_avg, threads]
    *   (booleans as 0/1; lerp_grad_avg = 1 for PyTorch 2.x, 0 for 1.13;
-   *   threads = 0 for SIMD_OPTIM_THREADS or every core).
+   *   threads = 0 for SIMD_OPTIM_THREADS or every core). Adagrad reads eps,
+   *   weight_decay, maximize and threads from the same places.
+   * @param slotScalars Float64Array(slotCount) read at every Adagrad step:
+   *   each slot's learning rate clr = lr / (1 + (step - 1) * lr_decay).
    */
-  constructor(slotCount: number, hyper: Float64Array);
+  constructor(slotCount: number, hyper: Float64Array, slotScalars?: Float64Array);
   /** Binds (or with null, unbinds) one array. Throws on a non-float typed array or while busy. */
   bind(slot: number, role: Role, array: NativeArray | null): void;
   /**
@@ -39,6 +43,12 @@ export declare class ParamGroup {
    * and both step methods throw, and the bound arrays must not be touched.
    */
   rmspropStepAsync(): Promise<void>;
+  /**
+   * One Adagrad step over every slot whose grad is bound: roles param, grad
+   * and 2 = sum. Needs slotScalars. Same checks as rmspropStep.
+   */
+  adagradStep(): void;
+  adagradStepAsync(): Promise<void>;
 }
 
 /** A zeroed state array whose data is 64-byte aligned. */

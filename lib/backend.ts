@@ -6,6 +6,7 @@
 //   SIMD_OPTIM_BINDING=/path/simd_optim.node  load this build of the addon
 import * as path from 'node:path';
 import type * as Binding from '../binding';
+import { adagradStep } from './reference/adagrad';
 import { rmspropStep } from './reference/rmsprop';
 import type { FloatArray, FloatDType } from './tensor';
 
@@ -17,12 +18,14 @@ export interface KernelGroup {
   bind(slot: number, role: Role, array: FloatArray | null): void;
   rmspropStep(): void;
   rmspropStepAsync(): Promise<void>;
+  adagradStep(): void;
+  adagradStepAsync(): Promise<void>;
 }
 
 export interface Backend {
   readonly name: 'native' | 'js';
   allocState(dtype: FloatDType, length: number): FloatArray;
-  createGroup(slotCount: number, hyper: Float64Array): KernelGroup;
+  createGroup(slotCount: number, hyper: Float64Array, slotScalars: Float64Array): KernelGroup;
 }
 
 export interface BackendInfo {
@@ -43,12 +46,17 @@ export interface BackendInfo {
 const jsBackend: Backend = {
   name: 'js',
   allocState: (dtype, length) => (dtype === 'float32' ? new Float32Array(length) : new Float64Array(length)),
-  createGroup: (slotCount, hyper) => new JsGroup(slotCount, hyper),
+  createGroup: (slotCount, hyper, slotScalars) => new JsGroup(slotCount, hyper, slotScalars),
 };
 
+/** The JS backend's group: the same contract as the native ParamGroup (binding.d.ts). */
 class JsGroup implements KernelGroup {
   private readonly slots: (FloatArray | null)[][];
-  constructor(slotCount: number, private readonly hyper: Float64Array) {
+  constructor(
+    slotCount: number,
+    private readonly hyper: Float64Array,
+    private readonly slotScalars: Float64Array,
+  ) {
     this.slots = Array.from({ length: slotCount }, () => [null, null, null, null, null]);
   }
   bind(slot: number, role: Role, array: FloatArray | null): void {
@@ -57,9 +65,29 @@ class JsGroup implements KernelGroup {
   rmspropStep(): void {
     const [lr, alpha, eps, weightDecay, momentum, centered, maximize, lerp] = this.hyper;
     const h = { lr, alpha, eps, weightDecay, momentum, centered: centered !== 0, maximize: maximize !== 0, lerpGradAvg: lerp !== 0 };
+    const active = this.activeSlots([true, true, true, momentum > 0, h.centered]);
+    for (const [p, g, v, buf, gavg] of active) {
+      rmspropStep(h, p!, g!, v!, momentum > 0 ? buf : null, h.centered ? gavg : null);
+    }
+  }
+  adagradStep(): void {
+    const [, , eps, weightDecay, , , maximize] = this.hyper;
+    this.activeSlots([true, true, true, false, false]);
+    this.slots.forEach(([p, g, sum], i) => {
+      if (g !== null) adagradStep({ clr: this.slotScalars[i], eps, weightDecay, maximize: maximize !== 0 }, p!, g, sum!);
+    });
+  }
+  // The JS backend has no threads: the step runs now, the promise reports it.
+  rmspropStepAsync(): Promise<void> {
+    return settle(() => this.rmspropStep());
+  }
+  adagradStepAsync(): Promise<void> {
+    return settle(() => this.adagradStep());
+  }
+  /** Slots with a grad, after checking that each has the arrays its step needs. */
+  private activeSlots(needed: boolean[]): (FloatArray | null)[][] {
     const active = this.slots.filter((s) => s[Roles.grad] !== null);
     for (const s of active) {
-      const needed = [true, true, true, momentum > 0, h.centered];
       needed.forEach((need, role) => {
         const a = s[role];
         if (need && (a === null || a.length !== s[0]!.length || a.constructor !== s[0]!.constructor)) {
@@ -67,18 +95,16 @@ class JsGroup implements KernelGroup {
         }
       });
     }
-    for (const [p, g, v, buf, gavg] of active) {
-      rmspropStep(h, p!, g!, v!, momentum > 0 ? buf : null, h.centered ? gavg : null);
-    }
+    return active;
   }
-  /** The JS backend has no threads: the step runs now, the promise just reports it. */
-  rmspropStepAsync(): Promise<void> {
-    try {
-      this.rmspropStep();
-      return Promise.resolve();
-    } catch (e) {
-      return Promise.reject(e);
-    }
+}
+
+function settle(run: () => void): Promise<void> {
+  try {
+    run();
+    return Promise.resolve();
+  } catch (e) {
+    return Promise.reject(e);
   }
 }
 
@@ -86,7 +112,7 @@ function nativeBackendOf(binding: typeof Binding): Backend {
   return {
     name: 'native',
     allocState: (dtype, length) => binding.allocState(dtype, length),
-    createGroup: (slotCount, hyper) => new binding.ParamGroup(slotCount, hyper),
+    createGroup: (slotCount, hyper, slotScalars) => new binding.ParamGroup(slotCount, hyper, slotScalars),
   };
 }
 

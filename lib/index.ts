@@ -9,4 +9,6 @@ export {
   type StateValue,
 } from './optimizer';
 export { RMSprop, type Compat, type RMSpropGroup, type RMSpropOptions } from './rmsprop';
+export { Adagrad, type AdagradGroup, type AdagradOptions } from './adagrad';
+export type { KernelOptions } from './kernel-optimizer';
 export { backendInfo, useBackend, useIsa, type BackendInfo } from './backend';

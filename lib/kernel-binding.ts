@@ -11,6 +11,8 @@ export class KernelBinding {
   readonly hyper = new Float64Array(9);
   /** Scratch list the caller fills before sync(): slot-major, rolesPerSlot per slot. */
   readonly arrays: (FloatArray | null)[] = [];
+  /** Per-slot scalars the kernels read (Adagrad's learning rate); sized by sync(). */
+  slotScalars = new Float64Array(0);
   /** Scratch list of each slot's optimizer state during one step (undefined: no grad). */
   readonly states: (Record<string, unknown> | undefined)[] = [];
   private backend: Backend | undefined;
@@ -35,7 +37,8 @@ export class KernelBinding {
     const size = slotCount * this.rolesPerSlot;
     if (this.group === undefined || backend !== this.backend || this.bound.length !== size) {
       this.backend = backend;
-      this.group = backend.createGroup(slotCount, this.hyper);
+      if (this.slotScalars.length !== slotCount) this.slotScalars = new Float64Array(slotCount);
+      this.group = backend.createGroup(slotCount, this.hyper, this.slotScalars);
       this.bound = new Array<FloatArray | null>(size).fill(null);
     }
     const { arrays, bound, rolesPerSlot } = this;

@@ -37,6 +37,23 @@ export interface StateDict {
 export const toSnake = (key: string): string => key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());
 export const toCamel = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
+/** The options object of an optimizer constructor, checked and merged over its defaults. */
+export function withDefaults<H extends object>(owner: string, defaults: H, options: Partial<H>): H {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`Expected an options object for ${owner} options but received ${describe(options)}`);
+  }
+  checkOptionNames(owner, options, Object.keys(defaults));
+  return { ...defaults, ...options };
+}
+
+/** Throws unless a loaded state entry has only `known` keys and all of `required`. */
+export function checkStateKeys(keys: readonly string[], known: readonly string[], required: readonly string[], where: string): void {
+  const unknown = keys.find((k) => !known.includes(k));
+  if (unknown !== undefined) throw new TypeError(`${where} has unknown key '${unknown}'`);
+  const missing = required.find((k) => !keys.includes(k));
+  if (missing !== undefined) throw new TypeError(`${where} is missing '${missing}'`);
+}
+
 export abstract class Optimizer<H extends object = Record<string, unknown>> {
   readonly defaults: Readonly<H>;
   readonly paramGroups: ParamGroup<H>[] = [];

@@ -21,8 +21,12 @@ constexpr size_t kMinElementsPerThread = size_t{1} << 16;
 // aligned state buffer.
 constexpr size_t kChunkAlign = 16;
 
-const char* const kRoleNames[kRoleCount] = {"param", "grad", "square_avg", "momentum_buffer",
-                                            "grad_avg"};
+const char* role_name(Algorithm algorithm, int role) {
+  static const char* const rmsprop[kRoleCount] = {"param", "grad", "square_avg", "momentum_buffer",
+                                                  "grad_avg"};
+  static const char* const adagrad[kRoleCount] = {"param", "grad", "sum", "(unused)", "(unused)"};
+  return (algorithm == Algorithm::kAdagrad ? adagrad : rmsprop)[role];
+}
 
 bool overlaps(const BoundArray& a, const BoundArray& b) {
   if (a.data == nullptr || b.data == nullptr || a.length == 0 || b.length == 0) return false;
@@ -45,7 +49,7 @@ size_t default_threads() {
 // element `start` and has n elements: the global split point, rounded down
 // to a chunk boundary of that tensor. Neighbouring parts compute the same
 // boundary, so the parts cover every element exactly once.
-size_t local_boundary(const RmspropWork& w, size_t part, size_t start, size_t n) {
+size_t local_boundary(const StepWork& w, size_t part, size_t start, size_t n) {
   const size_t split = static_cast<size_t>(
       static_cast<unsigned __int128>(w.total) * part / w.parts);
   if (split <= start) return 0;
@@ -53,12 +57,18 @@ size_t local_boundary(const RmspropWork& w, size_t part, size_t start, size_t n)
   return (split - start) / kChunkAlign * kChunkAlign;
 }
 
+template <typename T>
+T* offset(void* p, size_t lo) {
+  return p == nullptr ? nullptr : static_cast<T*>(p) + lo;
+}
+
 void run_part(void* context, size_t part) {
-  const RmspropWork& w = *static_cast<const RmspropWork*>(context);
-  const RmspropConsts<float> k32(w.hyper);
-  const RmspropConsts<double> k64(w.hyper);
+  const StepWork& w = *static_cast<const StepWork*>(context);
+  const RmspropConsts<float> r32(w.hyper);
+  const RmspropConsts<double> r64(w.hyper);
   size_t start = 0;
-  for (const Slot& s : *w.slots) {
+  for (size_t i = 0; i < w.slots->size(); ++i) {
+    const Slot& s = (*w.slots)[i];
     if (s[kGrad].ref.IsEmpty()) continue;
     const size_t n = s[kParam].length;
     const size_t lo = local_boundary(w, part, start, n);
@@ -66,16 +76,29 @@ void run_part(void* context, size_t part) {
     start += n;
     if (lo >= hi) continue;
     const size_t len = hi - lo;
+    const bool f32 = s[kParam].dtype == DType::kFloat32;
+    if (w.algorithm == Algorithm::kAdagrad) {
+      AdagradHyper h = w.adagrad;
+      h.clr = w.slot_scalars[i];
+      if (f32) {
+        w.kernels->adagrad_f32(AdagradConsts<float>(h), len, offset<float>(s[kParam].data, lo),
+                               offset<float>(s[kGrad].data, lo), offset<float>(s[kSquareAvg].data, lo));
+      } else {
+        w.kernels->adagrad_f64(AdagradConsts<double>(h), len, offset<double>(s[kParam].data, lo),
+                               offset<double>(s[kGrad].data, lo), offset<double>(s[kSquareAvg].data, lo));
+      }
+      continue;
+    }
     void* buf = w.hyper.momentum > 0 ? s[kMomentumBuffer].data : nullptr;
     void* gavg = w.hyper.centered ? s[kGradAvg].data : nullptr;
-    if (s[kParam].dtype == DType::kFloat32) {
-      auto at = [lo](void* p) { return p == nullptr ? nullptr : static_cast<float*>(p) + lo; };
-      w.kernels->rmsprop_f32(k32, len, at(s[kParam].data), at(s[kGrad].data), at(s[kSquareAvg].data),
-                             at(buf), at(gavg));
+    if (f32) {
+      w.kernels->rmsprop_f32(r32, len, offset<float>(s[kParam].data, lo), offset<float>(s[kGrad].data, lo),
+                             offset<float>(s[kSquareAvg].data, lo), offset<float>(buf, lo),
+                             offset<float>(gavg, lo));
     } else {
-      auto at = [lo](void* p) { return p == nullptr ? nullptr : static_cast<double*>(p) + lo; };
-      w.kernels->rmsprop_f64(k64, len, at(s[kParam].data), at(s[kGrad].data), at(s[kSquareAvg].data),
-                             at(buf), at(gavg));
+      w.kernels->rmsprop_f64(r64, len, offset<double>(s[kParam].data, lo), offset<double>(s[kGrad].data, lo),
+                             offset<double>(s[kSquareAvg].data, lo), offset<double>(buf, lo),
+                             offset<double>(gavg, lo));
     }
   }
 }
@@ -85,10 +108,10 @@ std::mutex in_flight_mutex;
 std::condition_variable in_flight_done;
 size_t in_flight = 0;
 
-class RmspropAsync : public Napi::AsyncWorker {
+class StepAsyncWorker : public Napi::AsyncWorker {
  public:
-  RmspropAsync(Napi::Env env, ParamGroup* group, Napi::Object self, const RmspropWork& work)
-      : Napi::AsyncWorker(env, "simd-optim:rmspropStepAsync"),
+  StepAsyncWorker(Napi::Env env, ParamGroup* group, Napi::Object self, const StepWork& work)
+      : Napi::AsyncWorker(env, "simd-optim:stepAsync"),
         group_(group),
         self_(Napi::Persistent(self)),
         work_(work),
@@ -100,7 +123,7 @@ class RmspropAsync : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    run_rmsprop(work_);
+    run_step(work_);
     std::lock_guard<std::mutex> lock(in_flight_mutex);
     if (--in_flight == 0) in_flight_done.notify_all();
   }
@@ -116,14 +139,14 @@ class RmspropAsync : public Napi::AsyncWorker {
  private:
   ParamGroup* group_;
   Napi::ObjectReference self_;  // keeps the group (and so its bound arrays) alive
-  RmspropWork work_;
+  StepWork work_;
   Napi::Promise::Deferred deferred_;
 };
 
 }  // namespace
 
-void run_rmsprop(const RmspropWork& work) {
-  ThreadPool::instance().run(work.parts, run_part, const_cast<RmspropWork*>(&work));
+void run_step(const StepWork& work) {
+  ThreadPool::instance().run(work.parts, run_part, const_cast<StepWork*>(&work));
 }
 
 void register_async_cleanup(Napi::Env env) {
@@ -143,14 +166,16 @@ Napi::Function ParamGroup::Define(Napi::Env env) {
   return DefineClass(env, "ParamGroup",
                      {InstanceMethod<&ParamGroup::Bind>("bind", kMethod),
                       InstanceMethod<&ParamGroup::RmspropStep>("rmspropStep", kMethod),
-                      InstanceMethod<&ParamGroup::RmspropStepAsync>("rmspropStepAsync", kMethod)});
+                      InstanceMethod<&ParamGroup::RmspropStepAsync>("rmspropStepAsync", kMethod),
+                      InstanceMethod<&ParamGroup::AdagradStep>("adagradStep", kMethod),
+                      InstanceMethod<&ParamGroup::AdagradStepAsync>("adagradStepAsync", kMethod)});
 }
 
-// new ParamGroup(slotCount, hyper: Float64Array(9))
+// new ParamGroup(slotCount, hyper: Float64Array(9), slotScalars?: Float64Array(slotCount))
 ParamGroup::ParamGroup(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ParamGroup>(info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsTypedArray()) {
-    throw Napi::TypeError::New(env, "ParamGroup(slotCount: number, hyper: Float64Array)");
+  if (info.Length() < 2 || info.Length() > 3 || !info[0].IsNumber() || !info[1].IsTypedArray()) {
+    throw Napi::TypeError::New(env, "ParamGroup(slotCount: number, hyper: Float64Array, slotScalars?: Float64Array)");
   }
   const double count = info[0].As<Napi::Number>().DoubleValue();
   if (!(count >= 0 && count <= 1e9) || count != static_cast<double>(static_cast<size_t>(count))) {
@@ -163,6 +188,15 @@ ParamGroup::ParamGroup(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ParamG
   slots_.resize(static_cast<size_t>(count));
   hyper_ = hyper.As<Napi::Float64Array>().Data();
   hyper_ref_ = Napi::Persistent(hyper.As<Napi::Float64Array>());
+  if (info.Length() == 3 && !info[2].IsUndefined()) {
+    if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+        info[2].As<Napi::TypedArray>().ElementLength() != slots_.size()) {
+      throw Napi::TypeError::New(env, "ParamGroup: slotScalars must be a Float64Array of length slotCount");
+    }
+    Napi::Float64Array scalars = info[2].As<Napi::Float64Array>();
+    slot_scalars_ = scalars.Data();
+    slot_scalars_ref_ = Napi::Persistent(scalars);
+  }
 }
 
 void ParamGroup::throw_if_busy(Napi::Env env) const {
@@ -190,7 +224,7 @@ Napi::Value ParamGroup::Bind(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (!info[2].IsTypedArray()) {
-    throw Napi::TypeError::New(env, std::string("bind: ") + kRoleNames[role] +
+    throw Napi::TypeError::New(env, "bind: role " + std::to_string(role) +
                                         " must be a Float32Array or Float64Array");
   }
   Napi::TypedArray array = info[2].As<Napi::TypedArray>();
@@ -205,7 +239,7 @@ Napi::Value ParamGroup::Bind(const Napi::CallbackInfo& info) {
       next.data = array.As<Napi::Float64Array>().Data();
       break;
     default:
-      throw Napi::TypeError::New(env, std::string("bind: ") + kRoleNames[role] +
+      throw Napi::TypeError::New(env, "bind: role " + std::to_string(role) +
                                           " must be a Float32Array or Float64Array");
   }
   next.length = array.ElementLength();
@@ -214,9 +248,10 @@ Napi::Value ParamGroup::Bind(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-RmspropWork ParamGroup::prepare(Napi::Env env) {
+StepWork ParamGroup::prepare(Napi::Env env, Algorithm algorithm) {
   throw_if_busy(env);
-  RmspropWork w;
+  StepWork w;
+  w.algorithm = algorithm;
   w.hyper.lr = hyper_[0];
   w.hyper.alpha = hyper_[1];
   w.hyper.eps = hyper_[2];
@@ -225,24 +260,33 @@ RmspropWork ParamGroup::prepare(Napi::Env env) {
   w.hyper.centered = hyper_[5] != 0;
   w.hyper.maximize = hyper_[6] != 0;
   w.hyper.lerp_grad_avg = hyper_[7] != 0;
+  w.adagrad.eps = hyper_[2];
+  w.adagrad.weight_decay = hyper_[3];
+  w.adagrad.maximize = hyper_[6] != 0;
+  w.slot_scalars = slot_scalars_;
+  if (algorithm == Algorithm::kAdagrad && slot_scalars_ == nullptr) {
+    throw Napi::Error::New(env, "simd-optim internal error: adagradStep needs slotScalars");
+  }
   const double threads = hyper_[8];
   w.threads = threads >= 1 && threads <= 1024 ? static_cast<size_t>(threads) : default_threads();
   w.kernels = &active_kernels();
   w.slots = &slots_;
+  const bool rmsprop = algorithm == Algorithm::kRmsprop;
+  const bool needs[kRoleCount] = {true, true, true, rmsprop && w.hyper.momentum > 0,
+                                  rmsprop && w.hyper.centered};
   for (size_t i = 0; i < slots_.size(); ++i) {
     const Slot& s = slots_[i];
     if (s[kGrad].ref.IsEmpty()) continue;  // no grad: skipped, as in PyTorch
-    const bool needs[kRoleCount] = {true, true, true, w.hyper.momentum > 0, w.hyper.centered};
     for (int r = 0; r < kRoleCount; ++r) {
       if (!needs[r]) continue;
       const BoundArray& a = s[r];
       if (a.ref.IsEmpty() || a.length != s[kParam].length || a.dtype != s[kParam].dtype) {
         throw Napi::Error::New(env, "simd-optim internal error: slot " + std::to_string(i) + " " +
-                                        kRoleNames[r] + " is unbound or does not match its param");
+                                        role_name(algorithm, r) + " is unbound or does not match its param");
       }
       if (r != kGrad && overlaps(a, s[kGrad])) {
         throw Napi::Error::New(env, "simd-optim: the grad of param slot " + std::to_string(i) +
-                                        " shares memory with its " + kRoleNames[r]);
+                                        " shares memory with its " + role_name(algorithm, r));
       }
     }
     w.total += s[kParam].length;
@@ -251,19 +295,33 @@ RmspropWork ParamGroup::prepare(Napi::Env env) {
   return w;
 }
 
-// rmspropStep(): one RMSprop step over every slot whose grad is bound. All
-// slots are checked before any is written, so a bad slot changes nothing.
+// rmspropStep() / adagradStep(): one step over every slot whose grad is
+// bound. All slots are checked before any is written, so a bad slot changes
+// nothing.
 Napi::Value ParamGroup::RmspropStep(const Napi::CallbackInfo& info) {
-  run_rmsprop(prepare(info.Env()));
+  run_step(prepare(info.Env(), Algorithm::kRmsprop));
   return info.Env().Undefined();
 }
 
-// rmspropStepAsync(): the same step on the libuv thread pool; returns a
-// Promise. The group refuses bind() and steps until it settles.
+Napi::Value ParamGroup::AdagradStep(const Napi::CallbackInfo& info) {
+  run_step(prepare(info.Env(), Algorithm::kAdagrad));
+  return info.Env().Undefined();
+}
+
 Napi::Value ParamGroup::RmspropStepAsync(const Napi::CallbackInfo& info) {
+  return StepAsync(info, Algorithm::kRmsprop);
+}
+
+Napi::Value ParamGroup::AdagradStepAsync(const Napi::CallbackInfo& info) {
+  return StepAsync(info, Algorithm::kAdagrad);
+}
+
+// The same step on the libuv thread pool; returns a Promise. The group
+// refuses bind() and steps until it settles.
+Napi::Value ParamGroup::StepAsync(const Napi::CallbackInfo& info, Algorithm algorithm) {
   Napi::Env env = info.Env();
-  const RmspropWork work = prepare(env);
-  auto* worker = new RmspropAsync(env, this, info.This().As<Napi::Object>(), work);
+  const StepWork work = prepare(env, algorithm);
+  auto* worker = new StepAsyncWorker(env, this, info.This().As<Napi::Object>(), work);
   Napi::Promise promise = worker->promise();
   busy_ = true;
   worker->Queue();  // the worker deletes itself when done

@@ -27,10 +27,15 @@ struct BoundArray {
 
 using Slot = std::array<BoundArray, kRoleCount>;
 
-// Everything one RMSprop step needs, copied from JS state on the JS thread,
-// so that it can run on other threads.
-struct RmspropWork {
+enum class Algorithm { kRmsprop, kAdagrad };
+
+// Everything one step needs, copied from JS state on the JS thread, so that
+// it can run on other threads.
+struct StepWork {
+  Algorithm algorithm = Algorithm::kRmsprop;
   RmspropHyper hyper;
+  AdagradHyper adagrad;              // clr comes per slot from slot_scalars
+  const double* slot_scalars = nullptr;
   size_t threads = 1;
   const KernelTable* kernels = nullptr;
   const std::vector<Slot>* slots = nullptr;
@@ -39,7 +44,7 @@ struct RmspropWork {
 };
 
 // Runs a prepared step, split over the thread pool when it is large.
-void run_rmsprop(const RmspropWork& work);
+void run_step(const StepWork& work);
 
 class ParamGroup : public Napi::ObjectWrap<ParamGroup> {
  public:
@@ -53,17 +58,23 @@ class ParamGroup : public Napi::ObjectWrap<ParamGroup> {
   Napi::Value Bind(const Napi::CallbackInfo& info);
   Napi::Value RmspropStep(const Napi::CallbackInfo& info);
   Napi::Value RmspropStepAsync(const Napi::CallbackInfo& info);
+  Napi::Value AdagradStep(const Napi::CallbackInfo& info);
+  Napi::Value AdagradStepAsync(const Napi::CallbackInfo& info);
+  Napi::Value StepAsync(const Napi::CallbackInfo& info, Algorithm algorithm);
 
   // Checks every active slot and the hyperparameters; throws before anything
   // is written. Returns the step to run.
-  RmspropWork prepare(Napi::Env env);
+  StepWork prepare(Napi::Env env, Algorithm algorithm);
   void throw_if_busy(Napi::Env env) const;
 
   std::vector<Slot> slots_;
-  // Float64Array [lr, alpha, eps, weight_decay, momentum, centered, maximize,
-  // lerp_grad_avg, threads] that JS fills before each step.
+  // Float64Array(9) of hyperparameters that JS fills before each step (layout
+  // in binding.d.ts), and an optional Float64Array(slotCount) of per-slot
+  // scalars (Adagrad's learning rate, which depends on each tensor's step).
   Napi::Reference<Napi::Float64Array> hyper_ref_;
   const double* hyper_ = nullptr;
+  Napi::Reference<Napi::Float64Array> slot_scalars_ref_;
+  const double* slot_scalars_ = nullptr;
   bool busy_ = false;  // an async step holds the bound arrays
 };
 

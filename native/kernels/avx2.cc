@@ -54,7 +54,8 @@ struct Avx2F64 {
 }  // namespace
 
 const KernelTable& avx2_kernels() {
-  static const KernelTable table{"avx2", &rmsprop_step<Avx2F32>, &rmsprop_step<Avx2F64>};
+  static const KernelTable table{"avx2", &rmsprop_step<Avx2F32>, &rmsprop_step<Avx2F64>,
+                                 &adagrad_step<Avx2F32>, &adagrad_step<Avx2F64>};
   return table;
 }
 

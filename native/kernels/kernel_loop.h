@@ -143,6 +143,48 @@ struct PickRmsprop {
   static Fn pick() { return &rmsprop_loop<O, kFlags...>; }
 };
 
+// Adagrad, one vector: p and sum in place.
+template <class O, bool kMaximize, bool kWeightDecay>
+inline void adagrad_lanes(const AdagradConsts<typename O::T>& k, typename O::V& p, typename O::V g,
+                          typename O::V& sum) {
+  using V = typename O::V;
+  if (kMaximize) g = O::neg(g);
+  if (kWeightDecay) g = O::fma(O::set1(k.weight_decay), p, g);  // grad.add(param, alpha=wd)
+  sum = O::fma(g, g, sum);                                      // state_sum.addcmul_(g, g, value=1)
+  V std = O::add(O::sqrt(sum), O::set1(k.eps));                 // state_sum.sqrt().add_(eps)
+  p = O::add(p, O::div(O::mul(O::set1(k.neg_clr), g), std));    // param.addcdiv_(g, std, value=-clr)
+}
+
+template <class O, bool kMaximize, bool kWeightDecay>
+void adagrad_loop(const AdagradConsts<typename O::T>& k, std::size_t n, typename O::T* p,
+                  const typename O::T* g, typename O::T* sum) {
+  constexpr std::size_t W = O::W;
+  using V = typename O::V;
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) {
+    V pi = O::load(p + i), si = O::load(sum + i);
+    adagrad_lanes<O, kMaximize, kWeightDecay>(k, pi, O::load(g + i), si);
+    O::store(p + i, pi);
+    O::store(sum + i, si);
+  }
+  if (i == n) return;
+  const std::size_t rest = n - i;  // same code, partial loads and stores
+  V pi = O::load_partial(p + i, rest), si = O::load_partial(sum + i, rest);
+  adagrad_lanes<O, kMaximize, kWeightDecay>(k, pi, O::load_partial(g + i, rest), si);
+  O::store_partial(p + i, pi, rest);
+  O::store_partial(sum + i, si, rest);
+}
+
+template <class O>
+void adagrad_step(const AdagradConsts<typename O::T>& k, std::size_t n, typename O::T* p,
+                  const typename O::T* g, typename O::T* sum) {
+  if (k.maximize) {
+    (k.has_weight_decay ? adagrad_loop<O, true, true> : adagrad_loop<O, true, false>)(k, n, p, g, sum);
+  } else {
+    (k.has_weight_decay ? adagrad_loop<O, false, true> : adagrad_loop<O, false, false>)(k, n, p, g, sum);
+  }
+}
+
 template <class O>
 void rmsprop_step(const RmspropConsts<typename O::T>& k, std::size_t n, typename O::T* p,
                   const typename O::T* g, typename O::T* v, typename O::T* buf,

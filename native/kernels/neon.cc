@@ -43,7 +43,8 @@ struct NeonF64 : BufferedPartial<NeonF64> {
 }  // namespace
 
 const KernelTable& neon_kernels() {
-  static const KernelTable table{"neon", &rmsprop_step<NeonF32>, &rmsprop_step<NeonF64>};
+  static const KernelTable table{"neon", &rmsprop_step<NeonF32>, &rmsprop_step<NeonF64>,
+                                 &adagrad_step<NeonF32>, &adagrad_step<NeonF64>};
   return table;
 }
 

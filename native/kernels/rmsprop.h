@@ -1,7 +1,9 @@
-// RMSprop step kernels: plain C++ over raw pointers, no Node-API.
+// Optimizer step kernels (RMSprop, Adagrad): plain C++ over raw pointers, no
+// Node-API.
 //
-// The arithmetic follows docs/spec/rmsprop-arithmetic.md element by element,
-// so that every ISA (and the pure-JS backend) gives PyTorch's bits exactly.
+// The arithmetic follows docs/spec/rmsprop-arithmetic.md and
+// docs/spec/adagrad-arithmetic.md element by element, so that every ISA (and
+// the pure-JS backend) gives PyTorch's bits exactly.
 #pragma once
 
 #include <cstddef>
@@ -57,6 +59,28 @@ struct RmspropConsts {
   }
 };
 
+// Adagrad for one tensor. PyTorch computes the step's learning rate in
+// double, clr = lr / (1 + (step - 1) * lr_decay), per tensor, since each
+// tensor has its own step count.
+struct AdagradHyper {
+  double clr = 0.01;
+  double eps = 1e-10;
+  double weight_decay = 0;
+  bool maximize = false;
+};
+
+template <typename T>
+struct AdagradConsts {
+  T neg_clr, eps, weight_decay;
+  bool maximize, has_weight_decay;
+  explicit AdagradConsts(const AdagradHyper& h)
+      : neg_clr(static_cast<T>(-h.clr)),
+        eps(static_cast<T>(h.eps)),
+        weight_decay(static_cast<T>(h.weight_decay)),
+        maximize(h.maximize),
+        has_weight_decay(h.weight_decay != 0) {}
+};
+
 // One tensor of n elements. p, g, v (square_avg) always; buf (momentum_buffer)
 // when momentum > 0, gavg (grad_avg) when centered, otherwise may be null.
 // Pointers need no particular alignment. g must not overlap p, v, buf or gavg.
@@ -65,11 +89,19 @@ using RmspropF32 = void (*)(const RmspropConsts<float>&, std::size_t n, float* p
 using RmspropF64 = void (*)(const RmspropConsts<double>&, std::size_t n, double* p,
                             const double* g, double* v, double* buf, double* gavg);
 
+// Adagrad: p, g, and sum (the running sum of squared gradients).
+using AdagradF32 = void (*)(const AdagradConsts<float>&, std::size_t n, float* p, const float* g,
+                            float* sum);
+using AdagradF64 = void (*)(const AdagradConsts<double>&, std::size_t n, double* p,
+                            const double* g, double* sum);
+
 // Everything one instruction set provides.
 struct KernelTable {
   const char* isa;
   RmspropF32 rmsprop_f32;
   RmspropF64 rmsprop_f64;
+  AdagradF32 adagrad_f32;
+  AdagradF64 adagrad_f64;
 };
 
 // One per ISA, each defined in its own translation unit compiled with that

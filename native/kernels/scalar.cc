@@ -47,8 +47,8 @@ struct ScalarOps<double> : BufferedPartial<ScalarOps<double>> {
 }  // namespace
 
 const KernelTable& scalar_kernels() {
-  static const KernelTable table{"scalar", &rmsprop_step<ScalarOps<float>>,
-                                 &rmsprop_step<ScalarOps<double>>};
+  static const KernelTable table{"scalar", &rmsprop_step<ScalarOps<float>>, &rmsprop_step<ScalarOps<double>>,
+                                 &adagrad_step<ScalarOps<float>>, &adagrad_step<ScalarOps<double>>};
   return table;
 }
 

@@ -1,0 +1,123 @@
+// torch.optim.Adagrad: the running sum of squared gradients that RMSprop
+// replaces with a decaying average. Kept for contrast (its steps shrink
+// towards zero) and for users who want it. Arithmetic:
+// docs/spec/adagrad-arithmetic.md.
+import type { KernelGroup } from './backend';
+import { checkBoolean, checkHyper } from './errors';
+import { KernelOptimizer, type KernelOptions } from './kernel-optimizer';
+import { checkStateKeys, withDefaults, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer';
+import type { Parameter } from './tensor';
+import { fromTorchGroup, toTorchGroup, type TorchGroupSchema } from './torch-groups';
+
+export interface AdagradOptions extends KernelOptions {
+  /** Learning rate. Default 0.01. */
+  lr: number;
+  /** Learning-rate decay: step t uses lr / (1 + (t - 1) * lrDecay). Default 0. */
+  lrDecay: number;
+  /** L2 penalty added to the gradient. Default 0. */
+  weightDecay: number;
+  /** Starting value of the sum of squared gradients. Default 0. */
+  initialAccumulatorValue: number;
+  /** Added to √sum for numerical stability. Default 1e-10. */
+  eps: number;
+  /** Maximize the objective instead of minimizing. Default false. */
+  maximize: boolean;
+}
+
+export type AdagradGroup = ParamGroup<AdagradOptions>;
+
+const DEFAULTS: AdagradOptions = {
+  lr: 0.01,
+  lrDecay: 0,
+  weightDecay: 0,
+  initialAccumulatorValue: 0,
+  eps: 1e-10,
+  maximize: false,
+  compat: '2.x',
+  threads: 0,
+};
+
+const TORCH_GROUP: TorchGroupSchema = {
+  order: {
+    '1.13': ['lr', 'lr_decay', 'eps', 'weight_decay', 'initial_accumulator_value', 'foreach', 'maximize'],
+    '2.x': ['lr', 'lr_decay', 'eps', 'weight_decay', 'initial_accumulator_value', 'foreach', 'maximize', 'differentiable', 'fused'],
+  },
+  ours: {
+    lr: 'lr', lr_decay: 'lrDecay', eps: 'eps', weight_decay: 'weightDecay',
+    initial_accumulator_value: 'initialAccumulatorValue', maximize: 'maximize',
+  },
+  fixed: { foreach: null, differentiable: false, fused: null },
+  required: ['lr', 'lr_decay', 'eps', 'weight_decay', 'initial_accumulator_value'],
+  optional: { maximize: false },
+};
+
+export class Adagrad extends KernelOptimizer<AdagradOptions> {
+  protected readonly stateRoles = ['sum'] as const;
+
+  constructor(
+    params: Iterable<Parameter> | Iterable<ParamGroupInput<AdagradOptions>>,
+    options: Partial<AdagradOptions> = {},
+  ) {
+    super(params, withDefaults('Adagrad', DEFAULTS, options));
+    // PyTorch creates Adagrad's state when the optimizer is made, so its
+    // state_dict has every param from the start.
+    for (const group of this.paramGroups) for (const p of group.params) this.ensureState(p, group, undefined);
+  }
+
+  protected override validateGroup(g: AdagradGroup, where: string): void {
+    checkHyper('learning rate', 'lr', g.lr, { min: 0 }, where);
+    checkHyper('lr_decay value', 'lrDecay', g.lrDecay, { min: 0 }, where);
+    checkHyper('weight_decay value', 'weightDecay', g.weightDecay, { min: 0 }, where);
+    checkHyper('initial_accumulator_value value', 'initialAccumulatorValue', g.initialAccumulatorValue, { min: 0 }, where);
+    checkHyper('epsilon value', 'eps', g.eps, { min: 0 }, where);
+    checkBoolean(`maximize (${where})`, g.maximize);
+    this.validateCommon(g, where);
+  }
+
+  protected ensureState(p: Parameter, group: AdagradGroup, existing: ParamState | undefined): ParamState {
+    if (existing !== undefined) return existing;
+    const found = this.state.get(p);
+    if (found !== undefined) return found;
+    const sum = this.allocState(p.dtype, p.numel);
+    sum.fill(group.initialAccumulatorValue); // torch.full_like: rounded to the param's dtype
+    const s: ParamState = { step: 0, sum };
+    this.state.set(p, s);
+    return s;
+  }
+
+  protected writeHyper(
+    group: AdagradGroup,
+    h: Float64Array,
+    clr: Float64Array,
+    states: readonly (ParamState | undefined)[],
+  ): void {
+    h[2] = group.eps;
+    h[3] = group.weightDecay;
+    h[6] = group.maximize ? 1 : 0;
+    // Each tensor's own step, counted from 1 as PyTorch does after its += 1.
+    for (let i = 0; i < group.params.length; i++) {
+      const s = states[i];
+      if (s !== undefined) clr[i] = group.lr / (1 + ((s.step as number) + 1 - 1) * group.lrDecay);
+    }
+  }
+
+  protected runKernel(kernels: KernelGroup): void {
+    kernels.adagradStep();
+  }
+
+  protected runKernelAsync(kernels: KernelGroup): Promise<void> {
+    return kernels.adagradStepAsync();
+  }
+
+  protected override toTorchGroup(g: AdagradGroup): Record<string, unknown> {
+    return toTorchGroup(TORCH_GROUP, g, this.torchKeyOrder.get(g) ?? []);
+  }
+
+  protected override fromTorchGroup(saved: Record<string, unknown>, current: AdagradGroup, where: string): AdagradGroup {
+    return { ...current, ...fromTorchGroup(TORCH_GROUP, saved, where) };
+  }
+
+  protected override checkLoadedStateKeys(keys: string[], _group: AdagradGroup, where: string): void {
+    checkStateKeys(keys, ['step', 'sum'], ['step', 'sum'], where);
+  }
+}

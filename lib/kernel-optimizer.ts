@@ -1,0 +1,161 @@
+// What RMSprop and Adagrad share: a step that checks everything first, then
+// makes one kernel call per param group over arrays bound to it (see
+// kernel-binding.ts), synchronously or off the main thread.
+import { currentBackend, type KernelGroup } from './backend';
+import { checkHyper, describe } from './errors';
+import { KernelBinding } from './kernel-binding';
+import type { Compat } from './torch-groups';
+import { Optimizer, type ParamGroup, type ParamState } from './optimizer';
+import type { FloatArray, Parameter } from './tensor';
+
+/** Options every kernel optimizer has besides its hyperparameters. */
+export interface KernelOptions {
+  /** PyTorch generation to match, bit for bit. Default '2.x'. */
+  compat: Compat;
+  /**
+   * Threads for one step of a large group (native backend). 0, the default,
+   * means SIMD_OPTIM_THREADS or every core. Results do not depend on it.
+   */
+  threads: number;
+}
+
+export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer<H> {
+  private readonly bindings = new WeakMap<ParamGroup<H>, KernelBinding>();
+
+  /** State keys bound to the kernel after param and grad, in role order (binding.d.ts). */
+  protected abstract readonly stateRoles: readonly string[];
+
+  /** A param's state for this step: `existing`, completed, or created (zeroed or as the optimizer starts it). */
+  protected abstract ensureState(p: Parameter, group: ParamGroup<H>, existing: ParamState | undefined): ParamState;
+
+  /** Fills the kernel's hyperparameters for a group (layout in binding.d.ts). */
+  protected abstract writeHyper(
+    group: ParamGroup<H>,
+    hyper: Float64Array,
+    slotScalars: Float64Array,
+    states: readonly (ParamState | undefined)[],
+  ): void;
+
+  /** The group's kernel call. */
+  protected abstract runKernel(kernels: KernelGroup): void;
+  protected abstract runKernelAsync(kernels: KernelGroup): Promise<void>;
+
+  step<T>(closure?: () => T): T | undefined {
+    this.assertNotBusy('step()');
+    const loss = closure ? closure() : undefined;
+    this.checkStep();
+    for (const group of this.paramGroups) this.runKernel(this.prepareGroup(group));
+    this.countStep();
+    return loss;
+  }
+
+  /**
+   * The same step, computed off the main thread (libuv's pool), so the event
+   * loop stays free. Until the promise settles, the params, grads and state
+   * must not be touched, and step(), stepAsync(), zeroGrad(), addParamGroup()
+   * and loadStateDict() throw.
+   */
+  async stepAsync<T>(closure?: () => T | Promise<T>): Promise<T | undefined> {
+    this.assertNotBusy('stepAsync()');
+    const loss = closure ? await closure() : undefined;
+    this.assertNotBusy('stepAsync()');
+    this.checkStep();
+    const kernels = this.paramGroups.map((group) => this.prepareGroup(group));
+    this.busy = true;
+    try {
+      await Promise.all(kernels.map((k) => this.runKernelAsync(k)));
+    } finally {
+      this.busy = false;
+    }
+    this.countStep();
+    return loss;
+  }
+
+  /** Checks compat and threads. */
+  protected validateCommon(g: KernelOptions, where: string): void {
+    checkHyper('thread count', 'threads', g.threads, { min: 0, max: 1024 }, where);
+    if (!Number.isInteger(g.threads)) {
+      throw new RangeError(`Invalid thread count: ${g.threads} (threads must be an integer, in ${where})`);
+    }
+    if (g.compat !== '2.x' && g.compat !== '1.13') {
+      throw new TypeError(`Expected '2.x' or '1.13' for compat (${where}) but received ${describe(g.compat)}`);
+    }
+  }
+
+  protected override allocState(dtype: 'float32' | 'float64', length: number): FloatArray {
+    return currentBackend().allocState(dtype, length);
+  }
+
+  /**
+   * Checks everything before anything is written. Arrays still bound from
+   * the last step passed the full checks then and need only their lengths.
+   */
+  private checkStep(): void {
+    this.paramGroups.forEach((group, gi) => {
+      this.validateGroup(group, `param group ${gi}`);
+      const binding = this.bindingFor(group);
+      const current = binding.isCurrent();
+      const params = group.params;
+      for (let pi = 0; pi < params.length; pi++) {
+        const p = params[pi];
+        const s = p.grad === null ? undefined : this.state.get(p);
+        binding.states[pi] = s;
+        if (p.grad !== null && !(current && s !== undefined && this.unchangedSinceLastStep(p, s, binding, pi))) {
+          this.checkParamForStep(p, `param ${pi} of group ${gi}`);
+        }
+      }
+    });
+  }
+
+  /** Same arrays as bound at the last step, with the lengths they had. */
+  private unchangedSinceLastStep(p: Parameter, s: ParamState, b: KernelBinding, slot: number): boolean {
+    const n = p.numel;
+    const base = slot * b.rolesPerSlot;
+    if (p.data !== b.boundAt(base) || p.grad !== b.boundAt(base + 1)) return false;
+    if (p.data.length !== n || p.grad!.length !== n) return false;
+    for (let r = 0; r < this.stateRoles.length; r++) {
+      const value = s[this.stateRoles[r]];
+      if (value !== undefined && (value !== b.boundAt(base + 2 + r) || (value as FloatArray).length !== n)) return false;
+    }
+    return true;
+  }
+
+  /** Creates missing state, binds the group's arrays and hyperparameters; returns its kernels. */
+  private prepareGroup(group: ParamGroup<H>): KernelGroup {
+    const binding = this.bindingFor(group);
+    const { arrays, states, rolesPerSlot } = binding;
+    const params = group.params;
+    for (let slot = 0, i = 0; slot < params.length; slot++, i += rolesPerSlot) {
+      const p = params[slot];
+      arrays[i] = p.data;
+      arrays[i + 1] = p.grad;
+      if (p.grad === null) continue; // its state stays bound as it was
+      const s = this.ensureState(p, group, states[slot] as ParamState | undefined);
+      states[slot] = s;
+      for (let r = 0; r < this.stateRoles.length; r++) {
+        arrays[i + 2 + r] = (s[this.stateRoles[r]] as FloatArray | undefined) ?? null;
+      }
+    }
+    const kernels = binding.sync(params.length);
+    binding.hyper[8] = group.threads;
+    this.writeHyper(group, binding.hyper, binding.slotScalars, states as (ParamState | undefined)[]);
+    return kernels;
+  }
+
+  /** After a step: every param that had a grad has taken one more step. */
+  private countStep(): void {
+    for (const group of this.paramGroups) {
+      const states = this.bindingFor(group).states;
+      for (let i = 0; i < group.params.length; i++) {
+        const s = states[i];
+        if (s !== undefined) (s.step as number) += 1;
+      }
+    }
+  }
+
+  private bindingFor(group: ParamGroup<H>): KernelBinding {
+    let binding = this.bindings.get(group);
+    if (binding === undefined) this.bindings.set(group, (binding = new KernelBinding(2 + this.stateRoles.length)));
+    return binding;
+  }
+}
