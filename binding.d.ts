@@ -73,3 +73,19 @@ export declare function setIsa(name: string): void;
 
 /** The largest power of two (up to 4096) dividing the address of the view's first byte. For tests. */
 export declare function addressAlignment(view: ArrayBufferView): number;
+
+/**
+ * In-place elementwise op with PyTorch's CPU arithmetic; `a` is written.
+ * op: 0 a*=s1 | 1 a*=b | 2 a=fma(s1,b,a) | 3 a=fma(s2,s1,a) | 4 a=fma(s1*b,c,a)
+ *   | 5 a=a+(s1*b)/c | 6 a=sqrt(b) | 7 a=lerp(a,b,s1). b and c (when the op
+ * uses them) match a's dtype and length; they may be a itself but must not
+ * overlap it otherwise. Scalars are rounded to a's dtype where used.
+ */
+export declare function elementwise(
+  op: number,
+  a: NativeArray,
+  b: NativeArray | null,
+  c: NativeArray | null,
+  s1: number,
+  s2: number,
+): void;

@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import type * as Binding from '../binding';
 import { adagradStep } from './reference/adagrad';
+import { elementwise as jsElementwise } from './reference/elementwise';
 import { rmspropStep } from './reference/rmsprop';
 import type { FloatArray, FloatDType } from './tensor';
 
@@ -26,6 +27,8 @@ export interface Backend {
   readonly name: 'native' | 'js';
   allocState(dtype: FloatDType, length: number): FloatArray;
   createGroup(slotCount: number, hyper: Float64Array, slotScalars: Float64Array): KernelGroup;
+  /** In-place elementwise op (binding.d.ts `elementwise`); arguments already checked. */
+  elementwise(op: number, a: FloatArray, b: FloatArray | null, c: FloatArray | null, s1: number, s2: number): void;
 }
 
 export interface BackendInfo {
@@ -47,6 +50,7 @@ const jsBackend: Backend = {
   name: 'js',
   allocState: (dtype, length) => (dtype === 'float32' ? new Float32Array(length) : new Float64Array(length)),
   createGroup: (slotCount, hyper, slotScalars) => new JsGroup(slotCount, hyper, slotScalars),
+  elementwise: jsElementwise,
 };
 
 /** The JS backend's group: the same contract as the native ParamGroup (binding.d.ts). */
@@ -113,6 +117,7 @@ function nativeBackendOf(binding: typeof Binding): Backend {
     name: 'native',
     allocState: (dtype, length) => binding.allocState(dtype, length),
     createGroup: (slotCount, hyper, slotScalars) => new binding.ParamGroup(slotCount, hyper, slotScalars),
+    elementwise: (op, a, b, c, s1, s2) => binding.elementwise(op, a, b, c, s1, s2),
   };
 }
 

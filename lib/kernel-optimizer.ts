@@ -1,7 +1,7 @@
 // What RMSprop and Adagrad share: a step that checks everything first, then
 // makes one kernel call per param group over arrays bound to it (see
 // kernel-binding.ts), synchronously or off the main thread.
-import { currentBackend, type KernelGroup } from './backend';
+import type { KernelGroup } from './backend';
 import { checkHyper, describe } from './errors';
 import { KernelBinding } from './kernel-binding';
 import type { Compat } from './torch-groups';
@@ -80,10 +80,6 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     if (g.compat !== '2.x' && g.compat !== '1.13') {
       throw new TypeError(`Expected '2.x' or '1.13' for compat (${where}) but received ${describe(g.compat)}`);
     }
-  }
-
-  protected override allocState(dtype: 'float32' | 'float64', length: number): FloatArray {
-    return currentBackend().allocState(dtype, length);
   }
 
   /**

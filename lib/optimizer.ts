@@ -1,6 +1,7 @@
 // The Optimizer base class: param groups, per-parameter state, zeroGrad,
 // addParamGroup and state dicts with PyTorch's names and layout. Subclasses
 // (RMSprop, or a user's own optimizer) add defaults, validation and step().
+import { currentBackend } from './backend';
 import { checkOptionNames, describe, typeError } from './errors';
 import {
   castFloatRecord,
@@ -296,8 +297,13 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
     return out;
   }
 
-  /** Memory for a state tensor: zeroed, of the parameter's dtype. */
-  protected abstract allocState(dtype: 'float32' | 'float64', length: number): FloatArray;
+  /**
+   * Memory for a state tensor: zeroed, of the parameter's dtype (natively
+   * allocated and 64-byte aligned on the native backend).
+   */
+  protected allocState(dtype: 'float32' | 'float64', length: number): FloatArray {
+    return currentBackend().allocState(dtype, length);
+  }
 }
 
 /** `step` from either PyTorch generation: an int (1.13), a 0-dim tensor (2.x), or a bigint. */

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "dispatch.h"
+#include "elementwise.h"
 #include "param_group.h"
 #include "state_buffer.h"
 
@@ -80,6 +81,7 @@ Napi::Object InitSimdOptim(Napi::Env env, Napi::Object exports) {
   exports.Set("allocState", Napi::Function::New(env, AllocState, "allocState"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
+  exports.Set("elementwise", Napi::Function::New(env, Elementwise, "elementwise"));
   exports.Set("addressAlignment", Napi::Function::New(env, AddressAlignment, "addressAlignment"));
   return exports;
 }

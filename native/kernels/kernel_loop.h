@@ -185,6 +185,60 @@ void adagrad_step(const AdagradConsts<typename O::T>& k, std::size_t n, typename
   }
 }
 
+// a[i] = f(a[i], b[i], c[i]) over n elements; b and c are loaded only when
+// used (kB, kC). The tail runs f on partial loads, like the optimizer loops.
+template <class O, bool kB, bool kC, class F>
+void map_loop(std::size_t n, typename O::T* a, const typename O::T* b, const typename O::T* c, F f) {
+  constexpr std::size_t W = O::W;
+  using V = typename O::V;
+  const V zero = O::set1(typename O::T(0));
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) {
+    O::store(a + i, f(O::load(a + i), kB ? O::load(b + i) : zero, kC ? O::load(c + i) : zero));
+  }
+  if (i == n) return;
+  const std::size_t rest = n - i;
+  const V r = f(O::load_partial(a + i, rest), kB ? O::load_partial(b + i, rest) : zero,
+                kC ? O::load_partial(c + i, rest) : zero);
+  O::store_partial(a + i, r, rest);
+}
+
+template <class O>
+void elementwise(ElementwiseOp op, std::size_t n, typename O::T* a, const typename O::T* b,
+                 const typename O::T* c, double s1, double s2) {
+  using T = typename O::T;
+  using V = typename O::V;
+  const V x = O::set1(static_cast<T>(s1));
+  const V y = O::set1(static_cast<T>(s2));
+  switch (op) {
+    case ElementwiseOp::kMulScalar:
+      return map_loop<O, false, false>(n, a, b, c, [&](V av, V, V) { return O::mul(av, x); });
+    case ElementwiseOp::kMul:
+      return map_loop<O, true, false>(n, a, b, c, [&](V av, V bv, V) { return O::mul(av, bv); });
+    case ElementwiseOp::kAdd:
+      return map_loop<O, true, false>(n, a, b, c, [&](V av, V bv, V) { return O::fma(x, bv, av); });
+    case ElementwiseOp::kAddScalar:
+      return map_loop<O, false, false>(n, a, b, c, [&](V av, V, V) { return O::fma(y, x, av); });
+    case ElementwiseOp::kAddcmul:
+      return map_loop<O, true, true>(n, a, b, c,
+                                     [&](V av, V bv, V cv) { return O::fma(O::mul(x, bv), cv, av); });
+    case ElementwiseOp::kAddcdiv:
+      return map_loop<O, true, true>(n, a, b, c,
+                                     [&](V av, V bv, V cv) { return O::add(av, O::div(O::mul(x, bv), cv)); });
+    case ElementwiseOp::kSqrt:
+      return map_loop<O, true, false>(n, a, b, c, [&](V, V bv, V) { return O::sqrt(bv); });
+    case ElementwiseOp::kLerp: {
+      // ATen: |w| < 0.5 ? fma(w, end - self, self) : fma(w - 1, end - self, end)
+      const T w = static_cast<T>(s1);
+      const bool small = w < T(0.5) && w > T(-0.5);
+      const V coeff = O::set1(small ? w : static_cast<T>(w - T(1)));
+      return map_loop<O, true, false>(n, a, b, c, [&](V av, V bv, V) {
+        return O::fma(coeff, O::sub(bv, av), small ? av : bv);
+      });
+    }
+  }
+}
+
 template <class O>
 void rmsprop_step(const RmspropConsts<typename O::T>& k, std::size_t n, typename O::T* p,
                   const typename O::T* g, typename O::T* v, typename O::T* buf,

@@ -95,6 +95,26 @@ using AdagradF32 = void (*)(const AdagradConsts<float>&, std::size_t n, float* p
 using AdagradF64 = void (*)(const AdagradConsts<double>&, std::size_t n, double* p,
                             const double* g, double* sum);
 
+// In-place elementwise ops with PyTorch's CPU arithmetic, for writing custom
+// optimizers (lib/ops.ts). Scalars arrive as doubles and are rounded to the
+// tensor's dtype where used, as PyTorch does. a is the tensor written.
+enum class ElementwiseOp : int {
+  kMulScalar = 0,  // a = a * s1                      mul_(s)
+  kMul = 1,        // a = a * b                       mul_(t)
+  kAdd = 2,        // a = fma(s1, b, a)               add_(t, alpha=s1)
+  kAddScalar = 3,  // a = fma(s2, s1, a)              add_(s1, alpha=s2)
+  kAddcmul = 4,    // a = fma(s1 * b, c, a)           addcmul_(b, c, value=s1)
+  kAddcdiv = 5,    // a = a + (s1 * b) / c            addcdiv_(b, c, value=s1)
+  kSqrt = 6,       // a = sqrt(b)                     torch.sqrt(b, out=a); b may be a
+  kLerp = 7,       // a = lerp(a, b, s1)              lerp_(b, weight=s1), ATen's two branches
+};
+constexpr int kElementwiseOpCount = 8;
+
+using ElementwiseF32 = void (*)(ElementwiseOp op, std::size_t n, float* a, const float* b,
+                                const float* c, double s1, double s2);
+using ElementwiseF64 = void (*)(ElementwiseOp op, std::size_t n, double* a, const double* b,
+                                const double* c, double s1, double s2);
+
 // Everything one instruction set provides.
 struct KernelTable {
   const char* isa;
@@ -102,6 +122,8 @@ struct KernelTable {
   RmspropF64 rmsprop_f64;
   AdagradF32 adagrad_f32;
   AdagradF64 adagrad_f64;
+  ElementwiseF32 elementwise_f32;
+  ElementwiseF64 elementwise_f64;
 };
 
 // One per ISA, each defined in its own translation unit compiled with that

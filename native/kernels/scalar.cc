@@ -48,7 +48,8 @@ struct ScalarOps<double> : BufferedPartial<ScalarOps<double>> {
 
 const KernelTable& scalar_kernels() {
   static const KernelTable table{"scalar", &rmsprop_step<ScalarOps<float>>, &rmsprop_step<ScalarOps<double>>,
-                                 &adagrad_step<ScalarOps<float>>, &adagrad_step<ScalarOps<double>>};
+                                 &adagrad_step<ScalarOps<float>>, &adagrad_step<ScalarOps<double>>,
+                                 &elementwise<ScalarOps<float>>, &elementwise<ScalarOps<double>>};
   return table;
 }
 
