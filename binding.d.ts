@@ -49,6 +49,8 @@ export declare class ParamGroup {
    */
   adagradStep(): void;
   adagradStepAsync(): Promise<void>;
+  /** Whether every bound grad is free of NaN and ±Inf. */
+  gradsFinite(): boolean;
 }
 
 /** A zeroed state array whose data is 64-byte aligned. */

@@ -4,7 +4,7 @@
 // docs/spec/adagrad-arithmetic.md.
 import type { KernelGroup } from './backend';
 import { checkBoolean, checkHyper } from './errors';
-import { KernelOptimizer, type KernelOptions } from './kernel-optimizer';
+import { KernelOptimizer, splitOptions, type KernelOptions, type OptimizerWideOptions } from './kernel-optimizer';
 import { checkStateKeys, withDefaults, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer';
 import type { Parameter } from './tensor';
 import { fromTorchGroup, toTorchGroup, type TorchGroupSchema } from './torch-groups';
@@ -56,9 +56,11 @@ export class Adagrad extends KernelOptimizer<AdagradOptions> {
 
   constructor(
     params: Iterable<Parameter> | Iterable<ParamGroupInput<AdagradOptions>>,
-    options: Partial<AdagradOptions> = {},
+    options: Partial<AdagradOptions> & OptimizerWideOptions = {},
   ) {
-    super(params, withDefaults('Adagrad', DEFAULTS, options));
+    const [hyper, skipNonFinite] = splitOptions<AdagradOptions>(options);
+    super(params, withDefaults('Adagrad', DEFAULTS, hyper));
+    this.skipNonFinite = skipNonFinite;
     // PyTorch creates Adagrad's state when the optimizer is made, so its
     // state_dict has every param from the start.
     for (const group of this.paramGroups) for (const p of group.params) this.ensureState(p, group, undefined);

@@ -21,6 +21,7 @@ export interface KernelGroup {
   rmspropStepAsync(): Promise<void>;
   adagradStep(): void;
   adagradStepAsync(): Promise<void>;
+  gradsFinite(): boolean;
 }
 
 export interface Backend {
@@ -80,6 +81,9 @@ class JsGroup implements KernelGroup {
     this.slots.forEach(([p, g, sum], i) => {
       if (g !== null) adagradStep({ clr: this.slotScalars[i], eps, weightDecay, maximize: maximize !== 0 }, p!, g, sum!);
     });
+  }
+  gradsFinite(): boolean {
+    return this.slots.every(([, g]) => g === null || g.every(Number.isFinite));
   }
   // The JS backend has no threads: the step runs now, the promise reports it.
   rmspropStepAsync(): Promise<void> {

@@ -10,6 +10,6 @@ export {
 } from './optimizer';
 export { RMSprop, type Compat, type RMSpropGroup, type RMSpropOptions } from './rmsprop';
 export { Adagrad, type AdagradGroup, type AdagradOptions } from './adagrad';
-export type { KernelOptions } from './kernel-optimizer';
+export type { KernelOptions, OptimizerWideOptions } from './kernel-optimizer';
 export { ops } from './ops';
 export { backendInfo, useBackend, useIsa, type BackendInfo } from './backend';

@@ -2,7 +2,7 @@
 // makes one kernel call per param group over arrays bound to it (see
 // kernel-binding.ts), synchronously or off the main thread.
 import type { KernelGroup } from './backend';
-import { checkHyper, describe } from './errors';
+import { checkBoolean, checkHyper, describe } from './errors';
 import { KernelBinding } from './kernel-binding';
 import type { Compat } from './torch-groups';
 import { Optimizer, type ParamGroup, type ParamState } from './optimizer';
@@ -19,7 +19,31 @@ export interface KernelOptions {
   threads: number;
 }
 
+/** Options of the optimizer as a whole (not per group, not in state dicts). */
+export interface OptimizerWideOptions {
+  /** See KernelOptimizer.skipNonFinite. Default false. */
+  skipNonFinite?: boolean;
+}
+
+/** Splits constructor options into per-group hyperparameters and optimizer-wide ones. */
+export function splitOptions<H>(options: (Partial<H> & OptimizerWideOptions) | undefined): [Partial<H>, boolean] {
+  if (options === null || typeof options !== 'object') return [options as unknown as Partial<H>, false];
+  const { skipNonFinite = false, ...hyper } = options;
+  return [hyper as Partial<H>, checkBoolean('skipNonFinite', skipNonFinite)];
+}
+
 export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer<H> {
+  /**
+   * When true, a step whose gradients contain NaN or ±Inf (in any group)
+   * changes nothing and is counted in skippedSteps, the way mixed-precision
+   * grad scalers survive a bad batch. Default false: non-finite values
+   * propagate exactly as in PyTorch.
+   */
+  skipNonFinite = false;
+  /** Whether the last step was skipped for non-finite gradients. */
+  lastStepSkipped = false;
+  /** How many steps were skipped for non-finite gradients. */
+  skippedSteps = 0;
   private readonly bindings = new WeakMap<ParamGroup<H>, KernelBinding>();
 
   /** State keys bound to the kernel after param and grad, in role order (binding.d.ts). */
@@ -44,6 +68,7 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     this.assertNotBusy('step()');
     const loss = closure ? closure() : undefined;
     this.checkStep();
+    if (this.skipForNonFinite()) return loss;
     for (const group of this.paramGroups) this.runKernel(this.prepareGroup(group));
     this.countStep();
     return loss;
@@ -60,6 +85,7 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     const loss = closure ? await closure() : undefined;
     this.assertNotBusy('stepAsync()');
     this.checkStep();
+    if (this.skipForNonFinite()) return loss;
     const kernels = this.paramGroups.map((group) => this.prepareGroup(group));
     this.busy = true;
     try {
@@ -103,6 +129,21 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     });
   }
 
+  /**
+   * With skipNonFinite, checks every grad (natively, vectorised) before
+   * anything is created or written; true if the step must be skipped.
+   */
+  private skipForNonFinite(): boolean {
+    if (!this.skipNonFinite) {
+      this.lastStepSkipped = false;
+      return false;
+    }
+    const finite = this.paramGroups.every((group) => this.bindGroup(group, false).gradsFinite());
+    this.lastStepSkipped = !finite;
+    if (!finite) this.skippedSteps += 1;
+    return !finite;
+  }
+
   /** Same arrays as bound at the last step, with the lengths they had. */
   private unchangedSinceLastStep(p: Parameter, s: ParamState, b: KernelBinding, slot: number): boolean {
     const n = p.numel;
@@ -119,6 +160,19 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
   /** Creates missing state, binds the group's arrays and hyperparameters; returns its kernels. */
   private prepareGroup(group: ParamGroup<H>): KernelGroup {
     const binding = this.bindingFor(group);
+    const kernels = this.bindGroup(group, true);
+    binding.hyper[8] = group.threads;
+    this.writeHyper(group, binding.hyper, binding.slotScalars, binding.states as (ParamState | undefined)[]);
+    return kernels;
+  }
+
+  /**
+   * Binds each param's data and grad, and its state: all of it, created where
+   * missing (withState), or only what exists (to check grads before a step
+   * changes anything).
+   */
+  private bindGroup(group: ParamGroup<H>, withState: boolean): KernelGroup {
+    const binding = this.bindingFor(group);
     const { arrays, states, rolesPerSlot } = binding;
     const params = group.params;
     for (let slot = 0, i = 0; slot < params.length; slot++, i += rolesPerSlot) {
@@ -126,16 +180,13 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
       arrays[i] = p.data;
       arrays[i + 1] = p.grad;
       if (p.grad === null) continue; // its state stays bound as it was
-      const s = this.ensureState(p, group, states[slot] as ParamState | undefined);
-      states[slot] = s;
+      let s = states[slot] as ParamState | undefined;
+      if (withState) states[slot] = s = this.ensureState(p, group, s);
       for (let r = 0; r < this.stateRoles.length; r++) {
-        arrays[i + 2 + r] = (s[this.stateRoles[r]] as FloatArray | undefined) ?? null;
+        arrays[i + 2 + r] = (s?.[this.stateRoles[r]] as FloatArray | undefined) ?? null;
       }
     }
-    const kernels = binding.sync(params.length);
-    binding.hyper[8] = group.threads;
-    this.writeHyper(group, binding.hyper, binding.slotScalars, states as (ParamState | undefined)[]);
-    return kernels;
+    return binding.sync(params.length);
   }
 
   /** After a step: every param that had a grad has taken one more step. */

@@ -4,7 +4,7 @@
 import type { KernelGroup } from './backend';
 import { checkBoolean, checkHyper } from './errors';
 import { fromTorchGroup, toTorchGroup, type Compat, type TorchGroupSchema } from './torch-groups';
-import { KernelOptimizer, type KernelOptions } from './kernel-optimizer';
+import { KernelOptimizer, splitOptions, type KernelOptions, type OptimizerWideOptions } from './kernel-optimizer';
 import { checkStateKeys, withDefaults, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer';
 import type { Parameter } from './tensor';
 
@@ -59,9 +59,11 @@ const STATE_KEYS = ['step', 'square_avg', 'momentum_buffer', 'grad_avg'];
 export class RMSprop extends KernelOptimizer<RMSpropOptions> {
   constructor(
     params: Iterable<Parameter> | Iterable<ParamGroupInput<RMSpropOptions>>,
-    options: Partial<RMSpropOptions> = {},
+    options: Partial<RMSpropOptions> & OptimizerWideOptions = {},
   ) {
-    super(params, withDefaults('RMSprop', DEFAULTS, options));
+    const [hyper, skipNonFinite] = splitOptions<RMSpropOptions>(options);
+    super(params, withDefaults('RMSprop', DEFAULTS, hyper));
+    this.skipNonFinite = skipNonFinite;
   }
 
   protected override validateGroup(g: RMSpropGroup, where: string): void {

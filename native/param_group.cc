@@ -168,7 +168,8 @@ Napi::Function ParamGroup::Define(Napi::Env env) {
                       InstanceMethod<&ParamGroup::RmspropStep>("rmspropStep", kMethod),
                       InstanceMethod<&ParamGroup::RmspropStepAsync>("rmspropStepAsync", kMethod),
                       InstanceMethod<&ParamGroup::AdagradStep>("adagradStep", kMethod),
-                      InstanceMethod<&ParamGroup::AdagradStepAsync>("adagradStepAsync", kMethod)});
+                      InstanceMethod<&ParamGroup::AdagradStepAsync>("adagradStepAsync", kMethod),
+                      InstanceMethod<&ParamGroup::GradsFinite>("gradsFinite", kMethod)});
 }
 
 // new ParamGroup(slotCount, hyper: Float64Array(9), slotScalars?: Float64Array(slotCount))
@@ -306,6 +307,22 @@ Napi::Value ParamGroup::RmspropStep(const Napi::CallbackInfo& info) {
 Napi::Value ParamGroup::AdagradStep(const Napi::CallbackInfo& info) {
   run_step(prepare(info.Env(), Algorithm::kAdagrad));
   return info.Env().Undefined();
+}
+
+// gradsFinite(): whether every bound grad is free of NaN and ±Inf (for
+// skipNonFinite: a step is skipped whole when one is not).
+Napi::Value ParamGroup::GradsFinite(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  throw_if_busy(env);
+  const KernelTable& k = active_kernels();
+  for (const Slot& s : slots_) {
+    const BoundArray& g = s[kGrad];
+    if (g.ref.IsEmpty()) continue;
+    const bool finite = g.dtype == DType::kFloat32 ? k.all_finite_f32(g.length, static_cast<const float*>(g.data))
+                                                   : k.all_finite_f64(g.length, static_cast<const double*>(g.data));
+    if (!finite) return Napi::Boolean::New(env, false);
+  }
+  return Napi::Boolean::New(env, true);
 }
 
 Napi::Value ParamGroup::RmspropStepAsync(const Napi::CallbackInfo& info) {

@@ -60,6 +60,7 @@ class ParamGroup : public Napi::ObjectWrap<ParamGroup> {
   Napi::Value RmspropStepAsync(const Napi::CallbackInfo& info);
   Napi::Value AdagradStep(const Napi::CallbackInfo& info);
   Napi::Value AdagradStepAsync(const Napi::CallbackInfo& info);
+  Napi::Value GradsFinite(const Napi::CallbackInfo& info);
   Napi::Value StepAsync(const Napi::CallbackInfo& info, Algorithm algorithm);
 
   // Checks every active slot and the hyperparameters; throws before anything

@@ -56,7 +56,8 @@ struct Avx2F64 {
 const KernelTable& avx2_kernels() {
   static const KernelTable table{"avx2", &rmsprop_step<Avx2F32>, &rmsprop_step<Avx2F64>,
                                  &adagrad_step<Avx2F32>, &adagrad_step<Avx2F64>,
-                                 &elementwise<Avx2F32>, &elementwise<Avx2F64>};
+                                 &elementwise<Avx2F32>, &elementwise<Avx2F64>,
+                                 &all_finite<Avx2F32>, &all_finite<Avx2F64>};
   return table;
 }
 

@@ -20,7 +20,8 @@ namespace {  // NOLINT(build/namespaces): per-TU copies are the point
 // Ops contract, for element type T and vector type V of W lanes:
 //   load(const T*) / store(T*, V)  unaligned
 //   load_partial(const T*, n) / store_partial(T*, V, n)  the first n < W lanes
-//     only; memory past them is neither read nor written
+//     only; memory past them is neither read nor written, and load_partial
+//     fills the other lanes with 0
 //   set1(T), add, sub, mul, div, sqrt, neg (exact sign flip),
 //   fma(a, b, c) = a*b + c with one rounding.
 
@@ -237,6 +238,31 @@ void elementwise(ElementwiseOp op, std::size_t n, typename O::T* a, const typena
       });
     }
   }
+}
+
+// x - x is 0 for every finite x and NaN for NaN and ±Inf, and NaN is sticky
+// under addition: one pass, no compares in the loop.
+template <class O>
+bool all_finite(std::size_t n, const typename O::T* x) {
+  using T = typename O::T;
+  using V = typename O::V;
+  constexpr std::size_t W = O::W;
+  V acc = O::set1(T(0));
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) {
+    const V v = O::load(x + i);
+    acc = O::add(acc, O::sub(v, v));
+  }
+  if (i < n) {
+    const V v = O::load_partial(x + i, n - i);  // lanes past the end load as 0
+    acc = O::add(acc, O::sub(v, v));
+  }
+  alignas(64) T lanes[W];
+  O::store(lanes, acc);
+  for (std::size_t j = 0; j < W; ++j) {
+    if (lanes[j] != lanes[j]) return false;
+  }
+  return true;
 }
 
 template <class O>

@@ -115,6 +115,10 @@ using ElementwiseF32 = void (*)(ElementwiseOp op, std::size_t n, float* a, const
 using ElementwiseF64 = void (*)(ElementwiseOp op, std::size_t n, double* a, const double* b,
                                 const double* c, double s1, double s2);
 
+// Whether all n values are finite (no NaN, no ±Inf).
+using AllFiniteF32 = bool (*)(std::size_t n, const float* x);
+using AllFiniteF64 = bool (*)(std::size_t n, const double* x);
+
 // Everything one instruction set provides.
 struct KernelTable {
   const char* isa;
@@ -124,6 +128,8 @@ struct KernelTable {
   AdagradF64 adagrad_f64;
   ElementwiseF32 elementwise_f32;
   ElementwiseF64 elementwise_f64;
+  AllFiniteF32 all_finite_f32;
+  AllFiniteF64 all_finite_f64;
 };
 
 // One per ISA, each defined in its own translation unit compiled with that

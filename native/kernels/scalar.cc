@@ -49,7 +49,8 @@ struct ScalarOps<double> : BufferedPartial<ScalarOps<double>> {
 const KernelTable& scalar_kernels() {
   static const KernelTable table{"scalar", &rmsprop_step<ScalarOps<float>>, &rmsprop_step<ScalarOps<double>>,
                                  &adagrad_step<ScalarOps<float>>, &adagrad_step<ScalarOps<double>>,
-                                 &elementwise<ScalarOps<float>>, &elementwise<ScalarOps<double>>};
+                                 &elementwise<ScalarOps<float>>, &elementwise<ScalarOps<double>>,
+                                 &all_finite<ScalarOps<float>>, &all_finite<ScalarOps<double>>};
   return table;
 }
 
