@@ -47,6 +47,21 @@ describe('ops: elementwise kernels with PyTorch arithmetic', () => {
     expect(Math.fround(Math.fround(t[0] * t[0]) - 1)).to.equal(2 ** -11);
   });
 
+  it("addcmul_(c, a, b, 1) is fma(a, b, c): the JS backend's fma equals the hardware's on random and cancelling inputs", () => {
+    for (const dtype of [Float32Array, Float64Array]) {
+      const n = 100_000;
+      const round = dtype === Float32Array ? Math.fround : (x: number) => x;
+      const a = dtype.from(Array.from(randomF32(n, 11), (x, i) => x * 2 ** ((i % 61) - 30)));
+      const b = dtype.from(Array.from(randomF32(n, 12), (x, i) => x * 2 ** ((i % 37) - 18)));
+      const c = dtype.from(Array.from(a, (x, i) => (i % 3 ? round(-x * b[i] * (1 + ((i % 7) - 3) * 2 ** -22)) : randomF32(1, i)[0])));
+      const results = everyBackend().map((backend) => {
+        backend.use();
+        return { label: backend.label, bytes: hex(ops.addcmul_(c.slice(), a, b, 1)) };
+      });
+      for (const r of results) expect(r.bytes === results[0].bytes, `${dtype.name} ${r.label}`).to.equal(true);
+    }
+  });
+
   it('rejects mismatched operands with errors that name them', () => {
     const a = new Float32Array(4);
     expect(() => ops.mul_(a, new Float32Array(3))).to.throw(TypeError, /mul_ other .* received Float32Array\(3\)/);
