@@ -18,7 +18,17 @@ std::atomic<bool>& external_allowed() {
   return allowed;
 }
 
-void free_aligned(napi_env /*env*/, void* data, void* /*hint*/) { std::free(data); }
+// V8 cannot see memory behind external buffers, so it is reported, or V8
+// would not collect dropped optimizers before the process runs out of memory.
+void report_external(napi_env env, int64_t bytes) {
+  int64_t total = 0;
+  napi_adjust_external_memory(env, bytes, &total);  // a failure only loses a GC hint
+}
+
+void free_aligned(napi_env env, void* data, void* hint) {
+  std::free(data);
+  report_external(env, -static_cast<int64_t>(reinterpret_cast<uintptr_t>(hint)));
+}
 
 Napi::TypedArray view(Napi::Env env, DType dtype, Napi::ArrayBuffer buffer, size_t offset,
                       size_t length) {
@@ -33,9 +43,13 @@ Napi::Value try_external(Napi::Env env, size_t bytes) {
   if (data == nullptr) throw Napi::Error::New(env, "simd-optim: out of memory allocating optimizer state");
   std::memset(data, 0, padded);
   napi_value buffer = nullptr;
+  void* size_hint = reinterpret_cast<void*>(static_cast<uintptr_t>(padded));
   napi_status status =
-      napi_create_external_arraybuffer(env, data, bytes, free_aligned, nullptr, &buffer);
-  if (status == napi_ok) return Napi::Value(env, buffer);
+      napi_create_external_arraybuffer(env, data, bytes, free_aligned, size_hint, &buffer);
+  if (status == napi_ok) {
+    report_external(env, static_cast<int64_t>(padded));
+    return Napi::Value(env, buffer);
+  }
   std::free(data);  // the finalizer only runs for a buffer that was created
   if (status == napi_no_external_buffers_allowed) {
     external_allowed().store(false);
