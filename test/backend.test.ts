@@ -157,6 +157,20 @@ describe('backends and ISAs', () => {
   });
 });
 
+describe('binding.d.ts', () => {
+  it('declares exactly what the native module exports', function () {
+    if (!backendInfo().nativeLoaded) this.skip();
+    const dts = require('node:fs').readFileSync(path.join(root, 'binding.d.ts'), 'utf8') as string;
+    const declared = new Set([...dts.matchAll(/export declare (?:function|class) (\w+)/g)].map((m) => m[1]));
+    const binding = require(path.join(root, 'build', 'Release', 'simd_optim.node'));
+    expect(new Set(Object.keys(binding))).to.deep.equal(declared);
+    const classBody = dts.slice(dts.indexOf('export declare class ParamGroup'));
+    const methods = new Set([...classBody.slice(0, classBody.indexOf('\n}')).matchAll(/^  (\w+)\(/gm)].map((m) => m[1]).filter((n) => n !== 'constructor'));
+    const native = new Set(Object.getOwnPropertyNames(binding.ParamGroup.prototype).filter((n) => n !== 'constructor'));
+    expect(native).to.deep.equal(methods);
+  });
+});
+
 describe('packaging', () => {
   it('works from CommonJS and ESM, with types', () => {
     const cjs = execFileSync(process.execPath, ['-e', `const s = require('${root}'); console.log(typeof s.RMSprop, typeof s.Parameter, typeof s.Optimizer, typeof s.backendInfo)`], { encoding: 'utf8' });
