@@ -49,18 +49,24 @@ describe('memory', function () {
       params[1].grad = new Float64Array(33).fill(-0.01);
       const opt = new RMSprop([{ params: [params[0]] }, { params: [params[1]], momentum: 0.9, centered: true }]);
       for (let i = 0; i < 100000; i++) opt.step();
-      global.gc();
-      const heap0 = process.memoryUsage().heapUsed;
-      for (let i = 0; i < 10000; i++) opt.step();
-      global.gc();
-      const heap1 = process.memoryUsage().heapUsed;
+      // Five windows of 10,000 steps: a per-step leak grows every window, while
+      // late JIT compilation (on a busy machine) shows in one at most.
+      const growth = [];
+      for (let w = 0; w < 5; w++) {
+        global.gc();
+        const before = process.memoryUsage().heapUsed;
+        for (let i = 0; i < 10000; i++) opt.step();
+        global.gc();
+        growth.push(process.memoryUsage().heapUsed - before);
+      }
+      growth.sort((a, b) => a - b);
       const rss0 = process.memoryUsage().rss;
       for (let i = 0; i < 1000000; i++) opt.step();
       global.gc();
       const rss1 = process.memoryUsage().rss;
-      console.log(JSON.stringify({ heapGrowth: heap1 - heap0, rssGrowthMiB: (rss1 - rss0) / 2 ** 20, step: opt.state.get(params[1]).step }));`);
-    expect(m.step).to.equal(1_110_000);
-    expect(Math.abs(m.heapGrowth), 'heap bytes gained over 10,000 steps').to.be.below(64 * 1024);
+      console.log(JSON.stringify({ heapGrowth: growth[2], rssGrowthMiB: (rss1 - rss0) / 2 ** 20, step: opt.state.get(params[1]).step }));`);
+    expect(m.step).to.equal(1_150_000);
+    expect(Math.abs(m.heapGrowth), 'heap bytes gained over 10,000 steps (median of 5 windows)').to.be.below(64 * 1024);
     expect(m.rssGrowthMiB, 'RSS gained over 1,000,000 steps').to.be.below(16);
   });
 });
