@@ -6,7 +6,7 @@ import type { KernelGroup } from './backend';
 import { checkBoolean, checkHyper } from './errors';
 import { KernelOptimizer, splitOptions, type KernelOptions, type OptimizerWideOptions } from './kernel-optimizer';
 import { checkStateKeys, withDefaults, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer';
-import type { Parameter } from './tensor';
+import type { FloatArray, Parameter } from './tensor';
 import { fromTorchGroup, toTorchGroup, type TorchGroupSchema } from './torch-groups';
 
 export interface AdagradOptions extends KernelOptions {
@@ -85,6 +85,10 @@ export class Adagrad extends KernelOptimizer<AdagradOptions> {
     const s: ParamState = { step: 0, sum };
     this.state.set(p, s);
     return s;
+  }
+
+  protected stateArrays(s: ParamState, out: (FloatArray | null)[], at: number): void {
+    out[at] = (s.sum as FloatArray | undefined) ?? null;
   }
 
   protected writeHyper(

@@ -45,9 +45,17 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
   /** How many steps were skipped for non-finite gradients. */
   skippedSteps = 0;
   private readonly bindings = new WeakMap<ParamGroup<H>, KernelBinding>();
+  private readonly scratch: (FloatArray | null)[] = [null, null, null];
 
   /** State keys bound to the kernel after param and grad, in role order (binding.d.ts). */
   protected abstract readonly stateRoles: readonly string[];
+
+  /**
+   * Writes the arrays of `stateRoles` from a param's state into out[at...]
+   * (null where absent). Named property reads here keep the step's hot loop
+   * monomorphic.
+   */
+  protected abstract stateArrays(s: ParamState, out: (FloatArray | null)[], at: number): void;
 
   /** A param's state for this step: `existing`, completed, or created (zeroed or as the optimizer starts it). */
   protected abstract ensureState(p: Parameter, group: ParamGroup<H>, existing: ParamState | undefined): ParamState;
@@ -150,9 +158,11 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     const base = slot * b.rolesPerSlot;
     if (p.data !== b.boundAt(base) || p.grad !== b.boundAt(base + 1)) return false;
     if (p.data.length !== n || p.grad!.length !== n) return false;
-    for (let r = 0; r < this.stateRoles.length; r++) {
-      const value = s[this.stateRoles[r]];
-      if (value !== undefined && (value !== b.boundAt(base + 2 + r) || (value as FloatArray).length !== n)) return false;
+    const current = this.scratch;
+    this.stateArrays(s, current, 0);
+    for (let r = 0; r < b.rolesPerSlot - 2; r++) {
+      const value = current[r];
+      if (value !== null && (value !== b.boundAt(base + 2 + r) || value.length !== n)) return false;
     }
     return true;
   }
@@ -182,9 +192,8 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
       if (p.grad === null) continue; // its state stays bound as it was
       let s = states[slot] as ParamState | undefined;
       if (withState) states[slot] = s = this.ensureState(p, group, s);
-      for (let r = 0; r < this.stateRoles.length; r++) {
-        arrays[i + 2 + r] = (s?.[this.stateRoles[r]] as FloatArray | undefined) ?? null;
-      }
+      if (s !== undefined) this.stateArrays(s, arrays, i + 2);
+      else for (let r = 2; r < rolesPerSlot; r++) arrays[i + r] = null;
     }
     return binding.sync(params.length);
   }

@@ -6,7 +6,7 @@ import { checkBoolean, checkHyper } from './errors';
 import { fromTorchGroup, toTorchGroup, type Compat, type TorchGroupSchema } from './torch-groups';
 import { KernelOptimizer, splitOptions, type KernelOptions, type OptimizerWideOptions } from './kernel-optimizer';
 import { checkStateKeys, withDefaults, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer';
-import type { Parameter } from './tensor';
+import type { FloatArray, Parameter } from './tensor';
 
 export type { Compat };
 
@@ -78,6 +78,12 @@ export class RMSprop extends KernelOptimizer<RMSpropOptions> {
   }
 
   protected readonly stateRoles = ['square_avg', 'momentum_buffer', 'grad_avg'] as const;
+
+  protected stateArrays(s: ParamState, out: (FloatArray | null)[], at: number): void {
+    out[at] = (s.square_avg as FloatArray | undefined) ?? null;
+    out[at + 1] = (s.momentum_buffer as FloatArray | undefined) ?? null;
+    out[at + 2] = (s.grad_avg as FloatArray | undefined) ?? null;
+  }
 
   protected writeHyper(group: RMSpropGroup, h: Float64Array): void {
     h[0] = group.lr;

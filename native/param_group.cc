@@ -50,6 +50,8 @@ size_t default_threads() {
 // to a chunk boundary of that tensor. Neighbouring parts compute the same
 // boundary, so the parts cover every element exactly once.
 size_t local_boundary(const StepWork& w, size_t part, size_t start, size_t n) {
+  if (part == 0) return 0;
+  if (part == w.parts) return n;
   const size_t split = static_cast<size_t>(
       static_cast<unsigned __int128>(w.total) * part / w.parts);
   if (split <= start) return 0;
