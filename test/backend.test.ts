@@ -9,6 +9,8 @@ import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
 
 const root = path.resolve(__dirname, '..');
 const requireNative = process.env.CI === 'true' || process.env.SIMD_OPTIM_REQUIRE_NATIVE === '1';
+/** The addon lib/backend.ts loaded (SIMD_OPTIM_BINDING points the sanitizer run at its own build). */
+const bindingPath = process.env.SIMD_OPTIM_BINDING || path.join(root, 'build', 'Release', 'simd_optim.node');
 
 /** Runs a snippet in a fresh Node process with extra env; returns stdout, stderr and status. */
 function runNode(code: string, env: Record<string, string> = {}) {
@@ -59,7 +61,7 @@ describe('backends and ISAs', () => {
 
   it('makes one native call per param group per step, binding arrays only when they change', function () {
     if (!backendInfo().nativeLoaded) this.skip();
-    const binding = require(path.join(root, 'build', 'Release', 'simd_optim.node'));
+    const binding = require(bindingPath);
     const proto = binding.ParamGroup.prototype;
     const original = { step: proto.rmspropStep, bind: proto.bind };
     const calls = { step: 0, bind: 0 };
@@ -89,7 +91,7 @@ describe('backends and ISAs', () => {
   it('allocates native state 64-byte aligned, as external buffers', function () {
     if (!backendInfo().nativeLoaded) this.skip();
     expect(backendInfo().externalBuffers).to.equal(true);
-    const binding = require(path.join(root, 'build', 'Release', 'simd_optim.node'));
+    const binding = require(bindingPath);
     for (const n of [1, 7, 100, 4097]) {
       const w = new Parameter(new Float32Array(n));
       const opt = new RMSprop([w], { momentum: 0.9, centered: true });
@@ -113,7 +115,7 @@ describe('backends and ISAs', () => {
       for (let s = 0; s < 3; s++) { w.grad = new Float32Array(37).map((_, i) => Math.sin(i + s)); opt.step(); }
       const st = opt.state.get(w);
       console.log(JSON.stringify({ external: backendInfo().externalBuffers,
-        alignments: ['square_avg', 'momentum_buffer', 'grad_avg'].map((k) => require('./build/Release/simd_optim.node').addressAlignment(st[k]) >= 64),
+        alignments: ['square_avg', 'momentum_buffer', 'grad_avg'].map((k) => require(process.env.SIMD_OPTIM_BINDING || './build/Release/simd_optim.node').addressAlignment(st[k]) >= 64),
         bufferBytes: st.square_avg.buffer.byteLength,
         data: Buffer.from(w.data.buffer).toString('hex') }));`;
     const normal = runNode(code);
@@ -162,7 +164,7 @@ describe('binding.d.ts', () => {
     if (!backendInfo().nativeLoaded) this.skip();
     const dts = require('node:fs').readFileSync(path.join(root, 'binding.d.ts'), 'utf8') as string;
     const declared = new Set([...dts.matchAll(/export declare (?:function|class) (\w+)/g)].map((m) => m[1]));
-    const binding = require(path.join(root, 'build', 'Release', 'simd_optim.node'));
+    const binding = require(bindingPath);
     expect(new Set(Object.keys(binding))).to.deep.equal(declared);
     const classBody = dts.slice(dts.indexOf('export declare class ParamGroup'));
     const methods = new Set([...classBody.slice(0, classBody.indexOf('\n}')).matchAll(/^  (\w+)\(/gm)].map((m) => m[1]).filter((n) => n !== 'constructor'));
