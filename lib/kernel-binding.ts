@@ -13,8 +13,10 @@ export class KernelBinding {
   readonly arrays: (FloatArray | null)[] = [];
   /** Per-slot scalars the kernels read (Adagrad's learning rate); sized by sync(). */
   slotScalars = new Float64Array(0);
-  /** Scratch list of each slot's optimizer state during one step (undefined: no grad). */
+  /** Each slot's optimizer state as of the last step (undefined: none, or no grad). */
   readonly states: (Record<string, unknown> | undefined)[] = [];
+  /** The StateMap version `states` was read at; -1 when never. */
+  statesVersion = -1;
   private backend: Backend | undefined;
   private group: KernelGroup | undefined;
   private bound: (FloatArray | null)[] = [];

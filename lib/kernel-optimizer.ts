@@ -121,16 +121,25 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
    * the last step passed the full checks then and need only their lengths.
    */
   private checkStep(): void {
+    const version = this.state.version;
     this.paramGroups.forEach((group, gi) => {
       this.validateGroup(group, `param group ${gi}`);
       const binding = this.bindingFor(group);
       const current = binding.isCurrent();
+      // Entries looked up at the last step are still the Map's if it has not changed since.
+      const cached = binding.statesVersion === version;
+      const { states } = binding;
       const params = group.params;
       for (let pi = 0; pi < params.length; pi++) {
         const p = params[pi];
-        const s = p.grad === null ? undefined : this.state.get(p);
-        binding.states[pi] = s;
-        if (p.grad !== null && !(current && s !== undefined && this.unchangedSinceLastStep(p, s, binding, pi))) {
+        if (p.grad === null) {
+          states[pi] = undefined; // not stepped, not counted; looked up afresh when it has a grad
+          continue;
+        }
+        let s = cached ? (states[pi] as ParamState | undefined) : undefined;
+        if (s === undefined) s = this.state.get(p);
+        states[pi] = s;
+        if (!(current && s !== undefined && this.unchangedSinceLastStep(p, s, binding, pi))) {
           this.checkParamForStep(p, `param ${pi} of group ${gi}`);
         }
       }
@@ -195,6 +204,7 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
       if (s !== undefined) this.stateArrays(s, arrays, i + 2);
       else for (let r = 2; r < rolesPerSlot; r++) arrays[i + r] = null;
     }
+    if (withState) binding.statesVersion = this.state.version;
     return binding.sync(params.length);
   }
 

@@ -55,10 +55,33 @@ export function checkStateKeys(keys: readonly string[], known: readonly string[]
   if (missing !== undefined) throw new TypeError(`${where} is missing '${missing}'`);
 }
 
+/**
+ * Per-parameter state. A Map that counts its changes, so that a step can
+ * reuse the entries it looked up last time while nothing was added, removed
+ * or replaced (a hash lookup per parameter per step is a visible cost with
+ * thousands of small tensors).
+ */
+export class StateMap extends Map<Parameter, ParamState> {
+  /** Bumped by every set, delete and clear. */
+  version = 0;
+  override set(p: Parameter, s: ParamState): this {
+    this.version++;
+    return super.set(p, s);
+  }
+  override delete(p: Parameter): boolean {
+    this.version++;
+    return super.delete(p);
+  }
+  override clear(): void {
+    this.version++;
+    super.clear();
+  }
+}
+
 export abstract class Optimizer<H extends object = Record<string, unknown>> {
   readonly defaults: Readonly<H>;
   readonly paramGroups: ParamGroup<H>[] = [];
-  readonly state = new Map<Parameter, ParamState>();
+  readonly state = new StateMap();
   /** True while a stepAsync() holds the params, grads and state. */
   protected busy = false;
   /** PyTorch key order of each group's dict: the keys the user gave first, as PyTorch keeps them. */

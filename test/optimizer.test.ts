@@ -189,6 +189,38 @@ describe('RMSprop: step', () => {
   }
 });
 
+describe('RMSprop: state changed between steps', () => {
+  it('uses state replaced or removed between steps, also while a param had no grad', () => {
+    const run = (edit: (opt: RMSprop, w: Parameter) => void) => {
+      const w = param(9, 1);
+      const opt = new RMSprop([w], { momentum: 0.9 });
+      w.grad = randomF32(9, 2);
+      opt.step();
+      const saved = opt.stateDict();
+      opt.step();
+      w.grad = null;
+      opt.step();
+      edit(opt, w);
+      opt.step();
+      w.grad = randomF32(9, 3);
+      opt.step();
+      return { bytes: bytesOf(w.data).toString('hex'), step: opt.state.get(w)?.step, saved };
+    };
+    const reference = run(() => {});
+    expect(reference.step).to.equal(3);
+    // Loading the dict of step 1 while the grad is null: the next step starts from it.
+    const loaded = run((opt) => opt.loadStateDict(reference.saved));
+    expect(loaded.step).to.equal(2);
+    expect(loaded.bytes).to.not.equal(reference.bytes);
+    // Deleting the entry: the next step starts from fresh state, as PyTorch's would.
+    const deleted = run((opt, w) => opt.state.delete(w));
+    expect(deleted.step).to.equal(1);
+    // Replacing one state array in place is seen too.
+    const replaced = run((opt, w) => (opt.state.get(w)!.square_avg = new Float32Array(9)));
+    expect(replaced.bytes).to.not.equal(reference.bytes);
+  });
+});
+
 describe('RMSprop: zeroGrad', () => {
   it('sets grads to null by default, or fills them with zeros', () => {
     const w = param(3);
