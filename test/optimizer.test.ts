@@ -166,6 +166,8 @@ describe('RMSprop: step', () => {
     ['data replaced by another length', (w) => { w.data = new Float32Array(5); w.grad = new Float32Array(5); }, RangeError, /has 5 elements but the parameter's shape \[4\] needs 4/],
     ['a detached grad', (w) => { const g = new Float32Array(4); structuredClone(g.buffer, { transfer: [g.buffer] }); w.grad = g; }, TypeError, /detached|received Float32Array\(0\)/],
     ['a shared grad', (w) => (w.grad = new Float32Array(new SharedArrayBuffer(16))), TypeError, /SharedArrayBuffer/],
+    ['a grad on a resizable buffer', (w) => (w.grad = new Float32Array(new (ArrayBuffer as unknown as new (n: number, o: object) => ArrayBuffer)(16, { maxByteLength: 64 }))), TypeError, /resizable ArrayBuffer/],
+    ['param data on a detached buffer', (w) => { structuredClone(w.data.buffer, { transfer: [w.data.buffer] }); }, TypeError, /detached/],
     ['an lr set to a string', (_w, opt) => (opt.paramGroups[0].lr = 'x' as never), TypeError, /Invalid learning rate: "x"/],
     ['an alpha set to 1.5', (_w, opt) => (opt.paramGroups[0].alpha = 1.5), RangeError, /Invalid alpha value: 1.5/],
   ];
