@@ -16,7 +16,11 @@ export interface AdagradOptions extends KernelOptions {
   lrDecay: number;
   /** L2 penalty added to the gradient. Default 0. */
   weightDecay: number;
-  /** Starting value of the sum of squared gradients. Default 0. */
+  /**
+   * Starting value of the sum of squared gradients. Default 0. As in PyTorch,
+   * the params given to the constructor start from the constructor's value,
+   * even in a group that sets its own.
+   */
   initialAccumulatorValue: number;
   /** Added to √sum for numerical stability. Default 1e-10. */
   eps: number;
@@ -62,8 +66,10 @@ export class Adagrad extends KernelOptimizer<AdagradOptions> {
     super(params, withDefaults('Adagrad', DEFAULTS, hyper));
     this.skipNonFinite = skipNonFinite;
     // PyTorch creates Adagrad's state when the optimizer is made, so its
-    // state_dict has every param from the start.
-    for (const group of this.paramGroups) for (const p of group.params) this.ensureState(p, group, undefined);
+    // state_dict has every param from the start, and it fills `sum` with the
+    // constructor's initial_accumulator_value even where a group sets its own.
+    const start = this.defaults.initialAccumulatorValue;
+    for (const group of this.paramGroups) for (const p of group.params) this.createState(p, start);
   }
 
   protected override validateGroup(g: AdagradGroup, where: string): void {
@@ -76,12 +82,17 @@ export class Adagrad extends KernelOptimizer<AdagradOptions> {
     this.validateCommon(g, where);
   }
 
+  /**
+   * State for a param that has none: one added by addParamGroup (PyTorch
+   * would fail there) starts from its group's initialAccumulatorValue.
+   */
   protected ensureState(p: Parameter, group: AdagradGroup, existing: ParamState | undefined): ParamState {
-    if (existing !== undefined) return existing;
-    const found = this.state.get(p);
-    if (found !== undefined) return found;
+    return existing ?? this.state.get(p) ?? this.createState(p, group.initialAccumulatorValue);
+  }
+
+  private createState(p: Parameter, initialAccumulatorValue: number): ParamState {
     const sum = this.allocState(p.dtype, p.numel);
-    sum.fill(group.initialAccumulatorValue); // torch.full_like: rounded to the param's dtype
+    sum.fill(initialAccumulatorValue); // torch.full_like: rounded to the param's dtype
     const s: ParamState = { step: 0, sum };
     this.state.set(p, s);
     return s;

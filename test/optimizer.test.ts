@@ -167,7 +167,7 @@ describe('RMSprop: step', () => {
     ['a detached grad', (w) => { const g = new Float32Array(4); structuredClone(g.buffer, { transfer: [g.buffer] }); w.grad = g; }, TypeError, /detached|received Float32Array\(0\)/],
     ['a shared grad', (w) => (w.grad = new Float32Array(new SharedArrayBuffer(16))), TypeError, /SharedArrayBuffer/],
     ['a grad on a resizable buffer', (w) => (w.grad = new Float32Array(new (ArrayBuffer as unknown as new (n: number, o: object) => ArrayBuffer)(16, { maxByteLength: 64 }))), TypeError, /resizable ArrayBuffer/],
-    ['param data on a detached buffer', (w) => { structuredClone(w.data.buffer, { transfer: [w.data.buffer] }); }, TypeError, /detached/],
+    ['param data on a detached buffer', (w) => { structuredClone(w.data.buffer, { transfer: [w.data.buffer as ArrayBuffer] }); }, TypeError, /detached/],
     ['an lr set to a string', (_w, opt) => (opt.paramGroups[0].lr = 'x' as never), TypeError, /Invalid learning rate: "x"/],
     ['an alpha set to 1.5', (_w, opt) => (opt.paramGroups[0].alpha = 1.5), RangeError, /Invalid alpha value: 1.5/],
   ];
