@@ -1,0 +1,93 @@
+// RMSprop and Adagrad against real PyTorch, bit for bit, on every backend and
+// ISA: live against PyTorch 1.13 and 2.6 when they are installed (CI installs
+// both and sets REQUIRE_TORCH=1), and against fixtures made by both versions
+// everywhere. Cases: test/torch/optim-cases.ts. The operation order checked:
+// docs/spec/rmsprop-arithmetic.md and docs/spec/adagrad-arithmetic.md.
+import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as zlib from 'node:zlib';
+import { everyBackend, resetBackend } from './helpers';
+import { cases, digestOf, fixtureFile, inputsDigest, ours, request, script, type Answer, type Case } from './torch/optim-cases';
+import { pythonOracles, requireTorch } from './torch/python';
+
+type Expected = Answer & { name: string };
+interface OracleAnswer {
+  torch: string;
+  cases: Expected[];
+}
+
+/** Bitwise equality (any NaN equals any NaN), with the first difference spelled out. */
+function sameBits(label: string, got: string, want: string, dtype: Case['dtype']): void {
+  if (got === want) return;
+  if (want.startsWith('sha256:')) {
+    expect(digestOf(got), `${label}: bytes (digest in the fixture)`).to.equal(want);
+    return;
+  }
+  const a = Buffer.from(got, 'base64');
+  const b = Buffer.from(want, 'base64');
+  const width = dtype === 'float32' ? 4 : 8;
+  expect(a.length, `${label}: length`).to.equal(b.length);
+  for (let i = 0; i < a.length; i += width) {
+    const x = width === 4 ? a.readFloatLE(i) : a.readDoubleLE(i);
+    const y = width === 4 ? b.readFloatLE(i) : b.readDoubleLE(i);
+    if (Number.isNaN(x) && Number.isNaN(y)) continue;
+    if (!a.subarray(i, i + width).equals(b.subarray(i, i + width))) {
+      const hex = (buf: Buffer) => buf.subarray(i, i + width).reverse().toString('hex');
+      expect.fail(`${label}: element ${i / width}: ${x} (0x${hex(Buffer.from(a))}, ours) vs ${y} (0x${hex(Buffer.from(b))}, PyTorch)`);
+    }
+  }
+}
+
+function compare(label: string, c: Case, got: Answer, want: Expected): void {
+  got.params.forEach((p, i) => sameBits(`${label} param ${i}`, p, want.params[i], c.dtype));
+  expect(Object.keys(got.state), `${label}: which params have state`).to.deep.equal(Object.keys(want.state));
+  for (const [i, entry] of Object.entries(got.state)) {
+    const expected = want.state[i] as Record<string, unknown>;
+    const names = Object.keys(expected).filter((k) => k !== 'step_type');
+    expect(Object.keys(entry), `${label} state ${i}: keys and their order`).to.deep.equal(names);
+    for (const key of names) {
+      if (key === 'step') expect(entry.step, `${label} state ${i} step`).to.equal(expected.step);
+      else sameBits(`${label} state ${i} ${key}`, entry[key] as string, expected[key] as string, c.dtype);
+    }
+  }
+  expect(got.param_groups, `${label}: param_groups (keys, order, values)`).to.deep.equal(want.param_groups);
+}
+
+/** Every case on every backend and ISA, straight and resumed through a state dict mid-run. */
+function check(answer: OracleAnswer): void {
+  const compat = answer.torch.startsWith('1.13') ? '1.13' : '2.x';
+  for (const backend of everyBackend()) {
+    backend.use();
+    for (const c of cases) {
+      const want = answer.cases.find((e) => e.name === c.name);
+      expect(want, `an answer for ${c.name}`).to.not.equal(undefined);
+      const label = `${backend.label}, ${c.name}, torch ${answer.torch}`;
+      compare(label, c, ours(c, compat), want!);
+      if (c.steps >= 2) compare(`${label}, resumed at step ${c.steps >> 1}`, c, ours(c, compat, c.steps >> 1), want!);
+    }
+  }
+}
+
+describe('bit-exact with PyTorch (RMSprop, Adagrad)', function () {
+  this.timeout(600_000);
+  afterEach(resetBackend);
+
+  it('matches the committed fixtures of PyTorch 1.13 and 2.6 on every backend and ISA', () => {
+    const fixtures = JSON.parse(zlib.gunzipSync(fs.readFileSync(fixtureFile)).toString());
+    expect(fixtures.inputs, 'fixtures made from the current case list (npx tsx test/torch/make-optim-fixtures.ts)')
+      .to.equal(inputsDigest());
+    expect(fixtures.results.map((r: OracleAnswer) => r.torch.slice(0, 4)).sort()).to.deep.equal(['1.13', '2.6.']);
+    for (const answer of fixtures.results) check(answer);
+  });
+
+  for (const id of ['torch-1.13', 'torch-2.6'] as const) {
+    it(`matches live ${id} on every backend and ISA`, function () {
+      const oracle = pythonOracles().find((o) => o.id === id);
+      if (!oracle) {
+        if (requireTorch) expect.fail(`REQUIRE_TORCH=1 but ${id} is not installed (bash scripts/setup-torch.sh)`);
+        this.skip();
+      }
+      check(oracle!.run(script, { cases: cases.map(request) }) as OracleAnswer);
+    });
+  }
+});

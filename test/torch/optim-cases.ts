@@ -1,0 +1,190 @@
+// The cases that RMSprop and Adagrad are checked on against real PyTorch,
+// how they are sent to the oracle (test/torch/optim_oracle.py), how the same
+// run is made in simd-optim, and the committed fixtures made from both
+// PyTorch versions. Used by test/pytorch-bits.test.ts and
+// test/torch/make-optim-fixtures.ts.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { Adagrad, Parameter, RMSprop, type FloatArray, type TensorRecord } from '../../lib';
+import { pythonOracles } from './python';
+
+export const fixtureFile = path.join(__dirname, '..', 'fixtures', 'pytorch-optim.json.gz');
+export const script = fs.readFileSync(path.join(__dirname, 'optim_oracle.py'), 'utf8');
+
+type DType = 'float32' | 'float64';
+type Grads = 'range' | 'zeros';
+
+export interface Case {
+  name: string;
+  optimizer: 'RMSprop' | 'Adagrad';
+  dtype: DType;
+  sizes: number[];
+  /** Constructor keyword arguments (PyTorch names). */
+  defaults: Record<string, unknown>;
+  /** Groups: param indices and per-group keyword arguments (PyTorch names). */
+  groups: Record<string, unknown>[];
+  steps: number;
+  /** Gradients span 2^±spread ('range'), or are all zero. */
+  grads: Grads;
+  spread: number;
+  /** lr of every group from this step on (a schedule), if any. */
+  lrFrom?: { step: number; lr: number[] };
+}
+
+/** A seeded stream of 32-bit integers (xorshift32). */
+function stream(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return s >>> 0;
+  };
+}
+
+/** Values over many orders of magnitude, both signs, some exact zeros. */
+function values(n: number, seed: number, dtype: DType, spread: number): FloatArray {
+  const next = stream(seed);
+  const out = dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = next();
+    out[i] = r % 17 === 0 ? 0 : (r & 1 ? -1 : 1) * (1 + next() / 2 ** 32) * 2 ** ((next() % (2 * spread + 1)) - spread);
+  }
+  return out;
+}
+
+const SIZES = [0, 1, 7, 8, 9, 31, 33, 1000];
+const all = (sizes: number[]) => sizes.map((_, i) => i);
+
+function rmspropCases(dtype: DType): Case[] {
+  const base = { optimizer: 'RMSprop' as const, dtype, sizes: SIZES, defaults: {}, steps: 6, grads: 'range' as Grads, spread: 4 };
+  const one = (name: string, group: Record<string, unknown>, extra: Partial<Case> = {}): Case => ({
+    ...base, name: `RMSprop ${dtype} ${name}`, groups: [{ params: all(base.sizes), ...group }], ...extra,
+  });
+  return [
+    one('plain', {}),
+    one('first step, momentum and centered', { momentum: 0.9, centered: true }, { steps: 1 }),
+    one('weight decay', { weight_decay: 0.1 }),
+    one('momentum', { momentum: 0.9, lr: 0.02 }),
+    one('centered', { centered: true }),
+    one('centered, alpha < 0.5', { centered: true, alpha: 0.3 }),
+    one('maximize', { maximize: true }),
+    one('everything, 60 steps', { lr: 0.005, alpha: 0.9, eps: 1e-6, weight_decay: 0.05, momentum: 0.5, centered: true, maximize: true }, { steps: 60 }),
+    one('zero grads, eps = 0 (NaN)', { eps: 0 }, { grads: 'zeros', steps: 2 }),
+    {
+      ...base, name: `RMSprop ${dtype} three groups, lr changed mid-run`, defaults: { lr: 0.03, momentum: 0.2 }, steps: 8,
+      groups: [{ params: [0, 1, 2] }, { params: [3, 4, 5], alpha: 0.9, centered: true }, { params: [6, 7], lr: 0.1, weight_decay: 0.01 }],
+      lrFrom: { step: 4, lr: [0.01, 0.002, 0.05] },
+    },
+    {
+      ...base, name: `RMSprop ${dtype} huge range, 100003 elements`, sizes: [33, 100003], steps: 3, spread: dtype === 'float32' ? 60 : 300,
+      groups: [{ params: [0, 1], momentum: 0.9, centered: true, weight_decay: 0.01 }],
+    },
+  ];
+}
+
+function adagradCases(dtype: DType): Case[] {
+  const base = { optimizer: 'Adagrad' as const, dtype, sizes: SIZES, defaults: {}, steps: 5, grads: 'range' as Grads, spread: 4 };
+  return [
+    { ...base, name: `Adagrad ${dtype} defaults`, groups: [{ params: all(SIZES) }] },
+    {
+      ...base, name: `Adagrad ${dtype} everything, 50 steps`, steps: 50, spread: 6, defaults: { initial_accumulator_value: 0.2 },
+      groups: [{ params: all(SIZES), lr: 0.1, lr_decay: 0.01, weight_decay: 0.05, initial_accumulator_value: 0.1, eps: 1e-6, maximize: true }],
+    },
+    {
+      ...base, name: `Adagrad ${dtype} two groups, huge range`, sizes: [33, 100003], steps: 3, spread: 30,
+      groups: [{ params: [0], lr: 0.5 }, { params: [1], lr_decay: 0.5, eps: 0 }], lrFrom: { step: 2, lr: [0.05, 0.3] },
+    },
+  ];
+}
+
+export const cases: Case[] = (['float32', 'float64'] as const).flatMap((d) => [...rmspropCases(d), ...adagradCases(d)]);
+
+const b64 = (a: FloatArray) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+
+/** The case as the oracle takes it; grads are missing (null) now and then. */
+export function request(c: Case) {
+  return {
+    name: c.name,
+    optimizer: c.optimizer,
+    dtype: c.dtype,
+    params: c.sizes.map((n, i) => b64(values(n, 1000 + i, c.dtype, 2))),
+    defaults: c.defaults,
+    groups: c.groups,
+    steps: Array.from({ length: c.steps }, (_, s) => ({
+      grads: c.sizes.map((n, i) =>
+        (s + i) % 7 === 3 ? null : b64(c.grads === 'zeros' ? values(n, 0, c.dtype, 0).fill(0) : values(n, 7919 * s + i, c.dtype, c.spread))),
+      ...(c.lrFrom && s === c.lrFrom.step ? { lr: c.lrFrom.lr } : {}),
+    })),
+  };
+}
+
+export type Answer = ReturnType<typeof ours>;
+
+const CAMEL: Record<string, string> = {
+  weight_decay: 'weightDecay', lr_decay: 'lrDecay', initial_accumulator_value: 'initialAccumulatorValue',
+};
+const camel = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [CAMEL[k] ?? k, v]));
+
+/**
+ * The same run in simd-optim, in the oracle's answer format. With
+ * `resumeAt`, the run stops there, goes through stateDict() into a fresh
+ * optimizer (on fresh copies of the params) with loadStateDict(), and goes on.
+ */
+export function ours(c: Case, compat: '2.x' | '1.13', resumeAt?: number) {
+  const req = request(c);
+  const decode = (s: string): FloatArray => {
+    const copy = new Uint8Array(Buffer.from(s, 'base64')).buffer;
+    return c.dtype === 'float32' ? new Float32Array(copy) : new Float64Array(copy);
+  };
+  const make = (params: Parameter[]) => {
+    const groups = c.groups.map((g) => ({ ...camel(g), params: (g.params as number[]).map((i) => params[i]), compat }));
+    const options = camel(c.defaults);
+    return c.optimizer === 'RMSprop' ? new RMSprop(groups as never, options) : new Adagrad(groups as never, options);
+  };
+  let params = req.params.map((p) => new Parameter(decode(p)));
+  let opt = make(params);
+  req.steps.forEach((step, s) => {
+    if (s === resumeAt) {
+      const dict = opt.stateDict();
+      params = params.map((p) => new Parameter(p.data.slice()));
+      opt = make(params);
+      opt.loadStateDict(dict);
+    }
+    step.lr?.forEach((lr, g) => (opt.paramGroups[g].lr = lr));
+    params.forEach((p, i) => (p.grad = step.grads[i] === null ? null : decode(step.grads[i]!)));
+    opt.step();
+  });
+  const sd = opt.stateDict();
+  return {
+    params: params.map((p) => b64(p.data)),
+    state: Object.fromEntries(
+      Object.entries(sd.state).map(([i, s]) => [
+        i,
+        Object.fromEntries(Object.entries(s).map(([k, v]) => [k, k === 'step' ? v : b64((v as TensorRecord<DType>).data)])),
+      ]),
+    ),
+    param_groups: sd.param_groups.map((g) => Object.entries(g)),
+  };
+}
+
+/** 'sha256:<hex>' of a base64 array's bytes: how fixtures keep large arrays. */
+export function digestOf(base64: string): string {
+  return 'sha256:' + crypto.createHash('sha256').update(Buffer.from(base64, 'base64')).digest('hex');
+}
+
+/** A digest of every input, so fixtures made from another case list fail loudly. */
+export function inputsDigest(): string {
+  return crypto.createHash('sha256').update(JSON.stringify(cases.map(request))).digest('hex');
+}
+
+/** Regenerates the fixtures from both oracles (test/torch/make-optim-fixtures.ts). */
+export function makeFixtures(): void {
+  const oracles = pythonOracles();
+  if (oracles.length !== 2) throw new Error('both PyTorch oracles are needed: bash scripts/setup-torch.sh');
+  const results = oracles.map((o) => o.run(script, { cases: cases.map(request) }));
+  const compact = (_key: string, v: unknown) => (typeof v === 'string' && v.length > 4096 ? digestOf(v) : v);
+  fs.writeFileSync(fixtureFile, zlib.gzipSync(JSON.stringify({ inputs: inputsDigest(), results }, compact)));
+}
