@@ -19,5 +19,7 @@ export LD_PRELOAD="$(g++ -print-file-name=libasan.so) $(g++ -print-file-name=lib
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export SIMD_OPTIM_BINDING="$PWD/$out/Release/simd_optim.node"
-export SIMD_OPTIM_SANITIZED=1
-npx mocha 'test/**/*.test.ts'
+# ASan's allocator keeps freed memory in quarantine by design, so the memory
+# sizes that test/memory.test.ts measures mean nothing here; the plain run
+# checks them.
+npx mocha 'test/**/*.test.ts' --ignore test/memory.test.ts

@@ -16,11 +16,6 @@ function measure(script: string): Record<string, number> {
 
 describe('memory', function () {
   this.timeout(300_000);
-  // ASan's allocator keeps freed memory in quarantine by design, so sizes
-  // mean nothing in the sanitizer run; the plain run checks them.
-  before(function () {
-    if (process.env.SIMD_OPTIM_SANITIZED === '1') this.skip();
-  });
 
   it('frees native state of dropped optimizers: 10,000 optimizers with 1M-element state', () => {
     const m = measure('drop-optimizers.js');
