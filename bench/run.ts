@@ -43,7 +43,7 @@ function setup(w: Workload, c: Config): RMSprop {
     p.grad = new Float32Array(w.size).map((_, i) => Math.cos(i * 0.37 + t) * 1e-2);
     return p;
   });
-  return new RMSprop(params, { lr: 1e-3, momentum: c.momentum, centered: c.centered });
+  return new RMSprop(params, { lr: 1e-3, momentum: c.momentum, centered: c.centered, threads: 1 });
 }
 
 /** Seconds per step: the median of `rounds` timings of enough steps to take ~50 ms. */
