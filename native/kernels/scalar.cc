@@ -6,14 +6,11 @@
 namespace simd_optim {
 namespace {
 
-template <typename TT>
-struct ScalarOps;
-
 // W = 1: the loop never has a tail, so load_partial/store_partial are never called.
-template <>
-struct ScalarOps<float> : BufferedPartial<ScalarOps<float>> {
-  using T = float;
-  using V = float;
+template <typename TT>
+struct ScalarOps : BufferedPartial<ScalarOps<TT>> {
+  using T = TT;
+  using V = TT;
   static constexpr std::size_t W = 1;
   static V load(const T* x) { return *x; }
   static void store(T* x, V a) { *x = a; }
@@ -22,26 +19,15 @@ struct ScalarOps<float> : BufferedPartial<ScalarOps<float>> {
   static V sub(V a, V b) { return a - b; }
   static V mul(V a, V b) { return a * b; }
   static V div(V a, V b) { return a / b; }
-  static V sqrt(V a) { return __builtin_sqrtf(a); }
   static V neg(V a) { return -a; }
-  static V fma(V a, V b, V c) { return __builtin_fmaf(a, b, c); }
-};
-
-template <>
-struct ScalarOps<double> : BufferedPartial<ScalarOps<double>> {
-  using T = double;
-  using V = double;
-  static constexpr std::size_t W = 1;
-  static V load(const T* x) { return *x; }
-  static void store(T* x, V a) { *x = a; }
-  static V set1(T a) { return a; }
-  static V add(V a, V b) { return a + b; }
-  static V sub(V a, V b) { return a - b; }
-  static V mul(V a, V b) { return a * b; }
-  static V div(V a, V b) { return a / b; }
-  static V sqrt(V a) { return __builtin_sqrt(a); }
-  static V neg(V a) { return -a; }
-  static V fma(V a, V b, V c) { return __builtin_fma(a, b, c); }
+  static V sqrt(V a) {
+    if constexpr (sizeof(T) == 4) return __builtin_sqrtf(a);
+    else return __builtin_sqrt(a);
+  }
+  static V fma(V a, V b, V c) {
+    if constexpr (sizeof(T) == 4) return __builtin_fmaf(a, b, c);
+    else return __builtin_fma(a, b, c);
+  }
 };
 
 }  // namespace
