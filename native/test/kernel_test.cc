@@ -1,0 +1,271 @@
+// Kernel tests without Node: every ISA this build has and this CPU runs,
+// against the scalar kernels, bit for bit (NaN equal to NaN), on lengths
+// 0..257 and misaligned pointers, with guard words around every array to
+// catch a write past either end. Plus a few values worked out by hand from
+// docs/spec/rmsprop-arithmetic.md, so scalar is not only checked against
+// itself. Run by scripts/native-tests.sh plainly, under ASan + UBSan, and
+// (for NEON) cross-compiled and run under qemu-aarch64.
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "dispatch.h"
+#include "kernels/rmsprop.h"
+
+namespace {
+
+using simd_optim::KernelTable;
+
+int failures = 0;
+long checks = 0;
+
+void fail(const std::string& what) {
+  if (++failures <= 20) std::fprintf(stderr, "FAIL %s\n", what.c_str());
+}
+
+uint32_t rng_state = 0x12345678u;
+uint32_t next() {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 17;
+  rng_state ^= rng_state << 5;
+  return rng_state;
+}
+
+// Values across many binades, both signs, with zeros and (if asked) NaN/Inf.
+template <typename T>
+T value(bool specials) {
+  const uint32_t r = next();
+  if (r % 29 == 0) return T(0);
+  if (specials && r % 97 == 1) return std::numeric_limits<T>::quiet_NaN();
+  if (specials && r % 97 == 2) return (r & 4) ? std::numeric_limits<T>::infinity() : -std::numeric_limits<T>::infinity();
+  const T mantissa = T(1) + T(next()) / T(4294967296.0);
+  return ((r & 1) ? -1 : 1) * std::ldexp(mantissa, static_cast<int>(next() % 41) - 20);
+}
+
+template <typename T>
+bool same(T a, T b) {
+  if (std::isnan(a) && std::isnan(b)) return true;
+  return std::memcmp(&a, &b, sizeof(T)) == 0;
+}
+
+// An array of n elements placed `offset` elements past a 64-byte boundary,
+// with guard words on both sides. Misalignment in element steps: the kernels
+// read through T*, so an offset that is not a multiple of sizeof(T) would be
+// undefined behaviour in C++ (and is not something JS can hand us: typed
+// arrays are element-aligned).
+template <typename T>
+class Guarded {
+ public:
+  static constexpr size_t kGuard = 16;
+  Guarded(size_t n, size_t offset) : n_(n), offset_(offset), storage_(n + offset + 2 * kGuard + 64 / sizeof(T)) {
+    auto address = reinterpret_cast<uintptr_t>(storage_.data());
+    const size_t skew = (64 - address % 64) % 64 / sizeof(T);
+    begin_ = storage_.data() + skew + kGuard + offset_;
+    for (size_t i = 0; i < kGuard; ++i) std::memcpy(&begin_[-1 - static_cast<long>(i)], &kCanary, sizeof(T)),
+                                          std::memcpy(&begin_[n_ + i], &kCanary, sizeof(T));
+  }
+  T* data() { return begin_; }
+  bool guards_intact() const {
+    for (size_t i = 0; i < kGuard; ++i) {
+      if (std::memcmp(&begin_[-1 - static_cast<long>(i)], &kCanary, sizeof(T)) != 0) return false;
+      if (std::memcmp(&begin_[n_ + i], &kCanary, sizeof(T)) != 0) return false;
+    }
+    return true;
+  }
+
+ private:
+  static constexpr uint64_t kCanary = 0x7ff4deadbeef7ff4ull;  // a NaN pattern no kernel writes
+  size_t n_, offset_;
+  std::vector<T> storage_;
+  T* begin_;
+};
+
+template <typename T>
+struct Arrays {
+  std::vector<Guarded<T>> a;
+  Arrays(size_t count, size_t n, size_t offset) {
+    for (size_t i = 0; i < count; ++i) a.emplace_back(n, offset);
+  }
+};
+
+template <typename T>
+void fill(T* x, size_t n, bool specials, bool positive = false) {
+  for (size_t i = 0; i < n; ++i) x[i] = positive ? std::fabs(value<T>(specials)) : value<T>(specials);
+}
+
+template <typename T>
+void compare(const std::string& label, const T* got, const T* want, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    ++checks;
+    if (!same(got[i], want[i])) {
+      fail(label + " element " + std::to_string(i) + ": " + std::to_string(got[i]) + " vs scalar " + std::to_string(want[i]));
+      return;
+    }
+  }
+}
+
+template <typename T>
+void run_rmsprop(const KernelTable& k, const simd_optim::RmspropHyper& h, size_t n, T* p, const T* g, T* v, T* b, T* a) {
+  if constexpr (sizeof(T) == 4) k.rmsprop_f32(simd_optim::RmspropConsts<float>(h), n, p, g, v, b, a);
+  else k.rmsprop_f64(simd_optim::RmspropConsts<double>(h), n, p, g, v, b, a);
+}
+
+template <typename T>
+void run_adagrad(const KernelTable& k, const simd_optim::AdagradHyper& h, size_t n, T* p, const T* g, T* s) {
+  if constexpr (sizeof(T) == 4) k.adagrad_f32(simd_optim::AdagradConsts<float>(h), n, p, g, s);
+  else k.adagrad_f64(simd_optim::AdagradConsts<double>(h), n, p, g, s);
+}
+
+template <typename T>
+void run_elementwise(const KernelTable& k, simd_optim::ElementwiseOp op, size_t n, T* a, const T* b, const T* c, double s1, double s2) {
+  if constexpr (sizeof(T) == 4) k.elementwise_f32(op, n, a, b, c, s1, s2);
+  else k.elementwise_f64(op, n, a, b, c, s1, s2);
+}
+
+template <typename T>
+bool run_all_finite(const KernelTable& k, size_t n, const T* x) {
+  if constexpr (sizeof(T) == 4) return k.all_finite_f32(n, x);
+  else return k.all_finite_f64(n, x);
+}
+
+// One ISA against scalar, for one dtype, over every configuration, length and offset.
+template <typename T>
+void check_isa(const KernelTable& isa, const KernelTable& scalar) {
+  const char* dtype = sizeof(T) == 4 ? "f32" : "f64";
+  const size_t offsets = 64 / sizeof(T);
+  for (size_t n = 0; n <= 257; ++n) {
+    const size_t offset = n % offsets;  // every offset, spread over the lengths
+    const bool specials = n % 5 == 0;
+    for (int flags = 0; flags < 64; ++flags) {
+      simd_optim::RmspropHyper h;
+      h.lr = 0.01;
+      h.alpha = (flags & 32) ? 0.3 : 0.99;
+      h.eps = (flags & 16) ? 0.0 : 1e-8;
+      h.weight_decay = (flags & 1) ? 0.05 : 0.0;
+      h.momentum = (flags & 2) ? 0.9 : 0.0;
+      h.centered = flags & 4;
+      h.maximize = flags & 8;
+      h.lerp_grad_avg = (flags & 16) == 0 || (flags & 1);
+      Arrays<T> mine(5, n, offset), ref(5, n, 0);
+      for (int r = 0; r < 5; ++r) {
+        fill(ref.a[r].data(), n, specials, r == 2);  // square_avg starts non-negative
+        std::memcpy(mine.a[r].data(), ref.a[r].data(), n * sizeof(T));
+      }
+      run_rmsprop(scalar, h, n, ref.a[0].data(), ref.a[1].data(), ref.a[2].data(), h.momentum > 0 ? ref.a[3].data() : nullptr, h.centered ? ref.a[4].data() : nullptr);
+      run_rmsprop(isa, h, n, mine.a[0].data(), mine.a[1].data(), mine.a[2].data(), h.momentum > 0 ? mine.a[3].data() : nullptr, h.centered ? mine.a[4].data() : nullptr);
+      const std::string label = std::string(isa.isa) + " rmsprop " + dtype + " n=" + std::to_string(n) + " offset=" + std::to_string(offset) + " flags=" + std::to_string(flags);
+      for (int r = 0; r < 5; ++r) {
+        compare(label + " array " + std::to_string(r), mine.a[r].data(), ref.a[r].data(), n);
+        if (!mine.a[r].guards_intact()) fail(label + ": wrote outside array " + std::to_string(r));
+      }
+    }
+    for (int flags = 0; flags < 4; ++flags) {
+      simd_optim::AdagradHyper h;
+      h.clr = 0.05;
+      h.eps = 1e-10;
+      h.weight_decay = (flags & 1) ? 0.01 : 0.0;
+      h.maximize = flags & 2;
+      Arrays<T> mine(3, n, offset), ref(3, n, 0);
+      for (int r = 0; r < 3; ++r) {
+        fill(ref.a[r].data(), n, specials, r == 2);
+        std::memcpy(mine.a[r].data(), ref.a[r].data(), n * sizeof(T));
+      }
+      run_adagrad(scalar, h, n, ref.a[0].data(), ref.a[1].data(), ref.a[2].data());
+      run_adagrad(isa, h, n, mine.a[0].data(), mine.a[1].data(), mine.a[2].data());
+      const std::string label = std::string(isa.isa) + " adagrad " + dtype + " n=" + std::to_string(n) + " flags=" + std::to_string(flags);
+      for (int r = 0; r < 3; ++r) {
+        compare(label + " array " + std::to_string(r), mine.a[r].data(), ref.a[r].data(), n);
+        if (!mine.a[r].guards_intact()) fail(label + ": wrote outside array " + std::to_string(r));
+      }
+    }
+    for (int op = 0; op < simd_optim::kElementwiseOpCount; ++op) {
+      Arrays<T> mine(3, n, offset), ref(3, n, 0);
+      for (int r = 0; r < 3; ++r) {
+        fill(ref.a[r].data(), n, specials, op == 6 && r == 1);
+        std::memcpy(mine.a[r].data(), ref.a[r].data(), n * sizeof(T));
+      }
+      const auto kind = static_cast<simd_optim::ElementwiseOp>(op);
+      const double s1 = op == 7 ? (n % 2 ? 0.3 : 0.7) : -0.37, s2 = 1.5;
+      run_elementwise(scalar, kind, n, ref.a[0].data(), ref.a[1].data(), ref.a[2].data(), s1, s2);
+      run_elementwise(isa, kind, n, mine.a[0].data(), mine.a[1].data(), mine.a[2].data(), s1, s2);
+      const std::string label = std::string(isa.isa) + " elementwise " + dtype + " op=" + std::to_string(op) + " n=" + std::to_string(n);
+      compare(label, mine.a[0].data(), ref.a[0].data(), n);
+      for (int r = 0; r < 3; ++r) if (!mine.a[r].guards_intact()) fail(label + ": wrote outside an array");
+    }
+    // all_finite: a clean array, then one bad value at each position.
+    Guarded<T> x(n, offset);
+    for (size_t i = 0; i < n; ++i) x.data()[i] = value<T>(false);
+    ++checks;
+    if (!run_all_finite(isa, n, x.data())) fail(std::string(isa.isa) + " all_finite " + dtype + " n=" + std::to_string(n) + ": finite array reported non-finite");
+    for (size_t at = 0; at < n; at += 1 + n / 16) {
+      const T saved = x.data()[at];
+      x.data()[at] = (at & 1) ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::quiet_NaN();
+      ++checks;
+      if (run_all_finite(isa, n, x.data())) fail(std::string(isa.isa) + " all_finite " + dtype + " n=" + std::to_string(n) + " missed a bad value at " + std::to_string(at));
+      x.data()[at] = saved;
+    }
+  }
+}
+
+// Worked by hand from the spec: one element, float32, step by step.
+void check_spec() {
+  const KernelTable& k = simd_optim::scalar_kernels();
+  simd_optim::RmspropHyper h;
+  h.lr = 0.01;
+  h.alpha = 0.99;
+  h.eps = 1e-8;
+  float p = 1.5f, g = 0.25f, v = 0.0f;
+  k.rmsprop_f32(simd_optim::RmspropConsts<float>(h), 1, &p, &g, &v, nullptr, nullptr);
+  const float c = static_cast<float>(1.0 - 0.99);
+  const float v_want = std::fma(c * 0.25f, 0.25f, 0.0f * static_cast<float>(0.99));
+  const float avg = std::sqrt(v_want) + static_cast<float>(1e-8);
+  const float p_want = 1.5f + (static_cast<float>(-0.01) * 0.25f) / avg;
+  ++checks;
+  if (!same(v, v_want) || !same(p, p_want)) fail("spec: plain RMSprop step of one float32 element");
+
+  // Centered, 2.x lerp with alpha = 0.3: the second branch, fma(c - 1, g - ga, g).
+  h.alpha = 0.3;
+  h.centered = true;
+  float p2 = 2.0f, g2 = -3.0f, v2 = 0.5f, ga = 0.25f;
+  k.rmsprop_f32(simd_optim::RmspropConsts<float>(h), 1, &p2, &g2, &v2, nullptr, &ga);
+  const float c2 = static_cast<float>(1.0 - 0.3);
+  const float v2_want = std::fma(c2 * -3.0f, -3.0f, 0.5f * 0.3f);
+  const float ga_want = std::fma(c2 - 1.0f, -3.0f - 0.25f, -3.0f);
+  const float avg2 = std::sqrt(std::fma(-ga_want, ga_want, v2_want)) + static_cast<float>(1e-8);
+  const float p2_want = 2.0f + (static_cast<float>(-0.01) * -3.0f) / avg2;
+  ++checks;
+  if (!same(v2, v2_want) || !same(ga, ga_want) || !same(p2, p2_want)) fail("spec: centered RMSprop, lerp's second branch");
+
+  // The fma is really fused: (1 + 2^-12)^2 - 1 keeps its 2^-24.
+  float a = -1.0f;
+  const float t = 1.0f + std::ldexp(1.0f, -12);
+  k.elementwise_f32(simd_optim::ElementwiseOp::kAddcmul, 1, &a, &t, &t, 1.0, 0.0);
+  ++checks;
+  if (a != std::ldexp(1.0f, -11) + std::ldexp(1.0f, -24)) fail("spec: addcmul is one fused multiply-add");
+}
+
+}  // namespace
+
+int main() {
+  check_spec();
+  const KernelTable& scalar = simd_optim::scalar_kernels();
+  std::string tested;
+  for (const std::string& name : simd_optim::runnable_isas()) {
+    const std::string error = simd_optim::select_isa(name);
+    if (!error.empty()) {
+      fail(error);
+      continue;
+    }
+    const KernelTable& isa = simd_optim::active_kernels();
+    check_isa<float>(isa, scalar);
+    check_isa<double>(isa, scalar);
+    tested += (tested.empty() ? "" : ", ") + name;
+  }
+  std::printf("kernel_test: ISAs %s; %ld checks, %d failed\n", tested.c_str(), checks, failures);
+  std::printf("%d passed, %d failed\n", failures == 0 ? 1 : 0, failures == 0 ? 0 : 1);
+  return failures == 0 ? 0 : 1;
+}
