@@ -247,8 +247,17 @@ bool all_finite(std::size_t n, const typename O::T* x) {
   using T = typename O::T;
   using V = typename O::V;
   constexpr std::size_t W = O::W;
-  V acc = O::set1(T(0));
+  // Four accumulators, so that the adds do not wait on each other.
+  V acc = O::set1(T(0)), acc1 = acc, acc2 = acc, acc3 = acc;
   std::size_t i = 0;
+  for (; i + 4 * W <= n; i += 4 * W) {
+    const V v0 = O::load(x + i), v1 = O::load(x + i + W), v2 = O::load(x + i + 2 * W), v3 = O::load(x + i + 3 * W);
+    acc = O::add(acc, O::sub(v0, v0));
+    acc1 = O::add(acc1, O::sub(v1, v1));
+    acc2 = O::add(acc2, O::sub(v2, v2));
+    acc3 = O::add(acc3, O::sub(v3, v3));
+  }
+  acc = O::add(O::add(acc, acc1), O::add(acc2, acc3));
   for (; i + W <= n; i += W) {
     const V v = O::load(x + i);
     acc = O::add(acc, O::sub(v, v));
