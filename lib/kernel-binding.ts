@@ -17,6 +17,8 @@ export class KernelBinding {
   readonly states: (Record<string, unknown> | undefined)[] = [];
   /** The StateMap version `states` was read at; -1 when never. */
   statesVersion = -1;
+  /** Set by the step's checks: every array is already bound as the next step needs it. */
+  clean = false;
   private backend: Backend | undefined;
   private group: KernelGroup | undefined;
   private bound: (FloatArray | null)[] = [];
@@ -26,6 +28,16 @@ export class KernelBinding {
   /** Whether the bindings were made on the backend in use now. */
   isCurrent(): boolean {
     return this.backend === currentBackend();
+  }
+
+  /** The kernel group as last synced (only meaningful when `clean`). */
+  current(): KernelGroup {
+    return this.group!;
+  }
+
+  /** How many array places the kernel group has (slots × roles). */
+  boundCount(): number {
+    return this.bound.length;
   }
 
   /** The array bound at flat index slot * rolesPerSlot + role, if any. */

@@ -130,20 +130,32 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
       const cached = binding.statesVersion === version;
       const { states } = binding;
       const params = group.params;
+      // Clean: every array bound as this step needs it, so binding can be skipped.
+      let clean = current && binding.boundCount() === params.length * binding.rolesPerSlot;
       for (let pi = 0; pi < params.length; pi++) {
         const p = params[pi];
         if (p.grad === null) {
           states[pi] = undefined; // not stepped, not counted; looked up afresh when it has a grad
+          clean = clean && binding.boundAt(pi * binding.rolesPerSlot + 1) === null;
           continue;
         }
         let s = cached ? (states[pi] as ParamState | undefined) : undefined;
         if (s === undefined) s = this.state.get(p);
         states[pi] = s;
-        if (!(current && s !== undefined && this.unchangedSinceLastStep(p, s, binding, pi))) {
+        if (current && s !== undefined && this.unchangedSinceLastStep(p, s, binding, pi)) {
+          clean = clean && this.stateComplete(s, group);
+        } else {
+          clean = false;
           this.checkParamForStep(p, `param ${pi} of group ${gi}`);
         }
       }
+      binding.clean = clean;
     });
+  }
+
+  /** Whether a param's state has every buffer its group's settings use (else the step creates them). */
+  protected stateComplete(_s: ParamState, _group: ParamGroup<H>): boolean {
+    return true;
   }
 
   /**
@@ -179,7 +191,7 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
   /** Creates missing state, binds the group's arrays and hyperparameters; returns its kernels. */
   private prepareGroup(group: ParamGroup<H>): KernelGroup {
     const binding = this.bindingFor(group);
-    const kernels = this.bindGroup(group, true);
+    const kernels = binding.clean ? binding.current() : this.bindGroup(group, true);
     binding.hyper[8] = group.threads;
     this.writeHyper(group, binding.hyper, binding.slotScalars, binding.states as (ParamState | undefined)[]);
     return kernels;

@@ -104,6 +104,10 @@ export class RMSprop extends KernelOptimizer<RMSpropOptions> {
     return kernels.rmspropStepAsync();
   }
 
+  protected override stateComplete(s: ParamState, group: RMSpropGroup): boolean {
+    return !(group.momentum > 0 && s.momentum_buffer === undefined) && !(group.centered && s.grad_avg === undefined);
+  }
+
   /** The state of a param about to be stepped, created (zeroed) where missing. */
   protected ensureState(p: Parameter, group: RMSpropGroup, existing: ParamState | undefined): ParamState {
     let s = existing;
