@@ -49,10 +49,10 @@ function setup(w: Workload, c: Config): RMSprop {
 /** Seconds per step: the median of `rounds` timings of enough steps to take ~50 ms. */
 function timeSteps(opt: RMSprop, elements: number, rounds: number): number[] {
   const target = quick ? 0.01 : 0.05;
+  for (let s = 0; s < 3; s++) opt.step(); // warm-up: state, JIT, binding, caches
   const t0 = process.hrtime.bigint();
-  opt.step(); // warm-up: state allocation, JIT, binding
-  opt.step();
-  const once = Number(process.hrtime.bigint() - t0) / 2e9;
+  for (let s = 0; s < 3; s++) opt.step();
+  const once = Number(process.hrtime.bigint() - t0) / 3e9;
   const steps = Math.max(1, Math.min(10_000, Math.round(target / Math.max(once, 1e-7))));
   const out: number[] = [];
   for (let r = 0; r < rounds; r++) {
