@@ -1,21 +1,15 @@
 // RMSprop in plain JavaScript with the kernels' exact arithmetic: every
 // float32 operation rounds once (Math.fround), and fma is exact (fmaf32 /
 // fma64). Operation order: docs/spec/rmsprop-arithmetic.md.
+import type { RMSpropOptions } from '../rmsprop';
 import type { FloatArray } from '../tensor';
 import { fma64, fmaf32 } from './fma';
 
 /** The hyperparameters of one step, as the native kernels receive them. */
-export interface RmspropHyper {
-  lr: number;
-  alpha: number;
-  eps: number;
-  weightDecay: number;
-  momentum: number;
-  centered: boolean;
-  maximize: boolean;
+export type RmspropHyper = Pick<RMSpropOptions, 'lr' | 'alpha' | 'eps' | 'weightDecay' | 'momentum' | 'centered' | 'maximize'> & {
   /** PyTorch 2.x's grad_avg.lerp_ (true) or 1.13's mul_().add_() (false). */
   lerpGradAvg: boolean;
-}
+};
 
 /** One tensor, in place. buf/gavg are needed when momentum > 0 / centered. */
 export function rmspropStep(
