@@ -1,6 +1,6 @@
 // Parameter (what an optimizer updates) and TensorRecord (the small tensor
 // value that state dicts and files carry).
-import { describe, typeError } from './errors';
+import { typeError } from './errors';
 
 export type FloatArray = Float32Array | Float64Array;
 export type FloatDType = 'float32' | 'float64';
@@ -186,4 +186,3 @@ export function castFloatRecord(name: string, record: TensorRecord, dtype: Float
   }
 }
 
-export { describe };

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/rmsprop.h"
+#include "kernels/kernels.h"
 
 namespace simd_optim {
 

@@ -10,7 +10,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "kernels/rmsprop.h"
+#include "kernels/kernels.h"
 #include "state_buffer.h"
 
 namespace simd_optim {

@@ -12,7 +12,7 @@
 #include <cstddef>
 #include <cstring>
 
-#include "rmsprop.h"
+#include "kernels.h"
 
 namespace simd_optim {
 namespace {  // NOLINT(build/namespaces): per-TU copies are the point

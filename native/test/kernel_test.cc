@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "dispatch.h"
-#include "kernels/rmsprop.h"
+#include "kernels/kernels.h"
 
 namespace {
 
