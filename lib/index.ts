@@ -12,4 +12,5 @@ export { RMSprop, type Compat, type RMSpropGroup, type RMSpropOptions } from './
 export { Adagrad, type AdagradGroup, type AdagradOptions } from './adagrad';
 export type { KernelOptions, OptimizerWideOptions } from './kernel-optimizer';
 export { ops } from './ops';
+export { alphaForWindow, effectiveWindow } from './hyper';
 export { backendInfo, useBackend, useIsa, type BackendInfo } from './backend';
