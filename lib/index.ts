@@ -14,3 +14,17 @@ export type { KernelOptions, OptimizerWideOptions } from './kernel-optimizer';
 export { ops } from './ops';
 export { alphaForWindow, effectiveWindow } from './hyper';
 export { backendInfo, useBackend, useIsa, type BackendInfo } from './backend';
+export {
+  FileFormatError,
+  loadTorch,
+  saveTorch,
+  torchBytes,
+  loadSafetensors,
+  saveSafetensors,
+  readSafetensors,
+  type TorchValue,
+  type SaveTorchOptions,
+  type TorchFileForm,
+  type SafetensorsFile,
+  type SafetensorsValue,
+} from './io';

@@ -1,0 +1,230 @@
+// safetensors (https://github.com/huggingface/safetensors): an 8-byte
+// little-endian header length, a JSON header { name: { dtype, shape,
+// data_offsets }, __metadata__: { string: string } }, then the tensor bytes.
+//
+// Model dicts map one to one. Optimizer state dicts are flattened: tensors as
+// `state.<index>.<name>`, `param_groups` as JSON in the metadata, and number
+// steps (PyTorch 1.13's Python ints) in `state_scalars`, so `step` keeps its
+// exact type and value either way.
+import * as os from 'os';
+import { describe } from '../errors';
+import { checkRecord, numelOf, Parameter, type DType, type TensorRecord } from '../tensor';
+import { writeFileAtomic } from './atomic-write';
+import { openSource, type ByteSource } from './byte-source';
+import { FileFormatError } from './format-error';
+import { bytesOf, ITEM_SIZE, typedArrayOf } from './torch-dtypes';
+
+const CODE_OF: Record<DType, string> = {
+  float32: 'F32', float64: 'F64', float16: 'F16', bfloat16: 'BF16', int64: 'I64', int32: 'I32', uint8: 'U8', bool: 'BOOL',
+};
+const DTYPE_OF = new Map(Object.entries(CODE_OF).map(([dtype, code]) => [code, dtype as DType]));
+/** The reference implementation refuses headers above 100 MB. */
+const MAX_HEADER = 100_000_000;
+/** Metadata key marking a flattened optimizer state dict. */
+const FORMAT_KEY = 'format';
+const OPTIMIZER_FORMAT = 'simd-optim/optimizer-state-dict';
+
+export type SafetensorsValue = Record<string, TensorRecord> | { state: Record<string, Record<string, number | TensorRecord>>; param_groups: unknown[] };
+
+export interface SafetensorsFile {
+  tensors: Record<string, TensorRecord>;
+  metadata: Record<string, string>;
+}
+
+/**
+ * Reads a .safetensors file. A file saveSafetensors wrote from an optimizer
+ * state dict comes back as that state dict; any other as `{ name: tensor }`.
+ */
+export async function loadSafetensors<T = SafetensorsValue>(file: string | Uint8Array): Promise<T> {
+  const { tensors, metadata } = await readSafetensors(file);
+  return (metadata[FORMAT_KEY] === OPTIMIZER_FORMAT ? unflatten(tensors, metadata, String(file)) : tensors) as T;
+}
+
+/** Writes a model dict (name → tensor record or Parameter) or an optimizer state dict, atomically. */
+export async function saveSafetensors(value: unknown, file: string, metadata: Record<string, string> = {}): Promise<void> {
+  const { tensors, meta } = isOptimizerDict(value) ? flatten(value) : { tensors: tensorsOf(value), meta: {} };
+  for (const [k, v] of Object.entries(metadata)) {
+    if (typeof v !== 'string') throw new TypeError(`Expected a string for safetensors metadata ${k} but received ${describe(v)}`);
+  }
+  const parts = encode(tensors, { ...metadata, ...meta });
+  await writeFileAtomic(file, async (write) => {
+    for (const part of parts) await write(part);
+  });
+}
+
+/** The raw contents: every tensor and the string metadata. */
+export async function readSafetensors(file: string | Uint8Array): Promise<SafetensorsFile> {
+  const source = await openSource(file);
+  try {
+    return await read(source);
+  } finally {
+    await source.close();
+  }
+}
+
+async function read(source: ByteSource): Promise<SafetensorsFile> {
+  const fail = (detail: string): never => {
+    throw new FileFormatError(source.name, detail);
+  };
+  if (source.size < 8) fail('too short for a safetensors file');
+  const length = new DataView((await source.read(0, 8)).buffer).getBigUint64(0, true);
+  if (length > BigInt(Math.min(MAX_HEADER, source.size - 8))) fail(`safetensors header length ${length} is impossible for this file`);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await source.read(8, Number(length))));
+  } catch (err) {
+    return fail(`safetensors header is not valid JSON (${(err as Error).message})`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('safetensors header is not a JSON object');
+  const dataStart = 8 + Number(length);
+  const metadata: Record<string, string> = {};
+  const raw = header.__metadata__;
+  if (raw !== undefined) {
+    if (raw === null || typeof raw !== 'object' || Object.values(raw).some((v) => typeof v !== 'string')) {
+      fail('__metadata__ must map strings to strings');
+    }
+    Object.assign(metadata, raw);
+  }
+  const specs = Object.entries(header).filter(([name]) => name !== '__metadata__');
+  const tensors: Record<string, TensorRecord> = {};
+  let covered = 0;
+  for (const [name, spec] of specs.sort((a, b) => offsetOf(a[1]) - offsetOf(b[1]))) {
+    const s = spec as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const dtype = DTYPE_OF.get(String(s.dtype));
+    if (dtype === undefined) fail(`tensor ${name} has dtype ${describe(s.dtype)}, not one of ${[...DTYPE_OF.keys()].join(', ')}`);
+    const shape = s.shape;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor ${name} has a malformed shape`);
+    const offsets = s.data_offsets;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+      fail(`tensor ${name} has malformed data_offsets`);
+    }
+    const [begin, end] = offsets as number[];
+    const bytes = numelOf(shape as number[]) * ITEM_SIZE[dtype!];
+    if (end - begin !== bytes) fail(`tensor ${name} spans ${end - begin} bytes; shape [${shape}] of ${dtype} needs ${bytes}`);
+    if (begin !== covered) fail(`tensor ${name} starts at ${begin}, expected ${covered} (overlap or hole in the data)`);
+    if (dataStart + end > source.size) fail(`tensor ${name} ends past the end of the file (truncated?)`);
+    covered = end;
+    const data = await source.read(dataStart + begin, bytes);
+    if (os.endianness() === 'BE') throw new Error('simd-optim reads safetensors on little-endian hosts only');
+    defineKey(tensors, name, { dtype: dtype!, shape: [...(shape as number[])], data: typedArrayOf(dtype!, data) });
+  }
+  if (dataStart + covered !== source.size) fail(`${source.size - dataStart - covered} bytes after the last tensor`);
+  return { tensors, metadata };
+}
+
+function offsetOf(spec: unknown): number {
+  const offsets = (spec as { data_offsets?: unknown } | null)?.data_offsets;
+  return Array.isArray(offsets) && typeof offsets[0] === 'number' ? offsets[0] : -1;
+}
+
+function encode(tensors: Array<[string, TensorRecord]>, metadata: Record<string, string>): Uint8Array[] {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    const bytes = t.data.byteLength;
+    defineKey(header, name, { dtype: CODE_OF[t.dtype], shape: t.shape, data_offsets: [offset, offset + bytes] });
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  // The data starts 8-byte aligned: pad the header with spaces, as the reference does.
+  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  return [head, Buffer.from(json), ...tensors.map(([, t]) => bytesOf(t.data))];
+}
+
+type OptimizerDict = { state: Record<string, Record<string, unknown>>; param_groups: unknown[] };
+
+function isOptimizerDict(value: unknown): value is OptimizerDict {
+  const v = value as Record<string, unknown> | null;
+  return v !== null && typeof v === 'object' && Object.keys(v).length === 2 && Array.isArray(v.param_groups) &&
+    v.state !== null && typeof v.state === 'object';
+}
+
+function flatten(sd: OptimizerDict): { tensors: Array<[string, TensorRecord]>; meta: Record<string, string> } {
+  const tensors: Array<[string, TensorRecord]> = [];
+  const scalars: Record<string, Record<string, number>> = {};
+  const order: Record<string, string[]> = {};
+  for (const [index, entry] of Object.entries(sd.state)) {
+    if (!/^\d+$/.test(index)) throw new TypeError(`state dict state key ${describe(index)} is not a parameter index`);
+    order[index] = Object.keys(entry);
+    for (const [name, v] of Object.entries(entry)) {
+      const where = `state[${index}].${name}`;
+      if (typeof v === 'number' || typeof v === 'bigint') {
+        if (!Number.isSafeInteger(Number(v))) throw new RangeError(`${where} = ${describe(v)} is not an integer`);
+        (scalars[index] ??= {})[name] = Number(v);
+      } else {
+        tensors.push([`state.${index}.${name}`, checkRecord(where, v)]);
+      }
+    }
+  }
+  return {
+    tensors,
+    meta: {
+      [FORMAT_KEY]: OPTIMIZER_FORMAT,
+      param_groups: strictJson(sd.param_groups, 'param_groups'),
+      state_keys: JSON.stringify(order),
+      state_scalars: JSON.stringify(scalars),
+    },
+  };
+}
+
+function unflatten(tensors: Record<string, TensorRecord>, metadata: Record<string, string>, file: string): SafetensorsValue {
+  const fail = (detail: string): never => {
+    throw new FileFormatError(file, detail);
+  };
+  const parse = (key: string): unknown => {
+    try {
+      return JSON.parse(metadata[key] ?? 'null');
+    } catch {
+      return fail(`metadata ${key} is not valid JSON`);
+    }
+  };
+  const groups = parse('param_groups');
+  const order = parse('state_keys') as Record<string, string[]> | null;
+  const scalars = (parse('state_scalars') ?? {}) as Record<string, Record<string, number>>;
+  if (!Array.isArray(groups) || order === null || typeof order !== 'object') fail('optimizer metadata lacks param_groups or state_keys');
+  const state: Record<string, Record<string, number | TensorRecord>> = {};
+  const used = new Set<string>();
+  for (const [index, names] of Object.entries(order!)) {
+    const entry: Record<string, number | TensorRecord> = {};
+    for (const name of names) {
+      const key = `state.${index}.${name}`;
+      const value = scalars[index]?.[name] ?? tensors[key];
+      if (value === undefined) fail(`state ${index} lacks ${name}`);
+      if (key in tensors) used.add(key);
+      entry[name] = value;
+    }
+    state[index] = entry;
+  }
+  const extra = Object.keys(tensors).find((k) => !used.has(k));
+  if (extra !== undefined) fail(`tensor ${extra} is not part of the optimizer state`);
+  return { state, param_groups: groups as unknown[] };
+}
+
+function tensorsOf(value: unknown): Array<[string, TensorRecord]> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`Expected a dict of tensors or an optimizer state dict for saveSafetensors but received ${describe(value)}`);
+  }
+  return Object.entries(value).map(([name, v]) => {
+    if (v instanceof Parameter) return [name, { dtype: v.dtype, shape: [...v.shape], data: v.data }];
+    return [name, checkRecord(`saveSafetensors value ${name}`, v)];
+  });
+}
+
+/** JSON that refuses what JSON cannot hold exactly (NaN, Infinity, bigint beyond 2^53). */
+function strictJson(value: unknown, where: string): string {
+  return JSON.stringify(value, (key, v) => {
+    if (typeof v === 'number' && !Number.isFinite(v)) throw new RangeError(`${where}.${key} = ${v} cannot be stored in safetensors metadata`);
+    if (typeof v === 'bigint') {
+      if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`${where}.${key} = ${v}n is too large`);
+      return Number(v);
+    }
+    return v;
+  });
+}
+
+function defineKey(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}

@@ -1,0 +1,240 @@
+// loadTorch: reads the zip-based files torch.save writes (PyTorch ≥ 1.6),
+// with nothing executed: pickle globals go through an allowlist like
+// torch.load(weights_only=True), and tensors come back as contiguous
+// TensorRecords (strided views are copied out).
+import * as os from 'os';
+import { numelOf, type DType, type TensorRecord } from '../tensor';
+import { openSource, type ByteSource } from './byte-source';
+import { FileFormatError } from './format-error';
+import { newDict, unpickle, type PickleGlobal } from './pickle-read';
+import { ORDERED_DICTS } from './ordered-dicts';
+import { ITEM_SIZE, STORAGE_TYPES, swapBytes, typedArrayOf, type StorageType } from './torch-dtypes';
+import { readZipDirectory, readZipEntry, type ZipEntry } from './zip';
+
+/** What loadTorch returns: Python data as plain JS, tensors as records. */
+export type TorchValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | TensorRecord
+  | readonly TorchValue[]
+  | { [key: string]: TorchValue };
+
+/** A tensor whose storage is not read yet: filled in once the pickle is parsed. */
+interface PendingTensor {
+  record: TensorRecord;
+  storage: StorageRef;
+  offset: number;
+  stride: number[];
+}
+
+interface StorageRef {
+  key: string;
+  type: StorageType;
+  numel: number;
+}
+
+/**
+ * Reads a file written by `torch.save` (a path, or its bytes). Optimizer
+ * dicts come back in the layout `loadStateDict` takes; model dicts as
+ * `{ name: TensorRecord }`. Throws FileFormatError for anything that is not a
+ * readable, safe torch.save file, naming the file and the problem.
+ */
+export async function loadTorch<T = TorchValue>(file: string | Uint8Array): Promise<T> {
+  const source = await openSource(file);
+  try {
+    return (await readTorch(source)) as T;
+  } finally {
+    await source.close();
+  }
+}
+
+async function readTorch(source: ByteSource): Promise<TorchValue> {
+  const fail = (detail: string): never => {
+    throw new FileFormatError(source.name, detail);
+  };
+  await checkMagic(source, fail);
+  const entries = await readZipDirectory(source);
+  const prefix = archivePrefix(entries, fail);
+  const record = (name: string): ZipEntry | undefined => entries.get(prefix + name);
+  const versionEntry = record('.data/version') ?? record('version');
+  if (versionEntry === undefined) fail(`no ${prefix}version record: not a torch.save file`);
+  const version = new TextDecoder().decode(await readZipEntry(source, versionEntry!)).trim();
+  if (!/^\d+$/.test(version) || Number(version) < 1) fail(`unsupported torch.save format version '${version}'`);
+  const byteorderEntry = record('byteorder');
+  const byteorder = byteorderEntry === undefined ? 'little' : new TextDecoder().decode(await readZipEntry(source, byteorderEntry));
+  if (byteorder !== 'little' && byteorder !== 'big') fail(`byteorder record says '${byteorder}'`);
+
+  const pending: PendingTensor[] = [];
+  const storages = new Map<string, StorageRef>();
+  const pickleEntry = record('data.pkl')!;
+  const value = unpickle(await readZipEntry(source, pickleEntry), {
+    findGlobal: (module, name) => allowedGlobal(module, name, pending, fail),
+    persistentLoad: (pid) => storageRef(pid, storages, fail),
+    build: (target, state) => {
+      // model.state_dict() is an OrderedDict carrying `_metadata` (module
+      // versions); it is dropped, as load_state_dict works without it.
+      if (!ORDERED_DICTS.has(target as object) || state === null || typeof state !== 'object') {
+        fail('pickle BUILD on a value that is not an OrderedDict');
+      }
+    },
+    fail,
+  });
+
+  const swap = byteorder !== os.endianness().replace('LE', 'little').replace('BE', 'big');
+  const loaded = new Map<string, ArrayBufferView & { length: number }>();
+  for (const ref of storages.values()) {
+    const entry = record(`data/${ref.key}`);
+    if (entry === undefined) fail(`storage ${ref.key} is missing (no ${prefix}data/${ref.key} record)`);
+    const bytes = await readZipEntry(source, entry!);
+    const itemSize = ITEM_SIZE[ref.type.dtype];
+    if (bytes.length !== ref.numel * itemSize) {
+      fail(`storage ${ref.key} holds ${bytes.length} bytes; ${ref.numel} ${ref.type.dtype} elements need ${ref.numel * itemSize}`);
+    }
+    if (swap) swapBytes(bytes, itemSize);
+    loaded.set(ref.key, typedArrayOf(ref.type.dtype, bytes) as ArrayBufferView & { length: number });
+  }
+  const whole = new Set<string>();
+  for (const t of pending) {
+    const storage = loaded.get(t.storage.key)!;
+    // A tensor that is its whole storage, contiguously, takes the storage itself (once).
+    const isWhole = t.offset === 0 && numelOf(t.record.shape) === storage.length && isContiguous(t.record.shape, t.stride);
+    if (isWhole && !whole.has(t.storage.key)) {
+      whole.add(t.storage.key);
+      t.record.data = storage as TensorRecord['data'];
+    } else {
+      t.record.data = gather(storage, t, fail);
+    }
+  }
+  return value as TorchValue;
+}
+
+
+async function checkMagic(source: ByteSource, fail: (d: string) => never): Promise<void> {
+  const head = await source.read(0, Math.min(source.size, 8));
+  if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return;
+  if (head[0] === 0x80 && head[1] === 0x02) {
+    fail('this is the legacy torch.save format (PyTorch < 1.6, or _use_new_zipfile_serialization=False); ' +
+      're-save it with torch.save(torch.load(path), path) in PyTorch ≥ 1.6');
+  }
+  if (source.size >= 262) {
+    const ustar = new TextDecoder().decode(await source.read(257, 5));
+    if (ustar === 'ustar') fail('this is the legacy tar-based torch.save format; re-save it with PyTorch ≥ 1.6');
+  }
+  fail('not a torch.save file (it does not start with a zip header)');
+}
+
+/** The one folder that holds `data.pkl` ("archive/", or the saved file's base name). */
+function archivePrefix(entries: Map<string, ZipEntry>, fail: (d: string) => never): string {
+  const pickles = [...entries.keys()].filter((name) => /^[^/]+\/data\.pkl$/.test(name));
+  if (pickles.length === 0) {
+    const scripted = [...entries.keys()].some((name) => /^[^/]+\/constants\.pkl$/.test(name));
+    fail(scripted
+      ? 'this is a TorchScript archive (torch.jit.save), not a torch.save file; save a state_dict() instead'
+      : 'no <archive>/data.pkl record: not a torch.save file');
+  }
+  if (pickles.length > 1) fail(`several archives in one file (${pickles.join(', ')})`);
+  return pickles[0].slice(0, -'data.pkl'.length);
+}
+
+function allowedGlobal(module: string, name: string, pending: PendingTensor[], fail: (d: string) => never): PickleGlobal {
+  const full = `${module}.${name}`;
+  if (module === 'torch' && STORAGE_TYPES.has(name)) return STORAGE_TYPES.get(name)!;
+  switch (full) {
+    case 'collections.OrderedDict':
+      return (...args: unknown[]) => {
+        if (args.length !== 0) fail('OrderedDict with constructor arguments');
+        const dict = newDict();
+        ORDERED_DICTS.add(dict);
+        return dict;
+      };
+    case 'torch._utils._rebuild_tensor_v2':
+    case 'torch._utils._rebuild_tensor':
+      return (storage, offset, size, stride) => rebuildTensor(storage, offset, size, stride, pending, fail);
+    case 'torch._utils._rebuild_parameter':
+      // nn.Parameter(data, requires_grad, hooks): the data is what we keep.
+      return (data) => data;
+    case 'torch.Size':
+      return (dims) => Object.freeze([...(dims as unknown[])]);
+    case '_codecs.encode':
+      // Protocol 2's spelling of Python 3 bytes: encode(text, 'latin1').
+      return (text, encoding) => {
+        if (typeof text !== 'string' || encoding !== 'latin1') fail('_codecs.encode with unexpected arguments');
+        return Uint8Array.from(text as string, (c) => c.charCodeAt(0));
+      };
+  }
+  const storageHint = module === 'torch' && name.endsWith('Storage') ? ` (storage type ${name} is not supported)` : '';
+  return fail(`refusing to load global '${full}'${storageHint}: only tensors, storages and plain containers are ` +
+    'allowed, like torch.load(weights_only=True)');
+}
+
+function storageRef(pid: unknown, storages: Map<string, StorageRef>, fail: (d: string) => never): StorageRef {
+  if (!Array.isArray(pid) || pid.length !== 5 || pid[0] !== 'storage') fail('unexpected persistent id (not a storage)');
+  const [, type, key, , numel] = pid as [string, unknown, unknown, unknown, unknown];
+  if (type === null || typeof type !== 'object' || !('dtype' in type)) fail('storage without a storage type');
+  if (typeof key !== 'string' || !Number.isSafeInteger(numel) || (numel as number) < 0) fail('malformed storage id');
+  const seen = storages.get(key as string);
+  if (seen !== undefined) {
+    if (seen.type !== type) fail(`storage ${key} is used with two dtypes`);
+    return seen;
+  }
+  const ref = { key: key as string, type: type as StorageType, numel: numel as number };
+  storages.set(ref.key, ref);
+  return ref;
+}
+
+function rebuildTensor(storage: unknown, offset: unknown, size: unknown, stride: unknown,
+  pending: PendingTensor[], fail: (d: string) => never): TensorRecord {
+  const dims = (v: unknown): v is number[] => Array.isArray(v) && v.every((d) => Number.isSafeInteger(d) && d >= 0);
+  if (storage === null || typeof storage !== 'object' || !('key' in storage)) fail('tensor without a storage');
+  if (!Number.isSafeInteger(offset) || (offset as number) < 0 || !dims(size) || !dims(stride) || size.length !== stride.length) {
+    fail('tensor with a malformed offset, size or stride');
+  }
+  const ref = storage as StorageRef;
+  const shape = [...(size as number[])];
+  const n = numelOf(shape);
+  // The furthest element the view touches must lie inside the storage.
+  const last = (offset as number) + shape.reduce((a, d, i) => a + (d - 1) * (stride as number[])[i], 0);
+  if (n > 0 && last >= ref.numel) fail(`tensor view reaches element ${last} of storage ${ref.key}, which has ${ref.numel}`);
+  const record = { dtype: ref.type.dtype, shape, data: undefined as unknown } as TensorRecord;
+  pending.push({ record, storage: ref, offset: offset as number, stride: [...(stride as number[])] });
+  return record;
+}
+
+function isContiguous(shape: readonly number[], stride: readonly number[]): boolean {
+  let expected = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] !== 1 && stride[i] !== expected) return false;
+    expected *= shape[i];
+  }
+  return true;
+}
+
+/** Copies a strided view out of its storage, row-major. */
+function gather(storage: ArrayBufferView & { length: number }, t: PendingTensor, fail: (d: string) => never): TensorRecord['data'] {
+  const dtype: DType = t.record.dtype;
+  const n = numelOf(t.record.shape);
+  const Ctor = storage.constructor as new (n: number) => { [i: number]: unknown; length: number };
+  const out = new Ctor(n);
+  const src = storage as unknown as { [i: number]: unknown };
+  const shape = t.record.shape;
+  const index = new Array<number>(shape.length).fill(0);
+  let at = t.offset;
+  for (let i = 0; i < n; i++) {
+    out[i] = src[at];
+    // Advance the multi-index like an odometer, moving `at` by the strides.
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++index[d] < shape[d]) {
+        at += t.stride[d];
+        break;
+      }
+      at -= (shape[d] - 1) * t.stride[d];
+      index[d] = 0;
+    }
+  }
+  if (out.length !== n) fail(`could not copy a ${dtype} view`);
+  return out as unknown as TensorRecord['data'];
+}

@@ -1,0 +1,227 @@
+// saveTorch: writes what torch.save writes, in the form of the PyTorch
+// generation the dict comes from, so that torch.load reads it (2.x with its
+// default weights_only=True) and optimizer.load_state_dict takes it.
+import { randomInt } from 'crypto';
+import * as os from 'os';
+import * as path from 'path';
+import { describe } from '../errors';
+import { checkRecord, isFloatArray, Parameter, type DType, type TensorRecord } from '../tensor';
+import { writeFileAtomic } from './atomic-write';
+import { ORDERED_DICTS } from './ordered-dicts';
+import { pickle, dict, persistentId, pyGlobal, reduce, tuple, type PyValue } from './pickle-write';
+import { bytesOf, ITEM_SIZE, storageNameOf, swapBytes } from './torch-dtypes';
+import { ZipWriter } from './zip';
+
+/** Which PyTorch's file layout to write: '2.x' (byteorder, serialization id, tensor steps) or '1.13'. */
+export type TorchFileForm = '2.x' | '1.13';
+
+export interface SaveTorchOptions {
+  /**
+   * The PyTorch generation to write for. By default it follows the dict: an
+   * optimizer dict whose groups carry 2.x-only keys (`capturable`, `fused`)
+   * is '2.x', one without them '1.13'; anything else '2.x'.
+   */
+  form?: TorchFileForm;
+}
+
+/**
+ * Writes `value` (a state dict, a model dict of tensors, or plain data) as a
+ * torch.save file at `file`, atomically: a crash leaves the old file or the
+ * new one, never a mix.
+ */
+export async function saveTorch(value: unknown, file: string, options: SaveTorchOptions = {}): Promise<void> {
+  const archive = archiveName(file);
+  const parts = encode(value, options);
+  await writeFileAtomic(file, (write) => writeArchive(parts, archive, write));
+}
+
+/** The bytes saveTorch would write, with the archive folder named "archive" (as torch.save into a buffer). */
+export async function torchBytes(value: unknown, options: SaveTorchOptions = {}): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  await writeArchive(encode(value, options), 'archive', async (chunk) => {
+    chunks.push(chunk.slice());
+  });
+  return Buffer.concat(chunks);
+}
+
+interface Encoded {
+  form: TorchFileForm;
+  pickle: Uint8Array;
+  storages: Uint8Array[];
+}
+
+function encode(value: unknown, options: SaveTorchOptions): Encoded {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`Expected an options object for saveTorch options but received ${describe(options)}`);
+  }
+  const form = options.form ?? formOf(value);
+  if (form !== '2.x' && form !== '1.13') {
+    throw new RangeError(`Expected '2.x' or '1.13' for saveTorch options.form but received ${describe(form)}`);
+  }
+  const encoder = new Encoder(form);
+  const tree = isOptimizerDict(value) ? encoder.optimizerDict(value) : encoder.value(value, 'value');
+  return { form, pickle: pickle(tree), storages: encoder.storages };
+}
+
+async function writeArchive(e: Encoded, archive: string, write: (chunk: Uint8Array) => Promise<void>): Promise<void> {
+  const zip = new ZipWriter(write);
+  const record = (name: string, ...parts: Uint8Array[]): Promise<void> => zip.add(`${archive}/${name}`, parts);
+  const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+  await record('data.pkl', e.pickle);
+  // The order PyTorch writes: 2.x sorts storage keys as strings, 1.13 in creation order.
+  const keys = e.storages.map((_, i) => String(i));
+  if (e.form === '2.x') {
+    await record('byteorder', text('little'));
+    keys.sort();
+  }
+  for (const key of keys) await record(`data/${key}`, e.storages[Number(key)]);
+  await record('version', text('3\n'));
+  if (e.form === '2.x') await record('.data/serialization_id', text(serializationId()));
+  await zip.finish();
+}
+
+/** torch.save names the archive folder after the file, without its extension. */
+function archiveName(file: string): string {
+  if (typeof file !== 'string' || file.length === 0) {
+    throw new TypeError(`Expected a file path for the path argument but received ${describe(file)}`);
+  }
+  const base = path.basename(file, path.extname(file));
+  return base.length > 0 && !base.includes('/') ? base : 'archive';
+}
+
+/** 2.x writes a random 40-digit id per file. */
+function serializationId(): string {
+  let id = '';
+  while (id.length < 40) id += String(randomInt(0, 10));
+  return id;
+}
+
+type OptimizerDict = { state: Record<string, Record<string, unknown>>; param_groups: Array<Record<string, unknown>> };
+
+function isOptimizerDict(value: unknown): value is OptimizerDict {
+  if (value === null || typeof value !== 'object') return false;
+  const v = value as Record<string, unknown>;
+  return Object.keys(v).length === 2 && Array.isArray(v.param_groups) && v.state !== null && typeof v.state === 'object';
+}
+
+function formOf(value: unknown): TorchFileForm {
+  if (!isOptimizerDict(value)) return '2.x';
+  const newer = value.param_groups.some((g) => g !== null && typeof g === 'object' && ('capturable' in g || 'fused' in g));
+  return newer ? '2.x' : '1.13';
+}
+
+class Encoder {
+  readonly storages: Uint8Array[] = [];
+  private readonly storageOf = new Map<object, number>();
+  private readonly seen = new Set<object>();
+
+  constructor(private readonly form: TorchFileForm) {}
+
+  /**
+   * An optimizer dict: state keys become Python ints, and `step` takes the
+   * type its PyTorch generation uses: a 0-dim float32 tensor in 2.x and in
+   * Adagrad (which 1.13 already stored as a tensor), a Python int in 1.13.
+   */
+  optimizerDict(sd: OptimizerDict): PyValue {
+    const state: Array<[PyValue, PyValue]> = Object.entries(sd.state).map(([key, entry]) => {
+      if (!/^\d+$/.test(key)) throw new TypeError(`state dict state key ${describe(key)} is not a parameter index`);
+      const where = `state[${key}]`;
+      if (entry === null || typeof entry !== 'object') throw new TypeError(`Expected an object for ${where} but received ${describe(entry)}`);
+      const tensorStep = this.form === '2.x' || 'sum' in entry;
+      const fields: Array<[PyValue, PyValue]> = Object.entries(entry).map(([name, v]) =>
+        [name, name === 'step' && typeof v === 'number' && tensorStep ? this.stepTensor(v) : this.value(v, `${where}.${name}`)]);
+      return [Number(key), dict(fields)];
+    });
+    return dict([
+      ['state', dict(state)],
+      ['param_groups', this.value(sd.param_groups, 'param_groups')],
+    ]);
+  }
+
+  private stepTensor(step: number): PyValue {
+    return this.tensor({ dtype: 'float32', shape: [], data: new Float32Array([step]) }, 'step');
+  }
+
+  value(v: unknown, where: string): PyValue {
+    if (v === null || v === undefined) return null;
+    if (typeof v === 'boolean' || typeof v === 'string' || typeof v === 'bigint') return v;
+    if (typeof v === 'number') return v;
+    if (typeof v !== 'object') throw new TypeError(`saveTorch cannot write ${where} = ${describe(v)}`);
+    if (this.seen.has(v)) throw new TypeError(`saveTorch cannot write ${where}: it contains itself`);
+    this.seen.add(v);
+    try {
+      if (v instanceof Parameter) return this.tensor({ dtype: v.dtype, shape: [...v.shape], data: v.data }, where);
+      if (isFloatArray(v) || v instanceof Int32Array || v instanceof BigInt64Array) {
+        return this.tensor(checkRecord(where, { dtype: arrayDType(v), shape: [v.length], data: v }), where);
+      }
+      if (ArrayBuffer.isView(v)) {
+        throw new TypeError(`saveTorch cannot write ${where} = ${describe(v)}: pass a tensor record { dtype, shape, data }`);
+      }
+      if (Array.isArray(v)) return v.map((item, i) => this.value(item, `${where}[${i}]`));
+      if ('dtype' in v && 'data' in v && 'shape' in v) return this.tensor(checkRecord(where, v), where);
+      if (v instanceof Map) {
+        return dict([...v].map(([key, item]) => [this.key(key, where), this.value(item, `${where}.${String(key)}`)]));
+      }
+      const proto = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) {
+        throw new TypeError(`saveTorch cannot write ${where} = ${describe(v)}`);
+      }
+      const entries = Object.entries(v).map(([key, item]): [PyValue, PyValue] => [key, this.value(item, `${where}.${key}`)]);
+      return dict(entries, ORDERED_DICTS.has(v));
+    } finally {
+      this.seen.delete(v);
+    }
+  }
+
+  private key(key: unknown, where: string): PyValue {
+    if (typeof key === 'string' || typeof key === 'bigint' || (typeof key === 'number' && Number.isSafeInteger(key))) return key;
+    throw new TypeError(`saveTorch cannot write a dict key ${describe(key)} in ${where}: only strings and integers`);
+  }
+
+  /** `torch._utils._rebuild_tensor_v2(storage, 0, size, stride, False, OrderedDict())`, as torch writes it. */
+  private tensor(record: TensorRecord, where: string): PyValue {
+    checkRecord(where, record);
+    let key = this.storageOf.get(record.data);
+    if (key === undefined) {
+      key = this.storages.length;
+      this.storageOf.set(record.data, key);
+      this.storages.push(littleEndianBytes(record.data, record.dtype));
+    }
+    const storage = persistentId(tuple('storage', pyGlobal('torch', storageNameOf(record.dtype)), String(key), 'cpu', record.data.length));
+    return reduce(
+      pyGlobal('torch._utils', '_rebuild_tensor_v2'),
+      storage,
+      0,
+      tuple(...record.shape),
+      tuple(...contiguousStride(record.shape)),
+      false,
+      reduce(pyGlobal('collections', 'OrderedDict')),
+    );
+  }
+}
+
+function contiguousStride(shape: readonly number[]): number[] {
+  const stride = new Array<number>(shape.length);
+  let step = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    stride[i] = step;
+    step *= Math.max(shape[i], 1);
+  }
+  return stride;
+}
+
+function arrayDType(v: ArrayBufferView): DType {
+  if (v instanceof Float32Array) return 'float32';
+  if (v instanceof Float64Array) return 'float64';
+  return v instanceof Int32Array ? 'int32' : 'int64';
+}
+
+/** A record's bytes in little-endian order (a copy only on big-endian hosts). */
+function littleEndianBytes(data: ArrayBufferView, dtype: DType): Uint8Array {
+  const bytes = bytesOf(data);
+  if (os.endianness() === 'LE') return bytes;
+  const copy = bytes.slice();
+  swapBytes(copy, ITEM_SIZE[dtype]);
+  return copy;
+}
+
