@@ -4,10 +4,13 @@
 // `python3 -c`, the request on stdin, the answer on stdout.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 export interface PythonOracle {
   id: 'torch-1.13' | 'torch-2.6';
   run(script: string, request: unknown): unknown;
+  /** A fresh folder both sides can use: its host path, and the path Python sees (inside the chroot for 2.6). */
+  tempDir(): { host: string; python: string };
 }
 
 const trixie = process.env.SIMD_OPTIM_TRIXIE || '/var/cache/simd-optim/trixie';
@@ -39,6 +42,11 @@ export function pythonOracles(): PythonOracle[] {
         const r = exec([...argv, '-c', script], JSON.stringify(request));
         if (r.status !== 0) throw new Error(`${id} failed: ${r.stderr.slice(-2000)}`);
         return JSON.parse(r.stdout);
+      },
+      tempDir() {
+        const root = id === 'torch-2.6' ? trixie : '';
+        const host = fs.mkdtempSync(path.join(`${root}/tmp`, 'simd-optim-'));
+        return { host, python: host.slice(root.length) };
       },
     });
   }

@@ -1,0 +1,154 @@
+// Interchange with real PyTorch 1.13 and 2.6 (issue #4): PyTorch trains k
+// steps and saves; Node loads both files, continues m steps and saves;
+// PyTorch loads Node's files (torch.load's defaults, so weights_only=True in
+// 2.6), continues n steps, and must end bit for bit where an uninterrupted
+// PyTorch run ends. Node's files must also have the form PyTorch itself
+// writes: records, param_groups keys, order and Python types, step types.
+import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Adagrad, loadTorch, Parameter, RMSprop, saveTorch, type StateDict, type TensorRecord } from '../lib';
+import { openSource } from '../lib/io/byte-source';
+import { readZipDirectory } from '../lib/io/zip';
+import { randomF32 } from './helpers';
+import { pythonOracles, requireTorch, type PythonOracle } from './torch/python';
+
+const script = fs.readFileSync(path.join(__dirname, 'torch', 'io_oracle.py'), 'utf8');
+const K = 3; // steps in PyTorch before the first save
+const M = 4; // steps in Node
+const N = 3; // steps in PyTorch after loading Node's files
+
+const PARAMS = [
+  { name: 'fc1.weight', shape: [4, 3] },
+  { name: 'fc1.bias', shape: [4] },
+  { name: 'fc2.weight', shape: [2, 4] },
+];
+
+interface IoCase {
+  name: string;
+  optimizer: 'RMSprop' | 'Adagrad';
+  dtype: 'float32' | 'float64';
+  defaults: Record<string, unknown>;
+  groups: Record<string, unknown>[];
+}
+
+const ALL = [{ params: [0, 1, 2] }];
+const CASES: IoCase[] = [
+  { name: 'plain', optimizer: 'RMSprop', dtype: 'float32', defaults: { lr: 0.01 }, groups: ALL },
+  { name: 'momentum', optimizer: 'RMSprop', dtype: 'float32', defaults: { lr: 0.01, momentum: 0.9 }, groups: ALL },
+  { name: 'centered', optimizer: 'RMSprop', dtype: 'float32', defaults: { lr: 0.01, centered: true, momentum: 0.5 }, groups: ALL },
+  { name: 'weight-decay', optimizer: 'RMSprop', dtype: 'float32', defaults: { lr: 0.01, weight_decay: 0.1 }, groups: ALL },
+  {
+    name: 'groups', optimizer: 'RMSprop', dtype: 'float32', defaults: { lr: 0.01 },
+    groups: [{ params: [0, 1], lr: 0.05, alpha: 0.9 }, { params: [2], momentum: 0.9, centered: true }],
+  },
+  { name: 'float64', optimizer: 'RMSprop', dtype: 'float64', defaults: { lr: 0.01, momentum: 0.9, centered: true }, groups: ALL },
+  { name: 'adagrad', optimizer: 'Adagrad', dtype: 'float32', defaults: { lr: 0.1, lr_decay: 0.01, weight_decay: 0.1 }, groups: ALL },
+];
+
+function typed(dtype: IoCase['dtype'], values: Float32Array): Float32Array | Float64Array {
+  // float64 cases get low-order bits float32 cannot hold.
+  return dtype === 'float32' ? values : Float64Array.from(values, (v, i) => v * (1 + 2 ** -40 * ((i % 7) + 1)));
+}
+
+const b64 = (a: ArrayBufferView): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+
+/** Inputs for one case: initial params and the grads of all K + M + N steps. */
+function inputs(c: IoCase, seed: number) {
+  const params = PARAMS.map((p, i) => typed(c.dtype, randomF32(p.shape.reduce((a, b) => a * b, 1), seed * 100 + i)));
+  const grads = Array.from({ length: K + M + N }, (_, t) =>
+    PARAMS.map((p, i) => typed(c.dtype, randomF32(params[i].length, seed * 1000 + t * 10 + i + 7))));
+  return { params, grads };
+}
+
+function request(c: IoCase, seed: number) {
+  const { params, grads } = inputs(c, seed);
+  return {
+    name: c.name, optimizer: c.optimizer, dtype: c.dtype, defaults: c.defaults, groups: c.groups, k: K, m: M, n: N,
+    params: PARAMS.map((p, i) => ({ ...p, data: b64(params[i]) })),
+    grads: grads.map((step) => step.map(b64)),
+  };
+}
+
+const camel = (key: string): string => key.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase());
+const camelKeys = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [camel(k), v]));
+
+/** Node's part: load PyTorch's files, continue M steps, save. */
+async function continueInNode(c: IoCase, seed: number, folder: string, compat: '1.13' | '2.x'): Promise<void> {
+  const model = await loadTorch<Record<string, TensorRecord>>(path.join(folder, 'model-torch.pt'));
+  expect(Object.keys(model)).to.deep.equal(PARAMS.map((p) => p.name));
+  const params = PARAMS.map((p) => {
+    const record = model[p.name];
+    expect(record.dtype).to.equal(c.dtype);
+    expect(record.shape).to.deep.equal(p.shape);
+    return new Parameter(record.data as Float32Array | Float64Array, record.shape);
+  });
+  const groups = c.groups.map((g) => ({ ...camelKeys(g), params: (g.params as number[]).map((i) => params[i]) }));
+  const options = { ...camelKeys(c.defaults), compat };
+  const opt = c.optimizer === 'RMSprop' ? new RMSprop(groups, options) : new Adagrad(groups, options);
+  opt.loadStateDict(await loadTorch<StateDict>(path.join(folder, 'opt-torch.pt')));
+  const { grads } = inputs(c, seed);
+  for (let t = K; t < K + M; t++) {
+    params.forEach((p, i) => (p.grad = grads[t][i]));
+    opt.step();
+  }
+  await saveTorch(opt.stateDict(), path.join(folder, 'opt-node.pt'));
+  await saveTorch(Object.fromEntries(PARAMS.map((p, i) => [p.name, params[i]])), path.join(folder, 'model-node.pt'));
+}
+
+/** Record names after the archive folder, in file order (data/<n> folded into one). */
+async function recordLayout(file: string): Promise<string[]> {
+  const source = await openSource(file);
+  try {
+    const names = [...(await readZipDirectory(source)).keys()].map((n) => n.slice(n.indexOf('/') + 1));
+    return names.map((n) => (n.startsWith('data/') ? 'data/*' : n)).filter((n, i, all) => all.indexOf(n) === i);
+  } finally {
+    await source.close();
+  }
+}
+
+describe('torch.save interchange with real PyTorch (resume across Node and PyTorch, bit for bit)', function () {
+  this.timeout(300_000);
+  const oracles = pythonOracles();
+
+  it('has both PyTorch oracles when REQUIRE_TORCH=1', function () {
+    if (!requireTorch) this.skip();
+    expect(oracles.map((o) => o.id)).to.have.members(['torch-1.13', 'torch-2.6']);
+  });
+
+  for (const id of ['torch-1.13', 'torch-2.6'] as const) {
+    it(`${id} → Node → ${id}: every case resumes bit for bit, and Node writes the files ${id} writes`, async function () {
+      const oracle: PythonOracle | undefined = oracles.find((o) => o.id === id);
+      if (oracle === undefined) {
+        if (requireTorch) throw new Error(`${id} is not installed (REQUIRE_TORCH=1): run scripts/setup-torch.sh`);
+        return this.skip();
+      }
+      const dir = oracle.tempDir();
+      try {
+        const cases = CASES.map((c, i) => request(c, i + 1));
+        const trained = oracle.run(script, { mode: 'train', dir: dir.python, cases }) as { cases: Answer[] };
+        for (const [i, c] of CASES.entries()) {
+          await continueInNode(c, i + 1, path.join(dir.host, c.name), id === 'torch-1.13' ? '1.13' : '2.x');
+        }
+        const resumed = oracle.run(script, { mode: 'resume', dir: dir.python, cases }) as { cases: Answer[] };
+        for (const [i, c] of CASES.entries()) {
+          const reference = trained.cases[i];
+          const theirs = resumed.cases[i];
+          expect(theirs.form, `${c.name}: the state dict form`).to.deep.equal(reference.form);
+          expect(theirs.final, `${c.name}: the final params and state`).to.deep.equal(reference.final);
+          const folder = path.join(dir.host, c.name);
+          expect(await recordLayout(path.join(folder, 'opt-node.pt')), `${c.name}: records`)
+            .to.deep.equal(await recordLayout(path.join(folder, 'opt-torch.pt')));
+        }
+      } finally {
+        fs.rmSync(dir.host, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
+interface Answer {
+  name: string;
+  form: unknown;
+  final: unknown;
+}
