@@ -119,19 +119,29 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
     }
     const { params: rawParams, ...options } = input as ParamGroupInput<H> & Record<string, unknown>;
     checkOptionNames(`${this.constructor.name} ${where}`, options, Object.keys(this.defaults));
-    const params = rawParams instanceof Parameter ? [rawParams] : Array.from(rawParams ?? []);
+    const iterable = rawParams !== null && typeof rawParams === 'object' && Symbol.iterator in rawParams;
+    if (!(rawParams instanceof Parameter) && !iterable) {
+      throw typeError(`${where} params`, 'an array of Parameters', rawParams);
+    }
+    const params = rawParams instanceof Parameter ? [rawParams] : Array.from(rawParams);
     if (params.length === 0) throw new RangeError(`optimizer got an empty parameter list (${where})`);
     params.forEach((p, i) => {
       if (!(p instanceof Parameter)) {
         throw typeError(`${where} params[${i}]`, 'a Parameter (new Parameter(data, shape))', p);
       }
     });
-    if (new Set(params).size !== params.length) {
-      throw new RangeError(`${where} contains the same parameter more than once`);
+    const again = params.findIndex((p, i) => params.indexOf(p) !== i);
+    if (again >= 0) {
+      throw new RangeError(
+        `${where} contains the same parameter more than once (params[${again}] is params[${params.indexOf(params[again])}])`,
+      );
     }
-    const taken = new Set(this.paramGroups.flatMap((g) => g.params));
-    if (params.some((p) => taken.has(p))) {
-      throw new RangeError(`some parameters appear in more than one parameter group (${where})`);
+    const taken = this.paramGroups.findIndex((g) => g.params.some((p) => params.includes(p)));
+    if (taken >= 0) {
+      const i = params.findIndex((p) => this.paramGroups[taken].params.includes(p));
+      throw new RangeError(
+        `some parameters appear in more than one parameter group (${where} params[${i}] is in param group ${taken})`,
+      );
     }
     const group = { params, ...options } as ParamGroup<H>;
     for (const [key, value] of Object.entries(this.defaults)) {
@@ -199,10 +209,11 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
       );
     }
     if (grad === null) return;
+    // A transferred grad reads as length 0: say that it was detached, not that it is short.
+    if (isFloatArray(grad)) checkUsableMemory(`${where}.grad`, grad);
     if (!isFloatArray(grad) || grad.constructor !== data.constructor || grad.length !== data.length) {
       throw typeError(`${where}.grad`, `a ${data.constructor.name} of length ${data.length} (like its data)`, grad);
     }
-    checkUsableMemory(`${where}.grad`, grad);
     if (sharesMemory(grad, data)) throw new RangeError(`${where}.grad shares memory with its data`);
     const state = this.state.get(p);
     for (const [key, value] of Object.entries(state ?? {})) {
@@ -214,6 +225,8 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
         );
       }
       checkUsableMemory(`${where} state ${key}`, value);
+      // The kernels read g while writing the state; the native addon would refuse mid-step.
+      if (sharesMemory(grad, value)) throw new RangeError(`${where}.grad shares memory with its optimizer state ${key}`);
     }
   }
 
@@ -246,10 +259,12 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
    */
   loadStateDict(dict: StateDict): void {
     this.assertNotBusy('loadStateDict()');
-    if (dict === null || typeof dict !== 'object' || typeof dict.state !== 'object' || dict.state === null ||
-        !Array.isArray(dict.param_groups)) {
-      throw typeError('state dict', 'an object with state and param_groups', dict);
+    if (dict === null || typeof dict !== 'object') throw typeError('state dict', 'an object with state and param_groups', dict);
+    for (const key of ['state', 'param_groups'] as const) {
+      if (!(key in dict)) throw new TypeError(`state dict is missing '${key}'`);
     }
+    if (typeof dict.state !== 'object' || dict.state === null) throw typeError('state dict state', 'an object', dict.state);
+    if (!Array.isArray(dict.param_groups)) throw typeError('state dict param_groups', 'an array', dict.param_groups);
     const extra = Object.keys(dict).filter((k) => k !== 'state' && k !== 'param_groups');
     if (extra.length > 0) throw new TypeError(`state dict has unknown key '${extra[0]}'`);
     if (dict.param_groups.length !== this.paramGroups.length) {
@@ -341,7 +356,8 @@ function loadStep(where: string, value: unknown): number {
       ? castFloatRecord(where, record, 'float64')[0] : v;
   }
   if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) {
-    throw new RangeError(`${where} must be a non-negative integer, got ${describe(value)}`);
+    const held = value !== null && typeof value === 'object';  // name the number, not "an object"
+    throw new RangeError(`${where} must be a non-negative integer, got ${describe(held ? step : value)}${held ? ' (in a tensor)' : ''}`);
   }
   return step;
 }

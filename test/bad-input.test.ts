@@ -1,0 +1,342 @@
+// Issue 7's bad-input table, for RMSprop and Adagrad: every row must throw a
+// TypeError or RangeError whose message names the argument and the value
+// received, and leave parameters, grads, state and hyperparameters
+// byte-identical. Step rows run on every backend and ISA, through step() and
+// stepAsync(), with the bad param in the second group so that a check made
+// after the first group had been written would show. (test/optimizer.test.ts
+// has further RMSprop rows; this file is the issue's list, row by row.)
+import { expect } from 'chai';
+import { Adagrad, Parameter, RMSprop, type StateDict, type TensorRecord } from '../lib';
+import { isDetached } from '../lib/tensor';
+import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
+
+type Opt = RMSprop | Adagrad;
+type ErrorType = typeof TypeError | typeof RangeError;
+
+interface Kind {
+  name: 'RMSprop' | 'Adagrad';
+  make(params: unknown, options?: unknown): Opt;
+  /** Numeric hyperparameters: our name, PyTorch's, and the values outside their range besides NaN, ±Infinity. */
+  numbers: { ours: string; torch: string; outside: number[] }[];
+  booleans: string[];
+  /** Misspellings and the name the message must suggest. */
+  misnamed: [string, string][];
+  /** The state tensor every stepped param has, and options that make every state tensor exist. */
+  stateKey: string;
+  full: Record<string, unknown>;
+}
+
+const kinds: Kind[] = [
+  {
+    name: 'RMSprop',
+    make: (params, options) => new RMSprop(params as never, options as never),
+    numbers: [
+      { ours: 'lr', torch: 'lr', outside: [-1] },
+      { ours: 'alpha', torch: 'alpha', outside: [-0.1, 1, 1.5] },
+      { ours: 'eps', torch: 'eps', outside: [-1e-8] },
+      { ours: 'weightDecay', torch: 'weight_decay', outside: [-0.1] },
+      { ours: 'momentum', torch: 'momentum', outside: [-0.5] },
+    ],
+    booleans: ['centered', 'maximize'],
+    misnamed: [['weight_decay', 'weightDecay'], ['momentun', 'momentum'], ['Lr', 'lr']],
+    stateKey: 'square_avg',
+    full: { momentum: 0.9, centered: true, weightDecay: 0.01 },
+  },
+  {
+    name: 'Adagrad',
+    make: (params, options) => new Adagrad(params as never, options as never),
+    numbers: [
+      { ours: 'lr', torch: 'lr', outside: [-1] },
+      { ours: 'lrDecay', torch: 'lr_decay', outside: [-0.01] },
+      { ours: 'weightDecay', torch: 'weight_decay', outside: [-0.1] },
+      { ours: 'initialAccumulatorValue', torch: 'initial_accumulator_value', outside: [-0.5] },
+      { ours: 'eps', torch: 'eps', outside: [-1e-10] },
+    ],
+    booleans: ['maximize'],
+    misnamed: [['lr_decay', 'lrDecay'], ['initial_accumulator_value', 'initialAccumulatorValue'], ['weightdecay', 'weightDecay']],
+    stateKey: 'sum',
+    full: { lrDecay: 0.01, weightDecay: 0.01, initialAccumulatorValue: 0.1 },
+  },
+];
+
+/** Non-finite numbers and non-numbers, with how a message must show them. */
+const NON_FINITE: [number, string][] = [[NaN, 'NaN'], [Infinity, 'Infinity'], [-Infinity, '-Infinity']];
+const NOT_NUMBERS: [unknown, string][] = [['0.1', '"0.1"'], [null, 'null'], [undefined, 'undefined'], [true, 'true'], [{}, 'an object'], [1n, '1n']];
+const NOT_BOOLEANS: [unknown, string][] = [[1, '1'], ['yes', '"yes"'], [null, 'null']];
+
+/** An array's bytes as hex, or what it is when it has none to read. */
+function hex(a: unknown): string {
+  if (!ArrayBuffer.isView(a)) return JSON.stringify(a) ?? String(a);
+  return isDetached(a.buffer) ? 'detached' : bytesOf(a).toString('hex');
+}
+
+/** Everything a failed call must leave untouched: params, grads, state and groups. */
+function snapshot(opt: Opt, params: Parameter[] = opt.paramGroups.flatMap((g) => g.params)): string {
+  const parts: string[] = [];
+  for (const p of params) {
+    parts.push(hex(p.data), hex(p.grad));
+    for (const [k, v] of Object.entries(opt.state.get(p) ?? {})) parts.push(k, typeof v === 'number' ? String(v) : hex(v));
+  }
+  for (const g of opt.paramGroups) {
+    parts.push(JSON.stringify(g, (k, v) => (k === 'params' ? (v as Parameter[]).length : typeof v === 'number' || typeof v === 'bigint' || v === undefined ? `${typeof v}:${v}` : v)));
+  }
+  return `${parts.join('|')}|${opt.state.size}|${opt.paramGroups.length}`;
+}
+
+/** What `f` threw (or how its promise rejected), else undefined. */
+async function thrown(f: () => unknown): Promise<unknown> {
+  try {
+    await f();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
+/** The error is exactly `type` (not a plain Error) and its message names `argument` and `value`. */
+function expectError(label: string, err: unknown, type: ErrorType, argument: string, value: string): void {
+  expect(err, `${label}: must throw`).to.be.instanceOf(Error);
+  const e = err as Error;
+  expect(e.constructor, `${label}: ${e.constructor.name} "${e.message}"`).to.equal(type);
+  expect(e.message, `${label}: names the argument`).to.contain(argument);
+  expect(e.message, `${label}: shows the value`).to.contain(value);
+}
+
+const param = (n: number, seed: number, shape?: number[]) => new Parameter(randomF32(n, seed), shape);
+
+/** Two groups (a 4-element param, then a 4- and a 3×3-element one), one step taken. */
+function stepped(kind: Kind, options: Record<string, unknown> = {}) {
+  const params = [param(4, 1), param(4, 2), param(9, 3, [3, 3])];
+  const opt = kind.make([{ params: [params[0]] }, { params: [params[1], params[2]], ...kind.full }], options);
+  params.forEach((p, i) => (p.grad = randomF32(p.numel, 10 + i)));
+  opt.step();
+  params.forEach((p, i) => (p.grad = randomF32(p.numel, 20 + i)));
+  return { opt, params, bad: params[1] };
+}
+
+for (const kind of kinds) {
+  describe(`bad input, ${kind.name}: constructor and hyperparameters`, () => {
+    afterEach(resetBackend);
+
+    /**
+     * A bad option, given four ways (constructor options, a group, addParamGroup,
+     * set on a group before a step on every backend), and from a state dict.
+     */
+    function rejectsEverywhere(ours: string, torch: string, value: unknown, shown: string, type: ErrorType): void {
+      const what = `${ours} = ${shown}`;
+      const fresh = [param(3, 1), param(2, 2)];
+      const before = fresh.map(hex).join();
+      expectError(`${what} in options`, capture(() => kind.make(fresh, { [ours]: value })), type, ours, shown);
+      expectError(`${what} in a group`, capture(() => kind.make([{ params: fresh, [ours]: value }])), type, ours, shown);
+      expect(fresh.map(hex).join(), `${what}: the params given`).to.equal(before);
+
+      const { opt } = stepped(kind);
+      let snap = snapshot(opt);
+      expectError(`${what} in addParamGroup`, capture(() => opt.addParamGroup({ params: [param(2, 5)], [ours]: value } as never)), type, ours, shown);
+      expect(snapshot(opt), `${what}: after addParamGroup`).to.equal(snap);
+
+      const sd = opt.stateDict();
+      (sd.param_groups[1] as Record<string, unknown>)[torch] = value;
+      opt.paramGroups[0].lr = 0.3; // a partly applied dict would reset it
+      snap = snapshot(opt);
+      expectError(`${what} in a state dict`, capture(() => opt.loadStateDict(sd)), type, torch, shown);
+      expect(snapshot(opt), `${what}: after loadStateDict`).to.equal(snap);
+    }
+
+    async function rejectsAtStep(ours: string, value: unknown, shown: string, type: ErrorType): Promise<void> {
+      for (const backend of everyBackend()) {
+        backend.use();
+        for (const run of ['step', 'stepAsync'] as const) {
+          const { opt } = stepped(kind);
+          (opt.paramGroups[1] as Record<string, unknown>)[ours] = value;
+          const snap = snapshot(opt);
+          const label = `${ours} = ${shown} set before ${run}() on ${backend.label}`;
+          expectError(label, await thrown(() => opt[run]()), type, ours, shown);
+          expectError(label, await thrown(() => opt[run]()), type, 'param group 1', shown);
+          expect(snapshot(opt), label).to.equal(snap);
+        }
+      }
+    }
+
+    for (const { ours, torch, outside } of kind.numbers) {
+      const rows: [unknown, string, ErrorType][] = [
+        ...NON_FINITE.map(([v, s]) => [v, s, RangeError] as [unknown, string, ErrorType]),
+        ...outside.map((v) => [v, String(v), RangeError] as [unknown, string, ErrorType]),
+        ...NOT_NUMBERS.map(([v, s]) => [v, s, TypeError] as [unknown, string, ErrorType]),
+      ];
+      it(`rejects ${ours} that is non-finite, out of range or not a number: ${rows.map((r) => r[1]).join(', ')}`, async () => {
+        for (const [value, shown, type] of rows) {
+          rejectsEverywhere(ours, torch, value, shown, type);
+          await rejectsAtStep(ours, value, shown, type);
+        }
+      });
+    }
+
+    for (const name of kind.booleans) {
+      it(`rejects a ${name} that is not a boolean`, async () => {
+        for (const [value, shown] of NOT_BOOLEANS) {
+          rejectsEverywhere(name, name, value, shown, TypeError);
+          await rejectsAtStep(name, value, shown, TypeError);
+        }
+      });
+    }
+
+    it('rejects a bad compat, thread count and skipNonFinite', () => {
+      const p = [param(2, 1)];
+      expectError('compat', capture(() => kind.make(p, { compat: '3' })), TypeError, 'compat', '"3"');
+      for (const [v, s] of [[-1, '-1'], [1.5, '1.5'], [2000, '2000'], [NaN, 'NaN']] as [number, string][]) {
+        expectError(`threads ${s}`, capture(() => kind.make(p, { threads: v })), RangeError, 'threads', s);
+      }
+      expectError('skipNonFinite', capture(() => kind.make(p, { skipNonFinite: 1 })), TypeError, 'skipNonFinite', '1');
+    });
+
+    it('rejects unknown option names, suggesting the right one', () => {
+      for (const [wrong, right] of kind.misnamed) {
+        for (const make of [() => kind.make([param(2, 1)], { [wrong]: 0.1 }), () => kind.make([{ params: [param(2, 1)], [wrong]: 0.1 }])]) {
+          expectError(wrong, capture(make), TypeError, `'${wrong}'`, `did you mean '${right}'?`);
+        }
+      }
+    });
+
+    it('rejects an empty parameter list, duplicates, and what is not a parameter', () => {
+      const p = param(2, 1);
+      const q = param(3, 2);
+      const rows: [string, () => unknown, ErrorType, string, string][] = [
+        ['an empty list', () => kind.make([]), RangeError, 'params', 'empty parameter list'],
+        ['an empty group', () => kind.make([{ params: [] }]), RangeError, 'param group 0', 'empty parameter list'],
+        ['a duplicate', () => kind.make([q, p, p]), RangeError, 'param group 0', 'params[2] is params[1]'],
+        ['a param in two groups', () => kind.make([{ params: [q] }, { params: [p, q] }]), RangeError, 'param group 1 params[1]', 'param group 0'],
+        ['params that are not a list', () => kind.make(3), TypeError, 'params', 'received 3'],
+        ['group params that are not a list', () => kind.make([{ params: 3 }]), TypeError, 'param group 0 params', 'received 3'],
+        ['a typed array for a parameter', () => kind.make([p, new Float32Array(2)]), TypeError, 'params[1]', 'Float32Array(2)'],
+        ['options that are not an object', () => kind.make([p], null), TypeError, 'options', 'null'],
+      ];
+      const before = [p, q].map(hex).join();
+      for (const [what, make, type, argument, value] of rows) expectError(what, capture(make), type, argument, value);
+      expect([p, q].map(hex).join(), 'the params given').to.equal(before);
+      expect(p.grad).to.equal(null);
+
+      const { opt, params } = stepped(kind);
+      const snap = snapshot(opt);
+      expectError('addParamGroup with a param already in a group', capture(() => opt.addParamGroup({ params: [params[2]] })),
+        RangeError, 'param group 2 params[0]', 'param group 1');
+      expectError('addParamGroup with a duplicate', capture(() => opt.addParamGroup({ params: [p, p] })), RangeError, 'param group 2', 'params[1] is params[0]');
+      expect(snapshot(opt)).to.equal(snap);
+    });
+  });
+
+  describe(`bad input, ${kind.name}: step`, () => {
+    afterEach(resetBackend);
+    const Resizable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer;
+    const detach = (b: ArrayBufferLike) => void structuredClone(b, { transfer: [b as ArrayBuffer] });
+    const at = 'param 0 of group 1';
+
+    const rows: [string, (w: Parameter, opt: Opt) => void, ErrorType, string, string][] = [
+      ['a grad of the wrong length', (w) => (w.grad = new Float32Array(3)), TypeError, `${at}.grad`, 'Float32Array(3)'],
+      ['a grad of the wrong dtype', (w) => (w.grad = new Float64Array(4)), TypeError, `${at}.grad`, 'Float64Array(4)'],
+      ['a grad that is a plain array', (w) => (w.grad = [1, 2, 3, 4] as never), TypeError, `${at}.grad`, 'Array(4)'],
+      ['a grad that is an Int32Array', (w) => (w.grad = new Int32Array(4) as never), TypeError, `${at}.grad`, 'Int32Array(4)'],
+      ['a grad that is a DataView', (w) => (w.grad = new DataView(new ArrayBuffer(16)) as never), TypeError, `${at}.grad`, 'DataView(16)'],
+      ['a grad that is a number', (w) => (w.grad = 0.5 as never), TypeError, `${at}.grad`, 'received 0.5'],
+      ['a grad detached by structuredClone', (w) => { const g = new Float32Array(4); detach(g.buffer); w.grad = g; }, TypeError, `${at}.grad`, 'detached ArrayBuffer'],
+      ['a grad detached by postMessage', (w) => {
+        const g = new Float32Array(4);
+        const { port1, port2 } = new MessageChannel();
+        port1.postMessage(null, [g.buffer]);
+        port1.close();
+        port2.close();
+        w.grad = g;
+      }, TypeError, `${at}.grad`, 'detached ArrayBuffer'],
+      ['a grad on a SharedArrayBuffer', (w) => (w.grad = new Float32Array(new SharedArrayBuffer(16))), TypeError, `${at}.grad`, 'SharedArrayBuffer'],
+      ['a grad on a resizable ArrayBuffer', (w) => (w.grad = new Float32Array(new Resizable(16, { maxByteLength: 64 }))), TypeError, `${at}.grad`, 'resizable ArrayBuffer'],
+      ['param data detached', (w) => detach(w.data.buffer), TypeError, `${at}.data`, 'detached ArrayBuffer'],
+      ['param data on a SharedArrayBuffer', (w) => { const d = new Float32Array(new SharedArrayBuffer(16)); d.set(w.data); w.data = d; }, TypeError, `${at}.data`, 'SharedArrayBuffer'],
+      ['param data on a resizable ArrayBuffer', (w) => { const d = new Float32Array(new Resizable(16, { maxByteLength: 64 })); d.set(w.data); w.data = d; }, TypeError, `${at}.data`, 'resizable ArrayBuffer'],
+      ['param data replaced by a longer array after state was made', (w) => { w.data = new Float32Array(5); w.grad = new Float32Array(5); }, RangeError, `${at}.data`, 'has 5 elements'],
+      ['param data replaced by a shorter array, grad kept', (w) => { w.data = new Float32Array(3); }, RangeError, `${at}.data`, 'has 3 elements'],
+      ['param data replaced by float64 after state was made', (w) => { w.data = new Float64Array(4); w.grad = new Float64Array(4); }, RangeError, at, 'Float32Array(4)'],
+      ['a grad that is its data', (w) => (w.grad = w.data), RangeError, `${at}.grad`, 'shares memory with its data'],
+      ['a grad that is its state', (w, opt) => (w.grad = opt.state.get(w)![kind.stateKey] as Float32Array), RangeError, `${at}.grad`, `state ${kind.stateKey}`],
+      ['state replaced by a shorter array', (w, opt) => (opt.state.get(w)![kind.stateKey] = new Float32Array(3)), RangeError, `${at} `, `${kind.stateKey} is Float32Array(3)`],
+    ];
+
+    for (const [what, corrupt, type, argument, value] of rows) {
+      it(`rejects ${what} and changes nothing (step and stepAsync, every backend)`, async () => {
+        for (const backend of everyBackend()) {
+          backend.use();
+          for (const run of ['step', 'stepAsync'] as const) {
+            for (const skipNonFinite of [false, true]) {
+              const { opt, params, bad } = stepped(kind, { skipNonFinite });
+              corrupt(bad, opt);
+              const snap = snapshot(opt, params);
+              const label = `${backend.label}, ${run}()${skipNonFinite ? ', skipNonFinite' : ''}`;
+              expectError(label, await thrown(() => opt[run]()), type, argument, value);
+              expect(snapshot(opt, params), label).to.equal(snap);
+              expect(opt.skippedSteps, label).to.equal(0);
+            }
+          }
+        }
+      });
+    }
+  });
+
+  describe(`bad input, ${kind.name}: loadStateDict`, () => {
+    afterEach(resetBackend);
+    const key = kind.stateKey;
+    const record = (sd: StateDict, i: number) => sd.state[i][key] as TensorRecord;
+
+    const rows: [string, (sd: StateDict) => unknown, ErrorType, string, string][] = [
+      ['a dict that is null', () => null, TypeError, 'state dict', 'received null'],
+      ['a dict without state', (sd) => delete (sd as Partial<StateDict>).state, TypeError, 'state dict', "missing 'state'"],
+      ['a dict without param_groups', (sd) => delete (sd as Partial<StateDict>).param_groups, TypeError, 'state dict', "missing 'param_groups'"],
+      ['an extra top-level key', (sd) => ((sd as unknown as Record<string, unknown>).extra = 1), TypeError, 'state dict', "'extra'"],
+      ['one group too few', (sd) => sd.param_groups.pop(), RangeError, 'parameter groups', '(1, optimizer has 2)'],
+      ['one group too many', (sd) => sd.param_groups.push({ ...sd.param_groups[0], params: [3] }), RangeError, 'parameter groups', '(3, optimizer has 2)'],
+      ['a group of another size', (sd) => sd.param_groups[1].params.pop(), RangeError, 'param_groups[1]', 'has 1 params'],
+      ['a param index used twice', (sd) => (sd.param_groups[1].params[0] = 0), RangeError, 'param_groups[1].params[0]', '= 0'],
+      ['a group missing lr', (sd) => delete sd.param_groups[0].lr, TypeError, 'param_groups[0]', "missing 'lr'"],
+      ['a group with an unknown key', (sd) => (sd.param_groups[0].betas = [0.9, 0.99]), TypeError, 'param_groups[0]', "unknown key 'betas'"],
+      ['a state entry missing step', (sd) => delete sd.state[0].step, TypeError, 'state[0]', "missing 'step'"],
+      [`a state entry missing ${key}`, (sd) => delete sd.state[1][key], TypeError, 'state[1]', `missing '${key}'`],
+      ['a state entry with an unknown key', (sd) => (sd.state[0].exp_avg = sd.state[0][key]), TypeError, 'state[0]', "unknown key 'exp_avg'"],
+      ['a state entry that is null', (sd) => (sd.state[0] = null as never), TypeError, 'state[0]', 'received null'],
+      ['state for an index with no parameter', (sd) => (sd.state[7] = sd.state[0]), RangeError, 'state[7]', 'index 7'],
+      [`a ${key} of the wrong shape`, (sd) => (record(sd, 2).shape = [9]), RangeError, `state[2].${key}`, 'shape [9]'],
+      [`a ${key} of the wrong length`, (sd) => (record(sd, 0).data = new Float32Array(3)), RangeError, `state[0].${key}`, '3 data elements'],
+      [`an int32 ${key}`, (sd) => (sd.state[0][key] = { dtype: 'int32', shape: [4], data: new Int32Array(4) }), TypeError, `state[0].${key}`, 'int32'],
+      [`a ${key} whose data is not its dtype`, (sd) => (record(sd, 0).dtype = 'float64'), TypeError, `state[0].${key}`, 'Float32Array(4)'],
+      [`a ${key} that is a plain array`, (sd) => (sd.state[0][key] = [1, 2, 3, 4] as never), TypeError, `state[0].${key}`, 'Array(4)'],
+      ...([[-1, '-1'], [1.5, '1.5'], [NaN, 'NaN'], [Infinity, 'Infinity'], ['3', '"3"'], [-1n, '-1n']] as [unknown, string][]).map(
+        ([v, s]) => [`a step of ${s}`, (sd: StateDict) => (sd.state[1].step = v as never), RangeError, 'state[1].step', s] as [string, (sd: StateDict) => unknown, ErrorType, string, string]),
+      ['a step of 2.5 in a tensor', (sd) => (sd.state[1].step = { dtype: 'float32', shape: [], data: new Float32Array([2.5]) }), RangeError, 'state[1].step', '2.5'],
+      ['a step tensor of two values', (sd) => (sd.state[1].step = { dtype: 'float32', shape: [2], data: new Float32Array([1, 2]) }), RangeError, 'state[1].step', 'has 2'],
+    ];
+
+    for (const [what, corrupt, type, argument, value] of rows) {
+      it(`rejects ${what} and changes nothing, on every backend`, () => {
+        for (const backend of everyBackend()) {
+          backend.use();
+          const { opt, params } = stepped(kind);
+          const sd = opt.stateDict();
+          const replaced = corrupt(sd);
+          opt.paramGroups[0].lr = 0.3; // a partly applied dict would reset it
+          const snap = snapshot(opt, params);
+          const dict = what === 'a dict that is null' ? replaced : sd;
+          expectError(backend.label, capture(() => opt.loadStateDict(dict as StateDict)), type, argument, value);
+          expect(snapshot(opt, params), backend.label).to.equal(snap);
+        }
+      });
+    }
+    // Non-finite, negative and non-number hyperparameters in a dict: the table above, "in a state dict".
+  });
+}
+
+/** What a synchronous call threw, else undefined. */
+function capture(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
