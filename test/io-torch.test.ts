@@ -144,6 +144,23 @@ describe('torch.save interchange with real PyTorch (resume across Node and PyTor
         fs.rmSync(dir.host, { recursive: true, force: true });
       }
     });
+
+    it(`${id} loads Node's rewrite of each of its own fixture files (torch.load defaults) and finds the same values`, async function () {
+      const oracle = oracles.find((o) => o.id === id);
+      if (oracle === undefined) return requireTorch ? expect.fail(`${id} is not installed`) : this.skip();
+      const fixtures = path.join(__dirname, 'fixtures', 'torch-files', id);
+      const expected = JSON.parse(fs.readFileSync(path.join(fixtures, 'expected.json'), 'utf8')) as { files: Record<string, unknown> };
+      const dir = oracle.tempDir();
+      try {
+        for (const name of Object.keys(expected.files)) {
+          await saveTorch(await loadTorch(path.join(fixtures, name)), path.join(dir.host, name));
+        }
+        const answer = oracle.run(script, { mode: 'describe', dir: dir.python }) as { files: Record<string, unknown> };
+        expect(answer.files).to.deep.equal(expected.files);
+      } finally {
+        fs.rmSync(dir.host, { recursive: true, force: true });
+      }
+    });
   }
 });
 

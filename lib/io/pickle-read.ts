@@ -4,6 +4,7 @@
 // torch.load(weights_only=True) does. Python values become plain JS:
 // None → null, int → number (bigint beyond 2^53), float → number, str →
 // string, bytes → Uint8Array, list/tuple → array, dict → object.
+import { markIntKey } from './python-dicts';
 
 /** What a GLOBAL resolves to: a function REDUCE may call, or a marker value. */
 export type PickleGlobal = ((...args: unknown[]) => unknown) | { readonly global: string };
@@ -92,6 +93,7 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): unknown {
     }
     // defineProperty: a key named "__proto__" becomes an own key, never the prototype.
     Object.defineProperty(target, String(key), { value, enumerable: true, writable: true, configurable: true });
+    if (typeof key !== 'string') markIntKey(target, String(key));
   };
   const int = (v: bigint): number | bigint => (v <= MAX_SAFE && v >= -MAX_SAFE ? Number(v) : v);
   const memoGet = (i: number): unknown => {

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { describe } from '../errors';
 import { checkRecord, isFloatArray, Parameter, type DType, type TensorRecord } from '../tensor';
 import { writeFileAtomic } from './atomic-write';
-import { ORDERED_DICTS } from './ordered-dicts';
+import { isIntKey, ORDERED_DICTS } from './python-dicts';
 import { pickle, dict, persistentId, pyGlobal, reduce, tuple, type PyValue } from './pickle-write';
 import { bytesOf, ITEM_SIZE, storageNameOf, swapBytes } from './torch-dtypes';
 import { ZipWriter } from './zip';
@@ -154,10 +154,18 @@ class Encoder {
       if (isFloatArray(v) || v instanceof Int32Array || v instanceof BigInt64Array) {
         return this.tensor(checkRecord(where, { dtype: arrayDType(v), shape: [v.length], data: v }), where);
       }
+      // Python bytes, as protocol 2 spells them: _codecs.encode(latin-1 text, 'latin1').
+      if (v instanceof Uint8Array) {
+        return reduce(pyGlobal('_codecs', 'encode'), String.fromCharCode(...v), 'latin1');
+      }
       if (ArrayBuffer.isView(v)) {
         throw new TypeError(`saveTorch cannot write ${where} = ${describe(v)}: pass a tensor record { dtype, shape, data }`);
       }
-      if (Array.isArray(v)) return v.map((item, i) => this.value(item, `${where}[${i}]`));
+      // Frozen arrays are tuples (loadTorch returns Python tuples frozen), others lists.
+      if (Array.isArray(v)) {
+        const items = v.map((item, i) => this.value(item, `${where}[${i}]`));
+        return Object.isFrozen(v) ? tuple(...items) : items;
+      }
       if ('dtype' in v && 'data' in v && 'shape' in v) return this.tensor(checkRecord(where, v), where);
       if (v instanceof Map) {
         return dict([...v].map(([key, item]) => [this.key(key, where), this.value(item, `${where}.${String(key)}`)]));
@@ -166,7 +174,8 @@ class Encoder {
       if (proto !== Object.prototype && proto !== null) {
         throw new TypeError(`saveTorch cannot write ${where} = ${describe(v)}`);
       }
-      const entries = Object.entries(v).map(([key, item]): [PyValue, PyValue] => [key, this.value(item, `${where}.${key}`)]);
+      const entries = Object.entries(v).map(([key, item]): [PyValue, PyValue] =>
+        [isIntKey(v, key) ? Number(key) : key, this.value(item, `${where}.${key}`)]);
       return dict(entries, ORDERED_DICTS.has(v));
     } finally {
       this.seen.delete(v);

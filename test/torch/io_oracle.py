@@ -12,6 +12,11 @@
 #   default arguments (weights_only=True in 2.6), report their form, load them
 #   into a fresh model and optimizer, run steps k+m .. k+m+n-1 and answer with
 #   the final tensors.
+# {"mode": "fixtures", "dir"}: writes the committed fixture files of
+#   test/fixtures/torch-files/<version>/ and their expected.json (made by
+#   test/torch/make-io-fixtures.ts).
+# {"mode": "describe", "dir"}: torch.load of every .pt file in dir, described
+#   the way expected.json describes values.
 # case: {"name", "optimizer", "dtype", "params": [{"name", "shape", "data": b64}],
 #        "defaults": {...}, "groups": [{"params": [i], ...}], "grads": [[b64] per param] per step,
 #        "k", "m", "n"}
@@ -25,6 +30,94 @@ import numpy as np
 import torch
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def describe(v):
+    if torch.is_tensor(v):
+        t = v.detach().contiguous()
+        if t.dtype in (torch.float16, torch.bfloat16):
+            t = t.view(torch.int16)
+        return {"tensor": str(v.dtype).replace("torch.", ""), "shape": list(v.shape), "hex": t.numpy().tobytes().hex()}
+    if isinstance(v, dict):
+        return {"dict": [[k if isinstance(k, str) else f"int:{k}", describe(x)] for k, x in v.items()]}
+    if isinstance(v, tuple):
+        return {"tuple": [describe(x) for x in v]}
+    if isinstance(v, list):
+        return {"list": [describe(x) for x in v]}
+    if isinstance(v, bool):
+        return {"bool": v}
+    if isinstance(v, int):
+        return {"bigint": str(v)} if abs(v) > 2**53 - 1 else {"num": v}
+    if isinstance(v, float):
+        return {"num": v}
+    if isinstance(v, str):
+        return {"str": v}
+    if isinstance(v, bytes):
+        return {"bytes": v.hex()}
+    if v is None:
+        return None
+    raise TypeError(type(v))
+
+
+def fixtures(out):
+    """Real files for test/fixtures/torch-files/<version>/, with expected.json describing each."""
+    torch.manual_seed(1234)
+
+    def save(name, value, **kwargs):
+        torch.save(value, os.path.join(out, name), **kwargs)
+        return describe(value)
+
+    def optimizer(cls, groups, steps, **defaults):
+        params = [p for g in groups for p in g["params"]]
+        opt = cls(groups, **defaults)
+        for _ in range(steps):
+            for p in params:
+                p.grad = torch.randn_like(p)
+            opt.step()
+        return opt.state_dict()
+
+    expected = {}
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    expected["model.pt"] = save("model.pt", model.state_dict())
+    w = [torch.nn.Parameter(torch.randn(4, 3)), torch.nn.Parameter(torch.randn(4)), torch.nn.Parameter(torch.randn(2, 4))]
+    expected["rmsprop.pt"] = save("rmsprop.pt", optimizer(
+        torch.optim.RMSprop, [{"params": w[:2], "lr": 0.05}, {"params": w[2:], "momentum": 0.9, "centered": True}], 3, lr=0.01))
+    expected["adagrad.pt"] = save("adagrad.pt", optimizer(
+        torch.optim.Adagrad, [{"params": [torch.nn.Parameter(torch.randn(5, dtype=torch.float64))]}], 2, lr_decay=0.1))
+
+    base = torch.arange(24, dtype=torch.float32).reshape(4, 6)
+    shared = torch.arange(6, dtype=torch.float64)
+    expected["dtypes-and-views.pt"] = save("dtypes-and-views.pt", {
+        "float32": torch.randn(2, 3),
+        "float64": torch.randn(3, dtype=torch.float64),
+        "float16": torch.randn(2, 2).half(),
+        "bfloat16": torch.randn(2, 2).bfloat16(),
+        "int64": torch.tensor([-(2**40), 0, 2**62], dtype=torch.int64),
+        "int32": torch.tensor([-7, 0, 2**31 - 1], dtype=torch.int32),
+        "uint8": torch.tensor([0, 1, 255], dtype=torch.uint8),
+        "bool": torch.tensor([True, False, True]),
+        "transposed": base.t(),
+        "sliced": base[1:3, 2:5],
+        "strided": base[::2, ::3],
+        "expanded": torch.tensor([1.5, 2.5]).expand(3, 2),
+        "scalar": torch.tensor(3.25),
+        "empty": torch.zeros(0, 3),
+        "shared_whole": shared,
+        "shared_tail": shared[2:],
+        "python": [1, -5, 2**70, -(2**70), 0.1, 1e-8, None, True, False, "ünïcode", b"\x00\xffbytes", (1, (2.5, "x")), {"nested": [1, 2]}],
+        "int_keys": {0: "a", 7: "b", 300: "c"},
+    })
+    # The legacy (pre-1.6) format: loadTorch must refuse it with advice.
+    torch.save({"x": torch.ones(2)}, os.path.join(out, "legacy.pt"), _use_new_zipfile_serialization=False)
+
+    with open(os.path.join(out, "expected.json"), "w") as f:
+        json.dump({"torch": torch.__version__, "files": expected}, f, indent=1, sort_keys=True)
+    return {}
+
+
+def describe_files(folder):
+    """torch.load (default arguments) of every .pt file Node wrote into `folder`, described."""
+    return {name: describe(torch.load(os.path.join(folder, name))) for name in sorted(os.listdir(folder)) if name.endswith(".pt")}
 
 
 def decode(text, dtype, shape):
@@ -101,6 +194,11 @@ def resume(case, folder):
 
 
 request = json.load(sys.stdin)
-mode = {"train": train, "resume": resume}[request["mode"]]
-answers = [mode(c, os.path.join(request["dir"], c["name"])) for c in request["cases"]]
-json.dump({"torch": torch.__version__, "cases": answers}, sys.stdout)
+if request["mode"] == "fixtures":
+    answer = fixtures(request["dir"])
+elif request["mode"] == "describe":
+    answer = {"files": describe_files(request["dir"])}
+else:
+    mode = {"train": train, "resume": resume}[request["mode"]]
+    answer = {"cases": [mode(c, os.path.join(request["dir"], c["name"])) for c in request["cases"]]}
+json.dump(dict(answer, torch=torch.__version__), sys.stdout)
