@@ -92,8 +92,9 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): unknown {
       fail(`dict key of type ${describeKey(key)}: only str and int keys are supported`);
     }
     // defineProperty: a key named "__proto__" becomes an own key, never the prototype.
-    Object.defineProperty(target, String(key), { value, enumerable: true, writable: true, configurable: true });
-    if (typeof key !== 'string') markIntKey(target, String(key));
+    const dict = target as object;
+    Object.defineProperty(dict, String(key), { value, enumerable: true, writable: true, configurable: true });
+    if (typeof key !== 'string') markIntKey(dict, String(key));
   };
   const int = (v: bigint): number | bigint => (v <= MAX_SAFE && v >= -MAX_SAFE ? Number(v) : v);
   const memoGet = (i: number): unknown => {
