@@ -45,7 +45,8 @@ function memorySource(bytes: Uint8Array): ByteSource {
     size: bytes.length,
     async read(offset, length) {
       checkRange('<bytes>', bytes.length, offset, length);
-      return bytes.slice(offset, offset + length);
+      // A copy in a fresh ArrayBuffer (Buffer#slice would return a view of the pool).
+      return Uint8Array.prototype.slice.call(bytes, offset, offset + length);
     },
     close: async () => {},
   };

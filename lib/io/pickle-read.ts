@@ -171,13 +171,13 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): unknown {
         stack.push(str(u8(), latin1));
         break;
       case 0x42: // BINBYTES
-        stack.push(bytes.slice(need(u32()), at));
+        stack.push(Uint8Array.prototype.slice.call(bytes, need(u32()), at));
         break;
       case 0x43: // SHORT_BINBYTES
-        stack.push(bytes.slice(need(u8()), at));
+        stack.push(Uint8Array.prototype.slice.call(bytes, need(u8()), at));
         break;
       case 0x8e: // BINBYTES8
-        stack.push(bytes.slice(need(u64()), at));
+        stack.push(Uint8Array.prototype.slice.call(bytes, need(u64()), at));
         break;
       case 0x7d: // EMPTY_DICT
         stack.push(newDict());
@@ -222,7 +222,8 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): unknown {
       }
       case 0x65: { // APPENDS
         const items = popMark();
-        list(top(), 'APPENDS').push(...items);
+        const target = list(top(), 'APPENDS');
+        for (const item of items) target.push(item); // not push(...items): that overflows the call stack on long lists
         break;
       }
       case 0x73: { // SETITEM

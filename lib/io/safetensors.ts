@@ -67,7 +67,8 @@ async function read(source: ByteSource): Promise<SafetensorsFile> {
     throw new FileFormatError(source.name, detail);
   };
   if (source.size < 8) fail('too short for a safetensors file');
-  const length = new DataView((await source.read(0, 8)).buffer).getBigUint64(0, true);
+  const head = await source.read(0, 8);
+  const length = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
   if (length > BigInt(Math.min(MAX_HEADER, source.size - 8))) fail(`safetensors header length ${length} is impossible for this file`);
   let header: Record<string, unknown>;
   try {

@@ -33,7 +33,8 @@ export const ITEM_SIZE: Record<DType, number> = {
 /** A typed array of `dtype` over `bytes` (copied first if misaligned for the element size). */
 export function typedArrayOf<D extends DType>(dtype: D, bytes: Uint8Array): DTypeArrays[D] {
   const size = ITEM_SIZE[dtype];
-  const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  // new Uint8Array(bytes) copies; Buffer#slice would not (it is a view).
+  const aligned = bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes);
   const n = aligned.byteLength / size;
   const buffer = aligned.buffer as ArrayBuffer;
   const at = aligned.byteOffset;

@@ -158,7 +158,7 @@ function allowedGlobal(module: string, name: string, pending: PendingTensor[], f
       // nn.Parameter(data, requires_grad, hooks): the data is what we keep.
       return (data) => data;
     case 'torch.Size':
-      return (dims) => Object.freeze([...(dims as unknown[])]);
+      return (dims) => (Array.isArray(dims) ? Object.freeze([...dims]) : fail('torch.Size of something that is not a tuple'));
     case '_codecs.encode':
       // Protocol 2's spelling of Python 3 bytes: encode(text, 'latin1').
       return (text, encoding) => {

@@ -104,7 +104,8 @@ export async function readZipEntry(source: ByteSource, entry: ZipEntry): Promise
   let data = stored;
   if (entry.method === DEFLATED) {
     try {
-      data = zlib.inflateRawSync(stored);
+      // The limit stops a small "zip bomb" from inflating past the size the directory declares.
+      data = zlib.inflateRawSync(stored, { maxOutputLength: Math.max(entry.size, 1) });
     } catch (err) {
       fail(`cannot inflate (${(err as Error).message})`);
     }

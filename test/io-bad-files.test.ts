@@ -1,0 +1,173 @@
+// Files that are not what they claim: each gets a FileFormatError naming the
+// file and the problem, never a crash, a hang, a wrong value or code run.
+// Then a seeded fuzz run: thousands of mutated real files, each must load or
+// fail with a FileFormatError, nothing else.
+import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { FileFormatError, loadSafetensors, loadTorch, saveSafetensors, torchBytes } from '../lib';
+import { pickle, pyGlobal, reduce, tuple, persistentId, type PyValue } from '../lib/io/pickle-write';
+import { openSource } from '../lib/io/byte-source';
+import { readZipDirectory, ZipWriter } from '../lib/io/zip';
+
+const fixture = (version: string, name: string) => path.join(__dirname, 'fixtures', 'torch-files', version, name);
+const text = (s: string) => new TextEncoder().encode(s);
+
+/** A zip holding the given records under archive/ (as torch.save would lay them out). */
+async function archive(records: Record<string, Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  const zip = new ZipWriter(async (c) => {
+    chunks.push(c.slice());
+  });
+  for (const [name, data] of Object.entries(records)) await zip.add(`archive/${name}`, [data]);
+  await zip.finish();
+  return Buffer.concat(chunks);
+}
+
+/** A torch.save-like file whose data.pkl is `value` and whose storages are `storages`. */
+function torchFile(value: PyValue, storages: Record<string, Uint8Array> = {}, extra: Record<string, Uint8Array> = {}) {
+  const records: Record<string, Uint8Array> = { 'data.pkl': pickle(value), version: text('3\n'), ...extra };
+  for (const [key, data] of Object.entries(storages)) records[`data/${key}`] = data;
+  return archive(records);
+}
+
+const tensor = (storageType: string, numel: number, size: number[], stride: number[], offset = 0): PyValue =>
+  reduce(pyGlobal('torch._utils', '_rebuild_tensor_v2'),
+    persistentId(tuple('storage', pyGlobal('torch', storageType), '0', 'cpu', numel)),
+    offset, tuple(...size), tuple(...stride), false, reduce(pyGlobal('collections', 'OrderedDict')));
+
+async function expectFormatError(input: Uint8Array | Promise<Uint8Array>, message: RegExp): Promise<void> {
+  const err = await loadTorch(await input).then(() => undefined, (e: unknown) => e);
+  expect(err, 'loadTorch should have failed').to.be.instanceOf(FileFormatError);
+  expect((err as Error).message).to.match(/^<bytes>: /).and.to.match(message);
+}
+
+describe('loadTorch refuses bad files with a FileFormatError that says what is wrong', () => {
+  const good = () => fs.readFileSync(fixture('torch-2.6', 'rmsprop.pt'));
+  const rows: Array<[string, () => Uint8Array | Promise<Uint8Array>, RegExp]> = [
+    ['an empty file', () => new Uint8Array(0), /not a torch\.save file/],
+    ['a text file', () => text('lr = 0.01\n'), /not a torch\.save file/],
+    ['the legacy pickle format', () => fs.readFileSync(fixture('torch-2.6', 'legacy.pt')), /legacy torch\.save format.*re-save/],
+    ['a zip cut short (no directory)', () => good().subarray(0, good().length - 30), /no end-of-directory record/],
+    ['a zip with its first half cut out', () => Buffer.concat([good().subarray(0, 4), good().subarray(good().length / 2)]), /truncated|bad local header|damaged|points past/],
+    ['a corrupted storage byte', async () => {
+      const bytes = Buffer.from(good());
+      const source = await openSource(bytes);
+      const entry = (await readZipDirectory(source)).get('rmsprop/data/1')!;
+      // The data starts after the 30-byte local header, the name and the padding field.
+      const dataAt = entry.localHeaderOffset + 30 + bytes.readUInt16LE(entry.localHeaderOffset + 26) +
+        bytes.readUInt16LE(entry.localHeaderOffset + 28);
+      bytes[dataAt + 5] ^= 0x40;
+      return bytes;
+    }, /zip entry rmsprop\/data\/1: CRC mismatch/],
+    ['a pickle calling os.system', () => torchFile(reduce(pyGlobal('os', 'system'), 'echo pwned')), /refusing to load global 'os\.system'/],
+    ['a pickle reaching builtins.eval', () => torchFile(reduce(pyGlobal('builtins', 'eval'), '1+1')), /refusing to load global 'builtins\.eval'/],
+    ['an unsupported storage type', () => torchFile(tensor('ShortStorage', 2, [2], [1]), { 0: new Uint8Array(4) }), /ShortStorage is not supported/],
+    ['a storage of the wrong byte size', () => torchFile(tensor('FloatStorage', 10, [10], [1]), { 0: new Uint8Array(8) }), /storage 0 holds 8 bytes; 10 float32 elements need 40/],
+    ['a view past its storage', () => torchFile(tensor('FloatStorage', 2, [10], [1]), { 0: new Uint8Array(8) }), /reaches element 9 of storage 0, which has 2/],
+    ['a missing storage record', () => torchFile(tensor('FloatStorage', 2, [2], [1])), /storage 0 is missing/],
+    ['a missing version record', () => archive({ 'data.pkl': pickle(1) }), /no archive\/version record/],
+    ['a TorchScript archive', () => archive({ 'constants.pkl': pickle(null), version: text('3\n') }), /TorchScript archive/],
+    ['a pickle opcode outside the supported set', () => archive({ 'data.pkl': Uint8Array.from([0x80, 2, 0x49, 0x31, 0x0a, 0x2e]), version: text('3\n') }), /unsupported pickle opcode 0x49/],
+    ['a pickle without STOP', () => archive({ 'data.pkl': Uint8Array.from([0x80, 2, 0x4e]), version: text('3\n') }), /pickle data ends early/],
+    ['a memo slot never stored', () => archive({ 'data.pkl': Uint8Array.from([0x80, 2, 0x68, 0x07, 0x2e]), version: text('3\n') }), /memo slot 7/],
+    ['a dict with a tuple key', () => archive({ 'data.pkl': Uint8Array.from([0x80, 2, 0x7d, 0x29, 0x4e, 0x73, 0x2e]), version: text('3\n') }), /only str and int keys/],
+    ['an unreadable byteorder', () => torchFile(1, {}, { byteorder: text('middle') }), /byteorder record says 'middle'/],
+  ];
+  for (const [what, make, message] of rows) it(what, () => expectFormatError(make(), message));
+
+  it('names the file path when reading from disk', async () => {
+    const file = path.join(fs.mkdtempSync('/tmp/simd-optim-bad-'), 'broken.pt');
+    fs.writeFileSync(file, 'not a checkpoint');
+    const err = await loadTorch(file).catch((e: unknown) => e);
+    expect((err as Error).message).to.equal(`${file}: not a torch.save file (it does not start with a zip header)`);
+    fs.rmSync(path.dirname(file), { recursive: true });
+  });
+});
+
+describe('loadSafetensors refuses bad files', () => {
+  const header = (json: string, data = new Uint8Array(0)) => {
+    const head = Buffer.alloc(8);
+    head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+    return Buffer.concat([head, Buffer.from(json), data]);
+  };
+  const rows: Array<[string, Uint8Array, RegExp]> = [
+    ['a too short file', new Uint8Array(3), /too short/],
+    ['a header longer than the file', header('{}').fill(0xff, 0, 8), /header length .* is impossible/],
+    ['a header that is not JSON', header('{nope'), /not valid JSON/],
+    ['an unknown dtype', header('{"w":{"dtype":"F8_E4M3","shape":[1],"data_offsets":[0,1]}}', new Uint8Array(1)), /dtype "F8_E4M3"/],
+    ['offsets that disagree with the shape', header('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', new Uint8Array(4)), /spans 4 bytes/],
+    ['a hole in the data', header('{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', new Uint8Array(8)), /starts at 4, expected 0/],
+    ['data past the end', header('{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}', new Uint8Array(8)), /past the end/],
+    ['trailing bytes', header('{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(8)), /4 bytes after the last tensor/],
+  ];
+  for (const [what, bytes, message] of rows) {
+    it(what, async () => {
+      const err = await loadSafetensors(bytes).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(FileFormatError);
+      expect((err as Error).message).to.match(message);
+    });
+  }
+});
+
+/** xorshift32: the fuzz run is the same on every machine. */
+function random(seed: number): (n: number) => number {
+  let s = seed;
+  return (n) => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) % n;
+  };
+}
+
+function mutate(bytes: Uint8Array, next: (n: number) => number): Uint8Array {
+  const out = Buffer.from(bytes);
+  switch (next(3)) {
+    case 0: // flip a few bytes
+      for (let i = 0, n = 1 + next(8); i < n; i++) out[next(out.length)] ^= 1 << next(8);
+      return out;
+    case 1: // truncate
+      return out.subarray(0, next(out.length));
+    default: // overwrite a run with random bytes
+      for (let at = next(out.length), i = 0, n = 1 + next(32); i < n && at + i < out.length; i++) out[at + i] = next(256);
+      return out;
+  }
+}
+
+describe('fuzz: mutated files load or fail with a FileFormatError, nothing else', function () {
+  this.timeout(120_000);
+
+  async function fuzz(seed: number, runs: number, original: Uint8Array, load: (b: Uint8Array) => Promise<unknown>) {
+    const next = random(seed);
+    let refused = 0;
+    for (let i = 0; i < runs; i++) {
+      const input = mutate(original, next);
+      try {
+        await load(input);
+      } catch (err) {
+        if (!(err instanceof FileFormatError)) {
+          throw new Error(`run ${i} (seed ${seed}, ${input.length} bytes): ${(err as Error)?.stack ?? err}`);
+        }
+        refused++;
+      }
+    }
+    expect(refused, 'the mutations should break most files').to.be.greaterThan(runs / 2);
+  }
+
+  for (const name of ['rmsprop.pt', 'dtypes-and-views.pt', 'model.pt']) {
+    it(`torch.save files: 4,000 mutations of ${name} (PyTorch 2.6)`, () =>
+      fuzz(0x5eed + name.length, 4000, fs.readFileSync(fixture('torch-2.6', name)), (b) => loadTorch(b)));
+  }
+  it('torch.save files written by Node: 1,500 mutations', async () => {
+    const original = await torchBytes(await loadTorch(fixture('torch-1.13', 'dtypes-and-views.pt')));
+    await fuzz(0xbeef, 1500, original, (b) => loadTorch(b));
+  });
+  it('safetensors: 1,500 mutations of an optimizer file', async () => {
+    const dir = fs.mkdtempSync('/tmp/simd-optim-fuzz-');
+    const file = path.join(dir, 'opt.safetensors');
+    await saveSafetensors(await loadTorch(fixture('torch-2.6', 'rmsprop.pt')), file);
+    await fuzz(0xfeed, 1500, fs.readFileSync(file), (b) => loadSafetensors(b));
+    fs.rmSync(dir, { recursive: true });
+  });
+});
