@@ -43,4 +43,11 @@ else
   touch "$chroot_dir/.simd-optim-ready"
 fi
 mount_proc
+# Hugging Face's safetensors library checks our .safetensors files (trixie has it; bookworm does not).
+if ! chroot "$chroot_dir" /usr/bin/python3 -c 'import safetensors' 2>/dev/null; then
+  log "installing python3-safetensors in the trixie chroot"
+  chroot "$chroot_dir" /usr/bin/env DEBIAN_FRONTEND=noninteractive sh -c \
+    'apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-safetensors >/dev/null'
+fi
 log "PyTorch $(chroot "$chroot_dir" /usr/bin/python3 -c 'import torch; print(torch.__version__)') ready in the trixie chroot"
+log "safetensors $(chroot "$chroot_dir" /usr/bin/python3 -c 'import safetensors; print(safetensors.__version__)') ready in the trixie chroot"

@@ -8,28 +8,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileFormatError, loadTorch, torchBytes } from '../lib';
 import { openSource } from '../lib/io/byte-source';
-import { isIntKey } from '../lib/io/python-dicts';
 import { readZipDirectory } from '../lib/io/zip';
+import { describeValue } from './torch/describe';
 
 const root = path.join(__dirname, 'fixtures', 'torch-files');
 const versions = ['torch-1.13', 'torch-2.6'];
-
-/** The same description test/torch/io_oracle.py (mode fixtures) writes for the Python value. */
-export function describeValue(v: unknown): unknown {
-  if (v === null) return null;
-  if (typeof v === 'boolean') return { bool: v };
-  if (typeof v === 'number') return { num: v };
-  if (typeof v === 'bigint') return { bigint: String(v) };
-  if (typeof v === 'string') return { str: v };
-  if (v instanceof Uint8Array) return { bytes: Buffer.from(v).toString('hex') };
-  if (Array.isArray(v)) return Object.isFrozen(v) ? { tuple: v.map(describeValue) } : { list: v.map(describeValue) };
-  const o = v as Record<string, unknown>;
-  if (ArrayBuffer.isView(o.data) && typeof o.dtype === 'string') {
-    const data = o.data as ArrayBufferView;
-    return { tensor: o.dtype, shape: o.shape, hex: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('hex') };
-  }
-  return { dict: Object.entries(o).map(([k, x]) => [isIntKey(o, k) ? `int:${k}` : k, describeValue(x)]) };
-}
 
 describe('loadTorch on committed files from real PyTorch', () => {
   for (const version of versions) {

@@ -17,6 +17,8 @@
 #   test/torch/make-io-fixtures.ts).
 # {"mode": "describe", "dir"}: torch.load of every .pt file in dir, described
 #   the way expected.json describes values.
+# {"mode": "safetensors", "dir"} (2.6 only): Hugging Face's safetensors reads
+#   every .safetensors file in dir, and writes python.safetensors there.
 # case: {"name", "optimizer", "dtype", "params": [{"name", "shape", "data": b64}],
 #        "defaults": {...}, "groups": [{"params": [i], ...}], "grads": [[b64] per param] per step,
 #        "k", "m", "n"}
@@ -120,6 +122,29 @@ def describe_files(folder):
     return {name: describe(torch.load(os.path.join(folder, name))) for name in sorted(os.listdir(folder)) if name.endswith(".pt")}
 
 
+def safetensors_check(folder):
+    """Hugging Face's safetensors (2.6 chroot only) reads Node's files, and writes one for Node."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    read = {}
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".safetensors"):
+            with safe_open(os.path.join(folder, name), framework="pt") as f:
+                metadata = f.metadata()
+            read[name] = {"tensors": describe(load_file(os.path.join(folder, name))), "metadata": metadata}
+    torch.manual_seed(7)
+    theirs = collections.OrderedDict([
+        ("w.float32", torch.randn(3, 2)), ("w.float64", torch.randn(4, dtype=torch.float64)),
+        ("w.float16", torch.randn(2).half()), ("w.bfloat16", torch.randn(2).bfloat16()),
+        ("w.int64", torch.tensor([-(2**40), 2**62])), ("w.int32", torch.tensor([-3, 4], dtype=torch.int32)),
+        ("w.uint8", torch.tensor([0, 255], dtype=torch.uint8)), ("w.bool", torch.tensor([True, False])),
+        ("w.scalar", torch.tensor(2.5)), ("w.empty", torch.zeros(0, 2)),
+    ])
+    save_file(theirs, os.path.join(folder, "python.safetensors"), metadata={"source": "python"})
+    return {"read": read, "written": describe(dict(theirs))}
+
+
 def decode(text, dtype, shape):
     return torch.from_numpy(np.frombuffer(base64.b64decode(text), dtype=dtype).copy()).reshape(shape)
 
@@ -196,6 +221,8 @@ def resume(case, folder):
 request = json.load(sys.stdin)
 if request["mode"] == "fixtures":
     answer = fixtures(request["dir"])
+elif request["mode"] == "safetensors":
+    answer = safetensors_check(request["dir"])
 elif request["mode"] == "describe":
     answer = {"files": describe_files(request["dir"])}
 else:
