@@ -129,7 +129,7 @@ class Encoder {
       if (entry === null || typeof entry !== 'object') throw new TypeError(`Expected an object for ${where} but received ${describe(entry)}`);
       const tensorStep = this.form === '2.x' || 'sum' in entry;
       const fields: Array<[PyValue, PyValue]> = Object.entries(entry).map(([name, v]) =>
-        [name, name === 'step' && typeof v === 'number' && tensorStep ? this.stepTensor(v) : this.value(v, `${where}.${name}`)]);
+        [name, name === 'step' ? this.step(v, tensorStep, `${where}.step`) : this.value(v, `${where}.${name}`)]);
       return [Number(key), dict(fields)];
     });
     return dict([
@@ -138,8 +138,19 @@ class Encoder {
     ]);
   }
 
-  private stepTensor(step: number): PyValue {
-    return this.tensor({ dtype: 'float32', shape: [], data: new Float32Array([step]) }, 'step');
+  /** `step` as its generation stores it: a 0-dim float32 tensor, or a Python int. */
+  private step(value: unknown, asTensor: boolean, where: string): PyValue {
+    const isNumber = typeof value === 'number' || typeof value === 'bigint';
+    if (asTensor && isNumber) return this.tensor({ dtype: 'float32', shape: [], data: new Float32Array([Number(value)]) }, where);
+    if (!asTensor && !isNumber && value !== null && typeof value === 'object') {
+      const record = checkRecord(where, value);
+      if (record.data.length === 1 && record.dtype !== 'float16' && record.dtype !== 'bfloat16') {
+        const step = Number(record.data[0]);
+        if (Number.isSafeInteger(step) && step >= 0) return step;
+      }
+      throw new RangeError(`${where} must be one non-negative integer value to be written as a Python int, got ${describe(value)}`);
+    }
+    return this.value(value, where);
   }
 
   value(v: unknown, where: string): PyValue {

@@ -1,0 +1,84 @@
+// The command line: `simd-optim inspect` and `simd-optim convert`, run as a
+// user would (node dist/cli.js, the package's bin), on real PyTorch files.
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadTorch } from '../lib';
+import { describeValue } from './torch/describe';
+
+const cli = path.join(__dirname, '..', 'dist', 'cli.js');
+const fixture = (version: string, name: string) => path.join(__dirname, 'fixtures', 'torch-files', version, name);
+
+function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('simd-optim CLI', function () {
+  this.timeout(30_000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simd-optim-cli-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('inspect shows an optimizer dict: groups, hyperparameters, and each tensor with stats', () => {
+    const r = run('inspect', fixture('torch-2.6', 'rmsprop.pt'));
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.include('optimizer state dict: 2 param group(s), state for 3 param(s)');
+    expect(r.stdout).to.match(/group 0: params \[0, 1\]\n  lr=0\.05  momentum=0 {2}alpha=0\.99 {2}eps=1e-8/);
+    // PyTorch keeps the keys a group was given first (momentum, centered), then its defaults.
+    expect(r.stdout).to.match(/group 1: params \[2\]\n  momentum=0\.9  centered=true  lr=0\.01 /);
+    expect(r.stdout).to.match(/state 2:\n  step +float32 +\[\] += 3\n  square_avg +float32 +\[2, 4\] +min [-\d.e]+ +max /);
+    expect(r.stdout).to.match(/grad_avg/);
+  });
+
+  it('inspect shows a model dict by tensor name', () => {
+    const r = run('inspect', fixture('torch-1.13', 'model.pt'));
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/^0\.weight +float32 +\[4, 3\] +min /m).and.to.match(/^2\.bias +float32 +\[2\] /m);
+  });
+
+  for (const version of ['torch-1.13', 'torch-2.6']) {
+    it(`convert ${version} .pt → .safetensors → .pt keeps every value and the file's PyTorch form`, async () => {
+      const source = fixture(version, 'rmsprop.pt');
+      const st = path.join(dir, `${version}.safetensors`);
+      const back = path.join(dir, `${version}.pt`);
+      for (const [from, to] of [[source, st], [st, back]]) {
+        const r = run('convert', from, to);
+        expect(r.status, r.stderr).to.equal(0);
+        expect(r.stdout).to.include(`${from} → ${to}`);
+      }
+      expect(describeValue(await loadTorch(back))).to.deep.equal(describeValue(await loadTorch(source)));
+      expect(run('inspect', st).stdout).to.include('safetensors file');
+    });
+  }
+
+  it('convert --form 1.13 writes steps as Python ints, the default keeps the 2.x tensors', async () => {
+    const st = path.join(dir, 'opt26.safetensors');
+    expect(run('convert', fixture('torch-2.6', 'rmsprop.pt'), st).status).to.equal(0);
+    for (const [form, type] of [['1.13', 'number'], [undefined, 'object']] as const) {
+      const out = path.join(dir, `opt-${form ?? 'default'}.pt`);
+      const r = run('convert', st, out, ...(form ? ['--form', form] : []));
+      expect(r.status, r.stderr).to.equal(0);
+      const sd = await loadTorch<{ state: Record<string, { step: unknown }> }>(out);
+      expect(typeof sd.state[0].step, `step with --form ${form}`).to.equal(type);
+    }
+  });
+
+  const mistakes: Array<[string, string[], RegExp]> = [
+    ['a missing file', ['inspect', '/nonexistent/x.pt'], /no such file: \/nonexistent\/x\.pt/],
+    ['a legacy file', ['inspect', fixture('torch-2.6', 'legacy.pt')], /legacy torch\.save format/],
+    ['an output of unknown format', ['convert', fixture('torch-2.6', 'model.pt'), 'out.txt'], /cannot tell the output format from 'out\.txt'/],
+    ['a bad --form', ['convert', fixture('torch-2.6', 'model.pt'), 'x.pt', '--form', '3.0'], /--form must be 2\.x or 1\.13, got '3\.0'/],
+    ['an unknown option', ['inspect', '--colour', 'x.pt'], /unknown option --colour/],
+    ['an unknown command', ['inpsect', 'x.pt'], /unknown command 'inpsect'/],
+  ];
+  for (const [what, args, message] of mistakes) {
+    it(`exits with status 2 and one clear line for ${what}`, () => {
+      const r = run(...args);
+      expect(r.status).to.equal(2);
+      expect(r.stderr).to.match(message);
+      expect(r.stderr).not.to.match(/\n\s+at /); // no stack trace
+    });
+  }
+});
