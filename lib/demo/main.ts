@@ -1,0 +1,94 @@
+// `simd-optim demo`: trains the digits MLP with five optimizers, runs the
+// ravine and the α × batch sweep, prints a table and writes four charts.
+import { mkdirSync, writeFileSync } from 'fs';
+import { resolve } from 'path';
+import { backendInfo } from '../index';
+import { CliError, parseArgs } from '../cli/args';
+import { lossCurvesChart, ravineChart, stepSizeChart, sweepChart } from './charts';
+import { loadDigits, trainTestSplit } from './data';
+import { ProgressBar } from './progress';
+import { ravineTrajectories } from './ravine';
+import { loadRenderer, type Renderer } from './render';
+import { BATCH_SIZE, RUNS, runSpec, type RunResult } from './runs';
+import { runSweep } from './sweep';
+import { formatTable } from './table';
+
+/** How long each part runs: the default (about a minute on 2 cores) and --quick (under 20 s). */
+const PRESETS = {
+  full: { epochs: 40, sweep: { steps: 400, seeds: 3 } },
+  quick: { epochs: 8, sweep: { steps: 60, seeds: 1 } },
+};
+
+const USAGE = `usage: simd-optim demo [options]
+
+Trains a 64→32→10 MLP on the UCI handwritten digits (1,797 8×8 images) with
+RMSprop (α=0.9, α=0.99, centered+momentum), Adagrad and plain SGD, every update
+through simd-optim; prints a table and writes four charts (SVG and PNG).
+
+options:
+  --out DIR      where the charts and results.json go (default ./simd-optim-demo)
+  --epochs N     epochs of each training run (default ${PRESETS.full.epochs}; --quick: ${PRESETS.quick.epochs})
+  --quick        a short run, under 20 seconds
+  --no-charts    only the table (needs no chart libraries)
+  --help         this text`;
+
+export async function runDemo(argv: string[]): Promise<void> {
+  const { flags, positional } = parseArgs(argv, {
+    out: { type: 'string', default: 'simd-optim-demo' },
+    epochs: { type: 'integer' },
+    quick: { type: 'boolean', default: false },
+    charts: { type: 'boolean', default: true },
+    help: { type: 'boolean', default: false },
+  });
+  if (flags.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (positional.length > 0) throw new CliError(`unexpected argument '${positional[0]}' (see --help)`);
+  const preset = flags.quick ? PRESETS.quick : PRESETS.full;
+  const epochs = (flags.epochs as number | undefined) ?? preset.epochs;
+  const outDir = resolve(flags.out as string);
+
+  // Load the chart libraries before training, so a missing one fails at once.
+  const renderer: Renderer | null = flags.charts ? await loadRenderer() : null;
+
+  const split = trainTestSplit(loadDigits());
+  const { backend, isa } = backendInfo();
+  console.log(
+    `UCI digits: ${split.train.n} training and ${split.test.n} test images; ` +
+      `MLP 64→32→10; ${epochs} epoch${epochs === 1 ? '' : 's'} at batch ${BATCH_SIZE}; simd-optim backend ${backend} (${isa})\n`,
+  );
+
+  const runs: RunResult[] = [];
+  for (const spec of RUNS) {
+    const bar = new ProgressBar(spec.label.padEnd(30));
+    const result = runSpec(spec, split, {
+      epochs,
+      onEpoch: (fraction, r) => bar.update(fraction, `loss ${r.trainLoss.toFixed(4)}`),
+    });
+    bar.done(`loss ${result.finalTrainLoss.toFixed(4)}, test accuracy ${(result.testAccuracy * 100).toFixed(1)}%`);
+    runs.push(result);
+  }
+
+  const ravine = ravineTrajectories();
+
+  const sweepRuns = 16 * preset.sweep.seeds;
+  const sweepBar = new ProgressBar(`α × batch sweep (${sweepRuns} runs)`.padEnd(30));
+  const sweep = runSweep(split, preset.sweep, (done, total) => sweepBar.update(done / total, `${done}/${total}`));
+  sweepBar.done();
+
+  console.log(`\n${formatTable(runs)}\n`);
+
+  mkdirSync(outDir, { recursive: true });
+  const resultsPath = resolve(outDir, 'results.json');
+  writeFileSync(resultsPath, JSON.stringify({ backend: backendInfo(), epochs, runs, sweep, ravine }, null, 1) + '\n');
+
+  if (renderer === null) {
+    console.log(`Results: ${resultsPath} (charts skipped: --no-charts)`);
+    return;
+  }
+  if (renderer.fontWarning !== null) console.warn(`warning: ${renderer.fontWarning}`);
+  const charts = [lossCurvesChart(runs), stepSizeChart(runs), ravineChart(ravine), sweepChart(sweep)];
+  for (const chart of charts) await renderer.write(chart, outDir);
+  console.log(`Charts (${charts.map((c) => c.name).join(', ')}; SVG and PNG) and results.json written to ${outDir}`);
+}
