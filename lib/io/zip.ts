@@ -177,6 +177,7 @@ interface WrittenEntry {
   crc32: number;
   size: number;
   offset: number;
+  zip64: boolean;
 }
 
 /**
@@ -188,14 +189,22 @@ export class ZipWriter {
   private offset = 0;
   private readonly entries: WrittenEntry[] = [];
 
-  constructor(private readonly write: (chunk: Uint8Array) => Promise<void>) {}
+  /**
+   * `zip64From`: sizes and offsets from this value on get zip64 records
+   * (4 GiB - 1 by default, as the format requires; tests lower it to check
+   * the zip64 layout without writing gigabytes).
+   */
+  constructor(
+    private readonly write: (chunk: Uint8Array) => Promise<void>,
+    private readonly zip64From = U32_MAX,
+  ) {}
 
   /** Appends one stored entry whose data is the concatenation of `parts`. */
   async add(name: string, parts: readonly Uint8Array[]): Promise<void> {
     const nameBytes = new TextEncoder().encode(name);
     const size = parts.reduce((n, p) => n + p.length, 0);
     const crc = parts.reduce((c, p) => crc32(p, c), 0);
-    const zip64 = size >= U32_MAX || this.offset >= U32_MAX;
+    const zip64 = size >= this.zip64From || this.offset >= this.zip64From;
     const zip64Extra = zip64 ? 20 : 0;
     // "FB" padding field, as PyTorch writes it: 4 header bytes plus filler.
     const unpadded = this.offset + 30 + nameBytes.length + zip64Extra + 4;
@@ -225,7 +234,7 @@ export class ZipWriter {
     bytes.set([0x46, 0x42], at); // "FB"
     header.setUint16(at + 2, padding, true);
     bytes.fill(0x5a, at + 4); // "Z"
-    this.entries.push({ name: nameBytes, crc32: crc, size, offset: this.offset });
+    this.entries.push({ name: nameBytes, crc32: crc, size, offset: this.offset, zip64 });
     await this.emit(bytes);
     for (const part of parts) await this.emit(part);
   }
@@ -235,7 +244,7 @@ export class ZipWriter {
     const directoryOffset = this.offset;
     for (const e of this.entries) await this.emit(centralHeader(e));
     const directorySize = this.offset - directoryOffset;
-    const needZip64 = this.entries.length >= U16_MAX || directoryOffset >= U32_MAX || directorySize >= U32_MAX;
+    const needZip64 = this.entries.length >= U16_MAX || directoryOffset >= this.zip64From || directorySize >= this.zip64From;
     if (needZip64) {
       const record = new DataView(new ArrayBuffer(56 + 20));
       record.setUint32(0, ZIP64_END_OF_DIRECTORY, true);
@@ -253,10 +262,11 @@ export class ZipWriter {
     }
     const end = new DataView(new ArrayBuffer(22));
     end.setUint32(0, END_OF_DIRECTORY, true);
-    end.setUint16(8, Math.min(this.entries.length, U16_MAX), true);
-    end.setUint16(10, Math.min(this.entries.length, U16_MAX), true);
-    end.setUint32(12, Math.min(directorySize, U32_MAX), true);
-    end.setUint32(16, Math.min(directoryOffset, U32_MAX), true);
+    // With zip64 records, the classic fields are saturated: readers take the zip64 values.
+    end.setUint16(8, needZip64 ? U16_MAX : this.entries.length, true);
+    end.setUint16(10, needZip64 ? U16_MAX : this.entries.length, true);
+    end.setUint32(12, needZip64 ? U32_MAX : directorySize, true);
+    end.setUint32(16, needZip64 ? U32_MAX : directoryOffset, true);
     await this.emit(new Uint8Array(end.buffer));
   }
 
@@ -267,7 +277,7 @@ export class ZipWriter {
 }
 
 function centralHeader(e: WrittenEntry): Uint8Array {
-  const zip64 = e.size >= U32_MAX || e.offset >= U32_MAX;
+  const { zip64 } = e;
   const extraLength = zip64 ? 28 : 0;
   const header = new DataView(new ArrayBuffer(46 + e.name.length + extraLength));
   header.setUint32(0, CENTRAL_HEADER, true);
