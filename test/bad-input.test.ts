@@ -148,7 +148,7 @@ for (const kind of kinds) {
         backend.use();
         for (const run of ['step', 'stepAsync'] as const) {
           const { opt } = stepped(kind);
-          (opt.paramGroups[1] as Record<string, unknown>)[ours] = value;
+          (opt.paramGroups[1] as unknown as Record<string, unknown>)[ours] = value;
           const snap = snapshot(opt);
           const label = `${ours} = ${shown} set before ${run}() on ${backend.label}`;
           expectError(label, await thrown(() => opt[run]()), type, ours, shown);

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { Parameter, RMSprop, backendInfo } from '../lib';
+import { Adagrad, Parameter, RMSprop, backendInfo } from '../lib';
 import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
 
 const root = path.resolve(__dirname, '..');
@@ -75,6 +75,43 @@ describe('threads and stepAsync', () => {
     expect(opt.state.get(w)!.step).to.equal(2);
   });
 
+  it('refuses every call that would touch its arrays while stepAsync runs, changing nothing (RMSprop and Adagrad, every backend)', async () => {
+    const n = 1 << 18;
+    const makers: [string, (ps: Parameter[]) => RMSprop | Adagrad][] = [
+      ['RMSprop', (ps) => new RMSprop([{ params: [ps[0]] }, { params: [ps[1]], momentum: 0.9, centered: true }])],
+      ['Adagrad', (ps) => new Adagrad([{ params: [ps[0]] }, { params: [ps[1]], lrDecay: 0.01 }])],
+    ];
+    for (const backend of everyBackend()) {
+      backend.use();
+      for (const [name, make] of makers) {
+        const run = async (disturb: boolean) => {
+          const ps = [new Parameter(randomF32(n, 1)), new Parameter(Float64Array.from(randomF32(n, 2)))];
+          const opt = make(ps);
+          for (let s = 0; s < 2; s++) {
+            ps[0].grad = randomF32(n, 10 + s);
+            ps[1].grad = Float64Array.from(randomF32(n, 20 + s));
+            const pending = opt.stepAsync();
+            if (disturb) {
+              const label = `${backend.label} ${name}`;
+              const dict = opt.stateDict();
+              expect(() => opt.step(), label).to.throw(Error, /step\(\) called while stepAsync\(\) is still running/);
+              expect(() => opt.zeroGrad(), label).to.throw(Error, /zeroGrad\(\) called while stepAsync/);
+              expect(() => opt.zeroGrad(false), label).to.throw(Error, /zeroGrad\(\) called while stepAsync/);
+              expect(() => opt.loadStateDict(dict), label).to.throw(Error, /loadStateDict\(\) called while stepAsync/);
+              expect(() => opt.addParamGroup({ params: [new Parameter(new Float32Array(1))] }), label).to.throw(Error, /addParamGroup\(\) called while stepAsync/);
+              const again = await opt.stepAsync().then(() => 'resolved', (e: Error) => e.message);
+              expect(again, label).to.match(/stepAsync\(\) called while stepAsync\(\) is still running/);
+              expect(ps[0].grad, `${label}: grads kept`).to.not.equal(null);
+            }
+            await pending;
+          }
+          return ps.map((p) => bytesOf(p.data).toString('base64')).join() + JSON.stringify(opt.stateDict().param_groups);
+        };
+        expect(await run(true), `${backend.label} ${name}: refused calls changed nothing`).to.equal(await run(false));
+      }
+    }
+  });
+
   it('keeps the event loop free while a large step runs', async function () {
     if (!backendInfo().nativeLoaded) this.skip();
     const w = new Parameter(randomF32(1 << 23, 3));
@@ -89,17 +126,27 @@ describe('threads and stepAsync', () => {
 
   it('exits cleanly when the process ends during an async step', function () {
     if (!backendInfo().nativeLoaded) this.skip();
-    const code = `
-      const { Parameter, RMSprop } = require('./lib');
-      const w = new Parameter(new Float32Array(1 << 24).fill(1));
-      w.grad = new Float32Array(1 << 24).fill(0.5);
-      const opt = new RMSprop([w], { momentum: 0.9, centered: true });
-      opt.stepAsync();
-      setImmediate(() => process.exit(0));`;
-    for (let i = 0; i < 3; i++) {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], { cwd: root, encoding: 'utf8' });
-      expect(r.status, r.stderr).to.equal(0);
-      expect(r.signal).to.equal(null);
+    // Several groups and threads in flight; the process ends by exit() or by
+    // an uncaught exception, and must neither crash nor hang.
+    const start = `
+      const { Adagrad, Parameter, RMSprop } = require('./lib');
+      const big = () => { const p = new Parameter(new Float32Array(1 << 23).fill(1)); p.grad = new Float32Array(1 << 23).fill(0.5); return p; };
+      const rms = new RMSprop([{ params: [big()] }, { params: [big()], momentum: 0.9, centered: true, threads: 2 }]);
+      const ada = new Adagrad([big()]);
+      rms.stepAsync();
+      ada.stepAsync();`;
+    const endings: [string, number, RegExp][] = [
+      ['setImmediate(() => process.exit(0));', 0, /^$/],
+      ['process.exit(3);', 3, /^$/],
+      ["setImmediate(() => { throw new Error('boom mid-step'); });", 1, /boom mid-step/],
+    ];
+    for (const [end, status, stderr] of endings) {
+      for (let i = 0; i < 2; i++) {
+        const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', start + end], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+        expect(r.signal, `${end}: ${r.stderr}`).to.equal(null);
+        expect(r.status, `${end}: ${r.stderr}`).to.equal(status);
+        expect(r.stderr.trim(), end).to.match(stderr);
+      }
     }
   });
 });

@@ -1,26 +1,37 @@
-// Steps one optimizer 1,150,000 times and prints how much the heap grows over
-// 10,000 steps (median of five windows, after warm-up) and how much RSS grows
-// over 1,000,000 steps. Run by test/memory.test.ts with --expose-gc.
+// Steps an RMSprop and an Adagrad optimizer 1,150,000 times each and prints
+// how much the heap grows over 10,000 steps (median of five windows, after
+// warm-up) and how much RSS grows over 1,000,000 steps. Run by
+// test/memory.test.ts with --expose-gc.
 'use strict';
-const { Parameter, RMSprop } = require('../../dist');
+const { Adagrad, Parameter, RMSprop } = require('../../dist');
 
-const params = [new Parameter(new Float32Array(64)), new Parameter(new Float64Array(33))];
+const params = [new Parameter(new Float32Array(64)), new Parameter(new Float64Array(33)), new Parameter(new Float32Array(17))];
 params[0].grad = new Float32Array(64).fill(0.01);
 params[1].grad = new Float64Array(33).fill(-0.01);
-const opt = new RMSprop([{ params: [params[0]] }, { params: [params[1]], momentum: 0.9, centered: true }]);
-for (let i = 0; i < 100000; i++) opt.step();
+params[2].grad = new Float32Array(17).fill(0.02);
+const rmsprop = new RMSprop([{ params: [params[0]] }, { params: [params[1]], momentum: 0.9, centered: true }]);
+const adagrad = new Adagrad([params[2]], { lrDecay: 0.01 });
+const step = () => {
+  rmsprop.step();
+  adagrad.step();
+};
+for (let i = 0; i < 100000; i++) step();
 // A per-step leak grows every window; late JIT work on a busy machine, one at most.
 const growth = [];
 for (let w = 0; w < 5; w++) {
   global.gc();
   const before = process.memoryUsage().heapUsed;
-  for (let i = 0; i < 10000; i++) opt.step();
+  for (let i = 0; i < 10000; i++) step();
   global.gc();
   growth.push(process.memoryUsage().heapUsed - before);
 }
 growth.sort((a, b) => a - b);
 const rss0 = process.memoryUsage().rss;
-for (let i = 0; i < 1000000; i++) opt.step();
+for (let i = 0; i < 1000000; i++) step();
 global.gc();
 const rss1 = process.memoryUsage().rss;
-console.log(JSON.stringify({ heapGrowth: growth[2], rssGrowthMiB: (rss1 - rss0) / 2 ** 20, step: opt.state.get(params[1]).step }));
+console.log(JSON.stringify({
+  heapGrowth: growth[2],
+  rssGrowthMiB: (rss1 - rss0) / 2 ** 20,
+  steps: [rmsprop.state.get(params[1]).step, adagrad.state.get(params[2]).step],
+}));
