@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { loadTorch } from '../lib';
 
 const root = path.resolve(__dirname, '..');
 
@@ -17,5 +18,18 @@ describe('README', () => {
     const [w, b] = last.split(' ').map(Number);
     expect(w).to.be.closeTo(3, 0.01);
     expect(b).to.be.closeTo(-1, 0.01);
+  });
+
+  it('examples/resume-from-pytorch.ts continues the PyTorch run (loss keeps falling) and writes files loadTorch reads', async () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'examples/resume-from-pytorch.ts'], { cwd: root, encoding: 'utf8' });
+    expect(r.status, r.stderr).to.equal(0);
+    const losses = [...r.stdout.matchAll(/Node: step \d+, loss (\d+\.\d+)/g)].map((m) => Number(m[1]));
+    expect(losses).to.have.length(6);
+    // PyTorch stopped at 1.37 after 10 steps; the resumed run starts below it and keeps going down.
+    expect(losses[0]).to.be.below(1.37);
+    losses.slice(1).forEach((loss, i) => expect(loss).to.be.below(losses[i]));
+    const sd = await loadTorch<{ state: Record<string, { step: { data: Float32Array } }> }>(
+      path.join(root, 'examples', 'pytorch', 'optimizer-from-node.pt'));
+    expect(sd.state[0].step.data[0]).to.equal(40);
   });
 });
