@@ -42,6 +42,25 @@ describe('zip container', () => {
     expect(await dataOffsets(await asZip64(bytes))).to.satisfy((all: number[]) => all.every((at) => at % RECORD_ALIGNMENT === 0));
   });
 
+  it('accepts the records newer PyTorch versions add (.format_version, .storage_alignment, .data/version)', async () => {
+    const original = fs.readFileSync(path.join(fixtures('torch-2.6'), 'rmsprop.pt'));
+    const source = await openSource(original);
+    const chunks: Uint8Array[] = [];
+    const zip = new ZipWriter(async (c) => {
+      chunks.push(c.slice());
+    });
+    const text = (t: string) => new TextEncoder().encode(t);
+    for (const entry of (await readZipDirectory(source)).values()) {
+      // Newer versions keep the version under .data/ as well.
+      const name = entry.name === 'rmsprop/version' ? 'rmsprop/.data/version' : entry.name;
+      await zip.add(name, [await readZipEntry(source, entry)]);
+    }
+    await zip.add('rmsprop/.format_version', [text('1')]);
+    await zip.add('rmsprop/.storage_alignment', [text('64')]);
+    await zip.finish();
+    expect(describeValue(await loadTorch(Buffer.concat(chunks)))).to.deep.equal(describeValue(await loadTorch(original)));
+  });
+
   for (const name of FILES) {
     it(`reads its own zip64 layout: ${name}`, async () => {
       const original = fs.readFileSync(path.join(fixtures('torch-2.6'), name));
