@@ -95,6 +95,8 @@ export function stepSizeChart(runs: RunResult[]): Chart {
   const labels = tracked.map(runLabel);
   const color = { field: 'run', type: 'nominal', title: 'optimizer', scale: colorScale(labels), sort: labels };
   const x = { field: 'step', type: 'quantitative', title: `optimizer step (batches of ${tracked[0]?.batchSize ?? ''} images)` };
+  // Bands and lines share one legend; draw its symbols as lines, not as pale bands.
+  const lineLegend = { ...color, legend: { symbolType: 'stroke', symbolStrokeWidth: 3, symbolOpacity: 1 } };
   const panel = (field: 'factor' | 'update', title: string[]) => ({
     width: 380, height: 300,
     layer: [
@@ -104,10 +106,10 @@ export function stepSizeChart(runs: RunResult[]): Chart {
           x,
           y: { field: `${field}.q25`, type: 'quantitative', scale: { type: 'log' }, title },
           y2: { field: `${field}.q75` },
-          color,
+          color: lineLegend,
         },
       },
-      { mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y: { field: `${field}.median`, type: 'quantitative' }, color } },
+      { mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y: { field: `${field}.median`, type: 'quantitative' }, color: lineLegend } },
     ],
   });
   return {
