@@ -10,6 +10,7 @@ import * as os from 'os';
 import { describe } from '../errors';
 import { checkRecord, numelOf, Parameter, type DType, type TensorRecord } from '../tensor';
 import { writeFileAtomic } from './atomic-write';
+import { isOptimizerDict, type OptimizerDict } from './optimizer-dict';
 import { openSource, type ByteSource } from './byte-source';
 import { FileFormatError } from './format-error';
 import { bytesOf, ITEM_SIZE, typedArrayOf } from './torch-dtypes';
@@ -133,14 +134,6 @@ function encode(tensors: Array<[string, TensorRecord]>, metadata: Record<string,
   const head = Buffer.alloc(8);
   head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
   return [head, Buffer.from(json), ...tensors.map(([, t]) => bytesOf(t.data))];
-}
-
-type OptimizerDict = { state: Record<string, Record<string, unknown>>; param_groups: unknown[] };
-
-function isOptimizerDict(value: unknown): value is OptimizerDict {
-  const v = value as Record<string, unknown> | null;
-  return v !== null && typeof v === 'object' && Object.keys(v).length === 2 && Array.isArray(v.param_groups) &&
-    v.state !== null && typeof v.state === 'object';
 }
 
 function flatten(sd: OptimizerDict): { tensors: Array<[string, TensorRecord]>; meta: Record<string, string> } {

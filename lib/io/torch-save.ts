@@ -7,6 +7,7 @@ import * as path from 'path';
 import { describe } from '../errors';
 import { checkRecord, isFloatArray, Parameter, type DType, type TensorRecord } from '../tensor';
 import { writeFileAtomic } from './atomic-write';
+import { isOptimizerDict, type OptimizerDict } from './optimizer-dict';
 import { isIntKey, ORDERED_DICTS } from './python-dicts';
 import { pickle, dict, persistentId, pyGlobal, reduce, tuple, type PyValue } from './pickle-write';
 import { bytesOf, ITEM_SIZE, storageNameOf, swapBytes } from './torch-dtypes';
@@ -94,14 +95,6 @@ function serializationId(): string {
   let id = '';
   while (id.length < 40) id += String(randomInt(0, 10));
   return id;
-}
-
-type OptimizerDict = { state: Record<string, Record<string, unknown>>; param_groups: Array<Record<string, unknown>> };
-
-function isOptimizerDict(value: unknown): value is OptimizerDict {
-  if (value === null || typeof value !== 'object') return false;
-  const v = value as Record<string, unknown>;
-  return Object.keys(v).length === 2 && Array.isArray(v.param_groups) && v.state !== null && typeof v.state === 'object';
 }
 
 function formOf(value: unknown): TorchFileForm {
