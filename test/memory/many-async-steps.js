@@ -1,6 +1,6 @@
-// stepAsync() 270,000 times (each one an async worker and a promise per
+// stepAsync() 170,000 times (each one an async worker and a promise per
 // group) and prints how much the heap grows over 10,000 of them (median of
-// five windows, after warm-up) and how much RSS grows over the last 200,000.
+// five windows, after warm-up) and how much RSS grows over the last 100,000.
 // Run by test/memory.test.ts with --expose-gc.
 'use strict';
 const { Adagrad, Parameter, RMSprop } = require('../../dist');
@@ -26,7 +26,7 @@ const step = () => Promise.all([rmsprop.stepAsync(), adagrad.stepAsync()]);
   growth.sort((a, b) => a - b);
   global.gc();
   const rss0 = process.memoryUsage().rss;
-  for (let i = 0; i < 200000; i++) await step();
+  for (let i = 0; i < 100000; i++) await step();
   global.gc();
   const rss1 = process.memoryUsage().rss;
   console.log(JSON.stringify({
