@@ -1,126 +1,363 @@
-// npm run bench: RMSprop steps per second, native kernels against the pure-JS
-// backend, measured side by side in one process (rounds alternate between
-// backends so machine noise hits both alike). Prints a Markdown table.
+// npm run bench: RMSprop step throughput of simd-optim against every peer,
+// side by side in one run, and the limits of this machine measured in the same run.
 //
-//   npm run bench [-- --quick] [-- --json out.json]
-import * as os from 'node:os';
-// Types from the sources, code from the build users get (dist/, made by npm install).
-const { Parameter, RMSprop, backendInfo, useBackend }: typeof import('../lib') = require('../dist');
-type RMSprop = import('../lib').RMSprop;
+//   npm run bench                    full run (~10 minutes on 2 cores): the table on stdout,
+//                                    bench/results/results.{md,json} and bench/results/rmsprop-throughput.svg
+//   npm run bench -- --quick         smoke run (< 1 minute): small sizes, 3 rounds, into bench/out/
+//   options: --json FILE  --md FILE  --svg FILE  --rounds N
+//            --peers REGEX    only peers whose id matches (limits and native always run)
+//            --workloads LIST comma-separated workload names, e.g. 1M,16M,1000x100
+//
+// Peers (bench/peers-*.ts): simd-optim native per ISA at one thread and all cores, its
+// pure-JS backend, a plain JS loop, TensorFlow.js cpu and wasm, PyTorch 1.13 and 2.6
+// (foreach and single-tensor, one thread and all cores), the bandwidth limits (copy,
+// triad, the config's own streams) and the sqrt+div bound.
+//
+// Method: for each cell (workload × config × dtype) every peer is set up on the same
+// values, warmed up (the first step creates state, compiles, binds; then batches of
+// doubling size until 20 ms), and calibrated to a sample of ~30 ms (--quick 15 ms).
+// Then rounds: in each round every peer takes one sample, in an order rotated by one
+// each round, so slow drifts and noisy neighbours hit every peer alike. Fast peers get
+// one untimed step before each sample to bring their data back into cache. Reported:
+// the median over rounds, with min and max. Peers in other processes (Python, the
+// TensorFlow.js workers, the C limits) time themselves and run only when asked, one
+// at a time.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { renderChart } from './chart';
+import { loadAverage, readMachine, type Machine } from './machine';
+import { NativeHost } from './peers-native';
+import { limitsHost } from './peers-limits';
+import { tfjsHosts } from './peers-tfjs';
+import { torchHosts } from './peers-torch';
+import { evaluateTargets, renderMarkdown, renderReadmeSection, type RunMeta } from './report';
+import { bytesName, median, sig, sizeName, sleep } from './stats';
+import type { Cell, CellResult, Config, DTypeName, Host, Peer, PeerResult, Workload } from './types';
 
-interface Workload {
-  name: string;
-  tensors: number;
-  size: number;
-}
-interface Config {
-  name: string;
-  momentum: number;
-  centered: boolean;
-  /** Bytes a step must move per float32 element: read p, g, v; write p, v; +8 per extra buffer. */
-  bytesPerElement: number;
-}
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(name);
+const option = (name: string): string | undefined => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const quick = flag('--quick');
 
-const quick = process.argv.includes('--quick');
-const jsonOut = process.argv.includes('--json') ? process.argv[process.argv.indexOf('--json') + 1] : undefined;
+const settings = quick
+  ? { rounds: 3, minRounds: 3, sample: 0.015, warm: 0.01, peerBudget: 0.6, maxStep: 0.5 }
+  : { rounds: 5, minRounds: 3, sample: 0.03, warm: 0.02, peerBudget: 3, maxStep: 2.5 };
+if (option('--rounds')) settings.rounds = Math.max(1, Number(option('--rounds')));
+settings.minRounds = Math.min(settings.minRounds, settings.rounds);
 
-const workloads: Workload[] = [
-  { name: '4K', tensors: 1, size: 4096 },
-  { name: '64K', tensors: 1, size: 65536 },
-  { name: '1M', tensors: 1, size: 1 << 20 },
-  { name: '16M', tensors: 1, size: 1 << 24 },
-  { name: '1000 × 100', tensors: 1000, size: 100 },
+const CONFIGS: Config[] = [
+  { name: 'plain', momentum: 0, centered: false, reads: 3, writes: 2 },
+  { name: 'momentum+centered', momentum: 0.9, centered: true, reads: 5, writes: 4 },
 ];
-const configs: Config[] = [
-  { name: 'plain', momentum: 0, centered: false, bytesPerElement: 20 },
-  { name: 'momentum+centered', momentum: 0.9, centered: true, bytesPerElement: 36 },
-];
+const M = 1 << 20;
+const W = (name: string, tensors: number, size: number): Workload => ({ name, tensors, size });
 
-/** An optimizer over fresh parameters with fixed gradients. */
-function setup(w: Workload, c: Config): RMSprop {
-  const params = Array.from({ length: w.tensors }, (_, t) => {
-    const p = new Parameter(new Float32Array(w.size).map((_, i) => Math.sin(i + t)));
-    p.grad = new Float32Array(w.size).map((_, i) => Math.cos(i * 0.37 + t) * 1e-2);
-    return p;
-  });
-  return new RMSprop(params, { lr: 1e-3, momentum: c.momentum, centered: c.centered, threads: 1 });
+function cellOf(workload: Workload, config: Config, dtype: DTypeName): Cell {
+  const es = dtype === 'float32' ? 4 : 8;
+  const elements = workload.tensors * workload.size;
+  const arrays = config.centered ? 5 : 3;
+  return {
+    workload,
+    config,
+    dtype,
+    elements,
+    bytesPerElement: (config.reads + config.writes) * es,
+    footprintBytes: elements * es * arrays,
+  };
 }
 
-/** Seconds per step: the median of `rounds` timings of enough steps to take ~50 ms. */
-function timeSteps(opt: RMSprop, elements: number, rounds: number): number[] {
-  const target = quick ? 0.01 : 0.05;
-  for (let s = 0; s < 3; s++) opt.step(); // warm-up: state, JIT, binding, caches
-  const t0 = process.hrtime.bigint();
-  for (let s = 0; s < 3; s++) opt.step();
-  const once = Number(process.hrtime.bigint() - t0) / 3e9;
-  const steps = Math.max(1, Math.min(10_000, Math.round(target / Math.max(once, 1e-7))));
-  const out: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const start = process.hrtime.bigint();
-    for (let s = 0; s < steps; s++) opt.step();
-    out.push(Number(process.hrtime.bigint() - start) / 1e9 / steps);
-  }
-  void elements;
-  return out;
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-function main(): void {
-  const info = backendInfo();
-  if (info.backend !== 'native') {
-    console.error(`The native addon is not loaded (${info.nativeError}); nothing to compare.`);
-    process.exit(1);
-  }
-  const rounds = quick ? 3 : 7;
-  const rows: Record<string, unknown>[] = [];
-  console.log(`# RMSprop step throughput, float32, one thread`);
-  console.log(`CPU: ${os.cpus()[0]?.model ?? 'unknown'} (${os.cpus().length} cores); ISA: ${info.isa}; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}\n`);
-  console.log('| workload | config | native Melem/s | native GB/s | JS Melem/s | JS GB/s | native / JS |');
-  console.log('|---|---|---:|---:|---:|---:|---:|');
-  for (const w of workloads) {
-    for (const c of configs) {
-      const elements = w.tensors * w.size;
-      const times: Record<'native' | 'js', number[]> = { native: [], js: [] };
-      const optimizers = { native: undefined as RMSprop | undefined, js: undefined as RMSprop | undefined };
-      for (const backend of ['native', 'js'] as const) {
-        useBackend(backend);
-        optimizers[backend] = setup(w, c);
-      }
-      // Alternate backends round by round.
-      for (let r = 0; r < rounds; r++) {
-        for (const backend of ['native', 'js'] as const) {
-          useBackend(backend);
-          times[backend].push(...timeSteps(optimizers[backend]!, elements, 1));
-        }
-      }
-      useBackend('native');
-      const perSec = (b: 'native' | 'js') => elements / median(times[b]);
-      const row = {
-        workload: w.name,
-        config: c.name,
-        elements,
-        nativeMelemPerSec: perSec('native') / 1e6,
-        nativeGBPerSec: (perSec('native') * c.bytesPerElement) / 1e9,
-        jsMelemPerSec: perSec('js') / 1e6,
-        jsGBPerSec: (perSec('js') * c.bytesPerElement) / 1e9,
-        ratio: perSec('native') / perSec('js'),
-        nativeSecondsPerStep: times.native,
-        jsSecondsPerStep: times.js,
-      };
-      rows.push(row);
-      const f = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
-      console.log(
-        `| ${w.name} | ${c.name} | ${f(row.nativeMelemPerSec)} | ${f(row.nativeGBPerSec)} | ` +
-          `${f(row.jsMelemPerSec)} | ${f(row.jsGBPerSec)} | ${row.ratio.toFixed(1)}× |`,
-      );
+/** The cells of this run, in order (big ones last: a wasm abort there cannot hide smaller rows). */
+function plan(machine: Machine): { cells: Cell[]; notes: string[] } {
+  const notes: string[] = [];
+  let f32: Workload[];
+  let f64: Workload[];
+  if (quick) {
+    f32 = [W('64K', 1, 65536), W('100K', 1, 100_000), W('1000 × 100', 1000, 100), W('1M', 1, M)];
+    f64 = [];
+    notes.push('--quick: float32 sizes 64K to 1M only, 3 rounds, short samples; every peer still runs.');
+  } else {
+    f32 = [
+      W('4K', 1, 4096), W('64K', 1, 65536), W('100K', 1, 100_000), W('1000 × 100', 1000, 100), W('1M', 1, M),
+      W('100 × 100K', 100, 100_000), W('16M', 1, 16 * M), W('64M', 1, 64 * M),
+    ];
+    f64 = [W('64K', 1, 65536), W('1M', 1, M), W('16M', 1, 16 * M)];
+    // Out of cache means several times the last-level cache: 64M float32 elements
+    // (768 MiB plain) are 24× a 32 MiB L3. 128M is added where the L3 is larger
+    // (up to 480 MiB on the machines here), if memory allows: this process, the C
+    // limits and two PyTorch processes each hold the cell's arrays, and PyTorch's
+    // foreach adds temporaries: about 6 footprints.
+    const llc = machine.llcBytes ?? 32 * M;
+    const big = cellOf(W('128M', 1, 128 * M), CONFIGS[1], 'float32');
+    const need = 6 * big.footprintBytes;
+    if (cellOf(W('64M', 1, 64 * M), CONFIGS[0], 'float32').footprintBytes < 8 * llc) {
+      if (machine.memAvailableBytes >= need) f32.push(W('128M', 1, 128 * M));
+      else notes.push(`128M skipped: needs about ${bytesName(need)} of available memory, ${bytesName(machine.memAvailableBytes)} available.`);
     }
   }
-  console.log(`\nMedian of ${rounds} alternating rounds per cell; GB/s counts the bytes a step must move ` +
-    `(20 per element plain, 36 with momentum and centered).`);
-  if (jsonOut) {
-    require('node:fs').writeFileSync(jsonOut, JSON.stringify({ info, cpu: os.cpus()[0]?.model, node: process.version, rows }, null, 2));
-  }
+  const only = option('--workloads')?.split(',').map((s) => s.replace(/\s/g, '').replace('×', 'x'));
+  const keep = (w: Workload) => !only || only.includes(w.name.replace(/\s/g, '').replace('×', 'x'));
+  const cells: Cell[] = [];
+  for (const w of f32.filter(keep)) for (const c of CONFIGS) cells.push(cellOf(w, c, 'float32'));
+  for (const w of f64.filter(keep)) for (const c of CONFIGS) cells.push(cellOf(w, c, 'float64'));
+  return { cells, notes };
 }
 
-main();
+/** Seconds per element of the last measured single-tensor cell, per peer and config (to skip hopeless steps). */
+const rateMemory = new Map<string, { perElement: number; from: string }>();
+
+interface Live {
+  peer: Peer;
+  result: PeerResult;
+  estimate: number; // seconds per step
+  steps: number;
+  rounds: number;
+}
+
+async function measureCell(cell: Cell, hosts: Host[]): Promise<{ median: CellResult; best: CellResult }> {
+  const results: PeerResult[] = [];
+  const live: Live[] = [];
+  const blank = (peer: Peer): PeerResult => ({
+    id: peer.id,
+    label: peer.label,
+    kind: peer.kind,
+    threads: peer.threads,
+    isa: peer.isa,
+    status: 'ok',
+    samples: [],
+    steps: 0,
+    warmup: [],
+  });
+  for (const host of hosts) {
+    const peers = host.peers.filter((p) => p.applies(cell) !== null);
+    if (!peers.length) continue;
+    if (host.unavailable) {
+      for (const p of peers) results.push({ ...blank(p), status: 'not available', reason: host.unavailable });
+      continue;
+    }
+    const runnable = peers.filter((p) => {
+      const a = p.applies(cell);
+      if (a !== true) results.push({ ...blank(p), status: 'not available', reason: a as string });
+      return a === true;
+    });
+    if (!runnable.length) continue;
+    // Skip peers whose step would take longer than the budget allows, by their last rate.
+    const toRun = runnable.filter((p) => {
+      const key = `${p.id}|${cell.config.name}|${cell.dtype}`;
+      const rate = rateMemory.get(key);
+      const est = rate ? rate.perElement * cell.elements : 0;
+      if (est > settings.maxStep) {
+        results.push({
+          ...blank(p),
+          status: 'skipped',
+          reason: `time budget: ~${sig(est)} s per step (extrapolated from ${rate!.from}) > ${settings.maxStep} s${quick ? ' in --quick' : ''}`,
+        });
+        return false;
+      }
+      return true;
+    });
+    if (!toRun.length) continue;
+    try {
+      await host.setup(cell);
+    } catch (e) {
+      for (const p of toRun) results.push({ ...blank(p), status: 'failed', reason: `setup: ${(e as Error).message}` });
+      continue;
+    }
+    for (const p of toRun) {
+      const result = blank(p);
+      results.push(result);
+      live.push({ peer: p, result, estimate: 0, steps: 0, rounds: 0 });
+    }
+  }
+
+  // Warm-up and calibration, peer by peer.
+  for (const l of live) {
+    try {
+      // The first step (state, compilation, binding, first touch) is the warm-up of a slow
+      // peer; fast ones then run batches of about warm/2 seconds until `warm` seconds.
+      let perStep = await l.peer.run(1);
+      l.result.warmup.push(perStep);
+      let total = perStep;
+      for (let k = 0; perStep < 0.1 && k < 8 && (k < 2 || total < settings.warm); k++) {
+        const batch = Math.max(1, Math.min(1 << 16, Math.round(settings.warm / 2 / perStep)));
+        const t = await l.peer.run(batch);
+        perStep = t / batch;
+        l.result.warmup.push(perStep);
+        total += t;
+      }
+      l.estimate = perStep;
+      l.steps = Math.max(1, Math.min(200_000, Math.round(settings.sample / perStep)));
+      const sampleTime = l.steps * perStep;
+      l.rounds = Math.max(settings.minRounds, Math.min(settings.rounds, Math.floor(settings.peerBudget / sampleTime)));
+      l.result.steps = l.steps;
+    } catch (e) {
+      l.result.status = 'failed';
+      l.result.reason = (e as Error).message.split('\n')[0].slice(0, 300);
+    }
+  }
+
+  // Rounds: one sample per peer per round, the order rotated by one each round.
+  const active = () => live.filter((l) => l.result.status === 'ok');
+  const maxRounds = Math.max(0, ...active().map((l) => l.rounds));
+  for (let r = 0; r < maxRounds; r++) {
+    const order = active();
+    const rotated = order.map((_, i) => order[(i + r) % order.length]);
+    for (const l of rotated) {
+      if (l.result.samples.length >= l.rounds || l.result.status !== 'ok') continue;
+      try {
+        if (l.estimate < 0.05) await l.peer.run(1); // data back into cache, switches applied
+        const s = await l.peer.run(l.steps);
+        l.result.samples.push(s / l.steps);
+      } catch (e) {
+        l.result.status = 'failed';
+        l.result.reason = (e as Error).message.split('\n')[0].slice(0, 300);
+      }
+      await sleep(2); // let another process's spinning OpenMP threads park
+    }
+  }
+  for (const host of hosts) await host.teardown().catch(() => undefined);
+
+  for (const l of live) {
+    if (l.result.status === 'ok' && cell.workload.tensors === 1) {
+      rateMemory.set(`${l.peer.id}|${cell.config.name}|${cell.dtype}`, {
+        perElement: median(l.result.samples) / cell.elements,
+        from: cell.workload.name,
+      });
+    }
+  }
+  // The same cell judged on each peer's fastest sample: interference from other
+  // processes only ever slows a sample down, so the best one is the machine's.
+  const bestOnly = results.map((r) => ({ ...r, samples: r.samples.length ? [Math.min(...r.samples)] : [] }));
+  return { best: derive(cell, hosts, bestOnly, maxRounds), median: derive(cell, hosts, results, maxRounds) };
+}
+
+/** Melem/s, GB/s, the limits, % of limit, ratios to native, % of the bound. */
+function derive(cell: Cell, hosts: Host[], peers: PeerResult[], rounds: number): CellResult {
+  const es = cell.dtype === 'float32' ? 4 : 8;
+  const peerById = new Map(hosts.flatMap((h) => h.peers).map((p) => [p.id, p]));
+  for (const r of peers) {
+    if (r.status !== 'ok' || !r.samples.length) continue;
+    const rates = r.samples.map((t) => cell.elements / t / 1e6);
+    r.melemPerSec = { median: median(rates), min: Math.min(...rates), max: Math.max(...rates) };
+    r.gbPerSec = (r.melemPerSec.median * cell.bytesPerElement) / 1e3;
+    const counted = peerById.get(r.id)?.countedArrays;
+    if (counted) r.limitGBPerSec = (r.melemPerSec.median * counted(cell) * es) / 1e3;
+  }
+  const limit: CellResult['limit'] = {};
+  for (const r of peers) {
+    if (r.kind !== 'limit' || r.limitGBPerSec === undefined) continue;
+    const key = r.threads === 1 ? '1' : 'all';
+    if (!limit[key] || r.limitGBPerSec > limit[key]!.gbPerSec) limit[key] = { gbPerSec: r.limitGBPerSec, kernel: r.label };
+  }
+  const bounds = peers.filter((r) => r.kind === 'bound' && r.melemPerSec);
+  const best = bounds.sort((a, b) => b.melemPerSec!.median - a.melemPerSec!.median)[0];
+  const bound = best ? { melemPerSec: best.melemPerSec!.median, isa: best.isa ?? '?' } : undefined;
+  const nativeDefault = (threads: number) =>
+    peers.find((r) => r.kind === 'native' && r.isa === defaultIsa && r.threads === threads && r.melemPerSec);
+  for (const r of peers) {
+    if (!r.melemPerSec) continue;
+    if (r.kind !== 'limit' && r.kind !== 'bound') {
+      const lim = limit[r.threads === 1 ? '1' : 'all'];
+      if (lim) r.pctOfLimit = r.gbPerSec! / lim.gbPerSec;
+    }
+    if (r.kind !== 'limit') {
+      const ref = nativeDefault(r.threads) ?? nativeDefault(1);
+      if (ref && r.kind !== 'bound') r.nativeRatio = ref.melemPerSec!.median / r.melemPerSec.median;
+    }
+    if (r.kind === 'native' && r.threads === 1 && bound) {
+      const same = bounds.find((b) => b.isa === r.isa);
+      if (same) r.pctOfBoundSameIsa = r.melemPerSec.median / same.melemPerSec!.median;
+      r.pctOfBoundBest = r.melemPerSec.median / bound.melemPerSec;
+    }
+  }
+  return {
+    workload: cell.workload.name,
+    tensors: cell.workload.tensors,
+    size: cell.workload.size,
+    config: cell.config.name,
+    dtype: cell.dtype,
+    elements: cell.elements,
+    bytesPerElement: cell.bytesPerElement,
+    footprintBytes: cell.footprintBytes,
+    limit,
+    bound,
+    rounds,
+    peers,
+  };
+}
+
+let defaultIsa = 'scalar';
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const machine = readMachine();
+  const loadBefore = loadAverage();
+  const { cells, notes } = plan(machine);
+  const native = new NativeHost(machine.cores);
+  defaultIsa = native.defaultIsa;
+  process.stderr.write(`starting peers (PyTorch, TensorFlow.js, building bench/limits.c)...\n`);
+  const [limits, torch, tfjs] = await Promise.all([limitsHost(machine.cores), torchHosts(machine.cores), tfjsHosts()]);
+  let hosts: Host[] = [native, limits, ...torch, ...tfjs];
+  const peerFilter = option('--peers');
+  if (peerFilter) {
+    const re = new RegExp(peerFilter);
+    for (const h of hosts) {
+      if (h.peers.some((p) => p.kind === 'native' || p.kind === 'limit' || p.kind === 'bound')) continue;
+      h.peers = h.peers.filter((p) => re.test(p.id));
+    }
+    hosts = hosts.filter((h) => h.peers.length);
+  }
+  const results: CellResult[] = [];
+  const bestResults: CellResult[] = [];
+  try {
+    for (const [i, cell] of cells.entries()) {
+      const start = Date.now();
+      const name = `${cell.workload.name} ${cell.config.name} ${cell.dtype}`;
+      process.stderr.write(`[${i + 1}/${cells.length}] ${name} (${sizeName(cell.elements)} elements, ${bytesName(cell.footprintBytes)})... `);
+      const measured = await measureCell(cell, hosts);
+      results.push(measured.median);
+      bestResults.push(measured.best);
+      process.stderr.write(`${((Date.now() - start) / 1000).toFixed(1)} s\n`);
+    }
+  } finally {
+    await Promise.all(hosts.map((h) => h.close()));
+  }
+  const meta: RunMeta = {
+    machine,
+    quick,
+    settings,
+    notes,
+    hosts: hosts.map((h) => h.describe()),
+    defaultIsa,
+    seconds: (Date.now() - t0) / 1000,
+    load: { before: loadBefore, after: loadAverage() },
+    command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+  };
+  const targets = evaluateTargets(meta, results);
+  evaluateTargets(meta, bestResults).forEach((t, i) => (targets[i].best = { measured: t.measured, met: t.met }));
+  const md = renderMarkdown(meta, results, targets);
+  process.stdout.write(md);
+
+  const outDir = path.join(__dirname, quick ? 'out' : 'results');
+  const base = quick ? 'quick' : 'results';
+  const jsonPath = option('--json') ?? path.join(outDir, `${base}.json`);
+  const mdPath = option('--md') ?? path.join(outDir, `${base}.md`);
+  const svgPath = option('--svg') ?? path.join(outDir, quick ? 'quick.svg' : 'rmsprop-throughput.svg');
+  for (const p of [jsonPath, mdPath, svgPath]) fs.mkdirSync(path.dirname(p), { recursive: true });
+  fs.writeFileSync(jsonPath, `${JSON.stringify({ meta, targets, cells: results }, null, 1)}\n`);
+  fs.writeFileSync(mdPath, md);
+  fs.writeFileSync(svgPath, renderChart(meta, results));
+  if (!quick) {
+    // The README's Benchmark section, ready to paste, with the chart path as the README sees it.
+    const chart = path.relative(path.join(__dirname, '..'), svgPath).split(path.sep).join('/');
+    fs.writeFileSync(path.join(outDir, 'README-section.md'), renderReadmeSection(meta, results, targets, chart));
+  }
+  process.stderr.write(`\nwrote ${path.relative(process.cwd(), mdPath)}, ${path.relative(process.cwd(), jsonPath)}, ${path.relative(process.cwd(), svgPath)} in ${meta.seconds.toFixed(0)} s\n`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,267 @@
+/*
+ * The limits the benchmark measures RMSprop against, in the same run:
+ *
+ *   copy      b[i] = a[i]                       (counted: 2 elements moved)
+ *   triad     a[i] = b[i] + s * c[i]            (counted: 3)
+ *   streams3  RMSprop plain's memory pattern: read p, g, v; write p, v in place,
+ *             with only trivial arithmetic      (counted: 5, i.e. 20 B per float32)
+ *   streams5  momentum+centered's pattern: read p, g, v, buf, gavg; write all but g
+ *                                               (counted: 9, i.e. 36 B per float32)
+ * The streaming kernels are compiled for the best ISA the CPU has (GCC
+ * target_clones: AVX-512, AVX2 or baseline); the ISA argument of `run`
+ * selects only the sqrtdiv variant.
+ *
+ *   sqrtdiv   p[i] = g[i] / sqrt(v[i])          the in-cache bound: only the square
+ *             root and the divide of a step, over the same values simd-optim steps
+ *             (see fill), written with the intrinsics of one ISA (scalar, avx2, avx512)
+ *
+ * Standalone C, compiled at bench time by bench/limits.ts with `cc -O3 -fopenmp`
+ * into build/bench/. It speaks a line protocol on stdin/stdout so the Node
+ * driver can interleave it round by round with the other peers:
+ *
+ *   info                                  -> "ok isas=scalar,avx2,avx512 threads=N"
+ *   alloc <n> <f32|f64>                   -> "ok" (5 arrays of n elements, 64-byte aligned)
+ *   run <kernel> <isa> <threads> <steps>  -> "ok <seconds for all steps>"
+ *   quit
+ *
+ * Every step is one OpenMP parallel region (threads take contiguous 64-byte
+ * aligned chunks), as one native optimizer step is one thread-pool run.
+ */
+#define _GNU_SOURCE
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static size_t n_elems = 0;
+static int is_f64 = 0;
+static void *arr[5];
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* The chunk [lo, hi) of thread t of T, boundaries on 64-byte lines. */
+static void chunk(size_t n, size_t esize, int t, int T, size_t *lo, size_t *hi) {
+  size_t line = 64 / esize;
+  size_t lines = (n + line - 1) / line;
+  size_t a = lines * (size_t)t / (size_t)T, b = lines * (size_t)(t + 1) / (size_t)T;
+  *lo = a * line < n ? a * line : n;
+  *hi = b * line < n ? b * line : n;
+}
+
+/* ---- streaming kernels, auto-vectorised for the best ISA (see ISA_ATTR) ---- */
+#if defined(__x86_64__)
+#define ISA_ATTR __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ISA_ATTR
+#endif
+#define STREAMS(T, SUF)                                                                    \
+  ISA_ATTR static void copy_##SUF(T *restrict a, T *restrict b, size_t lo, size_t hi) {    \
+    for (size_t i = lo; i < hi; i++) b[i] = a[i];                                          \
+  }                                                                                        \
+  ISA_ATTR static void triad_##SUF(T *restrict a, const T *restrict b, const T *restrict c, \
+                                   size_t lo, size_t hi) {                                 \
+    const T s = (T)0.5;                                                                    \
+    for (size_t i = lo; i < hi; i++) a[i] = b[i] + s * c[i];                               \
+  }                                                                                        \
+  ISA_ATTR static void streams3_##SUF(T *restrict p, const T *restrict g, T *restrict v,    \
+                                      size_t lo, size_t hi) {                              \
+    const T s = (T)0.5, r = (T)1e-3;                                                       \
+    for (size_t i = lo; i < hi; i++) {                                                     \
+      v[i] = v[i] * s + g[i];                                                              \
+      p[i] = p[i] - r * g[i];                                                              \
+    }                                                                                      \
+  }                                                                                        \
+  ISA_ATTR static void streams5_##SUF(T *restrict p, const T *restrict g, T *restrict v,    \
+                                      T *restrict m, T *restrict a, size_t lo, size_t hi) { \
+    const T s = (T)0.5, r = (T)1e-3;                                                       \
+    for (size_t i = lo; i < hi; i++) {                                                     \
+      T gi = g[i];                                                                         \
+      v[i] = v[i] * s + gi;                                                                \
+      a[i] = a[i] * s + gi;                                                                \
+      m[i] = m[i] * s + gi;                                                                \
+      p[i] = p[i] - r * m[i];                                                              \
+    }                                                                                      \
+  }
+STREAMS(float, f32)
+STREAMS(double, f64)
+
+/* ---- the in-cache bound: only the square root and the divide ---- */
+__attribute__((optimize("no-tree-vectorize"))) static void sqrtdiv_scalar_f32(
+    float *restrict p, const float *restrict g, const float *restrict v, size_t lo, size_t hi) {
+  for (size_t i = lo; i < hi; i++) p[i] = g[i] / sqrtf(v[i]);
+}
+__attribute__((optimize("no-tree-vectorize"))) static void sqrtdiv_scalar_f64(
+    double *restrict p, const double *restrict g, const double *restrict v, size_t lo, size_t hi) {
+  for (size_t i = lo; i < hi; i++) p[i] = g[i] / sqrt(v[i]);
+}
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) static void sqrtdiv_avx2_f32(
+    float *restrict p, const float *restrict g, const float *restrict v, size_t lo, size_t hi) {
+  size_t i = lo;
+  for (; i + 8 <= hi; i += 8)
+    _mm256_storeu_ps(p + i, _mm256_div_ps(_mm256_loadu_ps(g + i), _mm256_sqrt_ps(_mm256_loadu_ps(v + i))));
+  for (; i < hi; i++) p[i] = g[i] / sqrtf(v[i]);
+}
+__attribute__((target("avx2,fma"))) static void sqrtdiv_avx2_f64(
+    double *restrict p, const double *restrict g, const double *restrict v, size_t lo, size_t hi) {
+  size_t i = lo;
+  for (; i + 4 <= hi; i += 4)
+    _mm256_storeu_pd(p + i, _mm256_div_pd(_mm256_loadu_pd(g + i), _mm256_sqrt_pd(_mm256_loadu_pd(v + i))));
+  for (; i < hi; i++) p[i] = g[i] / sqrt(v[i]);
+}
+__attribute__((target("avx512f"))) static void sqrtdiv_avx512_f32(
+    float *restrict p, const float *restrict g, const float *restrict v, size_t lo, size_t hi) {
+  size_t i = lo;
+  for (; i + 16 <= hi; i += 16)
+    _mm512_storeu_ps(p + i, _mm512_div_ps(_mm512_loadu_ps(g + i), _mm512_sqrt_ps(_mm512_loadu_ps(v + i))));
+  for (; i < hi; i++) p[i] = g[i] / sqrtf(v[i]);
+}
+__attribute__((target("avx512f"))) static void sqrtdiv_avx512_f64(
+    double *restrict p, const double *restrict g, const double *restrict v, size_t lo, size_t hi) {
+  size_t i = lo;
+  for (; i + 8 <= hi; i += 8)
+    _mm512_storeu_pd(p + i, _mm512_div_pd(_mm512_loadu_pd(g + i), _mm512_sqrt_pd(_mm512_loadu_pd(v + i))));
+  for (; i < hi; i++) p[i] = g[i] / sqrt(v[i]);
+}
+#else
+#define sqrtdiv_avx2_f32 sqrtdiv_scalar_f32
+#define sqrtdiv_avx2_f64 sqrtdiv_scalar_f64
+#define sqrtdiv_avx512_f32 sqrtdiv_scalar_f32
+#define sqrtdiv_avx512_f64 sqrtdiv_scalar_f64
+#endif
+
+static int cpu_has(const char *isa) {
+  if (!strcmp(isa, "scalar")) return 1;
+#if !defined(__x86_64__)
+  return 0;
+#else
+  __builtin_cpu_init();
+  if (!strcmp(isa, "avx2")) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (!strcmp(isa, "avx512")) return __builtin_cpu_supports("avx512f");
+  return 0;
+#endif
+}
+
+/* The values bench/peers-native.ts gives simd-optim (fillValues, tensor 0):
+   p in [-1, 1) from seed 1, g with |g| in [1e-3, 1e-2] and alternating signs
+   from seed 2, and v = g * g, a square_avg of that gradient. The other two
+   arrays (momentum buffer, grad_avg) are zero, as on a first step. */
+static void fill_lcg(size_t k, int seed, int grad) {
+  uint32_t s = (uint32_t)seed * 2654435761u;
+  if (!s) s = 1;
+  for (size_t i = 0; i < n_elems; i++) {
+    s = s * 1664525u + 1013904223u;
+    double u = s / 4294967296.0;
+    double val = grad ? ((i & 1) ? -1.0 : 1.0) * (1e-3 + u * 9e-3) : u * 2 - 1;
+    if (is_f64) ((double *)arr[k])[i] = val;
+    else ((float *)arr[k])[i] = (float)val;
+  }
+}
+
+static void fill(void) {
+  fill_lcg(0, 1, 0);
+  fill_lcg(1, 2, 1);
+  for (size_t i = 0; i < n_elems; i++) {
+    if (is_f64) {
+      double g = ((double *)arr[1])[i];
+      ((double *)arr[2])[i] = g * g;
+      ((double *)arr[3])[i] = ((double *)arr[4])[i] = 0;
+    } else {
+      float g = ((float *)arr[1])[i];
+      ((float *)arr[2])[i] = g * g;
+      ((float *)arr[3])[i] = ((float *)arr[4])[i] = 0;
+    }
+  }
+}
+
+static int run(const char *kernel, const char *isa, int threads, long steps, double *seconds) {
+  int k;
+  if (!strcmp(kernel, "copy")) k = 0;
+  else if (!strcmp(kernel, "triad")) k = 1;
+  else if (!strcmp(kernel, "streams3")) k = 2;
+  else if (!strcmp(kernel, "streams5")) k = 3;
+  else if (!strcmp(kernel, "sqrtdiv")) k = 4;
+  else return 0;
+  int isa_id = !strcmp(isa, "scalar") ? 0 : !strcmp(isa, "avx2") ? 1 : !strcmp(isa, "avx512") ? 2 : -1;
+  if (isa_id < 0 || !cpu_has(isa)) return 0;
+  size_t es = is_f64 ? 8 : 4;
+  double t0 = now();
+  for (long s = 0; s < steps; s++) {
+#pragma omp parallel num_threads(threads)
+    {
+      size_t lo, hi;
+      chunk(n_elems, es, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
+      if (is_f64) {
+        double *a = arr[0], *b = arr[1], *c = arr[2], *d = arr[3], *e = arr[4];
+        switch (k) {
+          case 0: copy_f64(a, b, lo, hi); break;
+          case 1: triad_f64(a, b, c, lo, hi); break;
+          case 2: streams3_f64(a, b, c, lo, hi); break;
+          case 3: streams5_f64(a, b, c, d, e, lo, hi); break;
+          default:
+            if (isa_id == 0) sqrtdiv_scalar_f64(a, b, c, lo, hi);
+            else if (isa_id == 1) sqrtdiv_avx2_f64(a, b, c, lo, hi);
+            else sqrtdiv_avx512_f64(a, b, c, lo, hi);
+        }
+      } else {
+        float *a = arr[0], *b = arr[1], *c = arr[2], *d = arr[3], *e = arr[4];
+        switch (k) {
+          case 0: copy_f32(a, b, lo, hi); break;
+          case 1: triad_f32(a, b, c, lo, hi); break;
+          case 2: streams3_f32(a, b, c, lo, hi); break;
+          case 3: streams5_f32(a, b, c, d, e, lo, hi); break;
+          default:
+            if (isa_id == 0) sqrtdiv_scalar_f32(a, b, c, lo, hi);
+            else if (isa_id == 1) sqrtdiv_avx2_f32(a, b, c, lo, hi);
+            else sqrtdiv_avx512_f32(a, b, c, lo, hi);
+        }
+      }
+    }
+    /* sqrtdiv overwrites p with g/sqrt(v); later steps compute the same. The
+       streaming kernels keep their values bounded (|s| < 1). */
+  }
+  *seconds = now() - t0;
+  return 1;
+}
+
+int main(void) {
+  char line[256];
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  while (fgets(line, sizeof line, stdin)) {
+    char cmd[32] = "", a1[32] = "", a2[32] = "";
+    long n1 = 0, n2 = 0;
+    if (sscanf(line, "%31s", cmd) != 1) continue;
+    if (!strcmp(cmd, "quit")) break;
+    if (!strcmp(cmd, "info")) {
+      printf("ok isas=scalar%s%s threads=%d\n", cpu_has("avx2") ? ",avx2" : "", cpu_has("avx512") ? ",avx512" : "",
+             omp_get_num_procs());
+    } else if (!strcmp(cmd, "alloc") && sscanf(line, "%*s %ld %31s", &n1, a1) == 2) {
+      for (int k = 0; k < 5; k++) free(arr[k]), arr[k] = NULL;
+      n_elems = (size_t)n1;
+      is_f64 = !strcmp(a1, "f64");
+      size_t bytes = ((n_elems * (is_f64 ? 8 : 4)) + 63) / 64 * 64;
+      int ok = 1;
+      for (int k = 0; k < 5; k++) ok = ok && (arr[k] = aligned_alloc(64, bytes ? bytes : 64)) != NULL;
+      if (ok) fill(), printf("ok\n");
+      else printf("error out of memory\n");
+    } else if (!strcmp(cmd, "run") && sscanf(line, "%*s %31s %31s %ld %ld", a1, a2, &n1, &n2) == 4) {
+      double s;
+      if (!arr[0]) printf("error alloc first\n");
+      else if (run(a1, a2, (int)n1, n2, &s)) printf("ok %.9f\n", s);
+      else printf("error cannot run %s on %s here\n", a1, a2);
+    } else {
+      printf("error bad command\n");
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,114 @@
+// PyTorch's torch.optim.RMSprop, foreach and single-tensor, at one thread and
+// at all cores, timed inside Python by bench/torch_rmsprop.py. PyTorch 1.13
+// is Debian bookworm's /usr/bin/python3; PyTorch 2.6 is Debian trixie's, in
+// the chroot scripts/setup-torch.sh makes (SIMD_OPTIM_TRIXIE overrides where).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Cell, Host, Peer } from './types';
+import { ask, LineWorker, parseTagged, quietThreadsEnv } from './worker-client';
+
+const script = fs.readFileSync(path.join(__dirname, 'torch_rmsprop.py'), 'utf8');
+const trixie = process.env.SIMD_OPTIM_TRIXIE || '/var/cache/simd-optim/trixie';
+
+interface TorchSpec {
+  name: string;
+  argv: string[] | undefined;
+  missing: string;
+}
+
+function specs(): TorchSpec[] {
+  const bookworm: TorchSpec = {
+    name: 'torch 1.13',
+    argv: fs.existsSync('/usr/bin/python3') ? ['/usr/bin/python3'] : undefined,
+    missing: 'not installed: no /usr/bin/python3 (apt-get install python3-torch)',
+  };
+  // scripts/setup-torch.sh mounts /proc in the chroot (PyTorch reads it to
+  // pick its CPU kernels); the bench only uses what is there.
+  const chroot = fs.existsSync(`${trixie}/usr/bin/python3`) ? ['chroot', trixie, '/usr/bin/python3'] : undefined;
+  const trixieSpec: TorchSpec = {
+    name: 'torch 2.6',
+    argv: chroot,
+    missing: `not installed: no trixie chroot at ${trixie} (bash scripts/setup-torch.sh)`,
+  };
+  return [bookworm, trixieSpec];
+}
+
+class TorchHost implements Host {
+  name: string;
+  peers: Peer[] = [];
+  unavailable?: string;
+  private info = '';
+  private worker: LineWorker | undefined;
+
+  constructor(private readonly spec: TorchSpec, cores: number) {
+    this.name = spec.name;
+    if (spec.argv) {
+      this.worker = new LineWorker(spec.name, [...spec.argv, '-u', '-c', script], { parse: parseTagged, env: quietThreadsEnv() });
+    } else {
+      this.unavailable = spec.missing;
+    }
+    const threadCounts = cores > 1 ? [1, cores] : [1];
+    for (const threads of threadCounts) {
+      for (const variant of ['single', 'foreach'] as const) {
+        const label = `${spec.name} ${variant === 'single' ? 'single-tensor' : 'foreach'}${threads > 1 ? ` ${threads}T` : ''}`;
+        this.peers.push({
+          id: `${spec.name.replace(' ', '-')}-${variant}-${threads === 1 ? '1t' : 'all'}`,
+          label,
+          kind: 'torch',
+          threads,
+          applies: (cell: Cell) => (cell.dtype === 'float32' ? true : null),
+          run: async (steps: number) => {
+            const r = await ask<{ seconds: number }>(this.worker!, { cmd: 'run', variant, threads, steps });
+            return r.seconds;
+          },
+        });
+      }
+    }
+  }
+
+  /** Starts Python and checks that torch imports (and is the expected version). */
+  async start(): Promise<void> {
+    if (!this.worker) return;
+    try {
+      const r = await ask<{ torch: string; python: string; capability: string; threads: number }>(this.worker, { cmd: 'info' });
+      const want = this.spec.name.split(' ')[1];
+      if (!r.torch.startsWith(want)) {
+        this.unavailable = `not installed: found torch ${r.torch}, not ${want}`;
+        await this.worker.close();
+        return;
+      }
+      this.info = `${this.spec.name}: torch ${r.torch}, Python ${r.python}, CPU capability ${r.capability}, default threads ${r.threads}`;
+    } catch (e) {
+      this.unavailable = `not installed: ${(e as Error).message.includes('torch') ? 'python3 cannot import torch' : (e as Error).message.slice(0, 200)}`;
+    }
+  }
+
+  describe(): string {
+    return this.unavailable ? `${this.spec.name}: ${this.unavailable}` : this.info;
+  }
+
+  async setup(cell: Cell): Promise<void> {
+    await ask(this.worker!, {
+      cmd: 'setup',
+      tensors: cell.workload.tensors,
+      size: cell.workload.size,
+      dtype: cell.dtype,
+      momentum: cell.config.momentum,
+      centered: cell.config.centered,
+    });
+  }
+
+  async teardown(): Promise<void> {
+    if (this.worker?.alive) await ask(this.worker, { cmd: 'free' }).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.close();
+  }
+}
+
+export async function torchHosts(cores: number): Promise<Host[]> {
+  const hosts = specs().map((s) => new TorchHost(s, cores));
+  await Promise.all(hosts.map((h) => h.start()));
+  return hosts;
+}

@@ -1,0 +1,295 @@
+// The benchmark's Markdown: the machine, issue 5's targets (met or not, with
+// the numbers), a summary row per cell, then every peer of every cell.
+import type { Machine } from './machine';
+import { bytesName, pct, sig, times } from './stats';
+import type { CellResult, PeerResult } from './types';
+
+export interface RunMeta {
+  machine: Machine;
+  quick: boolean;
+  settings: { rounds: number; minRounds: number; sample: number; warm: number; peerBudget: number; maxStep: number };
+  notes: string[];
+  hosts: string[];
+  defaultIsa: string;
+  seconds: number;
+  /** The 1-minute load average when the run started and ended (other processes competing for the cores). */
+  load: { before: number; after: number };
+  command: string;
+}
+
+export interface TargetResult {
+  target: string;
+  /** Which cells it was judged on. */
+  where: string;
+  /** The decisive number (the worst case) and the others. */
+  measured: string;
+  /** true / false; null when it could not be measured in this run. */
+  met: boolean | null;
+  /** The same target judged on every peer's fastest sample instead of its median. */
+  best?: { measured: string; met: boolean | null };
+}
+
+const cellName = (c: CellResult) => `${c.workload} ${c.config === 'plain' ? 'plain' : 'm+c'}${c.dtype === 'float64' ? ' f64' : ''}`;
+
+const peer = (c: CellResult, pred: (r: PeerResult) => boolean) => c.peers.find((r) => pred(r) && r.melemPerSec);
+
+/** Out of the last-level cache: the arrays take at least twice its size. */
+export function outOfCache(meta: RunMeta, c: CellResult): boolean {
+  const llc = meta.machine.llcBytes ?? 32 * 2 ** 20;
+  return c.footprintBytes >= 2 * llc;
+}
+
+function judge(target: string, where: string, values: { cell: CellResult; value: number | undefined; note?: string }[], goal: number, fmt: (x: number) => string): TargetResult {
+  const measured = values.filter((v) => v.value !== undefined) as { cell: CellResult; value: number; note?: string }[];
+  const missing = values.filter((v) => v.value === undefined);
+  if (!measured.length) {
+    return { target, where, measured: missing.length ? `not measured (${missing.map((m) => `${cellName(m.cell)}: ${m.note ?? 'no data'}`).join('; ')})` : 'no such cells in this run', met: null };
+  }
+  const worst = measured.reduce((a, b) => (b.value < a.value ? b : a));
+  const all = measured.map((v) => `${cellName(v.cell)} ${fmt(v.value)}`).join(', ');
+  const gaps = missing.length ? `; not measured: ${missing.map((m) => `${cellName(m.cell)} (${m.note ?? 'no data'})`).join(', ')}` : '';
+  return { target, where, measured: `worst ${fmt(worst.value)} (${cellName(worst.cell)}); ${all}${gaps}`, met: worst.value >= goal };
+}
+
+export function evaluateTargets(meta: RunMeta, cells: CellResult[]): TargetResult[] {
+  const d = meta.defaultIsa;
+  const nat = (c: CellResult, threads: 'one' | 'all') => peer(c, (r) => r.kind === 'native' && r.isa === d && (threads === 'one' ? r.threads === 1 : r.threads > 1));
+  const out: TargetResult[] = [];
+  const big = cells.filter((c) => outOfCache(meta, c));
+  const llc = meta.machine.llcBytes ? bytesName(meta.machine.llcBytes) : 'unknown (32 MiB assumed)';
+  const whereBig = `arrays ≥ 2 × LLC (${llc}): ${[...new Set(big.map(cellName))].join(', ') || 'none'}`;
+
+  out.push(judge('native, one thread, ≥ 85% of the single-thread bandwidth limit', whereBig,
+    big.map((c) => ({ cell: c, value: nat(c, 'one')?.pctOfLimit })), 0.85, pct));
+  out.push(judge('native, all cores, ≥ 85% of the all-core bandwidth limit', whereBig,
+    big.map((c) => ({ cell: c, value: nat(c, 'all')?.pctOfLimit, note: c.limit.all ? undefined : 'no all-core limit' })), 0.85, pct));
+
+  for (const version of ['1.13', '2.6']) {
+    for (const threads of ['one', 'all'] as const) {
+      const vals = big.filter((c) => c.dtype === 'float32').map((c) => {
+        const torch = c.peers.filter((r) => r.id.startsWith(`torch-${version}-`) && (threads === 'one' ? r.threads === 1 : r.threads > 1));
+        const fastest = torch.filter((r) => r.melemPerSec).sort((a, b) => b.melemPerSec!.median - a.melemPerSec!.median)[0];
+        const n = nat(c, threads);
+        const why = torch.find((r) => r.reason)?.reason;
+        return { cell: c, value: n && fastest ? n.melemPerSec!.median / fastest.melemPerSec!.median : undefined, note: why };
+      });
+      out.push(judge(`≥ 5× PyTorch ${version} RMSprop (its faster of foreach / single-tensor), ${threads === 'one' ? 'one thread' : 'all cores'} both sides`,
+        whereBig.replace(/: .*/, ', float32'), vals, 5, times));
+    }
+  }
+
+  const fromMillion = cells.filter((c) => c.dtype === 'float32' && c.elements >= 1e6);
+  const whereM = `float32, one thread, every workload of ≥ 1M elements: ${[...new Set(fromMillion.map((c) => c.workload))].join(', ')}`;
+  const ratioTo = (id: string) => fromMillion.map((c) => {
+    const r = c.peers.find((p) => p.id === id);
+    return { cell: c, value: r?.nativeRatio, note: r?.reason ?? (r ? undefined : 'not run') };
+  });
+  out.push(judge('≥ 6× a plain JavaScript loop', whereM, ratioTo('js-loop'), 6, times));
+  out.push(judge('≥ 10× TensorFlow.js wasm', whereM, ratioTo('tfjs-wasm'), 10, times));
+
+  const inCache = cells.filter((c) => c.tensors === 1 && c.elements >= 65536 && c.elements <= 1 << 20);
+  out.push(judge('in cache, ≥ 90% of a loop doing only the sqrt and the divide (its fastest ISA)',
+    `one tensor of 64K–1M elements, one thread: ${[...new Set(inCache.map(cellName))].join(', ')}`,
+    inCache.map((c) => ({ cell: c, value: nat(c, 'one')?.pctOfBoundBest })), 0.9, pct));
+
+  // Is the default ISA the fastest? (AVX-512 next to AVX2 only if it measures faster.)
+  const isaCells = cells.filter((c) => c.peers.filter((r) => r.kind === 'native' && r.threads === 1 && r.melemPerSec).length > 1);
+  const isaVals = isaCells.map((c) => {
+    const natives = c.peers.filter((r) => r.kind === 'native' && r.threads === 1 && r.melemPerSec);
+    const best = natives.reduce((a, b) => (b.melemPerSec!.median > a.melemPerSec!.median ? b : a));
+    const mine = natives.find((r) => r.isa === d);
+    return { cell: c, value: mine ? mine.melemPerSec!.median / best.melemPerSec!.median : undefined, best: best.isa };
+  });
+  const losses = isaVals.filter((v) => v.value !== undefined && v.value < 0.97);
+  out.push({
+    target: `the default ISA (${d}) is the fastest native path (within 3%), one thread`,
+    where: 'every cell',
+    measured: losses.length
+      ? `slower than ${[...new Set(losses.map((l) => l.best))].join('/')} in ${losses.length} of ${isaVals.length} cells: ${losses.map((l) => `${cellName(l.cell)} ${pct(l.value)}`).join(', ')}`
+      : `fastest or within 3% in all ${isaVals.length} cells`,
+    met: isaVals.length ? losses.length === 0 : null,
+  });
+
+  const small: { cell: CellResult; value: number | undefined }[] = [];
+  for (const config of ['plain', 'momentum+centered']) {
+    const many = cells.find((c) => c.dtype === 'float32' && c.config === config && c.tensors === 1000 && c.size === 100);
+    const one = cells.find((c) => c.dtype === 'float32' && c.config === config && c.tensors === 1 && c.elements === 100_000);
+    if (!many || !one) continue;
+    const a = nat(many, 'one');
+    const b = nat(one, 'one');
+    // time(1000 × 100) / time(100K) = rate(100K) / rate(1000 × 100); judged as its inverse ≥ 0.5.
+    small.push({ cell: many, value: a && b ? a.melemPerSec!.median / b.melemPerSec!.median : undefined });
+  }
+  const t = judge('1,000 × 100 takes at most 2× the time of one 100K tensor', 'float32, one thread', small, 0.5, (x) => `${(1 / x).toFixed(2)}×`);
+  out.push(t);
+  return out;
+}
+
+function melemCell(r: PeerResult | undefined): string {
+  if (!r) return '–';
+  if (!r.melemPerSec) return r.status === 'ok' ? '–' : r.status;
+  return `${sig(r.melemPerSec.median)} (${sig(r.melemPerSec.min)}–${sig(r.melemPerSec.max)})`;
+}
+
+function statusText(r: PeerResult): string {
+  if (r.status === 'ok') return '';
+  return `${r.status}: ${r.reason ?? ''}`.replace(/\|/g, '/');
+}
+
+/** Issue 5's targets: met or not, with the numbers that decide it. */
+export function targetsTable(targets: TargetResult[]): string[] {
+  const met = (m: boolean | null | undefined) => (m === null || m === undefined ? 'not measured' : m ? '**yes**' : '**no**');
+  const L = [
+    '| target | judged on | measured (medians) | met | measured on each peer\'s best sample | met |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const t of targets) L.push(`| ${t.target} | ${t.where} | ${t.measured} | ${met(t.met)} | ${t.best?.measured ?? '–'} | ${met(t.best?.met)} |`);
+  return L;
+}
+
+/** One row per cell: simd-optim's default ISA at one thread and all cores, and its ratio to each peer. */
+export function summaryTable(meta: RunMeta, cells: CellResult[]): string[] {
+  const d = meta.defaultIsa;
+  const T = meta.machine.cores;
+  const L: string[] = [];
+  L.push('Melem/s: median (min–max) of the rounds. "× peer" = simd-optim\'s throughput ÷ the peer\'s at the same thread count ' +
+    '(PyTorch: its faster variant and version). % limit: GB/s (bytes the config must move) ÷ the fastest of copy, triad and the ' +
+    'config\'s own streams at the same thread count and size. % bound: simd-optim ÷ a loop doing only the sqrt and the divide.');
+  L.push('');
+  L.push(`| workload | config | dtype | arrays | 1T Melem/s | 1T GB/s | 1T % limit | ${T}T Melem/s | ${T}T % limit | ` +
+    `× PyTorch 1T | × PyTorch ${T}T | × JS loop | × JS backend | × TF.js cpu | × TF.js wasm | % sqrt+div bound |`);
+  L.push('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const c of cells) {
+    const one = peer(c, (r) => r.kind === 'native' && r.isa === d && r.threads === 1);
+    const all = peer(c, (r) => r.kind === 'native' && r.isa === d && r.threads > 1);
+    const torchBest = (threads: 'one' | 'all') => {
+      const ts = c.peers.filter((r) => r.kind === 'torch' && r.melemPerSec && (threads === 'one' ? r.threads === 1 : r.threads > 1));
+      if (!ts.length) {
+        const why = c.peers.find((r) => r.kind === 'torch');
+        return why ? why.status : '–';
+      }
+      const best = ts.reduce((a, b) => (b.melemPerSec!.median > a.melemPerSec!.median ? b : a));
+      return times(best.nativeRatio);
+    };
+    const ratio = (id: string) => {
+      const r = c.peers.find((p) => p.id === id);
+      if (!r) return '–';
+      return r.nativeRatio !== undefined ? times(r.nativeRatio) : r.status;
+    };
+    L.push(`| ${c.workload} | ${c.config} | ${c.dtype} | ${bytesName(c.footprintBytes)} | ${melemCell(one)} | ${sig(one?.gbPerSec)} | ${pct(one?.pctOfLimit)} | ` +
+      `${melemCell(all)} | ${pct(all?.pctOfLimit)} | ${torchBest('one')} | ${torchBest('all')} | ${ratio('js-loop')} | ${ratio('js-backend')} | ` +
+      `${ratio('tfjs-cpu')} | ${ratio('tfjs-wasm')} | ${pct(one?.pctOfBoundBest)} |`);
+  }
+  L.push('');
+  L.push('Where a ratio is missing, the peer\'s status says why (not available, skipped, failed); bench/results/results.md gives the reason.');
+  return L;
+}
+
+export function renderMarkdown(meta: RunMeta, cells: CellResult[], targets: TargetResult[]): string {
+  const m = meta.machine;
+  const L: string[] = [];
+  L.push(`# RMSprop benchmark: simd-optim against its peers and the machine's limits${meta.quick ? ' (--quick)' : ''}`);
+  L.push('');
+  L.push(`${m.cpu}, ${m.cores} cores${m.hypervisor ? ' (virtual machine)' : ''}; L${m.llcLevel ?? '?'} ${m.llcBytes ? bytesName(m.llcBytes) : 'unknown'} (${m.llcSource}); ` +
+    `${bytesName(m.memTotalBytes)} RAM; ${m.kernel}; Node ${m.node}; ${m.date}. \`${meta.command}\`, ${Math.round(meta.seconds)} s; ` +
+    `load average ${meta.load.before} at the start, ${meta.load.after} at the end.`);
+  L.push('');
+  for (const h of meta.hosts) L.push(`- ${h}`);
+  for (const n of meta.notes) L.push(`- ${n}`);
+  L.push('');
+
+  L.push('## Targets of issue 5');
+  L.push('');
+  L.push(...targetsTable(targets));
+  L.push('');
+  L.push(`## Summary (simd-optim = native kernels, default ISA ${meta.defaultIsa})`);
+  L.push('');
+  L.push(...summaryTable(meta, cells));
+  L.push('');
+
+  L.push('## Every peer, cell by cell');
+  L.push('');
+  for (const c of cells) {
+    const lim = (k: '1' | 'all') => (c.limit[k] ? `${sig(c.limit[k]!.gbPerSec)} GB/s (${c.limit[k]!.kernel})` : 'not measured');
+    L.push(`### ${c.workload}, ${c.config}, ${c.dtype}`);
+    L.push('');
+    L.push(`${c.elements.toLocaleString('en-US')} elements × ${c.bytesPerElement} B/elem to move; arrays ${bytesName(c.footprintBytes)}` +
+      `${outOfCache(meta, c) ? ' (≥ 2 × LLC: out of cache)' : ''}. Limit 1T: ${lim('1')}; all cores: ${lim('all')}` +
+      `${c.bound ? `. sqrt+div bound: ${sig(c.bound.melemPerSec)} Melem/s (${c.bound.isa})` : ''}. Up to ${c.rounds} rounds.`);
+    L.push('');
+    L.push('| peer | threads | Melem/s median (min–max) | GB/s | % of limit | simd-optim ÷ peer | samples × steps | note |');
+    L.push('|---|---:|---:|---:|---:|---:|---:|---|');
+    for (const r of c.peers) {
+      const gb = r.kind === 'limit' ? `${sig(r.limitGBPerSec)} (counted)` : sig(r.gbPerSec);
+      const extra: string[] = [];
+      if (r.pctOfBoundSameIsa !== undefined) extra.push(`${pct(r.pctOfBoundSameIsa)} of the ${r.isa} sqrt+div loop`);
+      if (r.kind === 'bound' && r.melemPerSec) extra.push('only sqrt and divide');
+      const note = [statusText(r), ...extra].filter(Boolean).join('; ');
+      L.push(`| ${r.label} | ${r.threads} | ${melemCell(r)} | ${gb} | ${pct(r.pctOfLimit)} | ${r.kind === 'limit' || r.kind === 'bound' ? '' : times(r.nativeRatio)} | ` +
+        `${r.samples.length ? `${r.samples.length} × ${r.steps}` : ''} | ${note} |`);
+    }
+    L.push('');
+  }
+
+  L.push('## Method');
+  L.push('');
+  L.push(`- Bytes a step must move: plain float32 reads p, g, v and writes p, v: 20 B/element; momentum and centered add 8 each (36); float64 doubles. ` +
+    'GB/s of every peer counts these bytes, whatever the peer really moves (PyTorch\'s several passes move more).');
+  L.push('- The limit at a size and thread count: the fastest of three loops measured in the same run over the same number of elements ' +
+    '(bench/limits.c, or typed-array JS where no C compiler exists, as the hosts above say): copy (counted 2 arrays), triad (3), and a loop with the config\'s exact ' +
+    'streams and trivial arithmetic (5 or 9 arrays). Each counts its own bytes. Single-thread peers are compared with the single-thread limit, ' +
+    'all-core peers with the all-core limit.');
+  L.push('- The in-cache bound: `p[i] = g[i] / sqrt(v[i])` over the same number of elements, one thread, written with each ISA\'s intrinsics ' +
+    '(scalar sqrtss/divss, AVX2, AVX-512); the best ISA is the bound. An RMSprop step needs exactly one square root and one divide per element.');
+  L.push(`- Timing: each peer warms up (first step, then ~${meta.settings.warm * 1000} ms of steps), is calibrated to samples of ~${meta.settings.sample * 1000} ms, ` +
+    `then takes one sample per round in an order rotated each round (up to ${meta.settings.rounds} rounds; at least ${meta.settings.minRounds}; ` +
+    `fewer rounds than the maximum when its samples would exceed ${meta.settings.peerBudget} s per cell). Peers with samples under 50 ms get one untimed step before each sample. ` +
+    `Peers whose step would take over ${meta.settings.maxStep} s (extrapolated from the previous size) are skipped and say so. ` +
+    'PyTorch and TensorFlow.js time themselves in their own processes; a crash or out-of-memory there fails that row only.');
+  L.push('- simd-optim peers share one optimizer and one set of arrays per cell (ISA, thread count and backend are switched before each sample); ' +
+    'the plain JS loop steps the same arrays. PyTorch\'s foreach and single-tensor optimizers share params, grads and state.');
+  L.push('');
+  return `${L.join('\n')}\n`;
+}
+
+/**
+ * The README's "## Benchmark" section from this run: how to run it, the machine,
+ * the chart, issue 5's targets and the summary table (bench/results/results.md
+ * has every peer of every cell).
+ */
+export function renderReadmeSection(meta: RunMeta, cells: CellResult[], targets: TargetResult[], chartPath: string): string {
+  const m = meta.machine;
+  const L: string[] = [];
+  L.push('## Benchmark');
+  L.push('');
+  L.push('`npm run bench` runs RMSprop steps of simd-optim and of every peer side by side in one run, and measures the ' +
+    'machine\'s limits in the same run over the same sizes: simd-optim\'s native kernels for each ISA the CPU runs ' +
+    '(one thread and all cores), its pure-JS backend, the plain JavaScript `for` loop with `Math.sqrt` a user would write, ' +
+    'TensorFlow.js `tf.train.rmsprop` on its `cpu` and `wasm` backends, PyTorch\'s `torch.optim.RMSprop` (foreach and ' +
+    'single-tensor, timed inside Python, when `/usr/bin/python3` imports torch), the memory bandwidth (copy, triad and a ' +
+    'loop with the step\'s own streams, bench/limits.c) and the sqrt+div bound (a loop doing only the square root and the ' +
+    'divide of a step). It prints a Markdown table and writes bench/results/results.{md,json} and the chart; ' +
+    '`npm run bench -- --quick` is a smoke run of under a minute (into bench/out/). A peer that cannot run says why in the table.');
+  L.push('');
+  L.push('Each peer is warmed up (the first step creates state, compiles, binds; then ~20 ms of steps), calibrated to samples of ' +
+    `~${meta.settings.sample * 1000} ms, and then takes one sample per round, in an order rotated every round, so that noise from ` +
+    'other processes hits every peer alike; the tables give the median and the min–max of the rounds. GB/s counts the bytes a ' +
+    'step must move (20 per float32 element plain, 36 with momentum and centered).');
+  L.push('');
+  L.push(`This run: ${m.cpu}, ${m.cores} cores${m.hypervisor ? ' (a virtual machine, shared)' : ''}, L${m.llcLevel ?? '?'} ` +
+    `${m.llcBytes ? bytesName(m.llcBytes) : 'unknown'}; default ISA ${meta.defaultIsa}; Node ${m.node}; ${m.date}; ` +
+    `${Math.round(meta.seconds / 60)} minutes; load average ${meta.load.before} at the start and ${meta.load.after} at the end ` +
+    '(other work on the machine during the run).');
+  L.push('');
+  L.push(`![RMSprop step throughput against size, per peer](${chartPath})`);
+  L.push('');
+  L.push('### Targets of issue 5, from this run');
+  L.push('');
+  L.push(...targetsTable(targets));
+  L.push('');
+  L.push('### Results');
+  L.push('');
+  L.push(...summaryTable(meta, cells));
+  L.push('');
+  return `${L.join('\n')}\n`;
+}

@@ -1,0 +1,116 @@
+// Shared shapes of the benchmark suite (bench/run.ts drives, bench/peers-*.ts measure).
+
+export type DTypeName = 'float32' | 'float64';
+
+/** Tensors of one step: `tensors` tensors of `size` elements each. */
+export interface Workload {
+  name: string;
+  tensors: number;
+  size: number;
+}
+
+/** The optimizer configuration: plain RMSprop, or momentum 0.9 + centered. */
+export interface Config {
+  name: 'plain' | 'momentum+centered';
+  momentum: number;
+  centered: boolean;
+  /** Arrays a step reads (p, g, v, + buf, gavg) and writes (p, v, + buf, gavg). */
+  reads: number;
+  writes: number;
+}
+
+/** One table cell group: a workload, a config, a dtype. */
+export interface Cell {
+  workload: Workload;
+  config: Config;
+  dtype: DTypeName;
+  /** Elements a step updates (tensors × size). */
+  elements: number;
+  /** Bytes a step must move: (reads + writes) × element size, per element. */
+  bytesPerElement: number;
+  /** Distinct bytes the step touches (arrays × element size × elements), for cache residency. */
+  footprintBytes: number;
+}
+
+export type PeerKind = 'native' | 'js' | 'tfjs' | 'torch' | 'limit' | 'bound';
+
+/** One contestant. Peers of one host share its data and process. */
+export interface Peer {
+  id: string;
+  label: string;
+  kind: PeerKind;
+  /** Threads it runs on (what its limit and its native comparison use). */
+  threads: number;
+  /** ISA of native kernels or of a bound loop. */
+  isa?: string;
+  /** For limit peers: the elements a kernel moves per element, e.g. 2 for copy. */
+  countedArrays?: (cell: Cell) => number;
+  /**
+   * Whether this peer runs in a cell: true; a string, the reason it does not
+   * (shown in the table); null, not part of this cell's table at all (e.g.
+   * float64 rows compare native with the limits only).
+   */
+  applies(cell: Cell): true | string | null;
+  /** Runs `steps` steps back to back and returns the seconds they took. */
+  run(steps: number): Promise<number>;
+}
+
+/** Owns the data of a group of peers for one cell (one process, one set of arrays). */
+export interface Host {
+  name: string;
+  peers: Peer[];
+  /** Why none of its peers can run on this machine (e.g. "not installed"), or undefined. */
+  unavailable?: string;
+  /** Versions and settings worth printing. */
+  describe(): string;
+  /** Creates the arrays for a cell; rejects with the reason its peers cannot run it. */
+  setup(cell: Cell): Promise<void>;
+  /** Frees the cell's arrays. */
+  teardown(): Promise<void>;
+  /** Ends any processes. */
+  close(): Promise<void>;
+}
+
+export interface PeerResult {
+  id: string;
+  label: string;
+  kind: PeerKind;
+  threads: number;
+  isa?: string;
+  /** measured; or why not: not available (cannot run here), skipped (time budget), failed (error). */
+  status: 'ok' | 'not available' | 'skipped' | 'failed';
+  reason?: string;
+  /** Seconds per step of each sample (each sample: `steps` steps). */
+  samples: number[];
+  steps: number;
+  /** Seconds of the warm-up steps (first step first). */
+  warmup: number[];
+  melemPerSec?: { median: number; min: number; max: number };
+  gbPerSec?: number;
+  /** For limit peers: counted GB/s of the kernel itself (copy counts 2 arrays, etc.). */
+  limitGBPerSec?: number;
+  /** GB/s / the limit at the same threads (max of copy, triad, same-streams). */
+  pctOfLimit?: number;
+  /** native (default ISA, same threads) ÷ this peer, in throughput. */
+  nativeRatio?: number;
+  /** For native single-threaded peers in cache: % of the sqrt/div loop (same ISA / best ISA). */
+  pctOfBoundSameIsa?: number;
+  pctOfBoundBest?: number;
+}
+
+export interface CellResult {
+  workload: string;
+  tensors: number;
+  size: number;
+  config: string;
+  dtype: DTypeName;
+  elements: number;
+  bytesPerElement: number;
+  footprintBytes: number;
+  /** The limit (GB/s, counted as this config's bytes) at 1 thread and all cores, and which kernel set it. */
+  limit: Record<string, { gbPerSec: number; kernel: string } | undefined>;
+  /** Best sqrt/div loop (Melem/s) and its ISA, where measured. */
+  bound?: { melemPerSec: number; isa: string };
+  rounds: number;
+  peers: PeerResult[];
+}
