@@ -41,9 +41,9 @@ export function numelOf(shape: readonly number[]): number {
 
 /** Throws unless `shape` is a list of non-negative integers. */
 export function checkShape(name: string, shape: unknown): number[] {
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw typeError(name, 'an array of non-negative integers', shape);
-  }
+  if (!Array.isArray(shape)) throw typeError(name, 'an array of non-negative integers', shape);
+  const bad = shape.findIndex((d) => !Number.isSafeInteger(d) || d < 0);
+  if (bad >= 0) throw typeError(`${name}[${bad}]`, 'a non-negative integer (a shape lists non-negative integers)', shape[bad]);
   return shape.slice();
 }
 

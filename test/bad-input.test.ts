@@ -114,6 +114,27 @@ function stepped(kind: Kind, options: Record<string, unknown> = {}) {
   return { opt, params, bad: params[1] };
 }
 
+describe('bad input: Parameter', () => {
+  const Resizable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer;
+  const rows: [string, () => unknown, ErrorType, string, string][] = [
+    ['data on a SharedArrayBuffer', () => new Parameter(new Float32Array(new SharedArrayBuffer(16))), TypeError, 'Parameter data', 'SharedArrayBuffer'],
+    ['data on a resizable ArrayBuffer', () => new Parameter(new Float32Array(new Resizable(16, { maxByteLength: 64 }))), TypeError, 'Parameter data', 'resizable ArrayBuffer'],
+    ['detached data', () => {
+      const a = new Float32Array(4);
+      structuredClone(a.buffer, { transfer: [a.buffer] });
+      return new Parameter(a);
+    }, TypeError, 'Parameter data', 'detached ArrayBuffer'],
+    ['Int32Array data', () => new Parameter(new Int32Array(3) as never), TypeError, 'Parameter data', 'Int32Array(3)'],
+    ['a plain array', () => new Parameter([1, 2] as never), TypeError, 'Parameter data', 'Array(2)'],
+    ['a shape of another size', () => new Parameter(new Float32Array(6), [4]), RangeError, 'Parameter shape [4]', 'data has 6'],
+    ['a fractional dimension', () => new Parameter(new Float32Array(3), [3, 1.5]), TypeError, 'Parameter shape[1]', 'received 1.5'],
+    ['a negative dimension', () => new Parameter(new Float32Array(2), [-2, -1]), TypeError, 'Parameter shape[0]', 'received -2'],
+  ];
+  for (const [what, make, type, argument, value] of rows) {
+    it(`rejects ${what}`, () => expectError(what, capture(make), type, argument, value));
+  }
+});
+
 for (const kind of kinds) {
   describe(`bad input, ${kind.name}: constructor and hyperparameters`, () => {
     afterEach(resetBackend);
@@ -302,6 +323,7 @@ for (const kind of kinds) {
       ['a state entry that is null', (sd) => (sd.state[0] = null as never), TypeError, 'state[0]', 'received null'],
       ['state for an index with no parameter', (sd) => (sd.state[7] = sd.state[0]), RangeError, 'state[7]', 'index 7'],
       [`a ${key} of the wrong shape`, (sd) => (record(sd, 2).shape = [9]), RangeError, `state[2].${key}`, 'shape [9]'],
+      [`a ${key} with a fractional dimension`, (sd) => (record(sd, 2).shape = [3, 3.5]), TypeError, `state[2].${key}.shape[1]`, '3.5'],
       [`a ${key} of the wrong length`, (sd) => (record(sd, 0).data = new Float32Array(3)), RangeError, `state[0].${key}`, '3 data elements'],
       [`an int32 ${key}`, (sd) => (sd.state[0][key] = { dtype: 'int32', shape: [4], data: new Int32Array(4) }), TypeError, `state[0].${key}`, 'int32'],
       [`a ${key} whose data is not its dtype`, (sd) => (record(sd, 0).dtype = 'float64'), TypeError, `state[0].${key}`, 'Float32Array(4)'],
