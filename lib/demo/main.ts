@@ -10,12 +10,13 @@ import { ProgressBar } from './progress';
 import { ravineTrajectories } from './ravine';
 import { loadRenderer, type Renderer } from './render';
 import { BATCH_SIZE, RUNS, runSpec, type RunResult } from './runs';
-import { runSweep } from './sweep';
+import { summarizeSweep, sweepJobs } from './sweep';
+import { runSweepJobs, sweepThreads } from './sweep-pool';
 import { formatTable } from './table';
 
 /** How long each part runs: the default (about a minute on 2 cores) and --quick (under 20 s). */
 const PRESETS = {
-  full: { epochs: 40, sweep: { steps: 400, seeds: 3 } },
+  full: { epochs: 40, sweep: { steps: 400, seeds: 2 } },
   quick: { epochs: 8, sweep: { steps: 60, seeds: 1 } },
 };
 
@@ -72,16 +73,17 @@ export async function runDemo(argv: string[]): Promise<void> {
 
   const ravine = ravineTrajectories();
 
-  const sweepRuns = 16 * preset.sweep.seeds;
-  const sweepBar = new ProgressBar(`α × batch sweep (${sweepRuns} runs)`.padEnd(30));
-  const sweep = runSweep(split, preset.sweep, (done, total) => sweepBar.update(done / total, `${done}/${total}`));
+  const jobs = sweepJobs(preset.sweep);
+  const sweepBar = new ProgressBar(`α × batch sweep (${jobs.length} runs, ${sweepThreads()} threads)`.padEnd(30));
+  const sweepRuns = await runSweepJobs(split, jobs, (done, total) => sweepBar.update(done / total, `${done}/${total}`));
+  const sweep = summarizeSweep(sweepRuns);
   sweepBar.done();
 
   console.log(`\n${formatTable(runs)}\n`);
 
   mkdirSync(outDir, { recursive: true });
   const resultsPath = resolve(outDir, 'results.json');
-  writeFileSync(resultsPath, JSON.stringify({ backend: backendInfo(), epochs, runs, sweep, ravine }, null, 1) + '\n');
+  writeFileSync(resultsPath, JSON.stringify({ backend: backendInfo(), epochs, runs, sweep, sweepRuns, ravine }, null, 1) + '\n');
 
   if (renderer === null) {
     console.log(`Results: ${resultsPath} (charts skipped: --no-charts)`);

@@ -26,8 +26,7 @@ export const SHUFFLE_SEED = 2;
 /**
  * Learning rates tuned for 40 epochs at batch 32: for each optimizer, the
  * lowest final training loss on the grid 1e-4, 3e-4, 1e-3, ... 0.3, 1. (SGD's
- * best was the grid's top, 1; at 2 and 3 it diverges. Every optimizer's best
- * is within one grid step of where it diverges, as tuned rates usually are.)
+ * best was the grid's top, 1; at 2 and 3 it diverges.)
  */
 export const RUNS: RunSpec[] = [
   {
