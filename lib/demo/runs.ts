@@ -123,8 +123,9 @@ export function train(
     for (let start = 0; start + batchSize <= trainSet.n && step < maxSteps; start += batchSize) {
       opt.step(() => model.lossAndGrad(trainSet, order.subarray(start, start + batchSize)));
       step++;
-      if (trackStepSize && (step === 1 || step % stepSizeEvery === 0)) {
-        stepSizes.push({ step, ...effectiveStepSize(opt as unknown as RMSprop | Adagrad) });
+      const adaptive = opt instanceof RMSprop || opt instanceof Adagrad;
+      if (trackStepSize && adaptive && (step === 1 || step % stepSizeEvery === 0)) {
+        stepSizes.push({ step, ...effectiveStepSize(opt) });
       }
     }
     if (evaluateEveryEpoch || epoch === epochs || step >= maxSteps) {
