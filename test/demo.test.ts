@@ -72,6 +72,14 @@ describe('simd-optim demo', function () {
     expect(JSON.parse(fs.readFileSync(path.join(out, 'y', 'results.json'), 'utf8')).epochs).to.equal(1);
   });
 
+  it('examples/train-digits.ts trains the same MLP with RMSprop to over 90% test accuracy', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'examples/train-digits.ts'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).to.equal(0);
+    const accuracies = [...r.stdout.matchAll(/test accuracy ([\d.]+)%/g)].map((m) => Number(m[1]));
+    expect(accuracies, r.stdout).to.have.length(4);
+    expect(accuracies[accuracies.length - 1]).to.be.above(90);
+  });
+
   it('rejects an unknown option with a one-line usage error and exit code 2', () => {
     const r = demo(['--epoch', '3']);
     expect(r.status).to.equal(2);
