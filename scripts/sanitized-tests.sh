@@ -19,6 +19,10 @@ export LD_PRELOAD="$(g++ -print-file-name=libasan.so) $(g++ -print-file-name=lib
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export SIMD_OPTIM_BINDING="$PWD/$out/Release/simd_optim.node"
+# Without the instrumented addon the suite would fall back to pure JS and
+# skip the native tests, passing while checking nothing: make sure it loads.
+node --import tsx -e "const i = require('./lib').backendInfo();
+  if (!i.nativeLoaded) { console.error('the ASan build of the addon did not load: ' + process.env.SIMD_OPTIM_BINDING); process.exit(1); }"
 # ASan's allocator keeps freed memory in quarantine by design, so the memory
 # sizes that test/memory.test.ts measures mean nothing here; the plain run
 # checks them.
