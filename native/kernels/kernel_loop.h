@@ -84,6 +84,24 @@ void rmsprop_loop(const RmspropConsts<typename O::T>& consts, std::size_t n,
   constexpr std::size_t W = O::W;
   const VecConsts<O> k(consts);
   const V zero = O::set1(T(0));
+  const bool ragged = n > W && n % W != 0;
+  // A ragged tensor of more than W elements ends with one full vector over its
+  // last W elements, overlapping the loop's last vector. Its inputs are read
+  // here, before the loop writes any of them, so the overlapped lanes compute
+  // what the loop computes from the same inputs, and store the same bits.
+  // This replaces masked partial stores, which on Zen 4 stall the loads of
+  // whatever comes next in memory (measured: 1,000 adjacent tensors of 100
+  // floats, momentum+centered, AVX-512: 47 -> 37 us; plain 33 -> 31.5 us;
+  // one tensor of 100K floats takes 28 us).
+  const std::size_t last = ragged ? n - W : 0;
+  V pt = zero, vt = zero, gt = zero, bt = zero, at = zero;
+  if (ragged) {
+    pt = O::load(p + last);
+    vt = O::load(v + last);
+    gt = O::load(g + last);
+    if (kMomentum) bt = O::load(buf + last);
+    if (kCentered) at = O::load(gavg + last);
+  }
   std::size_t i = 0;
   for (; i + W <= n; i += W) {
     V pi = O::load(p + i), vi = O::load(v + i);
@@ -95,10 +113,18 @@ void rmsprop_loop(const RmspropConsts<typename O::T>& consts, std::size_t n,
     if (kMomentum) O::store(buf + i, bi);
     if (kCentered) O::store(gavg + i, ai);
   }
+  if (ragged) {
+    rmsprop_lanes<O, kMaximize, kWeightDecay, kCentered, kLerp, kMomentum>(k, pt, gt, vt, bt, at);
+    O::store(p + last, pt);
+    O::store(v + last, vt);
+    if (kMomentum) O::store(buf + last, bt);
+    if (kCentered) O::store(gavg + last, at);
+    return;
+  }
   if (i == n) return;
-  // The tail runs the same vector code on partial loads and stores, so its
-  // arithmetic cannot differ from the main loop's. Lanes past the end compute
-  // on whatever load_partial fills in and are never stored.
+  // Fewer than W elements: the same vector code on partial loads and stores,
+  // so its arithmetic cannot differ from the main loop's. Lanes past the end
+  // compute on whatever load_partial fills in and are never stored.
   const std::size_t rest = n - i;
   V pi = O::load_partial(p + i, rest), vi = O::load_partial(v + i, rest);
   V bi = kMomentum ? O::load_partial(buf + i, rest) : zero;
