@@ -105,7 +105,8 @@ export function stepSizeChart(runs: RunResult[]): Chart {
         mark: { type: 'area', opacity: 0.15 },
         encoding: {
           x,
-          y: { field: `${field}.q25`, type: 'quantitative', scale: { type: 'log' }, title },
+          // Powers of ten as 1e-7, not 0.0000001: these axes span up to ten decades.
+          y: { field: `${field}.q25`, type: 'quantitative', scale: { type: 'log' }, axis: { format: '.0e' }, title },
           y2: { field: `${field}.q75` },
           color: lineLegend,
         },
@@ -122,8 +123,8 @@ export function stepSizeChart(runs: RunResult[]): Chart {
         subtitle: [
           "AdaGrad's v is a running sum of g²: it never decreases, so lr/(√v+ε) falls in the first steps and then stays frozen.",
           "RMSprop's v averages the last ~1/(1-α) steps: as the gradients shrink, lr/(√v+ε) grows (up to its cap, lr/ε).",
-          "Right: the updates that result. With each lr tuned, they end up of similar size here: Adagrad's 10-30× larger lr",
-          'makes up for its frozen factor on a problem this small. Lines: median over the weights; bands: 25th to 75th percentile.',
+          "Right: the updates that result. With each lr tuned, they end up of similar size here (α=0.9's swing the most): Adagrad's",
+          '10-30× larger lr makes up for its frozen factor on a problem this small. Lines: median over the weights; bands: 25th to 75th percentile.',
         ],
       },
       data: { values },

@@ -28,9 +28,9 @@ through simd-optim; prints a table and writes four charts (SVG and PNG).
 
 options:
   --out DIR      where the charts and results.json go (default ./simd-optim-demo)
-  --epochs N     epochs of each training run (default ${PRESETS.full.epochs}; --quick: ${PRESETS.quick.epochs})
+  --epochs N     epochs of each of the five runs (default ${PRESETS.full.epochs}; --quick: ${PRESETS.quick.epochs})
   --quick        a short run, under 20 seconds
-  --no-charts    only the table (needs no chart libraries)
+  --no-charts    the table and results.json, no charts (needs no chart libraries)
   --help         this text`;
 
 export async function runDemo(argv: string[]): Promise<void> {
