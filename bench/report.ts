@@ -23,10 +23,12 @@ export interface TargetResult {
   where: string;
   /** The decisive number (the worst case) and the others. */
   measured: string;
+  /** The decisive number alone, e.g. "84% (64M plain)". */
+  worst: string;
   /** true / false; null when it could not be measured in this run. */
   met: boolean | null;
   /** The same target judged on every peer's fastest sample instead of its median. */
-  best?: { measured: string; met: boolean | null };
+  best?: { measured: string; worst: string; met: boolean | null };
 }
 
 const cellName = (c: CellResult) => `${c.workload} ${c.config === 'plain' ? 'plain' : 'm+c'}${c.dtype === 'float64' ? ' f64' : ''}`;
@@ -43,21 +45,26 @@ function judge(target: string, where: string, values: { cell: CellResult; value:
   const measured = values.filter((v) => v.value !== undefined) as { cell: CellResult; value: number; note?: string }[];
   const missing = values.filter((v) => v.value === undefined);
   if (!measured.length) {
-    return { target, where, measured: missing.length ? `not measured (${missing.map((m) => `${cellName(m.cell)}: ${m.note ?? 'no data'}`).join('; ')})` : 'no such cells in this run', met: null };
+    const measured = missing.length ? `not measured (${missing.map((m) => `${cellName(m.cell)}: ${m.note ?? 'no data'}`).join('; ')})` : 'no such cells in this run';
+    return { target, where, measured, worst: measured, met: null };
   }
   const worst = measured.reduce((a, b) => (b.value < a.value ? b : a));
   const all = measured.map((v) => `${cellName(v.cell)} ${fmt(v.value)}`).join(', ');
   const gaps = missing.length ? `; not measured: ${missing.map((m) => `${cellName(m.cell)} (${m.note ?? 'no data'})`).join(', ')}` : '';
-  return { target, where, measured: `worst ${fmt(worst.value)} (${cellName(worst.cell)}); ${all}${gaps}`, met: worst.value >= goal };
+  const decisive = `${fmt(worst.value)} (${cellName(worst.cell)})${missing.length ? `; ${missing.length} cell(s) not measured` : ''}`;
+  return { target, where, measured: `worst ${fmt(worst.value)} (${cellName(worst.cell)}); ${all}${gaps}`, worst: decisive, met: worst.value >= goal };
 }
 
 export function evaluateTargets(meta: RunMeta, cells: CellResult[]): TargetResult[] {
   const d = meta.defaultIsa;
   const nat = (c: CellResult, threads: 'one' | 'all') => peer(c, (r) => r.kind === 'native' && r.isa === d && (threads === 'one' ? r.threads === 1 : r.threads > 1));
   const out: TargetResult[] = [];
-  const big = cells.filter((c) => outOfCache(meta, c));
+  // Issue 5: "tensors larger than the last-level cache", so single tensors; a
+  // group of many small tensors (100 × 100K) is out of cache too, but each of
+  // its tensors is not, and PyTorch's temporaries for it stay in its allocator.
+  const big = cells.filter((c) => c.tensors === 1 && outOfCache(meta, c));
   const llc = meta.machine.llcBytes ? bytesName(meta.machine.llcBytes) : 'unknown (32 MiB assumed)';
-  const whereBig = `arrays ≥ 2 × LLC (${llc}): ${[...new Set(big.map(cellName))].join(', ') || 'none'}`;
+  const whereBig = `one tensor, arrays ≥ 2 × LLC (${llc}): ${[...new Set(big.map(cellName))].join(', ') || 'none'}`;
 
   out.push(judge('native, one thread, ≥ 85% of the single-thread bandwidth limit', whereBig,
     big.map((c) => ({ cell: c, value: nat(c, 'one')?.pctOfLimit })), 0.85, pct));
@@ -107,6 +114,12 @@ export function evaluateTargets(meta: RunMeta, cells: CellResult[]): TargetResul
     measured: losses.length
       ? `slower than ${[...new Set(losses.map((l) => l.best))].join('/')} in ${losses.length} of ${isaVals.length} cells: ${losses.map((l) => `${cellName(l.cell)} ${pct(l.value)}`).join(', ')}`
       : `fastest or within 3% in all ${isaVals.length} cells`,
+    worst: losses.length
+      ? (() => {
+          const w = losses.reduce((a, b) => (b.value! < a.value! ? b : a));
+          return `${pct(w.value)} of ${w.best} (${cellName(w.cell)}); slower in ${losses.length} of ${isaVals.length} cells`;
+        })()
+      : `fastest or within 3% in all ${isaVals.length} cells`,
     met: isaVals.length ? losses.length === 0 : null,
   });
 
@@ -147,6 +160,14 @@ export function targetsTable(targets: TargetResult[]): string[] {
   return L;
 }
 
+/** The targets in short: the decisive (worst) number, judged on medians and on best samples. */
+export function targetsShortTable(targets: TargetResult[]): string[] {
+  const met = (m: boolean | null | undefined) => (m === null || m === undefined ? 'not measured' : m ? '**yes**' : '**no**');
+  const L = ['| target | met (medians) | worst case, medians | met (best samples) | worst case, best samples |', '|---|---|---|---|---|'];
+  for (const t of targets) L.push(`| ${t.target} | ${met(t.met)} | ${t.worst} | ${met(t.best?.met)} | ${t.best?.worst ?? '–'} |`);
+  return L;
+}
+
 /** One row per cell: simd-optim's default ISA at one thread and all cores, and its ratio to each peer. */
 export function summaryTable(meta: RunMeta, cells: CellResult[]): string[] {
   const d = meta.defaultIsa;
@@ -177,11 +198,12 @@ export function summaryTable(meta: RunMeta, cells: CellResult[]): string[] {
       return r.nativeRatio !== undefined ? times(r.nativeRatio) : r.status;
     };
     L.push(`| ${c.workload} | ${c.config} | ${c.dtype} | ${bytesName(c.footprintBytes)} | ${melemCell(one)} | ${sig(one?.gbPerSec)} | ${pct(one?.pctOfLimit)} | ` +
-      `${melemCell(all)} | ${pct(all?.pctOfLimit)} | ${torchBest('one')} | ${torchBest('all')} | ${ratio('js-loop')} | ${ratio('js-backend')} | ` +
+      `${melemCell(all)} | ${c.elements >= 1 << 20 ? pct(all?.pctOfLimit) : '–'} | ${torchBest('one')} | ${torchBest('all')} | ${ratio('js-loop')} | ${ratio('js-backend')} | ` +
       `${ratio('tfjs-cpu')} | ${ratio('tfjs-wasm')} | ${pct(one?.pctOfBoundBest)} |`);
   }
   L.push('');
-  L.push('Where a ratio is missing, the peer\'s status says why (not available, skipped, failed); bench/results/results.md gives the reason.');
+  L.push('Where a ratio is missing, the peer\'s status says why (not available, skipped, failed); bench/results/results.md gives the reason. ' +
+    `${T}T % limit is left out below 1M elements: there the all-core limit loop mostly measures waking its threads (simd-optim splits a step only from 64K elements per thread).`);
   return L;
 }
 
@@ -285,7 +307,11 @@ export function renderReadmeSection(meta: RunMeta, cells: CellResult[], targets:
   L.push('');
   L.push('### Targets of issue 5, from this run');
   L.push('');
-  L.push(...targetsTable(targets));
+  L.push('Each target is judged twice: on every peer\'s median, and on every peer\'s fastest sample (other processes only ever ' +
+    'slow a sample down, so on a shared machine the best sample is closer to what the hardware does). The cells each target ' +
+    'covers and every number are in bench/results/results.md.');
+  L.push('');
+  L.push(...targetsShortTable(targets));
   L.push('');
   L.push('### Results');
   L.push('');
