@@ -288,7 +288,8 @@ export function renderReadmeSection(meta: RunMeta, cells: CellResult[], targets:
     'machine\'s limits in the same run over the same sizes: simd-optim\'s native kernels for each ISA the CPU runs ' +
     '(one thread and all cores), its pure-JS backend, the plain JavaScript `for` loop with `Math.sqrt` a user would write, ' +
     'TensorFlow.js `tf.train.rmsprop` on its `cpu` and `wasm` backends, PyTorch\'s `torch.optim.RMSprop` (foreach and ' +
-    'single-tensor, timed inside Python, when `/usr/bin/python3` imports torch), the memory bandwidth (copy, triad and a ' +
+    'single-tensor, timed inside Python: 1.13 when `/usr/bin/python3` imports torch, 2.6 from the trixie chroot of ' +
+    'scripts/setup-torch.sh when present), the memory bandwidth (copy, triad and a ' +
     'loop with the step\'s own streams, bench/limits.c) and the sqrt+div bound (a loop doing only the square root and the ' +
     'divide of a step). It prints a Markdown table and writes bench/results/results.{md,json} and the chart; ' +
     '`npm run bench -- --quick` is a smoke run of under a minute (into bench/out/). A peer that cannot run says why in the table.');
