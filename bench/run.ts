@@ -84,7 +84,7 @@ function plan(machine: Machine): { cells: Cell[]; notes: string[] } {
       W('4K', 1, 4096), W('64K', 1, 65536), W('100K', 1, 100_000), W('1000 × 100', 1000, 100), W('1M', 1, M),
       W('100 × 100K', 100, 100_000), W('16M', 1, 16 * M), W('64M', 1, 64 * M),
     ];
-    f64 = [W('64K', 1, 65536), W('1M', 1, M), W('16M', 1, 16 * M)];
+    f64 = [W('64K', 1, 65536), W('1M', 1, M), W('16M', 1, 16 * M), W('64M', 1, 64 * M)];
     // Out of cache means several times the last-level cache: 64M float32 elements
     // (768 MiB plain) are 24× a 32 MiB L3. 128M is added where the L3 is larger
     // (up to 480 MiB on the machines here), if memory allows: this process, the C
