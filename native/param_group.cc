@@ -222,6 +222,7 @@ Napi::Value ParamGroup::Bind(const Napi::CallbackInfo& info) {
                                          std::to_string(role) + " out of range");
   }
   BoundArray& bound = slots_[static_cast<size_t>(slot)][static_cast<size_t>(role)];
+  checked_roles_ = -1;
   if (info[2].IsNull() || info[2].IsUndefined()) {
     bound = BoundArray{};
     return env.Undefined();
@@ -277,6 +278,12 @@ StepWork ParamGroup::prepare(Napi::Env env, Algorithm algorithm) {
   const bool rmsprop = algorithm == Algorithm::kRmsprop;
   const bool needs[kRoleCount] = {true, true, true, rmsprop && w.hyper.momentum > 0,
                                   rmsprop && w.hyper.centered};
+  const int roles = (needs[kMomentumBuffer] ? 1 : 0) | (needs[kGradAvg] ? 2 : 0) | (rmsprop ? 0 : 4);
+  if (roles == checked_roles_) {
+    w.total = checked_total_;
+    w.parts = std::max<size_t>(1, std::min(w.threads, w.total / kMinElementsPerThread));
+    return w;
+  }
   for (size_t i = 0; i < slots_.size(); ++i) {
     const Slot& s = slots_[i];
     if (s[kGrad].ref.IsEmpty()) continue;  // no grad: skipped, as in PyTorch
@@ -294,6 +301,8 @@ StepWork ParamGroup::prepare(Napi::Env env, Algorithm algorithm) {
     }
     w.total += s[kParam].length;
   }
+  checked_roles_ = roles;
+  checked_total_ = w.total;
   w.parts = std::max<size_t>(1, std::min(w.threads, w.total / kMinElementsPerThread));
   return w;
 }

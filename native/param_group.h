@@ -77,6 +77,12 @@ class ParamGroup : public Napi::ObjectWrap<ParamGroup> {
   Napi::Reference<Napi::Float64Array> slot_scalars_ref_;
   const double* slot_scalars_ = nullptr;
   bool busy_ = false;  // an async step holds the bound arrays
+  // The slot check of prepare() depends only on the bindings and on which
+  // state roles the step uses; while neither changes, its result is reused
+  // (with 1,000 small tensors the check costs as much as their arithmetic).
+  // -1: check again (set by every bind).
+  int checked_roles_ = -1;
+  size_t checked_total_ = 0;
 };
 
 // Makes environment teardown wait for async steps still writing to buffers
