@@ -38,6 +38,13 @@ describe('loadTorch on committed files from real PyTorch', () => {
     });
   }
 
+  it('writes and reads back Python bytes of every byte value, also megabytes of them', async () => {
+    const big = Uint8Array.from({ length: 3 << 20 }, (_, i) => (i * 7) & 0xff);
+    const back = await loadTorch<{ small: Uint8Array; big: Uint8Array }>(await torchBytes({ small: Uint8Array.from([0, 128, 255]), big }));
+    expect([...back.small]).to.deep.equal([0, 128, 255]);
+    expect(Buffer.compare(Buffer.from(back.big), Buffer.from(big))).to.equal(0);
+  });
+
   it('reads the archive records of 2.6 (byteorder, .data/serialization_id) and of 1.13 (neither)', async () => {
     const records = async (file: string) => {
       const source = await openSource(file);

@@ -160,7 +160,7 @@ class Encoder {
       }
       // Python bytes, as protocol 2 spells them: _codecs.encode(latin-1 text, 'latin1').
       if (v instanceof Uint8Array) {
-        return reduce(pyGlobal('_codecs', 'encode'), String.fromCharCode(...v), 'latin1');
+        return reduce(pyGlobal('_codecs', 'encode'), Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1'), 'latin1');
       }
       if (ArrayBuffer.isView(v)) {
         throw new TypeError(`saveTorch cannot write ${where} = ${describe(v)}: pass a tensor record { dtype, shape, data }`);
