@@ -72,6 +72,7 @@ describe('loadTorch refuses bad files with a FileFormatError that says what is w
     ['a pickle without STOP', () => archive({ 'data.pkl': Uint8Array.from([0x80, 2, 0x4e]), version: text('3\n') }), /pickle data ends early/],
     ['a memo slot never stored', () => archive({ 'data.pkl': Uint8Array.from([0x80, 2, 0x68, 0x07, 0x2e]), version: text('3\n') }), /memo slot 7/],
     ['a dict with a tuple key', () => archive({ 'data.pkl': Uint8Array.from([0x80, 2, 0x7d, 0x29, 0x4e, 0x73, 0x2e]), version: text('3\n') }), /only str and int keys/],
+    ['a call with far too many arguments', () => torchFile(reduce(pyGlobal('collections', 'OrderedDict'), ...new Array<PyValue>(20).fill(0))), /REDUCE with 20 arguments/],
     ['an unreadable byteorder', () => torchFile(1, {}, { byteorder: text('middle') }), /byteorder record says 'middle'/],
   ];
   for (const [what, make, message] of rows) it(what, () => expectFormatError(make(), message));

@@ -45,6 +45,18 @@ describe('loadTorch on committed files from real PyTorch', () => {
     expect(Buffer.compare(Buffer.from(back.big), Buffer.from(big))).to.equal(0);
   });
 
+  it('writes and reads back long tuples and lists, and ints of any size', async () => {
+    const long = Object.freeze(Array.from({ length: 300_000 }, (_, i) => i));
+    const huge = 7n ** 1000n; // 2,808 bits: past LONG1's 255 bytes
+    const back = await loadTorch<{ long: readonly number[]; list: number[]; huge: bigint; negative: bigint }>(
+      await torchBytes({ long, list: [...long], huge, negative: -huge }));
+    expect(Object.isFrozen(back.long) && back.long.length === long.length && back.long[299_999] === 299_999).to.equal(true);
+    expect(Object.isFrozen(back.list)).to.equal(false);
+    expect(back.list.length).to.equal(long.length);
+    expect(back.huge).to.equal(huge);
+    expect(back.negative).to.equal(-huge);
+  });
+
   it('reads the archive records of 2.6 (byteorder, .data/serialization_id) and of 1.13 (neither)', async () => {
     const records = async (file: string) => {
       const source = await openSource(file);

@@ -21,6 +21,8 @@ export interface UnpickleHooks {
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** The allowed callables take at most 7 arguments; far more is a damaged or hostile file. */
+const MAX_CALL_ARGS = 16;
 
 /** Whether `value` is a dict the unpickler made (so SETITEM may add to it). */
 export const DICT = Symbol('pickle dict');
@@ -271,6 +273,7 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): unknown {
         const callable = pop();
         if (typeof callable !== 'function') fail(`REDUCE on ${describeKey(callable)}, which is not an allowed callable`);
         if (!Array.isArray(args)) fail('REDUCE arguments are not a tuple');
+        if ((args as unknown[]).length > MAX_CALL_ARGS) fail(`REDUCE with ${(args as unknown[]).length} arguments`);
         stack.push((callable as (...a: unknown[]) => unknown)(...(args as unknown[])));
         break;
       }
@@ -278,6 +281,7 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): unknown {
         const args = pop();
         const cls = pop();
         if (typeof cls !== 'function' || !Array.isArray(args)) fail('NEWOBJ on a value that is not an allowed class');
+        if ((args as unknown[]).length > MAX_CALL_ARGS) fail(`NEWOBJ with ${(args as unknown[]).length} arguments`);
         stack.push((cls as (...a: unknown[]) => unknown)(...(args as unknown[])));
         break;
       }
@@ -303,11 +307,15 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): unknown {
 /** A two's-complement little-endian integer of `n` bytes. */
 function littleEndianSigned(bytes: Uint8Array, start: number, n: number): bigint {
   if (n === 0) return 0n;
-  let v = 0n;
-  for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[start + i]);
+  // Through a hex string: linear in n, where shifting a growing bigint byte by byte is quadratic.
+  let hex = '';
+  for (let i = start + n - 1; i >= start; i--) hex += HEX[bytes[i]];
+  let v = BigInt('0x' + hex);
   if (bytes[start + n - 1] & 0x80) v -= 1n << BigInt(8 * n);
   return v;
 }
+
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
 
 function describeKey(value: unknown): string {
   if (value === null) return 'None';

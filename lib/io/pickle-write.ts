@@ -16,6 +16,8 @@ export type PyNode =
 export type PyValue = null | boolean | number | bigint | string | PyValue[] | PyNode;
 
 export const tuple = (...items: PyValue[]): PyNode => ({ py: 'tuple', items });
+/** A tuple of an existing list (no spreading: tuples may be long). */
+export const tupleOf = (items: PyValue[]): PyNode => ({ py: 'tuple', items });
 export const pyFloat = (value: number): PyNode => ({ py: 'float', value });
 export const pyInt = (value: number | bigint): PyNode => ({ py: 'int', value });
 export const pyGlobal = (module: string, name: string): PyNode => ({ py: 'global', module, name });
@@ -117,7 +119,10 @@ function writeInt(out: ByteWriter, n: number | bigint): void {
     v >>= 8n;
     if ((v === 0n && !(byte & 0x80)) || (v === -1n && byte & 0x80)) break;
   }
-  out.bytes(0x8a, bytes.length, ...bytes);
+  if (bytes.length < 0x100) return out.bytes(0x8a, bytes.length, ...bytes); // LONG1
+  out.bytes(0x8b); // LONG4
+  out.u32(bytes.length);
+  out.raw(Uint8Array.from(bytes));
 }
 
 function writeFloat(out: ByteWriter, x: number): void {

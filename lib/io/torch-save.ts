@@ -9,7 +9,7 @@ import { checkRecord, isFloatArray, Parameter, type DType, type TensorRecord } f
 import { writeFileAtomic } from './atomic-write';
 import { isOptimizerDict, type OptimizerDict } from './optimizer-dict';
 import { isIntKey, ORDERED_DICTS } from './python-dicts';
-import { pickle, dict, persistentId, pyGlobal, reduce, tuple, type PyValue } from './pickle-write';
+import { pickle, dict, persistentId, pyGlobal, reduce, tuple, tupleOf, type PyValue } from './pickle-write';
 import { bytesOf, ITEM_SIZE, storageNameOf, swapBytes } from './torch-dtypes';
 import { ZipWriter } from './zip';
 
@@ -168,7 +168,7 @@ class Encoder {
       // Frozen arrays are tuples (loadTorch returns Python tuples frozen), others lists.
       if (Array.isArray(v)) {
         const items = v.map((item, i) => this.value(item, `${where}[${i}]`));
-        return Object.isFrozen(v) ? tuple(...items) : items;
+        return Object.isFrozen(v) ? tupleOf(items) : items;
       }
       if ('dtype' in v && 'data' in v && 'shape' in v) return this.tensor(checkRecord(where, v), where);
       if (v instanceof Map) {
