@@ -7,22 +7,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileFormatError, loadSafetensors, loadTorch, saveSafetensors, torchBytes } from '../lib';
 import { pickle, pyGlobal, reduce, tuple, persistentId, type PyValue } from '../lib/io/pickle-write';
-import { openSource } from '../lib/io/byte-source';
-import { readZipDirectory, ZipWriter } from '../lib/io/zip';
+import { zipOf, zipRecords } from './zip-helpers';
 
 const fixture = (version: string, name: string) => path.join(__dirname, 'fixtures', 'torch-files', version, name);
 const text = (s: string) => new TextEncoder().encode(s);
 
 /** A zip holding the given records under archive/ (as torch.save would lay them out). */
-async function archive(records: Record<string, Uint8Array>): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  const zip = new ZipWriter(async (c) => {
-    chunks.push(c.slice());
-  });
-  for (const [name, data] of Object.entries(records)) await zip.add(`archive/${name}`, [data]);
-  await zip.finish();
-  return Buffer.concat(chunks);
-}
+const archive = (records: Record<string, Uint8Array>): Promise<Uint8Array> =>
+  zipOf(Object.entries(records).map(([name, data]): [string, Uint8Array] => [`archive/${name}`, data]));
 
 /** A torch.save-like file whose data.pkl is `value` and whose storages are `storages`. */
 function torchFile(value: PyValue, storages: Record<string, Uint8Array> = {}, extra: Record<string, Uint8Array> = {}) {
@@ -52,12 +44,8 @@ describe('loadTorch refuses bad files with a FileFormatError that says what is w
     ['a zip with its first half cut out', () => Buffer.concat([good().subarray(0, 4), good().subarray(good().length / 2)]), /truncated|bad local header|damaged|points past/],
     ['a corrupted storage byte', async () => {
       const bytes = Buffer.from(good());
-      const source = await openSource(bytes);
-      const entry = (await readZipDirectory(source)).get('rmsprop/data/1')!;
-      // The data starts after the 30-byte local header, the name and the padding field.
-      const dataAt = entry.localHeaderOffset + 30 + bytes.readUInt16LE(entry.localHeaderOffset + 26) +
-        bytes.readUInt16LE(entry.localHeaderOffset + 28);
-      bytes[dataAt + 5] ^= 0x40;
+      const record = (await zipRecords(bytes)).find((r) => r.name === 'rmsprop/data/1')!;
+      bytes[record.dataAt + 5] ^= 0x40;
       return bytes;
     }, /zip entry rmsprop\/data\/1: CRC mismatch/],
     ['a pickle calling os.system', () => torchFile(reduce(pyGlobal('os', 'system'), 'echo pwned')), /refusing to load global 'os\.system'/],

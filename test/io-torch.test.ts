@@ -8,10 +8,9 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Adagrad, loadTorch, Parameter, RMSprop, saveTorch, type StateDict, type TensorRecord } from '../lib';
-import { openSource } from '../lib/io/byte-source';
-import { readZipDirectory } from '../lib/io/zip';
 import { randomF32 } from './helpers';
 import { pythonOracles, requireTorch, type PythonOracle } from './torch/python';
+import { zipRecords } from './zip-helpers';
 
 const script = fs.readFileSync(path.join(__dirname, 'torch', 'io_oracle.py'), 'utf8');
 const K = 3; // steps in PyTorch before the first save
@@ -98,13 +97,8 @@ async function continueInNode(c: IoCase, seed: number, folder: string, compat: '
 
 /** Record names after the archive folder, in file order (data/<n> folded into one). */
 async function recordLayout(file: string): Promise<string[]> {
-  const source = await openSource(file);
-  try {
-    const names = [...(await readZipDirectory(source)).keys()].map((n) => n.slice(n.indexOf('/') + 1));
-    return names.map((n) => (n.startsWith('data/') ? 'data/*' : n)).filter((n, i, all) => all.indexOf(n) === i);
-  } finally {
-    await source.close();
-  }
+  const names = (await zipRecords(fs.readFileSync(file))).map((r) => r.name.slice(r.name.indexOf('/') + 1));
+  return names.map((n) => (n.startsWith('data/') ? 'data/*' : n)).filter((n, i, all) => all.indexOf(n) === i);
 }
 
 describe('torch.save interchange with real PyTorch (resume across Node and PyTorch, bit for bit)', function () {

@@ -6,31 +6,21 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadTorch, torchBytes } from '../lib';
-import { openSource } from '../lib/io/byte-source';
-import { readZipDirectory, readZipEntry, RECORD_ALIGNMENT, ZipWriter } from '../lib/io/zip';
+import { RECORD_ALIGNMENT } from '../lib/io/zip';
 import { describeValue } from './torch/describe';
 import { pythonOracles, requireTorch } from './torch/python';
+import { zipOf, zipRecords } from './zip-helpers';
 
 const fixtures = (version: string) => path.join(__dirname, 'fixtures', 'torch-files', version);
 const FILES = ['rmsprop.pt', 'model.pt', 'dtypes-and-views.pt'];
 
 /** The same records, rewritten with zip64 records for every entry and the end of directory. */
 async function asZip64(bytes: Uint8Array): Promise<Uint8Array> {
-  const source = await openSource(bytes);
-  const chunks: Uint8Array[] = [];
-  const zip = new ZipWriter(async (c) => {
-    chunks.push(c.slice());
-  }, 0);
-  for (const entry of (await readZipDirectory(source)).values()) await zip.add(entry.name, [await readZipEntry(source, entry)]);
-  await zip.finish();
-  return Buffer.concat(chunks);
+  return zipOf((await zipRecords(bytes)).map((r): [string, Uint8Array] => [r.name, r.data]), 0);
 }
 
 async function dataOffsets(bytes: Uint8Array): Promise<number[]> {
-  const source = await openSource(bytes);
-  const view = Buffer.from(bytes);
-  return [...(await readZipDirectory(source)).values()].map((e) =>
-    e.localHeaderOffset + 30 + view.readUInt16LE(e.localHeaderOffset + 26) + view.readUInt16LE(e.localHeaderOffset + 28));
+  return (await zipRecords(bytes)).map((r) => r.dataAt);
 }
 
 describe('zip container', () => {
@@ -44,21 +34,13 @@ describe('zip container', () => {
 
   it('accepts the records newer PyTorch versions add (.format_version, .storage_alignment, .data/version)', async () => {
     const original = fs.readFileSync(path.join(fixtures('torch-2.6'), 'rmsprop.pt'));
-    const source = await openSource(original);
-    const chunks: Uint8Array[] = [];
-    const zip = new ZipWriter(async (c) => {
-      chunks.push(c.slice());
-    });
     const text = (t: string) => new TextEncoder().encode(t);
-    for (const entry of (await readZipDirectory(source)).values()) {
-      // Newer versions keep the version under .data/ as well.
-      const name = entry.name === 'rmsprop/version' ? 'rmsprop/.data/version' : entry.name;
-      await zip.add(name, [await readZipEntry(source, entry)]);
-    }
-    await zip.add('rmsprop/.format_version', [text('1')]);
-    await zip.add('rmsprop/.storage_alignment', [text('64')]);
-    await zip.finish();
-    expect(describeValue(await loadTorch(Buffer.concat(chunks)))).to.deep.equal(describeValue(await loadTorch(original)));
+    // Newer versions keep the version under .data/ as well.
+    const records = (await zipRecords(original)).map(({ name, data }): [string, Uint8Array] =>
+      [name === 'rmsprop/version' ? 'rmsprop/.data/version' : name, data]);
+    records.push(['rmsprop/.format_version', text('1')], ['rmsprop/.storage_alignment', text('64')]);
+    const newer = await zipOf(records);
+    expect(describeValue(await loadTorch(newer))).to.deep.equal(describeValue(await loadTorch(original)));
   });
 
   for (const name of FILES) {

@@ -97,10 +97,7 @@ export async function readZipEntry(source: ByteSource, entry: ZipEntry): Promise
   const fail = (detail: string): never => {
     throw new FileFormatError(source.name, `zip entry ${entry.name}: ${detail}`);
   };
-  const local = dataView(await source.read(entry.localHeaderOffset, 30));
-  if (local.getUint32(0, true) !== LOCAL_HEADER) fail('bad local header');
-  const dataOffset = entry.localHeaderOffset + 30 + local.getUint16(26, true) + local.getUint16(28, true);
-  const stored = await source.read(dataOffset, entry.compressedSize);
+  const stored = await source.read(await entryDataOffset(source, entry), entry.compressedSize);
   let data = stored;
   if (entry.method === DEFLATED) {
     try {
@@ -113,6 +110,15 @@ export async function readZipEntry(source: ByteSource, entry: ZipEntry): Promise
   if (data.length !== entry.size) fail(`holds ${data.length} bytes, the directory says ${entry.size}`);
   if (crc32(data) !== entry.crc32) fail('CRC mismatch (the file is corrupt)');
   return data;
+}
+
+/** Where an entry's data starts: after its local header, whose name and extra field may differ from the directory's. */
+export async function entryDataOffset(source: ByteSource, entry: ZipEntry): Promise<number> {
+  const local = dataView(await source.read(entry.localHeaderOffset, 30));
+  if (local.getUint32(0, true) !== LOCAL_HEADER) {
+    throw new FileFormatError(source.name, `zip entry ${entry.name}: bad local header`);
+  }
+  return entry.localHeaderOffset + 30 + local.getUint16(26, true) + local.getUint16(28, true);
 }
 
 function readZip64Extra(view: DataView, start: number, length: number, entry: ZipEntry, fail: (d: string) => never): void {
