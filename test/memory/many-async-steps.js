@@ -3,14 +3,9 @@
 // five windows, after warm-up) and how much RSS grows over the last 100,000.
 // Run by test/memory.test.ts with --expose-gc.
 'use strict';
-const { Adagrad, Parameter, RMSprop } = require('../../dist');
+const { smallOptimizers } = require('./small-optimizers');
 
-const params = [new Parameter(new Float32Array(64)), new Parameter(new Float64Array(33)), new Parameter(new Float32Array(17))];
-params[0].grad = new Float32Array(64).fill(0.01);
-params[1].grad = new Float64Array(33).fill(-0.01);
-params[2].grad = new Float32Array(17).fill(0.02);
-const rmsprop = new RMSprop([{ params: [params[0]] }, { params: [params[1]], momentum: 0.9, centered: true }]);
-const adagrad = new Adagrad([params[2]], { lrDecay: 0.01 });
+const { params, rmsprop, adagrad } = smallOptimizers();
 const step = () => Promise.all([rmsprop.stepAsync(), adagrad.stepAsync()]);
 
 (async () => {
