@@ -53,10 +53,15 @@ export declare class ParamGroup {
   gradsFinite(): boolean;
 }
 
-/** A zeroed state array whose data is 64-byte aligned. */
-export declare function allocState(dtype: 'float32', length: number): Float32Array;
-export declare function allocState(dtype: 'float64', length: number): Float64Array;
-export declare function allocState(dtype: NativeDType, length: number): NativeArray;
+/**
+ * A zeroed state array whose data is 64-byte aligned; or, from 64 KiB and
+ * with `like` (its parameter's data), at the same offset within a 4 KiB page
+ * as `like`, so that the kernels' loads never trail their stores by less than
+ * a page (4K aliasing; see native/state_buffer.cc).
+ */
+export declare function allocState(dtype: 'float32', length: number, like?: NativeArray): Float32Array;
+export declare function allocState(dtype: 'float64', length: number, like?: NativeArray): Float64Array;
+export declare function allocState(dtype: NativeDType, length: number, like?: NativeArray): NativeArray;
 
 export interface NativeInfo {
   /** ISA of the kernels in use. */
@@ -75,6 +80,9 @@ export declare function setIsa(name: string): void;
 
 /** The largest power of two (up to 4096) dividing the address of the view's first byte. For tests. */
 export declare function addressAlignment(view: ArrayBufferView): number;
+
+/** Where a view's first byte sits within its 4 KiB page (for tests of allocState's placement). */
+export declare function pageOffset(view: ArrayBufferView): number;
 
 /**
  * In-place elementwise op with PyTorch's CPU arithmetic; `a` is written.

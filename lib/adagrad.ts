@@ -4,7 +4,7 @@
 // docs/spec/adagrad-arithmetic.md.
 import type { KernelGroup } from './backend';
 import { checkBoolean, checkHyper } from './errors';
-import { KernelOptimizer, splitOptions, type KernelOptions, type OptimizerWideOptions } from './kernel-optimizer';
+import { KernelOptimizer, sameBound, splitOptions, type KernelOptions, type OptimizerWideOptions } from './kernel-optimizer';
 import { checkStateKeys, withDefaults, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer';
 import type { FloatArray, Parameter } from './tensor';
 import { fromTorchGroup, toTorchGroup, type TorchGroupSchema } from './torch-groups';
@@ -91,7 +91,7 @@ export class Adagrad extends KernelOptimizer<AdagradOptions> {
   }
 
   private createState(p: Parameter, initialAccumulatorValue: number): ParamState {
-    const sum = this.allocState(p.dtype, p.numel);
+    const sum = this.allocState(p.dtype, p.numel, p.data);
     sum.fill(initialAccumulatorValue); // torch.full_like: rounded to the param's dtype
     const s: ParamState = { step: 0, sum };
     this.state.set(p, s);
@@ -100,6 +100,10 @@ export class Adagrad extends KernelOptimizer<AdagradOptions> {
 
   protected stateArrays(s: ParamState, out: (FloatArray | null)[], at: number): void {
     out[at] = (s.sum as FloatArray | undefined) ?? null;
+  }
+
+  protected stateStillBound(s: ParamState, bound: readonly (FloatArray | null)[], at: number, n: number): boolean {
+    return sameBound(s.sum as FloatArray | undefined, bound[at], n);
   }
 
   protected writeHyper(

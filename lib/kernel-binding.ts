@@ -19,6 +19,11 @@ export class KernelBinding {
   statesVersion = -1;
   /** Set by the step's checks: every array is already bound as the next step needs it. */
   clean = false;
+  /**
+   * Which optional state roles the group's settings used when its state was
+   * last completed and bound (KernelOptimizer.stateNeeds); -1 when unknown.
+   */
+  needs = -1;
   private backend: Backend | undefined;
   private group: KernelGroup | undefined;
   private bound: (FloatArray | null)[] = [];
@@ -45,6 +50,11 @@ export class KernelBinding {
     return this.bound[index] ?? null;
   }
 
+  /** Every bound array, slot-major (null where nothing is bound). Read-only. */
+  boundArrays(): readonly (FloatArray | null)[] {
+    return this.bound;
+  }
+
   /** The kernel group with `this.arrays` bound, rebinding only what changed. */
   sync(slotCount: number): KernelGroup {
     const backend = currentBackend();
@@ -53,7 +63,7 @@ export class KernelBinding {
       this.backend = backend;
       if (this.slotScalars.length !== slotCount) this.slotScalars = new Float64Array(slotCount);
       this.group = backend.createGroup(slotCount, this.hyper, this.slotScalars);
-      this.bound = new Array<FloatArray | null>(size).fill(null);
+      this.bound = Array.from({ length: size }, () => null); // packed: no hole checks on reads
     }
     const { arrays, bound, rolesPerSlot } = this;
     for (let i = 0; i < size; i++) {

@@ -57,6 +57,21 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
    */
   protected abstract stateArrays(s: ParamState, out: (FloatArray | null)[], at: number): void;
 
+  /**
+   * Whether a param's state arrays are those at bound[at...] (in `stateRoles`
+   * order, null where absent), each of length n. Named property reads, like
+   * stateArrays.
+   */
+  protected abstract stateStillBound(s: ParamState, bound: readonly (FloatArray | null)[], at: number, n: number): boolean;
+
+  /**
+   * A number that changes whenever the group's settings change which state
+   * buffers a step uses (RMSprop: momentum > 0, centered).
+   */
+  protected stateNeeds(_group: ParamGroup<H>): number {
+    return 0;
+  }
+
   /** A param's state for this step: `existing`, completed, or created (zeroed or as the optimizer starts it). */
   protected abstract ensureState(p: Parameter, group: ParamGroup<H>, existing: ParamState | undefined): ParamState;
 
@@ -117,40 +132,85 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
   }
 
   /**
-   * Checks everything before anything is written. Arrays still bound from
-   * the last step passed the full checks then and need only their lengths.
+   * Checks everything before anything is written. A group bound as the last
+   * step left it needs only a look at its arrays' lengths (boundAsBefore);
+   * any other group gets the full checks.
    */
   private checkStep(): void {
     const version = this.state.version;
-    this.paramGroups.forEach((group, gi) => {
-      this.validateGroup(group, `param group ${gi}`);
+    const groups = this.paramGroups;
+    for (let gi = 0; gi < groups.length; gi++) {
+      const group = groups[gi];
+      this.validateGroup(group, groupName(gi));
       const binding = this.bindingFor(group);
-      const current = binding.isCurrent();
-      // Entries looked up at the last step are still the Map's if it has not changed since.
-      const cached = binding.statesVersion === version;
-      const { states } = binding;
-      const params = group.params;
-      // Clean: every array bound as this step needs it, so binding can be skipped.
-      let clean = current && binding.boundCount() === params.length * binding.rolesPerSlot;
-      for (let pi = 0; pi < params.length; pi++) {
-        const p = params[pi];
-        if (p.grad === null) {
-          states[pi] = undefined; // not stepped, not counted; looked up afresh when it has a grad
-          clean = clean && binding.boundAt(pi * binding.rolesPerSlot + 1) === null;
-          continue;
-        }
-        let s = cached ? (states[pi] as ParamState | undefined) : undefined;
-        if (s === undefined) s = this.state.get(p);
-        states[pi] = s;
-        if (current && s !== undefined && this.unchangedSinceLastStep(p, s, binding, pi)) {
-          clean = clean && this.stateComplete(s, group);
-        } else {
-          clean = false;
-          this.checkParamForStep(p, `param ${pi} of group ${gi}`);
-        }
+      binding.clean =
+        binding.isCurrent() &&
+        binding.statesVersion === version &&
+        binding.needs === this.stateNeeds(group) &&
+        this.boundAsBefore(group, binding);
+      if (!binding.clean) this.checkGroupInFull(group, gi, binding, version);
+    }
+  }
+
+  /**
+   * Whether every array of the group is the one bound at the last step, with
+   * the length it had (a transferred or shrunk buffer keeps its typed array
+   * but not its length), and each slot's state is the one bound then. With
+   * 1,000 small tensors this loop is most of what JS does per step, so it
+   * reads only named properties and compares.
+   */
+  private boundAsBefore(group: ParamGroup<H>, binding: KernelBinding): boolean {
+    const params = group.params;
+    const bound = binding.boundArrays();
+    const states = binding.states;
+    const roles = binding.rolesPerSlot;
+    if (bound.length !== params.length * roles) return false;
+    for (let slot = 0, at = 0; slot < params.length; slot++, at += roles) {
+      const p = params[slot];
+      const grad = p.grad;
+      if (grad !== bound[at + 1]) return false;
+      if (grad === null) continue;
+      const data = p.data;
+      const n = p.numel;
+      const s = states[slot];
+      if (data !== bound[at] || data.length !== n || grad.length !== n || s === undefined) return false;
+      if (!this.stateStillBound(s as ParamState, bound, at + 2, n)) return false;
+    }
+    return true;
+  }
+
+  /** The full checks of every param of a group (anything rebound, created or changed since the last step). */
+  private checkGroupInFull(group: ParamGroup<H>, gi: number, binding: KernelBinding, version: number): void {
+    const current = binding.isCurrent();
+    // Entries looked up at the last step are still the Map's if it has not changed since.
+    const cached = binding.statesVersion === version;
+    const { states } = binding;
+    const params = group.params;
+    // Clean: every array bound as this step needs it, so binding can be skipped.
+    let clean = current && binding.boundCount() === params.length * binding.rolesPerSlot;
+    for (let pi = 0; pi < params.length; pi++) {
+      const p = params[pi];
+      if (p.grad === null) {
+        states[pi] = undefined; // not stepped, not counted; looked up afresh when it has a grad
+        clean = clean && binding.boundAt(pi * binding.rolesPerSlot + 1) === null;
+        continue;
       }
-      binding.clean = clean;
-    });
+      let s = cached ? (states[pi] as ParamState | undefined) : undefined;
+      if (s === undefined) s = this.state.get(p);
+      states[pi] = s;
+      if (current && s !== undefined && this.unchangedSinceLastStep(p, s, binding, pi)) {
+        clean = clean && this.stateComplete(s, group);
+      } else {
+        clean = false;
+        this.checkParamForStep(p, `param ${pi} of group ${gi}`);
+      }
+    }
+    binding.clean = clean;
+    if (clean) {
+      // Every state entry is the Map's and complete: the next step can take the short way.
+      binding.statesVersion = version;
+      binding.needs = this.stateNeeds(group);
+    }
   }
 
   /** Whether a param's state has every buffer its group's settings use (else the step creates them). */
@@ -216,7 +276,12 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
       if (s !== undefined) this.stateArrays(s, arrays, i + 2);
       else for (let r = 2; r < rolesPerSlot; r++) arrays[i + r] = null;
     }
-    if (withState) binding.statesVersion = this.state.version;
+    if (withState) {
+      binding.statesVersion = this.state.version;
+      binding.needs = this.stateNeeds(group);
+    } else {
+      binding.needs = -1; // states left incomplete: the next step checks in full
+    }
     return binding.sync(params.length);
   }
 
@@ -236,4 +301,15 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     if (binding === undefined) this.bindings.set(group, (binding = new KernelBinding(2 + this.stateRoles.length)));
     return binding;
   }
+}
+
+const groupNames: string[] = [];
+/** "param group <i>", made once per index: the step's checks run every step and should not allocate. */
+function groupName(i: number): string {
+  return (groupNames[i] ??= `param group ${i}`);
+}
+
+/** Whether `a` (a state array, or undefined) is `bound` (null when nothing is bound) with n elements. */
+export function sameBound(a: FloatArray | undefined, bound: FloatArray | null, n: number): boolean {
+  return a === undefined ? bound === null : a === bound && a.length === n;
 }

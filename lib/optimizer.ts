@@ -330,17 +330,19 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
       );
     }
     const values = castFloatRecord(where, record, p.dtype);
-    const out = this.allocState(p.dtype, numelOf(p.shape));
+    const out = this.allocState(p.dtype, numelOf(p.shape), p.data);
     out.set(values);
     return out;
   }
 
   /**
-   * Memory for a state tensor: zeroed, of the parameter's dtype (natively
-   * allocated and 64-byte aligned on the native backend).
+   * Memory for a state tensor: zeroed, of the parameter's dtype. On the
+   * native backend it is allocated natively, 64-byte aligned or, when large,
+   * at the same offset within a page as `like`, the parameter's data
+   * (binding.d.ts allocState).
    */
-  protected allocState(dtype: 'float32' | 'float64', length: number): FloatArray {
-    return currentBackend().allocState(dtype, length);
+  protected allocState(dtype: 'float32' | 'float64', length: number, like?: FloatArray): FloatArray {
+    return currentBackend().allocState(dtype, length, like);
   }
 }
 

@@ -4,7 +4,13 @@
 import type { KernelGroup } from './backend';
 import { checkBoolean, checkHyper } from './errors';
 import { fromTorchGroup, toTorchGroup, type Compat, type TorchGroupSchema } from './torch-groups';
-import { KernelOptimizer, splitOptions, type KernelOptions, type OptimizerWideOptions } from './kernel-optimizer';
+import {
+  KernelOptimizer,
+  sameBound,
+  splitOptions,
+  type KernelOptions,
+  type OptimizerWideOptions,
+} from './kernel-optimizer';
 import { checkStateKeys, withDefaults, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer';
 import type { FloatArray, Parameter } from './tensor';
 
@@ -85,6 +91,18 @@ export class RMSprop extends KernelOptimizer<RMSpropOptions> {
     out[at + 2] = (s.grad_avg as FloatArray | undefined) ?? null;
   }
 
+  protected stateStillBound(s: ParamState, bound: readonly (FloatArray | null)[], at: number, n: number): boolean {
+    return (
+      sameBound(s.square_avg as FloatArray | undefined, bound[at], n) &&
+      sameBound(s.momentum_buffer as FloatArray | undefined, bound[at + 1], n) &&
+      sameBound(s.grad_avg as FloatArray | undefined, bound[at + 2], n)
+    );
+  }
+
+  protected override stateNeeds(group: RMSpropGroup): number {
+    return (group.momentum > 0 ? 1 : 0) | (group.centered ? 2 : 0);
+  }
+
   protected writeHyper(group: RMSpropGroup, h: Float64Array): void {
     h[0] = group.lr;
     h[1] = group.alpha;
@@ -112,13 +130,13 @@ export class RMSprop extends KernelOptimizer<RMSpropOptions> {
   protected ensureState(p: Parameter, group: RMSpropGroup, existing: ParamState | undefined): ParamState {
     let s = existing;
     if (s === undefined) {
-      s = { step: 0, square_avg: this.allocState(p.dtype, p.numel) };
+      s = { step: 0, square_avg: this.allocState(p.dtype, p.numel, p.data) };
       this.state.set(p, s);
     }
     // Created when first needed, also if momentum or centered is switched on
     // mid-run (PyTorch would fail with a KeyError there).
-    if (group.momentum > 0 && s.momentum_buffer === undefined) s.momentum_buffer = this.allocState(p.dtype, p.numel);
-    if (group.centered && s.grad_avg === undefined) s.grad_avg = this.allocState(p.dtype, p.numel);
+    if (group.momentum > 0 && s.momentum_buffer === undefined) s.momentum_buffer = this.allocState(p.dtype, p.numel, p.data);
+    if (group.centered && s.grad_avg === undefined) s.grad_avg = this.allocState(p.dtype, p.numel, p.data);
     return s;
   }
 

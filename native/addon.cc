@@ -14,11 +14,18 @@
 namespace simd_optim {
 namespace {
 
-// allocState(dtype: 'float32' | 'float64', length: number)
+// The address of a typed array's first element.
+const void* data_of(const Napi::TypedArray& view) {
+  return static_cast<const uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
+}
+
+// allocState(dtype: 'float32' | 'float64', length: number, like?: TypedArray)
 Napi::Value AllocState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 2 || !info[0].IsString() || !info[1].IsNumber()) {
-    throw Napi::TypeError::New(env, "allocState(dtype: 'float32' | 'float64', length: number)");
+  const bool has_like = info.Length() == 3 && !info[2].IsUndefined();
+  if (info.Length() < 2 || info.Length() > 3 || !info[0].IsString() || !info[1].IsNumber() ||
+      (has_like && !info[2].IsTypedArray())) {
+    throw Napi::TypeError::New(env, "allocState(dtype: 'float32' | 'float64', length: number, like?: TypedArray)");
   }
   const std::string dtype = info[0].As<Napi::String>().Utf8Value();
   const double length = info[1].As<Napi::Number>().DoubleValue();
@@ -29,8 +36,8 @@ Napi::Value AllocState(const Napi::CallbackInfo& info) {
   if (dtype != "float32" && dtype != "float64") {
     throw Napi::TypeError::New(env, "allocState: dtype must be 'float32' or 'float64'");
   }
-  return alloc_state(env, dtype == "float32" ? DType::kFloat32 : DType::kFloat64,
-                     static_cast<size_t>(length));
+  return alloc_state(env, dtype == "float32" ? DType::kFloat32 : DType::kFloat64, static_cast<size_t>(length),
+                     has_like ? data_of(info[2].As<Napi::TypedArray>()) : nullptr);
 }
 
 // info(): { isa, isas, externalBuffers, isaError }
@@ -63,12 +70,19 @@ Napi::Value AddressAlignment(const Napi::CallbackInfo& info) {
   if (info.Length() != 1 || !info[0].IsTypedArray()) {
     throw Napi::TypeError::New(env, "addressAlignment(view: TypedArray)");
   }
-  Napi::TypedArray view = info[0].As<Napi::TypedArray>();
-  const auto address = reinterpret_cast<uintptr_t>(static_cast<uint8_t*>(view.ArrayBuffer().Data()) +
-                                                   view.ByteOffset());
+  const auto address = reinterpret_cast<uintptr_t>(data_of(info[0].As<Napi::TypedArray>()));
   uintptr_t alignment = 1;
   while (alignment < 4096 && address % (alignment * 2) == 0) alignment *= 2;
   return Napi::Number::New(env, static_cast<double>(alignment));
+}
+
+// pageOffset(view): where the view's first byte sits within its 4 KiB page.
+// For tests of the state allocator's placement.
+Napi::Value PageOffset(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsTypedArray()) throw Napi::TypeError::New(env, "pageOffset(view: TypedArray)");
+  const auto address = reinterpret_cast<uintptr_t>(data_of(info[0].As<Napi::TypedArray>()));
+  return Napi::Number::New(env, static_cast<double>(address % 4096));
 }
 
 }  // namespace
@@ -83,6 +97,7 @@ Napi::Object InitSimdOptim(Napi::Env env, Napi::Object exports) {
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
   exports.Set("elementwise", Napi::Function::New(env, Elementwise, "elementwise"));
   exports.Set("addressAlignment", Napi::Function::New(env, AddressAlignment, "addressAlignment"));
+  exports.Set("pageOffset", Napi::Function::New(env, PageOffset, "pageOffset"));
   return exports;
 }
 

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { Parameter, RMSprop, backendInfo } from '../lib';
+import { Adagrad, Parameter, RMSprop, backendInfo } from '../lib';
 import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
 
 const root = path.resolve(__dirname, '..');
@@ -106,6 +106,34 @@ describe('backends and ISAs', () => {
     }
   });
 
+  it('places large state at the page offset of its parameter (no 4K aliasing), for every optimizer and on load', function () {
+    if (!backendInfo().nativeLoaded) this.skip();
+    const binding = require(bindingPath);
+    const page = (a: unknown) => binding.pageOffset(a) as number;
+    // JS arrays of this size sit 16 bytes into a page; subarrays move them anywhere.
+    const n = 1 << 15; // 128 KiB of float32: past the 64 KiB from which state is placed
+    for (const F of [Float32Array, Float64Array]) {
+      const backing = new F(n + 1024);
+      for (const shift of [0, 1, 4, 12, 1000]) {
+        const data = backing.subarray(shift, shift + n);
+        const where = `${F.name} at page offset ${page(data)}`;
+        const w = new Parameter(data);
+        const rms = new RMSprop([w], { momentum: 0.9, centered: true });
+        const adagrad = new Adagrad([w]);
+        w.grad = new F(n).fill(0.5);
+        rms.step();
+        adagrad.step();
+        for (const key of ['square_avg', 'momentum_buffer', 'grad_avg']) {
+          expect(page(rms.state.get(w)![key]), `${key}, ${where}`).to.equal(page(data));
+        }
+        expect(page(adagrad.state.get(w)!.sum), `sum, ${where}`).to.equal(page(data));
+        const loaded = new RMSprop([w], { momentum: 0.9, centered: true });
+        loaded.loadStateDict(rms.stateDict());
+        expect(page(loaded.state.get(w)!.square_avg), `loaded square_avg, ${where}`).to.equal(page(data));
+      }
+    }
+  });
+
   it('falls back to V8-allocated, still aligned state when external buffers are refused', function () {
     if (!backendInfo().nativeLoaded) this.skip();
     const code = `
@@ -117,6 +145,15 @@ describe('backends and ISAs', () => {
       console.log(JSON.stringify({ external: backendInfo().externalBuffers,
         alignments: ['square_avg', 'momentum_buffer', 'grad_avg'].map((k) => require(process.env.SIMD_OPTIM_BINDING || './build/Release/simd_optim.node').addressAlignment(st[k]) >= 64),
         bufferBytes: st.square_avg.buffer.byteLength,
+        placed: (() => {
+          const big = new Float32Array((1 << 15) + 3).subarray(3, 3 + (1 << 15));
+          const p = new Parameter(big);
+          const o = new RMSprop([p]);
+          p.grad = new Float32Array(1 << 15).fill(1);
+          o.step();
+          const b = require(process.env.SIMD_OPTIM_BINDING || './build/Release/simd_optim.node');
+          return b.pageOffset(o.state.get(p).square_avg) === b.pageOffset(big);
+        })(),
         data: Buffer.from(w.data.buffer).toString('hex') }));`;
     const normal = runNode(code);
     const fallback = runNode(code, { SIMD_OPTIM_NO_EXTERNAL_BUFFERS: '1' });
@@ -129,6 +166,7 @@ describe('backends and ISAs', () => {
     expect(a.alignments).to.deep.equal([true, true, true]);
     expect(b.alignments).to.deep.equal([true, true, true]);
     expect(b.bufferBytes).to.equal(37 * 4 + 64); // V8 buffer with room to align
+    expect([a.placed, b.placed], "large state at its parameter's page offset").to.deep.equal([true, true]);
     expect(b.data).to.equal(a.data);
   });
 

@@ -223,6 +223,60 @@ describe('RMSprop: state changed between steps', () => {
   });
 });
 
+describe('RMSprop: arrays swapped between clean steps', () => {
+  afterEach(resetBackend);
+  // After a step the group stays bound, and the next step only compares
+  // identities and lengths (KernelOptimizer.boundAsBefore). Each swap here must
+  // be seen there: the new array is the one stepped, the old one is left alone.
+  type Swap = [string, (opt: RMSprop, w: Parameter) => Float32Array];
+  const swaps: Swap[] = [
+    ['square_avg', (opt, w) => swapState(opt, w, 'square_avg')],
+    ['momentum_buffer', (opt, w) => swapState(opt, w, 'momentum_buffer')],
+    ['grad_avg', (opt, w) => swapState(opt, w, 'grad_avg')],
+    ['param data', (_opt, w) => {
+      const old = w.data as Float32Array;
+      w.data = old.slice();
+      return old;
+    }],
+  ];
+  function swapState(opt: RMSprop, w: Parameter, key: string): Float32Array {
+    const s = opt.state.get(w)!;
+    const old = s[key] as Float32Array;
+    s[key] = old.slice();
+    return old;
+  }
+  for (const [what, swap] of swaps) {
+    it(`steps a ${what} swapped for a copy between steps, and leaves the old array alone, on every backend`, () => {
+      for (const backend of everyBackend()) {
+        backend.use();
+        const run = (withSwap: boolean) => {
+          const params = [param(40, 1), param(40, 2)];
+          const opt = new RMSprop(params, { momentum: 0.9, centered: true, lr: 0.01 });
+          let old: Float32Array | undefined;
+          let oldBefore = '';
+          params.forEach((p) => (p.grad = new Float32Array(40)));
+          for (let s = 0; s < 4; s++) {
+            // Grads refilled in place, so that nothing but the swap changes what is bound.
+            params.forEach((p, i) => p.grad!.set(randomF32(40, 10 * s + i)));
+            if (withSwap && s === 2) {
+              old = swap(opt, params[1]);
+              oldBefore = bytesOf(old).toString('hex');
+            }
+            opt.step();
+          }
+          const st = opt.state.get(params[1])!;
+          const bytes = [params[1].data, st.square_avg, st.momentum_buffer, st.grad_avg].map((a) => bytesOf(a as Float32Array).toString('hex'));
+          return { bytes, oldUnchanged: old === undefined || bytesOf(old).toString('hex') === oldBefore };
+        };
+        const plain = run(false);
+        const swapped = run(true);
+        expect(swapped.bytes, backend.label).to.deep.equal(plain.bytes);
+        expect(swapped.oldUnchanged, `${backend.label}: the swapped-out ${what} was written`).to.equal(true);
+      }
+    });
+  }
+});
+
 describe('RMSprop: zeroGrad', () => {
   it('sets grads to null by default, or fills them with zeros', () => {
     const w = param(3);
