@@ -351,9 +351,10 @@ async function main(): Promise<void> {
   fs.writeFileSync(mdPath, md);
   fs.writeFileSync(svgPath, renderChart(meta, results));
   if (!quick) {
-    // The README's Benchmark section, ready to paste, with the chart path as the README sees it.
+    // The README's Benchmark section, ready to paste, with the chart path as the README sees it;
+    // next to the report, so that a partial run written elsewhere (--md) leaves the committed one alone.
     const chart = path.relative(path.join(__dirname, '..'), svgPath).split(path.sep).join('/');
-    fs.writeFileSync(path.join(outDir, 'README-section.md'), renderReadmeSection(meta, results, targets, chart));
+    fs.writeFileSync(path.join(path.dirname(mdPath), 'README-section.md'), renderReadmeSection(meta, results, targets, chart));
   }
   process.stderr.write(`\nwrote ${path.relative(process.cwd(), mdPath)}, ${path.relative(process.cwd(), jsonPath)}, ${path.relative(process.cwd(), svgPath)} in ${meta.seconds.toFixed(0)} s\n`);
 }
