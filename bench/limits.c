@@ -9,11 +9,12 @@
  *                                               (counted: 9, i.e. 36 B per float32)
  * The streaming kernels are compiled for the best ISA the CPU has (GCC
  * target_clones: AVX-512, AVX2 or baseline); the ISA argument of `run`
- * selects only the sqrtdiv variant.
+ * selects only the sqrtdiv variant (sqrtdiv3/sqrtdiv5).
  *
- *   sqrtdiv   p[i] = g[i] / sqrt(v[i])          the in-cache bound: only the square
- *             root and the divide of a step, over the same values simd-optim steps
- *             (see fill), written with the intrinsics of one ISA (scalar, avx2, avx512)
+ *   sqrtdiv3  p[i] = g[i] / sqrt(v[i])          the in-cache bound: only the square
+ *   sqrtdiv5  root and the divide of a step, over the same values simd-optim steps
+ *             (see fill) and the same streams (3: p, g, v; 5: also buf, gavg; every
+ *             array the step stores is stored), with the intrinsics of one ISA
  *
  * Standalone C, compiled at bench time by bench/limits.ts with `cc -O3 -fopenmp`
  * into build/bench/. It speaks a line protocol on stdin/stdout so the Node
@@ -96,49 +97,82 @@ STREAMS(float, f32)
 STREAMS(double, f64)
 
 /* ---- the in-cache bound: only the square root and the divide ---- */
-__attribute__((optimize("no-tree-vectorize"))) static void sqrtdiv_scalar_f32(
-    float *restrict p, const float *restrict g, const float *restrict v, size_t lo, size_t hi) {
-  for (size_t i = lo; i < hi; i++) p[i] = g[i] / sqrtf(v[i]);
-}
-__attribute__((optimize("no-tree-vectorize"))) static void sqrtdiv_scalar_f64(
-    double *restrict p, const double *restrict g, const double *restrict v, size_t lo, size_t hi) {
-  for (size_t i = lo; i < hi; i++) p[i] = g[i] / sqrt(v[i]);
-}
+/* p[i] = g[i] / sqrt(v[i]) over the step's own streams: it loads every array
+   the step loads (p, g, v; for momentum+centered also buf and gavg) and
+   stores every array the step stores (p, v; buf, gavg), so that it moves the
+   same data through the same caches, and does no arithmetic but the square
+   root and the divide. KEEP makes the compiler treat a value as read and
+   changed, so that the load feeding it and the store of it both happen. */
 #if defined(__x86_64__)
-__attribute__((target("avx2,fma"))) static void sqrtdiv_avx2_f32(
-    float *restrict p, const float *restrict g, const float *restrict v, size_t lo, size_t hi) {
-  size_t i = lo;
-  for (; i + 8 <= hi; i += 8)
-    _mm256_storeu_ps(p + i, _mm256_div_ps(_mm256_loadu_ps(g + i), _mm256_sqrt_ps(_mm256_loadu_ps(v + i))));
-  for (; i < hi; i++) p[i] = g[i] / sqrtf(v[i]);
-}
-__attribute__((target("avx2,fma"))) static void sqrtdiv_avx2_f64(
-    double *restrict p, const double *restrict g, const double *restrict v, size_t lo, size_t hi) {
-  size_t i = lo;
-  for (; i + 4 <= hi; i += 4)
-    _mm256_storeu_pd(p + i, _mm256_div_pd(_mm256_loadu_pd(g + i), _mm256_sqrt_pd(_mm256_loadu_pd(v + i))));
-  for (; i < hi; i++) p[i] = g[i] / sqrt(v[i]);
-}
-__attribute__((target("avx512f"))) static void sqrtdiv_avx512_f32(
-    float *restrict p, const float *restrict g, const float *restrict v, size_t lo, size_t hi) {
-  size_t i = lo;
-  for (; i + 16 <= hi; i += 16)
-    _mm512_storeu_ps(p + i, _mm512_div_ps(_mm512_loadu_ps(g + i), _mm512_sqrt_ps(_mm512_loadu_ps(v + i))));
-  for (; i < hi; i++) p[i] = g[i] / sqrtf(v[i]);
-}
-__attribute__((target("avx512f"))) static void sqrtdiv_avx512_f64(
-    double *restrict p, const double *restrict g, const double *restrict v, size_t lo, size_t hi) {
-  size_t i = lo;
-  for (; i + 8 <= hi; i += 8)
-    _mm512_storeu_pd(p + i, _mm512_div_pd(_mm512_loadu_pd(g + i), _mm512_sqrt_pd(_mm512_loadu_pd(v + i))));
-  for (; i < hi; i++) p[i] = g[i] / sqrt(v[i]);
-}
+#define KEEP(x) __asm__ volatile("" : "+x"(x))
+#elif defined(__aarch64__)
+#define KEEP(x) __asm__ volatile("" : "+w"(x))
 #else
-#define sqrtdiv_avx2_f32 sqrtdiv_scalar_f32
-#define sqrtdiv_avx2_f64 sqrtdiv_scalar_f64
-#define sqrtdiv_avx512_f32 sqrtdiv_scalar_f32
-#define sqrtdiv_avx512_f64 sqrtdiv_scalar_f64
+#define KEEP(x) __asm__ volatile("" : "+g"(x))
 #endif
+#define SQRTDIV(NAME, ATTR, T, V, W, LOAD, STORE, SQRT, DIV, SQRT1, FIVE)                         \
+  ATTR static void NAME(T *restrict p, const T *restrict g, T *restrict v, T *restrict m,          \
+                        T *restrict a, size_t lo, size_t hi) {                                      \
+    size_t i = lo;                                                                                  \
+    for (; i + W <= hi; i += W) {                                                                   \
+      V pi = LOAD(p + i), vi = LOAD(v + i);                                                         \
+      KEEP(pi);                                                                                     \
+      KEEP(vi);                                                                                     \
+      STORE(p + i, DIV(LOAD(g + i), SQRT(vi)));                                                     \
+      STORE(v + i, vi);                                                                             \
+      if (FIVE) {                                                                                   \
+        V mi = LOAD(m + i), ai = LOAD(a + i);                                                       \
+        KEEP(mi);                                                                                   \
+        KEEP(ai);                                                                                   \
+        STORE(m + i, mi);                                                                           \
+        STORE(a + i, ai);                                                                           \
+      }                                                                                             \
+    }                                                                                               \
+    for (; i < hi; i++) p[i] = g[i] / SQRT1(v[i]);                                                  \
+  }
+#define S_LOAD(x) (*(x))
+#define S_STORE(x, y) (*(x) = (y))
+#define S_DIV(a, b) ((a) / (b))
+#define SCALAR_ATTR __attribute__((optimize("no-tree-vectorize")))
+#define SQRTDIV_SCALAR(FIVE, N)                                                                    \
+  SQRTDIV(sqrtdiv##N##_scalar_f32, SCALAR_ATTR, float, float, 1, S_LOAD, S_STORE, sqrtf, S_DIV, sqrtf, FIVE) \
+  SQRTDIV(sqrtdiv##N##_scalar_f64, SCALAR_ATTR, double, double, 1, S_LOAD, S_STORE, sqrt, S_DIV, sqrt, FIVE)
+SQRTDIV_SCALAR(0, 3)
+SQRTDIV_SCALAR(1, 5)
+#if defined(__x86_64__)
+#define AVX2_ATTR __attribute__((target("avx2,fma")))
+#define AVX512_ATTR __attribute__((target("avx512f")))
+#define SQRTDIV_X86(FIVE, N)                                                                       \
+  SQRTDIV(sqrtdiv##N##_avx2_f32, AVX2_ATTR, float, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps,   \
+          _mm256_sqrt_ps, _mm256_div_ps, sqrtf, FIVE)                                               \
+  SQRTDIV(sqrtdiv##N##_avx2_f64, AVX2_ATTR, double, __m256d, 4, _mm256_loadu_pd, _mm256_storeu_pd, \
+          _mm256_sqrt_pd, _mm256_div_pd, sqrt, FIVE)                                                \
+  SQRTDIV(sqrtdiv##N##_avx512_f32, AVX512_ATTR, float, __m512, 16, _mm512_loadu_ps,                \
+          _mm512_storeu_ps, _mm512_sqrt_ps, _mm512_div_ps, sqrtf, FIVE)                             \
+  SQRTDIV(sqrtdiv##N##_avx512_f64, AVX512_ATTR, double, __m512d, 8, _mm512_loadu_pd,               \
+          _mm512_storeu_pd, _mm512_sqrt_pd, _mm512_div_pd, sqrt, FIVE)
+SQRTDIV_X86(0, 3)
+SQRTDIV_X86(1, 5)
+#else
+#define sqrtdiv3_avx2_f32 sqrtdiv3_scalar_f32
+#define sqrtdiv3_avx2_f64 sqrtdiv3_scalar_f64
+#define sqrtdiv3_avx512_f32 sqrtdiv3_scalar_f32
+#define sqrtdiv3_avx512_f64 sqrtdiv3_scalar_f64
+#define sqrtdiv5_avx2_f32 sqrtdiv5_scalar_f32
+#define sqrtdiv5_avx2_f64 sqrtdiv5_scalar_f64
+#define sqrtdiv5_avx512_f32 sqrtdiv5_scalar_f32
+#define sqrtdiv5_avx512_f64 sqrtdiv5_scalar_f64
+#endif
+
+/* The sqrt+div loop of an ISA for a dtype and stream count, as a function pointer. */
+typedef void (*sqrtdiv_f32_fn)(float *, const float *, float *, float *, float *, size_t, size_t);
+typedef void (*sqrtdiv_f64_fn)(double *, const double *, double *, double *, double *, size_t, size_t);
+static const sqrtdiv_f32_fn sqrtdiv_f32[2][3] = {
+    {sqrtdiv3_scalar_f32, sqrtdiv3_avx2_f32, sqrtdiv3_avx512_f32},
+    {sqrtdiv5_scalar_f32, sqrtdiv5_avx2_f32, sqrtdiv5_avx512_f32}};
+static const sqrtdiv_f64_fn sqrtdiv_f64[2][3] = {
+    {sqrtdiv3_scalar_f64, sqrtdiv3_avx2_f64, sqrtdiv3_avx512_f64},
+    {sqrtdiv5_scalar_f64, sqrtdiv5_avx2_f64, sqrtdiv5_avx512_f64}};
 
 static int cpu_has(const char *isa) {
   if (!strcmp(isa, "scalar")) return 1;
@@ -190,7 +224,8 @@ static int run(const char *kernel, const char *isa, int threads, long steps, dou
   else if (!strcmp(kernel, "triad")) k = 1;
   else if (!strcmp(kernel, "streams3")) k = 2;
   else if (!strcmp(kernel, "streams5")) k = 3;
-  else if (!strcmp(kernel, "sqrtdiv")) k = 4;
+  else if (!strcmp(kernel, "sqrtdiv3")) k = 4;
+  else if (!strcmp(kernel, "sqrtdiv5")) k = 5;
   else return 0;
   int isa_id = !strcmp(isa, "scalar") ? 0 : !strcmp(isa, "avx2") ? 1 : !strcmp(isa, "avx512") ? 2 : -1;
   if (isa_id < 0 || !cpu_has(isa)) return 0;
@@ -208,10 +243,7 @@ static int run(const char *kernel, const char *isa, int threads, long steps, dou
           case 1: triad_f64(a, b, c, lo, hi); break;
           case 2: streams3_f64(a, b, c, lo, hi); break;
           case 3: streams5_f64(a, b, c, d, e, lo, hi); break;
-          default:
-            if (isa_id == 0) sqrtdiv_scalar_f64(a, b, c, lo, hi);
-            else if (isa_id == 1) sqrtdiv_avx2_f64(a, b, c, lo, hi);
-            else sqrtdiv_avx512_f64(a, b, c, lo, hi);
+          default: sqrtdiv_f64[k - 4][isa_id](a, b, c, d, e, lo, hi);
         }
       } else {
         float *a = arr[0], *b = arr[1], *c = arr[2], *d = arr[3], *e = arr[4];
@@ -220,14 +252,11 @@ static int run(const char *kernel, const char *isa, int threads, long steps, dou
           case 1: triad_f32(a, b, c, lo, hi); break;
           case 2: streams3_f32(a, b, c, lo, hi); break;
           case 3: streams5_f32(a, b, c, d, e, lo, hi); break;
-          default:
-            if (isa_id == 0) sqrtdiv_scalar_f32(a, b, c, lo, hi);
-            else if (isa_id == 1) sqrtdiv_avx2_f32(a, b, c, lo, hi);
-            else sqrtdiv_avx512_f32(a, b, c, lo, hi);
+          default: sqrtdiv_f32[k - 4][isa_id](a, b, c, d, e, lo, hi);
         }
       }
     }
-    /* sqrtdiv overwrites p with g/sqrt(v); later steps compute the same. The
+    /* sqrtdiv* overwrite p with g/sqrt(v) and store the other arrays unchanged; later steps compute the same. The
        streaming kernels keep their values bounded (|s| < 1). */
   }
   *seconds = now() - t0;

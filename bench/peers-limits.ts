@@ -1,7 +1,8 @@
 // The limits, measured in the same run over the same sizes: memory (or cache)
 // bandwidth by copy, triad and a loop with exactly the config's streams
 // (bench/limits.c), single-threaded and with all cores; and the in-cache
-// bound, a loop doing only the square root and the divide of a step, per ISA.
+// bound, a loop doing only the square root and the divide of a step over the
+// step's own streams, per ISA.
 //
 // bench/limits.c is compiled here with `cc` into build/bench/. Without a C
 // compiler (or OpenMP), the limits are typed-array JavaScript loops, labelled
@@ -22,8 +23,7 @@ type Kernel = 'copy' | 'triad' | 'streams' | 'sqrtdiv';
 function countedArrays(kernel: Kernel, cell: Cell): number {
   if (kernel === 'copy') return 2;
   if (kernel === 'triad') return 3;
-  if (kernel === 'streams') return cell.config.reads + cell.config.writes;
-  return 3; // sqrtdiv: read g, v; write p
+  return cell.config.reads + cell.config.writes; // streams and sqrtdiv: the step's own arrays
 }
 
 /** In-cache rows: one tensor of at most 1M elements. */
@@ -96,7 +96,8 @@ class CLimitsHost implements Host {
       countedArrays: (cell) => countedArrays(kernel, cell),
       applies: (cell) => (kernel === 'sqrtdiv' && !inCacheRow(cell) ? null : true),
       run: async (steps) => {
-        const k = kernel === 'streams' ? (this.cell!.config.centered ? 'streams5' : 'streams3') : kernel;
+        const five = this.cell!.config.centered;
+        const k = kernel === 'streams' || kernel === 'sqrtdiv' ? `${kernel}${five ? 5 : 3}` : kernel;
         return Number(await this.cmd(`run ${k} ${isa ?? 'scalar'} ${threads} ${steps}`));
       },
     };
@@ -165,7 +166,7 @@ class JsLimitsHost implements Host {
     for (let s = 0; s < steps; s++) {
       if (kernel === 'copy') for (let i = 0; i < n; i++) g[i] = p[i];
       else if (kernel === 'triad') for (let i = 0; i < n; i++) p[i] = g[i] + 0.5 * v[i];
-      else if (kernel === 'sqrtdiv') for (let i = 0; i < n; i++) p[i] = g[i] / Math.sqrt(v[i]);
+      else if (kernel === 'sqrtdiv') this.sqrtdiv(p, g, v, m, a, this.cell!.config.centered);
       else if (!this.cell!.config.centered) {
         for (let i = 0; i < n; i++) {
           v[i] = v[i] * 0.5 + g[i];
@@ -183,6 +184,23 @@ class JsLimitsHost implements Host {
     }
     return Number(process.hrtime.bigint() - t0) / 1e9;
   }
+
+  /** bench/limits.c's sqrtdiv3/5: p = g / sqrt(v), every array the step stores stored. */
+  private sqrtdiv(p: Float32Array | Float64Array, g: typeof p, v: typeof p, m: typeof p, a: typeof p, five: boolean): void {
+    const n = p.length;
+    let sink = 0;
+    for (let i = 0; i < n; i++) {
+      sink += p[i]; // loaded, as the step loads it
+      p[i] = g[i] / Math.sqrt(v[i]);
+      v[i] = v[i];
+      if (five) {
+        m[i] = m[i];
+        a[i] = a[i];
+      }
+    }
+    this.sink = sink;
+  }
+  private sink = 0;
 
   describe(): string {
     return `limits: typed-array JavaScript loops (${this.why}), single-threaded`;

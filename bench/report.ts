@@ -95,7 +95,7 @@ export function evaluateTargets(meta: RunMeta, cells: CellResult[]): TargetResul
   out.push(judge('≥ 10× TensorFlow.js wasm', whereM, ratioTo('tfjs-wasm'), 10, times));
 
   const inCache = cells.filter((c) => c.tensors === 1 && c.elements >= 65536 && c.elements <= 1 << 20);
-  out.push(judge('in cache, ≥ 90% of a loop doing only the sqrt and the divide (its fastest ISA)',
+  out.push(judge('in cache, ≥ 90% of a loop doing only the sqrt and the divide over the same data (its fastest ISA)',
     `one tensor of 64K–1M elements, one thread: ${[...new Set(inCache.map(cellName))].join(', ')}`,
     inCache.map((c) => ({ cell: c, value: nat(c, 'one')?.pctOfBoundBest })), 0.9, pct));
 
@@ -177,7 +177,7 @@ export function summaryTable(meta: RunMeta, cells: CellResult[]): string[] {
   const L: string[] = [];
   L.push('Melem/s: median (min–max) of the rounds. "× peer" = simd-optim\'s throughput ÷ the peer\'s at the same thread count ' +
     '(PyTorch: its faster variant and version). % limit: GB/s (bytes the config must move) ÷ the fastest of copy, triad and the ' +
-    'config\'s own streams at the same thread count and size. % bound: simd-optim ÷ a loop doing only the sqrt and the divide.');
+    'config\'s own streams at the same thread count and size. % bound: simd-optim ÷ a loop doing only the sqrt and the divide over the step\'s own arrays.');
   L.push('');
   L.push(`| workload | config | dtype | arrays | 1T Melem/s | 1T GB/s | 1T % limit | ${T}T Melem/s | ${T}T % limit | ` +
     `× PyTorch 1T | × PyTorch ${T}T | × JS loop | × JS backend | × TF.js cpu | × TF.js wasm | % sqrt+div bound |`);
@@ -263,8 +263,10 @@ export function renderMarkdown(meta: RunMeta, cells: CellResult[], targets: Targ
     '(bench/limits.c, or typed-array JS where no C compiler exists, as the hosts above say): copy (counted 2 arrays), triad (3), and a loop with the config\'s exact ' +
     'streams and trivial arithmetic (5 or 9 arrays). Each counts its own bytes. Single-thread peers are compared with the single-thread limit, ' +
     'all-core peers with the all-core limit.');
-  L.push('- The in-cache bound: `p[i] = g[i] / sqrt(v[i])` over the same number of elements, one thread, written with each ISA\'s intrinsics ' +
-    '(scalar sqrtss/divss, AVX2, AVX-512); the best ISA is the bound. An RMSprop step needs exactly one square root and one divide per element.');
+  L.push('- The in-cache bound: `p[i] = g[i] / sqrt(v[i])` over the same data as the step, one thread: it loads every array the step loads ' +
+    '(p, g, v; also the momentum buffer and grad_avg for momentum+centered) and stores every array the step stores, unchanged but for p, ' +
+    'so that it moves the same bytes through the same caches, and its only arithmetic is one square root and one divide per element, ' +
+    'which every RMSprop step needs. Written with each ISA\'s intrinsics (scalar sqrtss/divss, AVX2, AVX-512); the best ISA is the bound.');
   L.push(`- Timing: each peer warms up (first step, then ~${meta.settings.warm * 1000} ms of steps), is calibrated to samples of ~${meta.settings.sample * 1000} ms, ` +
     `then takes one sample per round in an order rotated each round (up to ${meta.settings.rounds} rounds; at least ${meta.settings.minRounds}; ` +
     `fewer rounds than the maximum when its samples would exceed ${meta.settings.peerBudget} s per cell). Peers with samples under 50 ms get one untimed step before each sample. ` +
@@ -293,7 +295,7 @@ export function renderReadmeSection(meta: RunMeta, cells: CellResult[], targets:
     'single-tensor, timed inside Python: 1.13 when `/usr/bin/python3` imports torch, 2.6 from the trixie chroot of ' +
     'scripts/setup-torch.sh when present), the memory bandwidth (copy, triad and a ' +
     'loop with the step\'s own streams, bench/limits.c) and the sqrt+div bound (a loop doing only the square root and the ' +
-    'divide of a step). It prints a Markdown table and writes bench/results/results.{md,json} and the chart; ' +
+    'divide of a step, over the step\'s own arrays). It prints a Markdown table and writes bench/results/results.{md,json} and the chart; ' +
     '`npm run bench -- --quick` is a smoke run of under a minute (into bench/out/). A peer that cannot run says why in the table.');
   L.push('');
   L.push('Each peer is warmed up (the first step creates state, compiles, binds; then ~20 ms of steps), calibrated to samples of ' +
