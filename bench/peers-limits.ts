@@ -200,7 +200,8 @@ class JsLimitsHost implements Host {
     }
     this.sink = sink;
   }
-  private sink = 0;
+  /** What the sqrt+div loop read from p, kept so that reading it is not optimized away. */
+  sink = 0;
 
   describe(): string {
     return `limits: typed-array JavaScript loops (${this.why}), single-threaded`;
