@@ -54,14 +54,15 @@ export declare class ParamGroup {
 }
 
 /**
- * A zeroed state array whose data is 64-byte aligned; or, from 64 KiB and
- * with `like` (its parameter's data), at the same offset within a 4 KiB page
- * as `like`, so that the kernels' loads never trail their stores by less than
- * a page (4K aliasing; see native/state_buffer.cc).
+ * A zeroed state array whose data is 64-byte aligned. From 64 KiB and with
+ * `like` (its parameter's data), it starts `quarter` (1, the default, 2 or 3)
+ * quarters of a 4 KiB page after `like`'s cache line, modulo the page: give
+ * each state buffer of a parameter its own quarter, and no two of the step's
+ * streams are close within a page (4K aliasing; see native/state_buffer.cc).
  */
-export declare function allocState(dtype: 'float32', length: number, like?: NativeArray): Float32Array;
-export declare function allocState(dtype: 'float64', length: number, like?: NativeArray): Float64Array;
-export declare function allocState(dtype: NativeDType, length: number, like?: NativeArray): NativeArray;
+export declare function allocState(dtype: 'float32', length: number, like?: NativeArray, quarter?: 1 | 2 | 3): Float32Array;
+export declare function allocState(dtype: 'float64', length: number, like?: NativeArray, quarter?: 1 | 2 | 3): Float64Array;
+export declare function allocState(dtype: NativeDType, length: number, like?: NativeArray, quarter?: 1 | 2 | 3): NativeArray;
 
 export interface NativeInfo {
   /** ISA of the kernels in use. */

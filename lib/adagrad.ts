@@ -91,7 +91,7 @@ export class Adagrad extends KernelOptimizer<AdagradOptions> {
   }
 
   private createState(p: Parameter, initialAccumulatorValue: number): ParamState {
-    const sum = this.allocState(p.dtype, p.numel, p.data);
+    const sum = this.allocState(p.dtype, p.numel, p.data, this.stateQuarter('sum'));
     sum.fill(initialAccumulatorValue); // torch.full_like: rounded to the param's dtype
     const s: ParamState = { step: 0, sum };
     this.state.set(p, s);

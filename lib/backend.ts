@@ -26,8 +26,8 @@ export interface KernelGroup {
 
 export interface Backend {
   readonly name: 'native' | 'js';
-  /** Zeroed state; native: placed for speed next to `like`, its parameter's data (binding.d.ts). */
-  allocState(dtype: FloatDType, length: number, like?: FloatArray): FloatArray;
+  /** Zeroed state; native: placed for speed relative to `like`, its parameter's data, in page quarter `quarter` (binding.d.ts). */
+  allocState(dtype: FloatDType, length: number, like?: FloatArray, quarter?: 1 | 2 | 3): FloatArray;
   createGroup(slotCount: number, hyper: Float64Array, slotScalars: Float64Array): KernelGroup;
   /** In-place elementwise op (binding.d.ts `elementwise`); arguments already checked. */
   elementwise(op: number, a: FloatArray, b: FloatArray | null, c: FloatArray | null, s1: number, s2: number): void;
@@ -120,7 +120,7 @@ function settle(run: () => void): Promise<void> {
 function nativeBackendOf(binding: typeof Binding): Backend {
   return {
     name: 'native',
-    allocState: (dtype, length, like) => binding.allocState(dtype, length, like),
+    allocState: (dtype, length, like, quarter) => binding.allocState(dtype, length, like, quarter),
     createGroup: (slotCount, hyper, slotScalars) => new binding.ParamGroup(slotCount, hyper, slotScalars),
     elementwise: (op, a, b, c, s1, s2) => binding.elementwise(op, a, b, c, s1, s2),
   };

@@ -307,7 +307,8 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
       this.checkLoadedStateKeys(Object.keys(entry), groupOf.get(p)!, where);
       const loaded: ParamState = {};
       for (const [name, value] of Object.entries(entry)) {
-        loaded[name] = name === 'step' ? loadStep(`${where}.step`, value) : this.loadTensor(`${where}.${name}`, value, p);
+        loaded[name] =
+          name === 'step' ? loadStep(`${where}.step`, value) : this.loadTensor(`${where}.${name}`, value, p, this.stateQuarter(name));
       }
       state.set(p, loaded);
     }
@@ -322,7 +323,7 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
   }
 
   /** A state tensor from a dict: shape checked against the param, cast to its dtype. */
-  private loadTensor(where: string, value: unknown, p: Parameter): FloatArray {
+  private loadTensor(where: string, value: unknown, p: Parameter, quarter: 1 | 2 | 3): FloatArray {
     const record = checkRecord(where, value);
     if (record.shape.length !== p.shape.length || record.shape.some((d, i) => d !== p.shape[i])) {
       throw new RangeError(
@@ -330,19 +331,24 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
       );
     }
     const values = castFloatRecord(where, record, p.dtype);
-    const out = this.allocState(p.dtype, numelOf(p.shape), p.data);
+    const out = this.allocState(p.dtype, numelOf(p.shape), p.data, quarter);
     out.set(values);
     return out;
   }
 
   /**
    * Memory for a state tensor: zeroed, of the parameter's dtype. On the
-   * native backend it is allocated natively, 64-byte aligned or, when large,
-   * at the same offset within a page as `like`, the parameter's data
-   * (binding.d.ts allocState).
+   * native backend it is allocated natively, 64-byte aligned, and when large
+   * placed relative to `like`, the parameter's data, in its own quarter of a
+   * page (binding.d.ts allocState; stateQuarter).
    */
-  protected allocState(dtype: 'float32' | 'float64', length: number, like?: FloatArray): FloatArray {
-    return currentBackend().allocState(dtype, length, like);
+  protected allocState(dtype: 'float32' | 'float64', length: number, like?: FloatArray, quarter?: 1 | 2 | 3): FloatArray {
+    return currentBackend().allocState(dtype, length, like, quarter);
+  }
+
+  /** The page quarter of a state buffer (allocState): a different one for each buffer a step streams through. */
+  protected stateQuarter(_key: string): 1 | 2 | 3 {
+    return 1;
   }
 }
 

@@ -99,6 +99,10 @@ export class RMSprop extends KernelOptimizer<RMSpropOptions> {
     );
   }
 
+  protected override stateQuarter(key: string): 1 | 2 | 3 {
+    return key === 'grad_avg' ? 3 : key === 'momentum_buffer' ? 2 : 1;
+  }
+
   protected override stateNeeds(group: RMSpropGroup): number {
     return (group.momentum > 0 ? 1 : 0) | (group.centered ? 2 : 0);
   }
@@ -130,14 +134,18 @@ export class RMSprop extends KernelOptimizer<RMSpropOptions> {
   protected ensureState(p: Parameter, group: RMSpropGroup, existing: ParamState | undefined): ParamState {
     let s = existing;
     if (s === undefined) {
-      s = { step: 0, square_avg: this.allocState(p.dtype, p.numel, p.data) };
+      s = { step: 0, square_avg: this.newBuffer(p, 'square_avg') };
       this.state.set(p, s);
     }
     // Created when first needed, also if momentum or centered is switched on
     // mid-run (PyTorch would fail with a KeyError there).
-    if (group.momentum > 0 && s.momentum_buffer === undefined) s.momentum_buffer = this.allocState(p.dtype, p.numel, p.data);
-    if (group.centered && s.grad_avg === undefined) s.grad_avg = this.allocState(p.dtype, p.numel, p.data);
+    if (group.momentum > 0 && s.momentum_buffer === undefined) s.momentum_buffer = this.newBuffer(p, 'momentum_buffer');
+    if (group.centered && s.grad_avg === undefined) s.grad_avg = this.newBuffer(p, 'grad_avg');
     return s;
+  }
+
+  private newBuffer(p: Parameter, key: string): FloatArray {
+    return this.allocState(p.dtype, p.numel, p.data, this.stateQuarter(key));
   }
 
   protected override toTorchGroup(g: RMSpropGroup): Record<string, unknown> {

@@ -19,13 +19,16 @@ const void* data_of(const Napi::TypedArray& view) {
   return static_cast<const uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
 }
 
-// allocState(dtype: 'float32' | 'float64', length: number, like?: TypedArray)
+// allocState(dtype: 'float32' | 'float64', length: number, like?: TypedArray, quarter?: 1 | 2 | 3)
 Napi::Value AllocState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const bool has_like = info.Length() == 3 && !info[2].IsUndefined();
-  if (info.Length() < 2 || info.Length() > 3 || !info[0].IsString() || !info[1].IsNumber() ||
-      (has_like && !info[2].IsTypedArray())) {
-    throw Napi::TypeError::New(env, "allocState(dtype: 'float32' | 'float64', length: number, like?: TypedArray)");
+  const bool has_like = info.Length() >= 3 && !info[2].IsUndefined();
+  const bool has_quarter = info.Length() == 4 && !info[3].IsUndefined();
+  const double quarter = has_quarter && info[3].IsNumber() ? info[3].As<Napi::Number>().DoubleValue() : 1;
+  if (info.Length() < 2 || info.Length() > 4 || !info[0].IsString() || !info[1].IsNumber() ||
+      (has_like && !info[2].IsTypedArray()) || !(quarter == 1 || quarter == 2 || quarter == 3)) {
+    throw Napi::TypeError::New(
+        env, "allocState(dtype: 'float32' | 'float64', length: number, like?: TypedArray, quarter?: 1 | 2 | 3)");
   }
   const std::string dtype = info[0].As<Napi::String>().Utf8Value();
   const double length = info[1].As<Napi::Number>().DoubleValue();
@@ -37,7 +40,7 @@ Napi::Value AllocState(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "allocState: dtype must be 'float32' or 'float64'");
   }
   return alloc_state(env, dtype == "float32" ? DType::kFloat32 : DType::kFloat64, static_cast<size_t>(length),
-                     has_like ? data_of(info[2].As<Napi::TypedArray>()) : nullptr);
+                     has_like ? data_of(info[2].As<Napi::TypedArray>()) : nullptr, static_cast<int>(quarter));
 }
 
 // info(): { isa, isas, externalBuffers, isaError }

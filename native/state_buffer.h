@@ -7,14 +7,15 @@ namespace simd_optim {
 
 enum class DType { kFloat32, kFloat64 };
 
-// A zeroed Float32Array/Float64Array of `length` elements. Its data starts on
-// a 64-byte boundary, or, when it is large and `like` (its parameter's data)
-// is given, at the same offset within a 4 KiB page as `like` (see
-// state_buffer.cc: 4K aliasing). Native memory handed to JS as an external
-// ArrayBuffer (freed by its finalizer); where the runtime refuses external
-// buffers (napi_no_external_buffers_allowed, e.g. Electron) or when forced, a
-// V8 ArrayBuffer viewed at the offset that gives the same placement.
-Napi::TypedArray alloc_state(Napi::Env env, DType dtype, size_t length, const void* like);
+// A zeroed Float32Array/Float64Array of `length` elements whose data starts on
+// a 64-byte boundary. When it is large and `like` (its parameter's data) is
+// given, it starts `quarter` quarters of a 4 KiB page (1-3) after `like`'s
+// cache line, modulo the page (see state_buffer.cc: 4K aliasing). Native
+// memory handed to JS as an external ArrayBuffer (freed by its finalizer);
+// where the runtime refuses external buffers (napi_no_external_buffers_allowed,
+// e.g. Electron) or when forced, a V8 ArrayBuffer viewed at the offset that
+// gives the same placement.
+Napi::TypedArray alloc_state(Napi::Env env, DType dtype, size_t length, const void* like, int quarter);
 
 // Whether alloc_state hands out external buffers. False after the runtime
 // refused one, or when SIMD_OPTIM_NO_EXTERNAL_BUFFERS=1 (to test the fallback).
