@@ -40,11 +40,6 @@ export class KernelBinding {
     return this.group!;
   }
 
-  /** How many array places the kernel group has (slots × roles). */
-  boundCount(): number {
-    return this.bound.length;
-  }
-
   /** The array bound at flat index slot * rolesPerSlot + role, if any. */
   boundAt(index: number): FloatArray | null {
     return this.bound[index] ?? null;

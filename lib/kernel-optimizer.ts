@@ -45,7 +45,6 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
   /** How many steps were skipped for non-finite gradients. */
   skippedSteps = 0;
   private readonly bindings = new WeakMap<ParamGroup<H>, KernelBinding>();
-  private readonly scratch: (FloatArray | null)[] = [null, null, null];
 
   /** State keys bound to the kernel after param and grad, in role order (binding.d.ts). */
   protected abstract readonly stateRoles: readonly string[];
@@ -170,13 +169,26 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
       const grad = p.grad;
       if (grad !== bound[at + 1]) return false;
       if (grad === null) continue;
-      const data = p.data;
-      const n = p.numel;
       const s = states[slot];
-      if (data !== bound[at] || data.length !== n || grad.length !== n || s === undefined) return false;
-      if (!this.stateStillBound(s as ParamState, bound, at + 2, n)) return false;
+      if (s === undefined || !this.slotBoundAsBefore(p, grad, s as ParamState, bound, at)) return false;
     }
     return true;
+  }
+
+  /**
+   * Whether a param with a grad has the data, grad and state arrays bound at
+   * bound[at...], each still of the param's length.
+   */
+  private slotBoundAsBefore(p: Parameter, grad: FloatArray, s: ParamState, bound: readonly (FloatArray | null)[], at: number): boolean {
+    const data = p.data;
+    const n = p.numel;
+    return (
+      data === bound[at] &&
+      grad === bound[at + 1] &&
+      data.length === n &&
+      grad.length === n &&
+      this.stateStillBound(s, bound, at + 2, n)
+    );
   }
 
   /** The full checks of every param of a group (anything rebound, created or changed since the last step). */
@@ -184,21 +196,24 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     const current = binding.isCurrent();
     // Entries looked up at the last step are still the Map's if it has not changed since.
     const cached = binding.statesVersion === version;
-    const { states } = binding;
+    const { states, rolesPerSlot } = binding;
+    const bound = binding.boundArrays();
     const params = group.params;
     // Clean: every array bound as this step needs it, so binding can be skipped.
-    let clean = current && binding.boundCount() === params.length * binding.rolesPerSlot;
+    let clean = current && bound.length === params.length * rolesPerSlot;
     for (let pi = 0; pi < params.length; pi++) {
       const p = params[pi];
-      if (p.grad === null) {
+      const grad = p.grad;
+      if (grad === null) {
         states[pi] = undefined; // not stepped, not counted; looked up afresh when it has a grad
-        clean = clean && binding.boundAt(pi * binding.rolesPerSlot + 1) === null;
+        clean = clean && binding.boundAt(pi * rolesPerSlot + 1) === null;
         continue;
       }
       let s = cached ? (states[pi] as ParamState | undefined) : undefined;
       if (s === undefined) s = this.state.get(p);
       states[pi] = s;
-      if (current && s !== undefined && this.unchangedSinceLastStep(p, s, binding, pi)) {
+      // Identities first: a grad or data that is not a float array fails them before any length is read.
+      if (current && s !== undefined && this.slotBoundAsBefore(p, grad, s, bound, pi * rolesPerSlot)) {
         clean = clean && this.stateComplete(s, group);
       } else {
         clean = false;
@@ -231,21 +246,6 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     this.lastStepSkipped = !finite;
     if (!finite) this.skippedSteps += 1;
     return !finite;
-  }
-
-  /** Same arrays as bound at the last step, with the lengths they had. */
-  private unchangedSinceLastStep(p: Parameter, s: ParamState, b: KernelBinding, slot: number): boolean {
-    const n = p.numel;
-    const base = slot * b.rolesPerSlot;
-    if (p.data !== b.boundAt(base) || p.grad !== b.boundAt(base + 1)) return false;
-    if (p.data.length !== n || p.grad!.length !== n) return false;
-    const current = this.scratch;
-    this.stateArrays(s, current, 0);
-    for (let r = 0; r < b.rolesPerSlot - 2; r++) {
-      const value = current[r];
-      if (value !== null && (value !== b.boundAt(base + 2 + r) || value.length !== n)) return false;
-    }
-    return true;
   }
 
   /** Creates missing state, binds the group's arrays and hyperparameters; returns its kernels. */

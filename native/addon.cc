@@ -3,6 +3,7 @@
 // lib/ validates everything first and words the user-facing errors.
 #include <napi.h>
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 
@@ -24,7 +25,9 @@ Napi::Value AllocState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const bool has_like = info.Length() >= 3 && !info[2].IsUndefined();
   const bool has_quarter = info.Length() == 4 && !info[3].IsUndefined();
-  const double quarter = has_quarter && info[3].IsNumber() ? info[3].As<Napi::Number>().DoubleValue() : 1;
+  // Not a number: NaN, refused below with the rest.
+  const double quarter =
+      !has_quarter ? 1 : info[3].IsNumber() ? info[3].As<Napi::Number>().DoubleValue() : std::nan("");
   if (info.Length() < 2 || info.Length() > 4 || !info[0].IsString() || !info[1].IsNumber() ||
       (has_like && !info[2].IsTypedArray()) || !(quarter == 1 || quarter == 2 || quarter == 3)) {
     throw Napi::TypeError::New(
