@@ -64,43 +64,62 @@ T* offset(void* p, size_t lo) {
   return p == nullptr ? nullptr : static_cast<T*>(p) + lo;
 }
 
+// Collects a part's RMSprop slices of one dtype and hands them to the kernel
+// a batch at a time: one kernel call per batch, not per tensor, and no
+// allocation.
+template <typename T>
+class SliceBatch {
+ public:
+  using Kernel = void (*)(const RmspropConsts<T>&, const RmspropSlice<T>*, size_t);
+  SliceBatch(const RmspropHyper& hyper, Kernel kernel) : consts_(hyper), kernel_(kernel) {}
+  ~SliceBatch() { flush(); }
+
+  void add(const ActiveSlot& a, size_t lo, size_t len) {
+    slices_[count_] = RmspropSlice<T>{offset<T>(a.data[kParam], lo),        offset<T>(a.data[kGrad], lo),
+                                      offset<T>(a.data[kSquareAvg], lo),    offset<T>(a.data[kMomentumBuffer], lo),
+                                      offset<T>(a.data[kGradAvg], lo),      len};
+    if (++count_ == kCapacity) flush();
+  }
+
+  void flush() {
+    if (count_ > 0) kernel_(consts_, slices_, count_);
+    count_ = 0;
+  }
+
+ private:
+  static constexpr size_t kCapacity = 64;
+  const RmspropConsts<T> consts_;
+  const Kernel kernel_;
+  RmspropSlice<T> slices_[kCapacity];
+  size_t count_ = 0;
+};
+
 void run_part(void* context, size_t part) {
   const StepWork& w = *static_cast<const StepWork*>(context);
-  const RmspropConsts<float> r32(w.hyper);
-  const RmspropConsts<double> r64(w.hyper);
+  SliceBatch<float> f32(w.hyper, w.kernels->rmsprop_f32);
+  SliceBatch<double> f64(w.hyper, w.kernels->rmsprop_f64);
   size_t start = 0;
-  for (size_t i = 0; i < w.slots->size(); ++i) {
-    const Slot& s = (*w.slots)[i];
-    if (s[kGrad].ref.IsEmpty()) continue;
-    const size_t n = s[kParam].length;
+  for (const ActiveSlot& a : *w.active) {
+    const size_t n = a.length;
     const size_t lo = local_boundary(w, part, start, n);
     const size_t hi = local_boundary(w, part + 1, start, n);
     start += n;
     if (lo >= hi) continue;
     const size_t len = hi - lo;
-    const bool f32 = s[kParam].dtype == DType::kFloat32;
-    if (w.algorithm == Algorithm::kAdagrad) {
-      AdagradHyper h = w.adagrad;
-      h.clr = w.slot_scalars[i];
-      if (f32) {
-        w.kernels->adagrad_f32(AdagradConsts<float>(h), len, offset<float>(s[kParam].data, lo),
-                               offset<float>(s[kGrad].data, lo), offset<float>(s[kSquareAvg].data, lo));
-      } else {
-        w.kernels->adagrad_f64(AdagradConsts<double>(h), len, offset<double>(s[kParam].data, lo),
-                               offset<double>(s[kGrad].data, lo), offset<double>(s[kSquareAvg].data, lo));
-      }
+    const bool is_f32 = a.dtype == DType::kFloat32;
+    if (w.algorithm == Algorithm::kRmsprop) {
+      if (is_f32) f32.add(a, lo, len);
+      else f64.add(a, lo, len);
       continue;
     }
-    void* buf = w.hyper.momentum > 0 ? s[kMomentumBuffer].data : nullptr;
-    void* gavg = w.hyper.centered ? s[kGradAvg].data : nullptr;
-    if (f32) {
-      w.kernels->rmsprop_f32(r32, len, offset<float>(s[kParam].data, lo), offset<float>(s[kGrad].data, lo),
-                             offset<float>(s[kSquareAvg].data, lo), offset<float>(buf, lo),
-                             offset<float>(gavg, lo));
+    AdagradHyper h = w.adagrad;
+    h.clr = w.slot_scalars[a.index];
+    if (is_f32) {
+      w.kernels->adagrad_f32(AdagradConsts<float>(h), len, offset<float>(a.data[kParam], lo),
+                             offset<float>(a.data[kGrad], lo), offset<float>(a.data[kSquareAvg], lo));
     } else {
-      w.kernels->rmsprop_f64(r64, len, offset<double>(s[kParam].data, lo), offset<double>(s[kGrad].data, lo),
-                             offset<double>(s[kSquareAvg].data, lo), offset<double>(buf, lo),
-                             offset<double>(gavg, lo));
+      w.kernels->adagrad_f64(AdagradConsts<double>(h), len, offset<double>(a.data[kParam], lo),
+                             offset<double>(a.data[kGrad], lo), offset<double>(a.data[kSquareAvg], lo));
     }
   }
 }
@@ -274,7 +293,7 @@ StepWork ParamGroup::prepare(Napi::Env env, Algorithm algorithm) {
   const double threads = hyper_[8];
   w.threads = threads >= 1 && threads <= 1024 ? static_cast<size_t>(threads) : default_threads();
   w.kernels = &active_kernels();
-  w.slots = &slots_;
+  w.active = &active_;
   const bool rmsprop = algorithm == Algorithm::kRmsprop;
   const bool needs[kRoleCount] = {true, true, true, rmsprop && w.hyper.momentum > 0,
                                   rmsprop && w.hyper.centered};
@@ -284,6 +303,8 @@ StepWork ParamGroup::prepare(Napi::Env env, Algorithm algorithm) {
     w.parts = std::max<size_t>(1, std::min(w.threads, w.total / kMinElementsPerThread));
     return w;
   }
+  checked_roles_ = -1;
+  active_.clear();
   for (size_t i = 0; i < slots_.size(); ++i) {
     const Slot& s = slots_[i];
     if (s[kGrad].ref.IsEmpty()) continue;  // no grad: skipped, as in PyTorch
@@ -299,6 +320,9 @@ StepWork ParamGroup::prepare(Napi::Env env, Algorithm algorithm) {
                                         " shares memory with its " + role_name(algorithm, r));
       }
     }
+    ActiveSlot a{i, s[kParam].length, s[kParam].dtype, {}};
+    for (int r = 0; r < kRoleCount; ++r) a.data[r] = needs[r] ? s[r].data : nullptr;
+    active_.push_back(a);
     w.total += s[kParam].length;
   }
   checked_roles_ = roles;

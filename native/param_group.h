@@ -27,6 +27,15 @@ struct BoundArray {
 
 using Slot = std::array<BoundArray, kRoleCount>;
 
+// A slot that takes part in the step, as the kernels need it: one cache line
+// per tensor to read, all in one array, instead of a Slot's four.
+struct ActiveSlot {
+  size_t index;                  // into the group's slots (Adagrad's per-slot scalar)
+  size_t length;
+  DType dtype;
+  void* data[kRoleCount];        // null for the state roles this step does not use
+};
+
 enum class Algorithm { kRmsprop, kAdagrad };
 
 // Everything one step needs, copied from JS state on the JS thread, so that
@@ -38,7 +47,7 @@ struct StepWork {
   const double* slot_scalars = nullptr;
   size_t threads = 1;
   const KernelTable* kernels = nullptr;
-  const std::vector<Slot>* slots = nullptr;
+  const std::vector<ActiveSlot>* active = nullptr;
   size_t total = 0;  // elements over all active slots
   size_t parts = 1;
 };
@@ -83,6 +92,7 @@ class ParamGroup : public Napi::ObjectWrap<ParamGroup> {
   // -1: check again (set by every bind).
   int checked_roles_ = -1;
   size_t checked_total_ = 0;
+  std::vector<ActiveSlot> active_;  // what that check found to step
 };
 
 // Makes environment teardown wait for async steps still writing to buffers

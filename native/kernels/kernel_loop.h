@@ -74,15 +74,19 @@ inline void rmsprop_lanes(const VecConsts<O>& k, typename O::V& p, typename O::V
   }
 }
 
+// One tensor (or a thread's part of one).
 template <class O, bool kMaximize, bool kWeightDecay, bool kCentered, bool kLerp,
           bool kMomentum>
-void rmsprop_loop(const RmspropConsts<typename O::T>& consts, std::size_t n,
-                  typename O::T* p, const typename O::T* g, typename O::T* v,
-                  typename O::T* buf, typename O::T* gavg) {
+inline void rmsprop_slice(const VecConsts<O>& k, const RmspropSlice<typename O::T>& slice) {
   using T = typename O::T;
   using V = typename O::V;
   constexpr std::size_t W = O::W;
-  const VecConsts<O> k(consts);
+  const std::size_t n = slice.n;
+  T* const p = slice.p;
+  const T* const g = slice.g;
+  T* const v = slice.v;
+  T* const buf = slice.buf;
+  T* const gavg = slice.gavg;
   const V zero = O::set1(T(0));
   const bool ragged = n > W && n % W != 0;
   // A ragged tensor of more than W elements ends with one full vector over its
@@ -157,11 +161,18 @@ struct BufferedPartial {
   }
 };
 
+template <class O, bool... kFlags>
+void rmsprop_loop(const RmspropConsts<typename O::T>& consts, const RmspropSlice<typename O::T>* slices,
+                  std::size_t count) {
+  const VecConsts<O> k(consts);
+  for (std::size_t s = 0; s < count; ++s) rmsprop_slice<O, kFlags...>(k, slices[s]);
+}
+
 // Turns the runtime flags into one of the 32 instantiations above.
 template <class O, bool... kFlags>
 struct PickRmsprop {
   using T = typename O::T;
-  using Fn = void (*)(const RmspropConsts<T>&, std::size_t, T*, const T*, T*, T*, T*);
+  using Fn = void (*)(const RmspropConsts<T>&, const RmspropSlice<T>*, std::size_t);
   template <class... Rest>
   static Fn pick(bool flag, Rest... rest) {
     return flag ? PickRmsprop<O, kFlags..., true>::pick(rest...)
@@ -301,11 +312,10 @@ bool all_finite(std::size_t n, const typename O::T* x) {
 }
 
 template <class O>
-void rmsprop_step(const RmspropConsts<typename O::T>& k, std::size_t n, typename O::T* p,
-                  const typename O::T* g, typename O::T* v, typename O::T* buf,
-                  typename O::T* gavg) {
+void rmsprop_step(const RmspropConsts<typename O::T>& k, const RmspropSlice<typename O::T>* slices,
+                  std::size_t count) {
   PickRmsprop<O>::pick(k.maximize, k.has_weight_decay, k.centered, k.centered && k.lerp,
-                       k.has_momentum)(k, n, p, g, v, buf, gavg);
+                       k.has_momentum)(k, slices, count);
 }
 
 }  // namespace

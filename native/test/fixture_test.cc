@@ -149,21 +149,27 @@ bool same(T a, T b) {
   return std::memcmp(&a, &b, sizeof(T)) == 0;
 }
 
-// One kernel call over [lo, hi) of the tensor, as run_part in param_group.cc
-// makes it: the constants built from the step's hyperparameters, the
-// momentum and centered buffers passed only when the step uses them.
+// One step of the tensor cut at `split` into [0, split) and [split, n), as
+// run_part in param_group.cc makes it: the constants built from the step's
+// hyperparameters, the momentum and centered buffers passed only when the
+// step uses them; RMSprop's pieces as slices of one kernel call, Adagrad's as
+// one call each.
 template <typename T>
-void call_kernel(const KernelTable& k, const Record<T>& r, const Call& c, bool lerp, size_t lo, size_t hi,
-                 T* p, const T* g, std::vector<std::vector<T>>& s) {
-  const size_t len = hi - lo;
+void call_kernel(const KernelTable& k, const Record<T>& r, const Call& c, bool lerp, size_t split, T* p,
+                 const T* g, std::vector<std::vector<T>>& s) {
+  const size_t cuts[3] = {0, split, r.n};
+  const size_t pieces = split < r.n ? 2 : 1;
   if (r.adagrad) {
     simd_optim::AdagradHyper h;
     h.clr = c.h[0];
     h.eps = c.h[1];
     h.weight_decay = c.h[2];
     h.maximize = c.maximize;
-    if constexpr (sizeof(T) == 4) k.adagrad_f32(simd_optim::AdagradConsts<float>(h), len, p + lo, g + lo, s[0].data() + lo);
-    else k.adagrad_f64(simd_optim::AdagradConsts<double>(h), len, p + lo, g + lo, s[0].data() + lo);
+    for (size_t i = 0; i < pieces; ++i) {
+      const size_t lo = cuts[i], len = cuts[i + 1] - lo;
+      if constexpr (sizeof(T) == 4) k.adagrad_f32(simd_optim::AdagradConsts<float>(h), len, p + lo, g + lo, s[0].data() + lo);
+      else k.adagrad_f64(simd_optim::AdagradConsts<double>(h), len, p + lo, g + lo, s[0].data() + lo);
+    }
     return;
   }
   simd_optim::RmspropHyper h;
@@ -175,10 +181,14 @@ void call_kernel(const KernelTable& k, const Record<T>& r, const Call& c, bool l
   h.centered = c.centered;
   h.maximize = c.maximize;
   h.lerp_grad_avg = lerp;
-  T* buf = h.momentum > 0 ? s[1].data() + lo : nullptr;
-  T* gavg = h.centered ? s[2].data() + lo : nullptr;
-  if constexpr (sizeof(T) == 4) k.rmsprop_f32(simd_optim::RmspropConsts<float>(h), len, p + lo, g + lo, s[0].data() + lo, buf, gavg);
-  else k.rmsprop_f64(simd_optim::RmspropConsts<double>(h), len, p + lo, g + lo, s[0].data() + lo, buf, gavg);
+  simd_optim::RmspropSlice<T> slices[2];
+  for (size_t i = 0; i < pieces; ++i) {
+    const size_t lo = cuts[i];
+    slices[i] = {p + lo, g + lo, s[0].data() + lo, h.momentum > 0 ? s[1].data() + lo : nullptr,
+                 h.centered ? s[2].data() + lo : nullptr, cuts[i + 1] - lo};
+  }
+  if constexpr (sizeof(T) == 4) k.rmsprop_f32(simd_optim::RmspropConsts<float>(h), slices, pieces);
+  else k.rmsprop_f64(simd_optim::RmspropConsts<double>(h), slices, pieces);
 }
 
 // Replays a record for one PyTorch version, with the tensor cut at `split`
@@ -188,8 +198,7 @@ std::string replay(const KernelTable& k, const Record<T>& r, const Expectation<T
   std::vector<T> p = r.param;
   std::vector<std::vector<T>> s = r.state;
   for (size_t c = 0; c < r.calls.size(); ++c) {
-    call_kernel(k, r, r.calls[c], x.lerp_grad_avg, 0, split, p.data(), r.grads[c].data(), s);
-    if (split < r.n) call_kernel(k, r, r.calls[c], x.lerp_grad_avg, split, r.n, p.data(), r.grads[c].data(), s);
+    call_kernel(k, r, r.calls[c], x.lerp_grad_avg, split, p.data(), r.grads[c].data(), s);
   }
   for (size_t a = 0; a < x.arrays.size(); ++a) {
     const std::vector<T>& got = x.arrays[a] == 0 ? p : s[x.arrays[a] - 1];

@@ -110,8 +110,9 @@ void compare(const std::string& label, const T* got, const T* want, size_t n) {
 
 template <typename T>
 void run_rmsprop(const KernelTable& k, const simd_optim::RmspropHyper& h, size_t n, T* p, const T* g, T* v, T* b, T* a) {
-  if constexpr (sizeof(T) == 4) k.rmsprop_f32(simd_optim::RmspropConsts<float>(h), n, p, g, v, b, a);
-  else k.rmsprop_f64(simd_optim::RmspropConsts<double>(h), n, p, g, v, b, a);
+  const simd_optim::RmspropSlice<T> slice{p, g, v, b, a, n};
+  if constexpr (sizeof(T) == 4) k.rmsprop_f32(simd_optim::RmspropConsts<float>(h), &slice, 1);
+  else k.rmsprop_f64(simd_optim::RmspropConsts<double>(h), &slice, 1);
 }
 
 template <typename T>
@@ -219,7 +220,7 @@ void check_spec() {
   h.alpha = 0.99;
   h.eps = 1e-8;
   float p = 1.5f, g = 0.25f, v = 0.0f;
-  k.rmsprop_f32(simd_optim::RmspropConsts<float>(h), 1, &p, &g, &v, nullptr, nullptr);
+  run_rmsprop<float>(k, h, 1, &p, &g, &v, nullptr, nullptr);
   const float c = static_cast<float>(1.0 - 0.99);
   const float v_want = std::fma(c * 0.25f, 0.25f, 0.0f * static_cast<float>(0.99));
   const float avg = std::sqrt(v_want) + static_cast<float>(1e-8);
@@ -231,7 +232,7 @@ void check_spec() {
   h.alpha = 0.3;
   h.centered = true;
   float p2 = 2.0f, g2 = -3.0f, v2 = 0.5f, ga = 0.25f;
-  k.rmsprop_f32(simd_optim::RmspropConsts<float>(h), 1, &p2, &g2, &v2, nullptr, &ga);
+  run_rmsprop<float>(k, h, 1, &p2, &g2, &v2, nullptr, &ga);
   const float c2 = static_cast<float>(1.0 - 0.3);
   const float v2_want = std::fma(c2 * -3.0f, -3.0f, 0.5f * 0.3f);
   const float ga_want = std::fma(c2 - 1.0f, -3.0f - 0.25f, -3.0f);
@@ -250,6 +251,50 @@ void check_spec() {
 
 }  // namespace
 
+// Many tensors of different lengths in one call (as a param group's step
+// makes it) against one scalar call per tensor.
+template <typename T>
+void check_slices(const KernelTable& isa, const KernelTable& scalar) {
+  const size_t lengths[] = {100, 0, 1, 17, 16, 257, 33, 100, 7, 64, 15, 100, 3, 48, 129, 100};
+  constexpr size_t kTensors = sizeof lengths / sizeof lengths[0];
+  for (int flags = 0; flags < 8; ++flags) {
+    simd_optim::RmspropHyper h;
+    h.momentum = (flags & 1) ? 0.9 : 0.0;
+    h.centered = flags & 2;
+    h.weight_decay = (flags & 4) ? 0.05 : 0.0;
+    std::vector<Arrays<T>> mine, ref;
+    mine.reserve(kTensors);  // no reallocation: each Guarded points into its own storage
+    ref.reserve(kTensors);
+    for (size_t t = 0; t < kTensors; ++t) {
+      mine.emplace_back(5, lengths[t], t % 4);
+      ref.emplace_back(5, lengths[t], 0);
+      for (int r = 0; r < 5; ++r) {
+        fill(ref[t].a[r].data(), lengths[t], t % 3 == 0, r == 2);
+        std::memcpy(mine[t].a[r].data(), ref[t].a[r].data(), lengths[t] * sizeof(T));
+      }
+    }
+    std::vector<simd_optim::RmspropSlice<T>> slices;
+    for (size_t t = 0; t < kTensors; ++t) {
+      auto& a = mine[t].a;
+      slices.push_back({a[0].data(), a[1].data(), a[2].data(), h.momentum > 0 ? a[3].data() : nullptr,
+                        h.centered ? a[4].data() : nullptr, lengths[t]});
+      auto& b = ref[t].a;
+      run_rmsprop(scalar, h, lengths[t], b[0].data(), b[1].data(), b[2].data(), h.momentum > 0 ? b[3].data() : nullptr,
+                  h.centered ? b[4].data() : nullptr);
+    }
+    if constexpr (sizeof(T) == 4) isa.rmsprop_f32(simd_optim::RmspropConsts<float>(h), slices.data(), slices.size());
+    else isa.rmsprop_f64(simd_optim::RmspropConsts<double>(h), slices.data(), slices.size());
+    for (size_t t = 0; t < kTensors; ++t) {
+      const std::string label = std::string(isa.isa) + " rmsprop " + (sizeof(T) == 4 ? "f32" : "f64") +
+                                " slice " + std::to_string(t) + " of one call, flags=" + std::to_string(flags);
+      for (int r = 0; r < 5; ++r) {
+        compare(label + " array " + std::to_string(r), mine[t].a[r].data(), ref[t].a[r].data(), lengths[t]);
+        if (!mine[t].a[r].guards_intact()) fail(label + ": wrote outside array " + std::to_string(r));
+      }
+    }
+  }
+}
+
 int main() {
   check_spec();
   const KernelTable& scalar = simd_optim::scalar_kernels();
@@ -263,6 +308,8 @@ int main() {
     const KernelTable& isa = simd_optim::active_kernels();
     check_isa<float>(isa, scalar);
     check_isa<double>(isa, scalar);
+    check_slices<float>(isa, scalar);
+    check_slices<double>(isa, scalar);
     tested += (tested.empty() ? "" : ", ") + name;
   }
   std::printf("kernel_test: ISAs %s; %ld checks, %d failed\n", tested.c_str(), checks, failures);
