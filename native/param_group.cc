@@ -45,83 +45,106 @@ size_t default_threads() {
   return threads;
 }
 
-// Where part `part` of `parts` begins within a tensor that starts at global
-// element `start` and has n elements: the global split point, rounded down
-// to a chunk boundary of that tensor. Neighbouring parts compute the same
-// boundary, so the parts cover every element exactly once.
-size_t local_boundary(const StepWork& w, size_t part, size_t start, size_t n) {
-  if (part == 0) return 0;
-  if (part == w.parts) return n;
-  const size_t split = static_cast<size_t>(
-      static_cast<unsigned __int128>(w.total) * part / w.parts);
-  if (split <= start) return 0;
-  if (split >= start + n) return n;
-  return (split - start) / kChunkAlign * kChunkAlign;
+// Where part `part` of `parts` begins in the step's element order.
+size_t part_begin(const StepWork& w, size_t part) {
+  return static_cast<size_t>(static_cast<unsigned __int128>(w.total) * part / w.parts);
 }
 
-template <typename T>
-T* offset(void* p, size_t lo) {
-  return p == nullptr ? nullptr : static_cast<T*>(p) + lo;
-}
-
-// Collects a part's RMSprop slices of one dtype and hands them to the kernel
-// a batch at a time: one kernel call per batch, not per tensor, and no
-// allocation.
-template <typename T>
-class SliceBatch {
- public:
-  using Kernel = void (*)(const RmspropConsts<T>&, const RmspropSlice<T>*, size_t);
-  SliceBatch(const RmspropHyper& hyper, Kernel kernel) : consts_(hyper), kernel_(kernel) {}
-  ~SliceBatch() { flush(); }
-
-  void add(const ActiveSlot& a, size_t lo, size_t len) {
-    slices_[count_] = RmspropSlice<T>{offset<T>(a.data[kParam], lo),        offset<T>(a.data[kGrad], lo),
-                                      offset<T>(a.data[kSquareAvg], lo),    offset<T>(a.data[kMomentumBuffer], lo),
-                                      offset<T>(a.data[kGradAvg], lo),      len};
-    if (++count_ == kCapacity) flush();
-  }
-
-  void flush() {
-    if (count_ > 0) kernel_(consts_, slices_, count_);
-    count_ = 0;
-  }
-
- private:
-  static constexpr size_t kCapacity = 64;
-  const RmspropConsts<T> consts_;
-  const Kernel kernel_;
-  RmspropSlice<T> slices_[kCapacity];
-  size_t count_ = 0;
+// A point of a list's element order: element `offset` of slice `slice`, or
+// (the list's size, 0) for its end. Offsets are rounded down to a chunk
+// boundary of the slice; neighbouring parts locate the same point, so the
+// parts cover every element exactly once.
+struct Cut {
+  size_t slice, offset;
 };
+
+template <typename T>
+Cut locate(const SliceList<T>& list, size_t point) {
+  if (point >= list.total) return {list.slices.size(), 0};
+  // The last slice that starts at or before the point: it has elements past it.
+  const size_t s = static_cast<size_t>(std::upper_bound(list.starts.begin(), list.starts.end(), point) -
+                                       list.starts.begin()) - 1;
+  return {s, (point - list.starts[s]) / kChunkAlign * kChunkAlign};
+}
+
+void rmsprop(const KernelTable& k, const RmspropHyper& h, const RmspropSlice<float>* s, size_t count) {
+  k.rmsprop_f32(RmspropConsts<float>(h), s, count);
+}
+void rmsprop(const KernelTable& k, const RmspropHyper& h, const RmspropSlice<double>* s, size_t count) {
+  k.rmsprop_f64(RmspropConsts<double>(h), s, count);
+}
+void adagrad(const KernelTable& k, const AdagradHyper& h, const RmspropSlice<float>& s) {
+  k.adagrad_f32(AdagradConsts<float>(h), s.n, s.p, s.g, s.v);
+}
+void adagrad(const KernelTable& k, const AdagradHyper& h, const RmspropSlice<double>& s) {
+  k.adagrad_f64(AdagradConsts<double>(h), s.n, s.p, s.g, s.v);
+}
+
+template <typename T>
+T* advance(T* p, size_t by) {
+  return p == nullptr ? nullptr : p + by;
+}
+
+// Steps slices [first, first + count) of the list whole.
+template <typename T>
+void step_whole(const StepWork& w, const SliceList<T>& list, size_t first, size_t count) {
+  if (count == 0) return;
+  if (w.algorithm == Algorithm::kRmsprop) return rmsprop(*w.kernels, w.hyper, &list.slices[first], count);
+  for (size_t s = first; s < first + count; ++s) {
+    AdagradHyper h = w.adagrad;
+    h.clr = w.slot_scalars[list.slots[s]];
+    adagrad(*w.kernels, h, list.slices[s]);
+  }
+}
+
+// Steps elements [begin, end) of one slice.
+template <typename T>
+void step_piece(const StepWork& w, const SliceList<T>& list, size_t slice, size_t begin, size_t end) {
+  if (begin >= end) return;
+  const RmspropSlice<T>& s = list.slices[slice];
+  const RmspropSlice<T> piece{s.p + begin, s.g + begin, s.v + begin, advance(s.buf, begin), advance(s.gavg, begin),
+                              end - begin};
+  if (w.algorithm == Algorithm::kRmsprop) return rmsprop(*w.kernels, w.hyper, &piece, 1);
+  AdagradHyper h = w.adagrad;
+  h.clr = w.slot_scalars[list.slots[slice]];
+  adagrad(*w.kernels, h, piece);
+}
+
+// Steps elements [lo, hi) of a list: at most a piece of one slice, the
+// slices in between whole (one kernel call for RMSprop), and a piece of
+// another.
+template <typename T>
+void step_range(const StepWork& w, const SliceList<T>& list, size_t lo, size_t hi) {
+  if (lo >= hi) return;
+  const Cut a = locate(list, lo);
+  const Cut b = locate(list, hi);
+  if (a.slice == b.slice) {
+    if (a.offset > 0) return step_piece(w, list, a.slice, a.offset, b.offset);
+    return step_piece(w, list, b.slice, 0, b.offset);
+  }
+  size_t whole = a.slice;
+  if (a.offset > 0) {
+    step_piece(w, list, a.slice, a.offset, list.slices[a.slice].n);
+    ++whole;
+  }
+  step_whole(w, list, whole, b.slice - whole);
+  if (b.offset > 0) step_piece(w, list, b.slice, 0, b.offset);
+}
 
 void run_part(void* context, size_t part) {
   const StepWork& w = *static_cast<const StepWork*>(context);
-  SliceBatch<float> f32(w.hyper, w.kernels->rmsprop_f32);
-  SliceBatch<double> f64(w.hyper, w.kernels->rmsprop_f64);
-  size_t start = 0;
-  for (const ActiveSlot& a : *w.active) {
-    const size_t n = a.length;
-    const size_t lo = local_boundary(w, part, start, n);
-    const size_t hi = local_boundary(w, part + 1, start, n);
-    start += n;
-    if (lo >= hi) continue;
-    const size_t len = hi - lo;
-    const bool is_f32 = a.dtype == DType::kFloat32;
-    if (w.algorithm == Algorithm::kRmsprop) {
-      if (is_f32) f32.add(a, lo, len);
-      else f64.add(a, lo, len);
-      continue;
-    }
-    AdagradHyper h = w.adagrad;
-    h.clr = w.slot_scalars[a.index];
-    if (is_f32) {
-      w.kernels->adagrad_f32(AdagradConsts<float>(h), len, offset<float>(a.data[kParam], lo),
-                             offset<float>(a.data[kGrad], lo), offset<float>(a.data[kSquareAvg], lo));
-    } else {
-      w.kernels->adagrad_f64(AdagradConsts<double>(h), len, offset<double>(a.data[kParam], lo),
-                             offset<double>(a.data[kGrad], lo), offset<double>(a.data[kSquareAvg], lo));
-    }
-  }
+  const size_t lo = part_begin(w, part);
+  const size_t hi = part_begin(w, part + 1);
+  const size_t f32_total = w.f32->total;
+  step_range(w, *w.f32, std::min(lo, f32_total), std::min(hi, f32_total));
+  step_range(w, *w.f64, std::max(lo, f32_total) - f32_total, std::max(hi, f32_total) - f32_total);
+}
+
+template <typename T>
+void add_slice(SliceList<T>& list, void* const (&data)[kRoleCount], size_t n, size_t slot) {
+  list.add({static_cast<T*>(data[kParam]), static_cast<const T*>(data[kGrad]), static_cast<T*>(data[kSquareAvg]),
+            static_cast<T*>(data[kMomentumBuffer]), static_cast<T*>(data[kGradAvg]), n},
+           slot);
 }
 
 // Async steps in flight, so that environment teardown can wait for them.
@@ -293,18 +316,24 @@ StepWork ParamGroup::prepare(Napi::Env env, Algorithm algorithm) {
   const double threads = hyper_[8];
   w.threads = threads >= 1 && threads <= 1024 ? static_cast<size_t>(threads) : default_threads();
   w.kernels = &active_kernels();
-  w.active = &active_;
+  w.f32 = &f32_;
+  w.f64 = &f64_;
   const bool rmsprop = algorithm == Algorithm::kRmsprop;
   const bool needs[kRoleCount] = {true, true, true, rmsprop && w.hyper.momentum > 0,
                                   rmsprop && w.hyper.centered};
   const int roles = (needs[kMomentumBuffer] ? 1 : 0) | (needs[kGradAvg] ? 2 : 0) | (rmsprop ? 0 : 4);
-  if (roles == checked_roles_) {
-    w.total = checked_total_;
-    w.parts = std::max<size_t>(1, std::min(w.threads, w.total / kMinElementsPerThread));
-    return w;
-  }
+  if (roles != checked_roles_) check_slots(env, algorithm, needs, roles);
+  w.total = f32_.total + f64_.total;
+  w.parts = std::max<size_t>(1, std::min(w.threads, w.total / kMinElementsPerThread));
+  return w;
+}
+
+// Checks every slot with a grad and lists them for the kernels; throws on the
+// first bad one, leaving the lists to be rebuilt by the next step.
+void ParamGroup::check_slots(Napi::Env env, Algorithm algorithm, const bool (&needs)[kRoleCount], int roles) {
   checked_roles_ = -1;
-  active_.clear();
+  f32_.clear();
+  f64_.clear();
   for (size_t i = 0; i < slots_.size(); ++i) {
     const Slot& s = slots_[i];
     if (s[kGrad].ref.IsEmpty()) continue;  // no grad: skipped, as in PyTorch
@@ -320,15 +349,12 @@ StepWork ParamGroup::prepare(Napi::Env env, Algorithm algorithm) {
                                         " shares memory with its " + role_name(algorithm, r));
       }
     }
-    ActiveSlot a{i, s[kParam].length, s[kParam].dtype, {}};
-    for (int r = 0; r < kRoleCount; ++r) a.data[r] = needs[r] ? s[r].data : nullptr;
-    active_.push_back(a);
-    w.total += s[kParam].length;
+    void* data[kRoleCount];
+    for (int r = 0; r < kRoleCount; ++r) data[r] = needs[r] ? s[r].data : nullptr;
+    if (s[kParam].dtype == DType::kFloat32) add_slice(f32_, data, s[kParam].length, i);
+    else add_slice(f64_, data, s[kParam].length, i);
   }
   checked_roles_ = roles;
-  checked_total_ = w.total;
-  w.parts = std::max<size_t>(1, std::min(w.threads, w.total / kMinElementsPerThread));
-  return w;
 }
 
 // rmspropStep() / adagradStep(): one step over every slot whose grad is

@@ -27,13 +27,29 @@ struct BoundArray {
 
 using Slot = std::array<BoundArray, kRoleCount>;
 
-// A slot that takes part in the step, as the kernels need it: one cache line
-// per tensor to read, all in one array, instead of a Slot's four.
-struct ActiveSlot {
-  size_t index;                  // into the group's slots (Adagrad's per-slot scalar)
-  size_t length;
-  DType dtype;
-  void* data[kRoleCount];        // null for the state roles this step does not use
+// The step's tensors of one dtype, as the kernels take them, and where each
+// begins in the list's element order. Built by the slot check and reused by
+// every step until something is rebound, so that a step does no work per
+// tensor before the kernels.
+template <typename T>
+struct SliceList {
+  std::vector<RmspropSlice<T>> slices;  // Adagrad: v is its sum; buf and gavg are null
+  std::vector<size_t> starts;           // elements of the slices before each one
+  std::vector<size_t> slots;            // each slice's slot (Adagrad's per-slot rate)
+  size_t total = 0;
+
+  void clear() {
+    slices.clear();
+    starts.clear();
+    slots.clear();
+    total = 0;
+  }
+  void add(const RmspropSlice<T>& slice, size_t slot) {
+    slices.push_back(slice);
+    starts.push_back(total);
+    slots.push_back(slot);
+    total += slice.n;
+  }
 };
 
 enum class Algorithm { kRmsprop, kAdagrad };
@@ -47,8 +63,11 @@ struct StepWork {
   const double* slot_scalars = nullptr;
   size_t threads = 1;
   const KernelTable* kernels = nullptr;
-  const std::vector<ActiveSlot>* active = nullptr;
-  size_t total = 0;  // elements over all active slots
+  // The float32 tensors, then the float64 ones: the order in which the
+  // elements are split between threads.
+  const SliceList<float>* f32 = nullptr;
+  const SliceList<double>* f64 = nullptr;
+  size_t total = 0;  // elements of both lists
   size_t parts = 1;
 };
 
@@ -75,6 +94,7 @@ class ParamGroup : public Napi::ObjectWrap<ParamGroup> {
   // Checks every active slot and the hyperparameters; throws before anything
   // is written. Returns the step to run.
   StepWork prepare(Napi::Env env, Algorithm algorithm);
+  void check_slots(Napi::Env env, Algorithm algorithm, const bool (&needs)[kRoleCount], int roles);
   void throw_if_busy(Napi::Env env) const;
 
   std::vector<Slot> slots_;
@@ -91,8 +111,8 @@ class ParamGroup : public Napi::ObjectWrap<ParamGroup> {
   // (with 1,000 small tensors the check costs as much as their arithmetic).
   // -1: check again (set by every bind).
   int checked_roles_ = -1;
-  size_t checked_total_ = 0;
-  std::vector<ActiveSlot> active_;  // what that check found to step
+  SliceList<float> f32_;  // what that check found to step
+  SliceList<double> f64_;
 };
 
 // Makes environment teardown wait for async steps still writing to buffers

@@ -8,9 +8,14 @@ import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
 
 const root = path.resolve(__dirname, '..');
 
-/** A group mixing large and small, float32 and float64 tensors, after `steps` steps. */
+/**
+ * A group mixing large and small, float32 and float64 tensors, after `steps`
+ * steps. Threads split it mid-tensor, and between runs of small tensors that a
+ * part steps whole.
+ */
 function run(options: { threads?: number; async?: boolean }, steps = 3): Promise<string> | string {
-  const sizes = [300_001, 17, 200_000, 5, 131_072];
+  const small = Array.from({ length: 120 }, (_, i) => 1 + ((i * 37) % 300));
+  const sizes = [300_001, 17, ...small, 200_000, 5, 131_072, ...small];
   const params = sizes.map((n, k) =>
     k % 2 ? new Parameter(Float64Array.from(randomF32(n, k))) : new Parameter(randomF32(n, k)));
   const opt = new RMSprop(params, { momentum: 0.9, centered: true, weightDecay: 0.01, threads: options.threads ?? 0 });
