@@ -2,7 +2,6 @@
 // its own child Node process (bench/tfjs-worker.ts): a wasm abort or an out-of-
 // memory error ends that child, is reported in the table, and the next cell
 // starts a fresh one. Float32 only (TensorFlow.js has no float64).
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Cell, Host, Peer } from './types';
 import { ask, LineWorker, parseTagged } from './worker-client';
@@ -23,16 +22,15 @@ function missing(names: string[]): string[] {
   });
 }
 
-/** How to run a .ts file in a child Node: tsx's CLI, which runs this bench too. */
+/**
+ * How to run a .ts file in a child Node, as `npm run bench` runs this bench:
+ * with tsx's CommonJS hook only. tsx's CLI also registers an ESM loader on a
+ * thread of its own, and that detaches an ArrayBuffer in the process, after
+ * which V8 checks the buffer of every typed array whose length is read
+ * (README, "Many small tensors").
+ */
 function tsxArgv(file: string): string[] {
-  let cli: string | undefined;
-  try {
-    cli = require.resolve('tsx/cli');
-  } catch {
-    const guess = path.join(__dirname, '..', 'node_modules', 'tsx', 'dist', 'cli.mjs');
-    if (fs.existsSync(guess)) cli = guess;
-  }
-  return cli ? [process.execPath, '--expose-gc', cli, file] : [process.execPath, '--expose-gc', '--import', 'tsx', file];
+  return [process.execPath, '--expose-gc', '--require', 'tsx/cjs', file];
 }
 
 class TfjsHost implements Host {
