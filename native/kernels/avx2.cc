@@ -1,57 +1,10 @@
 // x86-64 AVX2 + FMA kernels: 8 floats or 4 doubles per vector. Compiled with
 // -mavx2 -mfma for this file only; dispatch.cc calls it only after cpuid and
 // xgetbv say the CPU and the OS support it.
-#include <immintrin.h>
-
+#include "avx2_ops.h"
 #include "kernel_loop.h"
 
 namespace simd_optim {
-namespace {
-
-struct Avx2F32 {
-  using T = float;
-  using V = __m256;
-  static constexpr std::size_t W = 8;
-  static V load(const T* x) { return _mm256_loadu_ps(x); }
-  static void store(T* x, V a) { _mm256_storeu_ps(x, a); }
-  static V set1(T a) { return _mm256_set1_ps(a); }
-  static V add(V a, V b) { return _mm256_add_ps(a, b); }
-  static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
-  static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
-  static V div(V a, V b) { return _mm256_div_ps(a, b); }
-  static V sqrt(V a) { return _mm256_sqrt_ps(a); }
-  static V neg(V a) { return _mm256_xor_ps(a, _mm256_set1_ps(-0.0f)); }
-  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
-  // vmaskmov neither reads nor writes masked-off lanes (no fault past the end).
-  static V load_partial(const T* x, std::size_t n) { return _mm256_maskload_ps(x, mask(n)); }
-  static void store_partial(T* x, V a, std::size_t n) { _mm256_maskstore_ps(x, mask(n), a); }
-  static __m256i mask(std::size_t n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-  }
-};
-
-struct Avx2F64 {
-  using T = double;
-  using V = __m256d;
-  static constexpr std::size_t W = 4;
-  static V load(const T* x) { return _mm256_loadu_pd(x); }
-  static void store(T* x, V a) { _mm256_storeu_pd(x, a); }
-  static V set1(T a) { return _mm256_set1_pd(a); }
-  static V add(V a, V b) { return _mm256_add_pd(a, b); }
-  static V sub(V a, V b) { return _mm256_sub_pd(a, b); }
-  static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
-  static V div(V a, V b) { return _mm256_div_pd(a, b); }
-  static V sqrt(V a) { return _mm256_sqrt_pd(a); }
-  static V neg(V a) { return _mm256_xor_pd(a, _mm256_set1_pd(-0.0)); }
-  static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
-  static V load_partial(const T* x, std::size_t n) { return _mm256_maskload_pd(x, mask(n)); }
-  static void store_partial(T* x, V a, std::size_t n) { _mm256_maskstore_pd(x, mask(n), a); }
-  static __m256i mask(std::size_t n) {
-    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(static_cast<long long>(n)), _mm256_setr_epi64x(0, 1, 2, 3));
-  }
-};
-
-}  // namespace
 
 const KernelTable& avx2_kernels() {
   static const KernelTable table{"avx2", &rmsprop_step<Avx2F32>, &rmsprop_step<Avx2F64>,

@@ -1,10 +1,11 @@
 // x86-64 AVX-512F kernels: 16 floats or 8 doubles per vector. Compiled with
-// -mavx512f -mfma for this file only; dispatch.cc calls it only after cpuid and
+// -mavx512f -mavx2 -mfma for this file only; dispatch.cc calls it only after cpuid and
 // xgetbv say the CPU and the OS support it.
 #include <immintrin.h>
 
 #include <cstdint>
 
+#include "avx2_ops.h"
 #include "kernel_loop.h"
 
 namespace simd_optim {
@@ -13,6 +14,7 @@ namespace {
 struct Avx512F32 {
   using T = float;
   using V = __m512;
+  using Half = Avx2F32;  // a ragged tail of at most 8 floats takes a half vector
   static constexpr std::size_t W = 16;
   static V load(const T* x) { return _mm512_loadu_ps(x); }
   static void store(T* x, V a) { _mm512_storeu_ps(x, a); }
@@ -36,6 +38,7 @@ struct Avx512F32 {
 struct Avx512F64 {
   using T = double;
   using V = __m512d;
+  using Half = Avx2F64;
   static constexpr std::size_t W = 8;
   static V load(const T* x) { return _mm512_loadu_pd(x); }
   static void store(T* x, V a) { _mm512_storeu_pd(x, a); }

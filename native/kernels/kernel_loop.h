@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels.h"
 
@@ -74,71 +75,99 @@ inline void rmsprop_lanes(const VecConsts<O>& k, typename O::V& p, typename O::V
   }
 }
 
+// The ISA's half-width vectors, if it names them as O::Half (AVX-512: AVX2's),
+// with the same arithmetic per lane.
+template <class O, class = void>
+struct HalfOf {
+  using type = O;
+  static constexpr bool kHas = false;
+};
+template <class O>
+struct HalfOf<O, std::void_t<typename O::Half>> {
+  using type = typename O::Half;
+  static constexpr bool kHas = true;
+};
+
+// One vector of a slice's arrays, loaded at element `at`, stepped, stored
+// back at `at`.
+template <class O, bool kMaximize, bool kWeightDecay, bool kCentered, bool kLerp,
+          bool kMomentum>
+struct Lanes {
+  using T = typename O::T;
+  using V = typename O::V;
+  V p = O::set1(T(0)), g = p, v = p, buf = p, gavg = p;
+
+  void load(const RmspropSlice<T>& s, std::size_t at) {
+    p = O::load(s.p + at);
+    g = O::load(s.g + at);
+    v = O::load(s.v + at);
+    if (kMomentum) buf = O::load(s.buf + at);
+    if (kCentered) gavg = O::load(s.gavg + at);
+  }
+  void step_and_store(const VecConsts<O>& k, const RmspropSlice<T>& s, std::size_t at) {
+    rmsprop_lanes<O, kMaximize, kWeightDecay, kCentered, kLerp, kMomentum>(k, p, g, v, buf, gavg);
+    O::store(s.p + at, p);
+    O::store(s.v + at, v);
+    if (kMomentum) O::store(s.buf + at, buf);
+    if (kCentered) O::store(s.gavg + at, gavg);
+  }
+};
+
 // One tensor (or a thread's part of one).
 template <class O, bool kMaximize, bool kWeightDecay, bool kCentered, bool kLerp,
           bool kMomentum>
-inline void rmsprop_slice(const VecConsts<O>& k, const RmspropSlice<typename O::T>& slice) {
+inline void rmsprop_slice(const VecConsts<O>& k, const VecConsts<typename HalfOf<O>::type>& k_half,
+                          const RmspropSlice<typename O::T>& slice) {
   using T = typename O::T;
   using V = typename O::V;
+  using H = typename HalfOf<O>::type;
+  using Full = Lanes<O, kMaximize, kWeightDecay, kCentered, kLerp, kMomentum>;
+  using Half = Lanes<H, kMaximize, kWeightDecay, kCentered, kLerp, kMomentum>;
   constexpr std::size_t W = O::W;
   const std::size_t n = slice.n;
+  const std::size_t rest = n % W;
+  // A ragged tensor of more than W elements ends with one more vector over its
+  // last elements, overlapping the loop's last vector: a half vector when the
+  // ISA has them and at most half a vector is left (on Zen 4 a 512-bit square
+  // root or divide costs two 256-bit ones), else a full one. Its inputs are
+  // read here, before the loop writes any of them, so the overlapped lanes
+  // compute what the loop computes from the same inputs, and store the same
+  // bits. This replaces masked partial stores, which on Zen 4 stall the loads
+  // of whatever comes next in memory (measured: 1,000 adjacent tensors of 100
+  // floats, momentum+centered, AVX-512: 47 -> 37 us; plain 33 -> 31.5 us; one
+  // tensor of 100K floats takes 28 us).
+  const bool half = HalfOf<O>::kHas && n > W && rest != 0 && rest <= H::W;
+  const bool full = n > W && rest != 0 && !half;
+  Full full_tail;
+  Half half_tail;
+  if (full) full_tail.load(slice, n - W);
+  if (half) half_tail.load(slice, n - H::W);
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) {
+    Full lanes;
+    lanes.load(slice, i);
+    lanes.step_and_store(k, slice, i);
+  }
+  if (full) full_tail.step_and_store(k, slice, n - W);
+  if (half) half_tail.step_and_store(k_half, slice, n - H::W);
+  if (full || half || i == n) return;
+  // Fewer than W elements: the same vector code on partial loads and stores,
+  // so its arithmetic cannot differ from the main loop's. Lanes past the end
+  // compute on whatever load_partial fills in and are never stored.
   T* const p = slice.p;
-  const T* const g = slice.g;
   T* const v = slice.v;
   T* const buf = slice.buf;
   T* const gavg = slice.gavg;
   const V zero = O::set1(T(0));
-  const bool ragged = n > W && n % W != 0;
-  // A ragged tensor of more than W elements ends with one full vector over its
-  // last W elements, overlapping the loop's last vector. Its inputs are read
-  // here, before the loop writes any of them, so the overlapped lanes compute
-  // what the loop computes from the same inputs, and store the same bits.
-  // This replaces masked partial stores, which on Zen 4 stall the loads of
-  // whatever comes next in memory (measured: 1,000 adjacent tensors of 100
-  // floats, momentum+centered, AVX-512: 47 -> 37 us; plain 33 -> 31.5 us;
-  // one tensor of 100K floats takes 28 us).
-  const std::size_t last = ragged ? n - W : 0;
-  V pt = zero, vt = zero, gt = zero, bt = zero, at = zero;
-  if (ragged) {
-    pt = O::load(p + last);
-    vt = O::load(v + last);
-    gt = O::load(g + last);
-    if (kMomentum) bt = O::load(buf + last);
-    if (kCentered) at = O::load(gavg + last);
-  }
-  std::size_t i = 0;
-  for (; i + W <= n; i += W) {
-    V pi = O::load(p + i), vi = O::load(v + i);
-    V bi = kMomentum ? O::load(buf + i) : zero;
-    V ai = kCentered ? O::load(gavg + i) : zero;
-    rmsprop_lanes<O, kMaximize, kWeightDecay, kCentered, kLerp, kMomentum>(k, pi, O::load(g + i), vi, bi, ai);
-    O::store(p + i, pi);
-    O::store(v + i, vi);
-    if (kMomentum) O::store(buf + i, bi);
-    if (kCentered) O::store(gavg + i, ai);
-  }
-  if (ragged) {
-    rmsprop_lanes<O, kMaximize, kWeightDecay, kCentered, kLerp, kMomentum>(k, pt, gt, vt, bt, at);
-    O::store(p + last, pt);
-    O::store(v + last, vt);
-    if (kMomentum) O::store(buf + last, bt);
-    if (kCentered) O::store(gavg + last, at);
-    return;
-  }
-  if (i == n) return;
-  // Fewer than W elements: the same vector code on partial loads and stores,
-  // so its arithmetic cannot differ from the main loop's. Lanes past the end
-  // compute on whatever load_partial fills in and are never stored.
-  const std::size_t rest = n - i;
-  V pi = O::load_partial(p + i, rest), vi = O::load_partial(v + i, rest);
-  V bi = kMomentum ? O::load_partial(buf + i, rest) : zero;
-  V ai = kCentered ? O::load_partial(gavg + i, rest) : zero;
+  V pi = O::load_partial(p, rest), vi = O::load_partial(v, rest);
+  V bi = kMomentum ? O::load_partial(buf, rest) : zero;
+  V ai = kCentered ? O::load_partial(gavg, rest) : zero;
   rmsprop_lanes<O, kMaximize, kWeightDecay, kCentered, kLerp, kMomentum>(
-      k, pi, O::load_partial(g + i, rest), vi, bi, ai);
-  O::store_partial(p + i, pi, rest);
-  O::store_partial(v + i, vi, rest);
-  if (kMomentum) O::store_partial(buf + i, bi, rest);
-  if (kCentered) O::store_partial(gavg + i, ai, rest);
+      k, pi, O::load_partial(slice.g, rest), vi, bi, ai);
+  O::store_partial(p, pi, rest);
+  O::store_partial(v, vi, rest);
+  if (kMomentum) O::store_partial(buf, bi, rest);
+  if (kCentered) O::store_partial(gavg, ai, rest);
 }
 
 // load_partial/store_partial through a lane buffer, for ISAs without masked
@@ -165,7 +194,8 @@ template <class O, bool... kFlags>
 void rmsprop_loop(const RmspropConsts<typename O::T>& consts, const RmspropSlice<typename O::T>* slices,
                   std::size_t count) {
   const VecConsts<O> k(consts);
-  for (std::size_t s = 0; s < count; ++s) rmsprop_slice<O, kFlags...>(k, slices[s]);
+  const VecConsts<typename HalfOf<O>::type> k_half(consts);
+  for (std::size_t s = 0; s < count; ++s) rmsprop_slice<O, kFlags...>(k, k_half, slices[s]);
 }
 
 // Turns the runtime flags into one of the 32 instantiations above.
