@@ -117,13 +117,16 @@ struct Lanes {
 template <class O, bool kMaximize, bool kWeightDecay, bool kCentered, bool kLerp,
           bool kMomentum>
 inline void rmsprop_slice(const VecConsts<O>& k, const VecConsts<typename HalfOf<O>::type>& k_half,
-                          const RmspropSlice<typename O::T>& slice) {
+                          const RmspropSlice<typename O::T>& in) {
   using T = typename O::T;
   using V = typename O::V;
   using H = typename HalfOf<O>::type;
   using Full = Lanes<O, kMaximize, kWeightDecay, kCentered, kLerp, kMomentum>;
   using Half = Lanes<H, kMaximize, kWeightDecay, kCentered, kLerp, kMomentum>;
   constexpr std::size_t W = O::W;
+  // A copy, so that its pointers live in registers: the vector stores may
+  // alias anything in memory, and would make the loop reload them.
+  const RmspropSlice<T> slice = in;
   const std::size_t n = slice.n;
   const std::size_t rest = n % W;
   // A ragged tensor of more than W elements ends with one more vector over its
