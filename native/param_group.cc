@@ -118,10 +118,7 @@ void step_range(const StepWork& w, const SliceList<T>& list, size_t lo, size_t h
   if (lo >= hi) return;
   const Cut a = locate(list, lo);
   const Cut b = locate(list, hi);
-  if (a.slice == b.slice) {
-    if (a.offset > 0) return step_piece(w, list, a.slice, a.offset, b.offset);
-    return step_piece(w, list, b.slice, 0, b.offset);
-  }
+  if (a.slice == b.slice) return step_piece(w, list, a.slice, a.offset, b.offset);
   size_t whole = a.slice;
   if (a.offset > 0) {
     step_piece(w, list, a.slice, a.offset, list.slices[a.slice].n);

@@ -84,7 +84,9 @@ struct AdagradConsts {
 // n elements of one tensor: p, g, v (square_avg) always; buf
 // (momentum_buffer) when momentum > 0, gavg (grad_avg) when centered,
 // otherwise may be null. Pointers need no particular alignment. g must not
-// overlap p, v, buf or gavg.
+// overlap p, v, buf or gavg, and the arrays a call writes must not overlap
+// another slice's. (param_group.cc also lists Adagrad's tensors this way,
+// with its sum as v.)
 template <typename T>
 struct RmspropSlice {
   T* p;

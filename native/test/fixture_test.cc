@@ -150,10 +150,10 @@ bool same(T a, T b) {
 }
 
 // One step of the tensor cut at `split` into [0, split) and [split, n), as
-// run_part in param_group.cc makes it: the constants built from the step's
-// hyperparameters, the momentum and centered buffers passed only when the
-// step uses them; RMSprop's pieces as slices of one kernel call, Adagrad's as
-// one call each.
+// threads cut it (run_part in param_group.cc): the constants built from the
+// step's hyperparameters, the momentum and centered buffers passed only when
+// the step uses them. RMSprop's two pieces go to one kernel call as two
+// slices, which also tests a list of slices; Adagrad's, one call each.
 template <typename T>
 void call_kernel(const KernelTable& k, const Record<T>& r, const Call& c, bool lerp, size_t split, T* p,
                  const T* g, std::vector<std::vector<T>>& s) {

@@ -263,7 +263,7 @@ void check_slices(const KernelTable& isa, const KernelTable& scalar) {
     h.centered = flags & 2;
     h.weight_decay = (flags & 4) ? 0.05 : 0.0;
     std::vector<Arrays<T>> mine, ref;
-    mine.reserve(kTensors);  // no reallocation: each Guarded points into its own storage
+    mine.reserve(kTensors);
     ref.reserve(kTensors);
     for (size_t t = 0; t < kTensors; ++t) {
       mine.emplace_back(5, lengths[t], t % 4);
