@@ -8,6 +8,7 @@
 #include <string>
 
 #include "dispatch.h"
+#include "step_split.h"
 #include "thread_pool.h"
 
 namespace simd_optim {
@@ -16,10 +17,6 @@ namespace {
 constexpr size_t kHyperLength = 9;
 // Below this many elements per thread, waking threads costs more than it saves.
 constexpr size_t kMinElementsPerThread = size_t{1} << 16;
-// Chunk boundaries fall on multiples of this many elements within a tensor:
-// 64 bytes of float32, so threads never share a cache line of a 64-byte
-// aligned state buffer.
-constexpr size_t kChunkAlign = 16;
 
 const char* role_name(Algorithm algorithm, int role) {
   static const char* const rmsprop[kRoleCount] = {"param", "grad", "square_avg", "momentum_buffer",
@@ -43,28 +40,6 @@ size_t default_threads() {
     return n > 0 ? static_cast<size_t>(n) : ThreadPool::hardware_threads();
   }();
   return threads;
-}
-
-// Where part `part` of `parts` begins in the step's element order.
-size_t part_begin(const StepWork& w, size_t part) {
-  return static_cast<size_t>(static_cast<unsigned __int128>(w.total) * part / w.parts);
-}
-
-// A point of a list's element order: element `offset` of slice `slice`, or
-// (the list's size, 0) for its end. Offsets are rounded down to a chunk
-// boundary of the slice; neighbouring parts locate the same point, so the
-// parts cover every element exactly once.
-struct Cut {
-  size_t slice, offset;
-};
-
-template <typename T>
-Cut locate(const SliceList<T>& list, size_t point) {
-  if (point >= list.total) return {list.slices.size(), 0};
-  // The last slice that starts at or before the point: it has elements past it.
-  const size_t s = static_cast<size_t>(std::upper_bound(list.starts.begin(), list.starts.end(), point) -
-                                       list.starts.begin()) - 1;
-  return {s, (point - list.starts[s]) / kChunkAlign * kChunkAlign};
 }
 
 void rmsprop(const KernelTable& k, const RmspropHyper& h, const RmspropSlice<float>* s, size_t count) {
@@ -110,28 +85,19 @@ void step_piece(const StepWork& w, const SliceList<T>& list, size_t slice, size_
   adagrad(*w.kernels, h, piece);
 }
 
-// Steps elements [lo, hi) of a list: at most a piece of one slice, the
-// slices in between whole (one kernel call for RMSprop), and a piece of
-// another.
+// Steps elements [lo, hi) of a list (split_range in step_split.h).
 template <typename T>
 void step_range(const StepWork& w, const SliceList<T>& list, size_t lo, size_t hi) {
-  if (lo >= hi) return;
-  const Cut a = locate(list, lo);
-  const Cut b = locate(list, hi);
-  if (a.slice == b.slice) return step_piece(w, list, a.slice, a.offset, b.offset);
-  size_t whole = a.slice;
-  if (a.offset > 0) {
-    step_piece(w, list, a.slice, a.offset, list.slices[a.slice].n);
-    ++whole;
-  }
-  step_whole(w, list, whole, b.slice - whole);
-  if (b.offset > 0) step_piece(w, list, b.slice, 0, b.offset);
+  split_range(
+      list.starts, list.total, lo, hi,
+      [&](size_t slice, size_t begin, size_t end) { step_piece(w, list, slice, begin, end); },
+      [&](size_t first, size_t count) { step_whole(w, list, first, count); });
 }
 
 void run_part(void* context, size_t part) {
   const StepWork& w = *static_cast<const StepWork*>(context);
-  const size_t lo = part_begin(w, part);
-  const size_t hi = part_begin(w, part + 1);
+  const size_t lo = part_begin(w.total, part, w.parts);
+  const size_t hi = part_begin(w.total, part + 1, w.parts);
   const size_t f32_total = w.f32->total;
   step_range(w, *w.f32, std::min(lo, f32_total), std::min(hi, f32_total));
   step_range(w, *w.f64, std::max(lo, f32_total) - f32_total, std::max(hi, f32_total) - f32_total);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The C++ kernel tests (native/test), three ways:
-#   1. a plain Release build: every ISA this CPU runs against scalar
+#   1. a plain Release build: the thread split of a step (split_test: every
+#      element in exactly one part), every ISA this CPU runs against scalar
 #      (kernel_test) and against PyTorch's bits (fixture_test, replaying
 #      test/fixtures/kernel-cases.bin, made from the committed PyTorch fixtures);
 #   2. the same under AddressSanitizer + UndefinedBehaviorSanitizer;
@@ -21,7 +22,7 @@ build() {  # dir, then extra cmake arguments
   shift
   # Re-configuring a cross build would warn that its toolchain file went unused.
   cmake --no-warn-unused-cli -S . -B "$dir" -DSIMD_OPTIM_KERNEL_TESTS=ON "$@" >/dev/null
-  cmake --build "$dir" -j"$jobs" --target kernel_test fixture_test >/dev/null
+  cmake --build "$dir" -j"$jobs" --target kernel_test fixture_test split_test >/dev/null
 }
 
 # Runs both tests with an optional runner prefix (qemu-aarch64); prints their
@@ -30,7 +31,8 @@ build() {  # dir, then extra cmake arguments
 run_tests() {  # dir, then the runner, if any
   local dir=$1
   shift
-  "$@" "$dir/kernel_test" &&
+  "$@" "$dir/split_test" &&
+    "$@" "$dir/kernel_test" &&
     "$@" "$dir/fixture_test" "$fixtures" &&
     "$@" "$dir/fixture_test" "$fixtures" --flip-expected
 }
