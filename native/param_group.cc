@@ -55,34 +55,34 @@ void adagrad(const KernelTable& k, const AdagradHyper& h, const RmspropSlice<dou
   k.adagrad_f64(AdagradConsts<double>(h), s.n, s.p, s.g, s.v);
 }
 
+// Adagrad over `piece` of slice `slice`, at that slot's learning rate.
+template <typename T>
+void adagrad_slice(const StepWork& w, const SliceList<T>& list, size_t slice, const RmspropSlice<T>& piece) {
+  AdagradHyper h = w.adagrad;
+  h.clr = w.slot_scalars[list.slots[slice]];
+  adagrad(*w.kernels, h, piece);
+}
+
 template <typename T>
 T* advance(T* p, size_t by) {
   return p == nullptr ? nullptr : p + by;
 }
 
-// Steps slices [first, first + count) of the list whole.
+// Steps slices [first, first + count) of the list whole (count > 0).
 template <typename T>
 void step_whole(const StepWork& w, const SliceList<T>& list, size_t first, size_t count) {
-  if (count == 0) return;
   if (w.algorithm == Algorithm::kRmsprop) return rmsprop(*w.kernels, w.hyper, &list.slices[first], count);
-  for (size_t s = first; s < first + count; ++s) {
-    AdagradHyper h = w.adagrad;
-    h.clr = w.slot_scalars[list.slots[s]];
-    adagrad(*w.kernels, h, list.slices[s]);
-  }
+  for (size_t s = first; s < first + count; ++s) adagrad_slice(w, list, s, list.slices[s]);
 }
 
-// Steps elements [begin, end) of one slice.
+// Steps elements [begin, end) of one slice (begin < end).
 template <typename T>
 void step_piece(const StepWork& w, const SliceList<T>& list, size_t slice, size_t begin, size_t end) {
-  if (begin >= end) return;
   const RmspropSlice<T>& s = list.slices[slice];
   const RmspropSlice<T> piece{s.p + begin, s.g + begin, s.v + begin, advance(s.buf, begin), advance(s.gavg, begin),
                               end - begin};
   if (w.algorithm == Algorithm::kRmsprop) return rmsprop(*w.kernels, w.hyper, &piece, 1);
-  AdagradHyper h = w.adagrad;
-  h.clr = w.slot_scalars[list.slots[slice]];
-  adagrad(*w.kernels, h, piece);
+  adagrad_slice(w, list, slice, piece);
 }
 
 // Steps elements [lo, hi) of a list (split_range in step_split.h).
