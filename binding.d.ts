@@ -59,6 +59,8 @@ export declare class ParamGroup {
  * quarters of a 4 KiB page after `like`'s cache line, modulo the page: give
  * each state buffer of a parameter its own quarter, and no two of the step's
  * streams are close within a page (4K aliasing; see native/state_buffer.cc).
+ * From 2 MiB it starts that far past a 2 MiB boundary and its whole 2 MiB
+ * pages are advised as transparent huge pages (info().hugePages).
  */
 export declare function allocState(dtype: 'float32', length: number, like?: NativeArray, quarter?: 1 | 2 | 3): Float32Array;
 export declare function allocState(dtype: 'float64', length: number, like?: NativeArray, quarter?: 1 | 2 | 3): Float64Array;
@@ -71,6 +73,8 @@ export interface NativeInfo {
   isas: string[];
   /** False when state buffers are V8-allocated (runtime refused external ones, or forced). */
   externalBuffers: boolean;
+  /** Whether buffers of 2 MiB and more are advised as transparent huge pages (Linux, unless SIMD_OPTIM_HUGE_PAGES=0). */
+  hugePages: boolean;
   /** Why SIMD_OPTIM_ISA was refused, or ''. */
   isaError: string;
 }
@@ -84,6 +88,9 @@ export declare function addressAlignment(view: ArrayBufferView): number;
 
 /** Where a view's first byte sits within its 4 KiB page (for tests of allocState's placement). */
 export declare function pageOffset(view: ArrayBufferView): number;
+
+/** The address of a view's first byte (for tests of huge-page placement). */
+export declare function addressOf(view: ArrayBufferView): number;
 
 /**
  * In-place elementwise op with PyTorch's CPU arithmetic; `a` is written.

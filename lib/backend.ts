@@ -46,6 +46,11 @@ export interface BackendInfo {
   nativeError?: string;
   /** Whether native state buffers are external (zero-copy) ArrayBuffers. */
   externalBuffers: boolean;
+  /**
+   * Whether native buffers of 2 MiB and more (state, and `zeros`) are
+   * advised as transparent huge pages: Linux, unless SIMD_OPTIM_HUGE_PAGES=0.
+   */
+  hugePages: boolean;
 }
 
 const jsBackend: Backend = {
@@ -170,6 +175,7 @@ export function backendInfo(): BackendInfo {
     nativeLoaded: native !== undefined,
     ...(loaded.error ? { nativeError: loaded.error } : {}),
     externalBuffers: native ? native.externalBuffers : false,
+    hugePages: native ? native.hugePages : false,
   };
 }
 

@@ -1,5 +1,6 @@
 // simd-optim: PyTorch-compatible optimizers for Node.js. Public API only.
 export { Parameter, type DType, type FloatArray, type FloatDType, type TensorRecord } from './tensor';
+export { zeros } from './zeros';
 export {
   Optimizer,
   type ParamGroup,

@@ -46,7 +46,7 @@ Napi::Value AllocState(const Napi::CallbackInfo& info) {
                      has_like ? data_of(info[2].As<Napi::TypedArray>()) : nullptr, static_cast<int>(quarter));
 }
 
-// info(): { isa, isas, externalBuffers, isaError }
+// info(): { isa, isas, externalBuffers, hugePages, isaError }
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
@@ -56,6 +56,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < isas.size(); ++i) list.Set(static_cast<uint32_t>(i), isas[i]);
   out.Set("isas", list);
   out.Set("externalBuffers", external_buffers_enabled());
+  out.Set("hugePages", huge_pages_advised());
   out.Set("isaError", isa_env_error());
   return out;
 }
@@ -91,6 +92,15 @@ Napi::Value PageOffset(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(address % 4096));
 }
 
+// addressOf(view): the address of the view's first byte, as a number (user
+// space addresses fit in 53 bits). For tests of huge-page placement.
+Napi::Value AddressOf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsTypedArray()) throw Napi::TypeError::New(env, "addressOf(view: TypedArray)");
+  const auto address = reinterpret_cast<uintptr_t>(data_of(info[0].As<Napi::TypedArray>()));
+  return Napi::Number::New(env, static_cast<double>(address));
+}
+
 }  // namespace
 }  // namespace simd_optim
 
@@ -104,6 +114,7 @@ Napi::Object InitSimdOptim(Napi::Env env, Napi::Object exports) {
   exports.Set("elementwise", Napi::Function::New(env, Elementwise, "elementwise"));
   exports.Set("addressAlignment", Napi::Function::New(env, AddressAlignment, "addressAlignment"));
   exports.Set("pageOffset", Napi::Function::New(env, PageOffset, "pageOffset"));
+  exports.Set("addressOf", Napi::Function::New(env, AddressOf, "addressOf"));
   return exports;
 }
 

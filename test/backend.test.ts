@@ -3,8 +3,9 @@
 // are in rmsprop-torch.test.ts; here every path must agree with every other.
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Adagrad, Parameter, RMSprop, backendInfo } from '../lib';
+import { Adagrad, Parameter, RMSprop, backendInfo, zeros } from '../lib';
 import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
 
 const root = path.resolve(__dirname, '..');
@@ -20,6 +21,27 @@ function runNode(code: string, env: Record<string, string> = {}) {
     encoding: 'utf8',
   });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
+
+const HUGE_PAGE = 2 ** 21;
+/** The kernel's THP mode ("always", "madvise", "never"), or undefined without THP. */
+function thpMode(): string | undefined {
+  try {
+    return /\[(\w+)\]/.exec(fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The mapping of this process (/proc/self/smaps) that holds `address`: its range, VmFlags and AnonHugePages. */
+function mappingAt(address: number): { start: number; end: number; flags: string[]; hugeKiB: number } {
+  for (const entry of fs.readFileSync('/proc/self/smaps', 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)) {
+    const [start, end] = entry.slice(0, entry.indexOf(' ')).split('-').map((x) => parseInt(x, 16));
+    if (address < start || address >= end) continue;
+    const flags = /^VmFlags:(.*)$/m.exec(entry)?.[1].trim().split(/\s+/) ?? [];
+    return { start, end, flags, hugeKiB: Number(/^AnonHugePages:\s+(\d+)/m.exec(entry)?.[1] ?? 0) };
+  }
+  throw new Error(`no mapping holds address ${address.toString(16)}`);
 }
 
 describe('backends and ISAs', () => {
@@ -169,6 +191,88 @@ describe('backends and ISAs', () => {
     expect(b.bufferBytes).to.equal(37 * 4 + 64); // V8 buffer with room to align
     expect([a.placed, b.placed], "large state a quarter page after its parameter's cache line").to.deep.equal([true, true]);
     expect(b.data).to.equal(a.data);
+  });
+
+  it('zeros() gives zeroed arrays of each dtype, 64-byte aligned', () => {
+    for (const n of [0, 1, 100, 4097]) {
+      const f32 = zeros(n);
+      const f64 = zeros(n, 'float64');
+      expect([f32.constructor, f64.constructor]).to.deep.equal([Float32Array, Float64Array]);
+      expect([f32.length, f64.length]).to.deep.equal([n, n]);
+      expect([...f32, ...f64].every((x) => x === 0)).to.equal(true);
+      if (backendInfo().nativeLoaded && n > 0) {
+        const binding = require(bindingPath);
+        expect(binding.addressAlignment(f32)).to.be.at.least(64);
+        expect(binding.addressAlignment(f64)).to.be.at.least(64);
+      }
+    }
+  });
+
+  it('puts buffers of 2 MiB and more on 2 MiB boundaries and advises their whole 2 MiB pages as huge pages (Linux)', function () {
+    if (!backendInfo().nativeLoaded || process.platform !== 'linux') this.skip();
+    expect(backendInfo().hugePages, 'huge pages advised unless SIMD_OPTIM_HUGE_PAGES=0').to.equal(process.env.SIMD_OPTIM_HUGE_PAGES !== '0');
+    if (!backendInfo().hugePages) this.skip();
+    const binding = require(bindingPath);
+    const address = (a: unknown) => binding.addressOf(a) as number;
+    // zeros: from 2 MiB, at a boundary; each whole 2 MiB page advised, the one holding the end not.
+    const z = zeros(HUGE_PAGE / 4 + 1024); // 2 MiB + 4 KiB
+    expect(address(z) % HUGE_PAGE, 'zeros at a 2 MiB boundary').to.equal(0);
+    expect(z.every((x) => x === 0)).to.equal(true);
+    const mode = thpMode();
+    if (mode !== undefined) {
+      const head = mappingAt(address(z));
+      expect(head.flags, 'the first 2 MiB is advised (hg)').to.include('hg');
+      expect(head.end, 'the advice stops at the last whole 2 MiB page').to.equal(address(z) + HUGE_PAGE);
+      expect(mappingAt(address(z) + z.byteLength - 1).flags, 'the page holding the end is not advised').to.not.include('hg');
+      if (mode !== 'never') expect(head.hugeKiB, `THP is "${mode}": the first 2 MiB is one huge page`).to.equal(2048);
+    }
+    expect(address(zeros(HUGE_PAGE / 8, 'float64')) % HUGE_PAGE, 'float64 zeros at a 2 MiB boundary').to.equal(0);
+    expect(address(zeros(HUGE_PAGE / 4 - 16)) % 64, 'below 2 MiB: 64-byte aligned').to.equal(0);
+    // State: 2 MiB past a boundary by its quarter-page placement (no 4K aliasing), also on load.
+    const n = 1 << 20; // 4 MiB of float32
+    const data = new Float32Array(n + 8).subarray(3, 3 + n);
+    const w = new Parameter(data);
+    const rms = new RMSprop([w], { momentum: 0.9, centered: true });
+    w.grad = new Float32Array(n).fill(0.5);
+    rms.step();
+    const loaded = new RMSprop([w], { momentum: 0.9, centered: true });
+    loaded.loadStateDict(rms.stateDict());
+    const line = binding.pageOffset(data) & ~63;
+    for (const opt of [rms, loaded]) {
+      const quarters: [string, number][] = [['square_avg', 1], ['momentum_buffer', 2], ['grad_avg', 3]];
+      for (const [key, q] of quarters) {
+        const a = opt.state.get(w)![key] as Float32Array;
+        expect(address(a) % HUGE_PAGE, key).to.equal((line + q * 1024) % 4096);
+        if (mode !== undefined) expect(mappingAt(address(a)).flags, `${key} advised`).to.include('hg');
+      }
+    }
+  });
+
+  it('SIMD_OPTIM_HUGE_PAGES=0 keeps every buffer on ordinary pages', function () {
+    if (!backendInfo().nativeLoaded || process.platform !== 'linux' || thpMode() === undefined) this.skip();
+    const code = `
+      const { Parameter, RMSprop, backendInfo, zeros } = require('./lib');
+      const b = require(process.env.SIMD_OPTIM_BINDING || './build/Release/simd_optim.node');
+      const fs = require('node:fs');
+      const advised = (a) => {
+        const at = b.addressOf(a);
+        const entry = fs.readFileSync('/proc/self/smaps', 'utf8').split(/\\n(?=[0-9a-f]+-[0-9a-f]+ )/).find((e) => {
+          const [lo, hi] = e.slice(0, e.indexOf(' ')).split('-').map((x) => parseInt(x, 16));
+          return at >= lo && at < hi;
+        });
+        return / hg( |$)/m.test(/^VmFlags:.*$/m.exec(entry)[0]);
+      };
+      const w = new Parameter(zeros(1 << 20));
+      const opt = new RMSprop([w]);
+      w.grad = zeros(1 << 20).fill(1);
+      opt.step();
+      console.log(JSON.stringify({ huge: backendInfo().hugePages, advised: [w.data, w.grad, opt.state.get(w).square_avg].map(advised) }));`;
+    const on = runNode(code);
+    const off = runNode(code, { SIMD_OPTIM_HUGE_PAGES: '0' });
+    expect(on.status, on.stderr).to.equal(0);
+    expect(off.status, off.stderr).to.equal(0);
+    expect(JSON.parse(on.stdout)).to.deep.equal({ huge: true, advised: [true, true, true] });
+    expect(JSON.parse(off.stdout)).to.deep.equal({ huge: false, advised: [false, false, false] });
   });
 
   it('refuses an ISA the machine cannot run, by name, with a clear error', function () {

@@ -6,7 +6,7 @@
 // after the first group had been written would show. (test/optimizer.test.ts
 // has further RMSprop rows; this file is the issue's list, row by row.)
 import { expect } from 'chai';
-import { Adagrad, Parameter, RMSprop, type StateDict, type TensorRecord } from '../lib';
+import { Adagrad, Parameter, RMSprop, zeros, type StateDict, type TensorRecord } from '../lib';
 import { isDetached } from '../lib/tensor';
 import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
 
@@ -129,6 +129,19 @@ describe('bad input: Parameter', () => {
     ['a shape of another size', () => new Parameter(new Float32Array(6), [4]), RangeError, 'Parameter shape [4]', 'data has 6'],
     ['a fractional dimension', () => new Parameter(new Float32Array(3), [3, 1.5]), TypeError, 'Parameter shape[1]', 'received 1.5'],
     ['a negative dimension', () => new Parameter(new Float32Array(2), [-2, -1]), TypeError, 'Parameter shape[0]', 'received -2'],
+  ];
+  for (const [what, make, type, argument, value] of rows) {
+    it(`rejects ${what}`, () => expectError(what, capture(make), type, argument, value));
+  }
+});
+
+describe('bad input: zeros', () => {
+  const rows: [string, () => unknown, ErrorType, string, string][] = [
+    ['a negative length', () => zeros(-1), RangeError, 'zeros length', 'Invalid length: -1'],
+    ['a fractional length', () => zeros(2.5), RangeError, 'zeros length', 'Invalid length: 2.5'],
+    ['a NaN length', () => zeros(NaN), RangeError, 'zeros length', 'Invalid length: NaN'],
+    ['a string length', () => zeros('8' as never), TypeError, 'zeros length', 'received "8"'],
+    ['an integer dtype', () => zeros(8, 'int32' as never), TypeError, 'zeros dtype', 'received "int32"'],
   ];
   for (const [what, make, type, argument, value] of rows) {
     it(`rejects ${what}`, () => expectError(what, capture(make), type, argument, value));
