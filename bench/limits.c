@@ -21,12 +21,19 @@
  * driver can interleave it round by round with the other peers:
  *
  *   info                                  -> "ok isas=scalar,avx2,avx512 threads=N"
- *   alloc <n> <f32|f64>                   -> "ok" (5 arrays of n elements, 64-byte aligned)
+ *   alloc <n> <f32|f64>                   -> "ok" (5 arrays of n elements, see alloc_array)
  *   run <kernel> <isa> <threads> <steps>  -> "ok <seconds for all steps>"
  *   quit
  *
  * Every step is one OpenMP parallel region (threads take contiguous 64-byte
  * aligned chunks), as one native optimizer step is one thread-pool run.
+ *
+ * Arrays are 64-byte aligned; from 2 MiB they are 2 MiB aligned and advised
+ * as transparent huge pages before the first touch (Linux, THP "madvise" or
+ * "always"). The limit must be what the hardware does with its best page
+ * size: streaming through 4 KiB pages costs TLB misses (dearer in a VM), and
+ * simd-optim's own arrays (its state, and parameters from `zeros`) are on
+ * huge pages from 2 MiB too.
  */
 #define _GNU_SOURCE
 #if defined(__x86_64__)
@@ -39,10 +46,36 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 static size_t n_elems = 0;
 static int is_f64 = 0;
 static void *arr[5];
+static void *base[5]; /* what alloc_array allocated, for free() */
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* Array k of `bytes` bytes, 64-byte aligned; from 2 MiB, 2 MiB aligned with
+   its size rounded up to whole 2 MiB pages (as aligned_alloc wants) and
+   advised as huge pages, before fill() touches it: the first touch picks the
+   page size. The advice is only a hint; refused, the pages stay 4 KiB.
+   From 64 KiB, arrays 2-4 (v, buf, gavg) start 1-3 quarters of a 4 KiB page
+   after arrays 0 and 1 (p, g), as simd-optim places its state, so that no
+   load waits on a store to another array at the same page offset (4K
+   aliasing) and the limit is not held below what the hardware does. */
+static void *alloc_array(int k, size_t bytes) {
+  size_t offset = bytes >= ((size_t)64 << 10) && k >= 2 ? (size_t)(k - 1) * 1024 : 0;
+  size_t align = bytes >= HUGE_PAGE ? HUGE_PAGE : offset ? 4096 : 64;
+  size_t size = (offset + (bytes ? bytes : 64) + align - 1) / align * align;
+  base[k] = aligned_alloc(align, size);
+  if (!base[k]) return NULL;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (align == HUGE_PAGE) (void)madvise(base[k], size, MADV_HUGEPAGE);
+#endif
+  return (char *)base[k] + offset;
+}
 
 static double now(void) {
   struct timespec ts;
@@ -275,12 +308,12 @@ int main(void) {
       printf("ok isas=scalar%s%s threads=%d\n", cpu_has("avx2") ? ",avx2" : "", cpu_has("avx512") ? ",avx512" : "",
              omp_get_num_procs());
     } else if (!strcmp(cmd, "alloc") && sscanf(line, "%*s %ld %31s", &n1, a1) == 2) {
-      for (int k = 0; k < 5; k++) free(arr[k]), arr[k] = NULL;
+      for (int k = 0; k < 5; k++) free(base[k]), base[k] = arr[k] = NULL;
       n_elems = (size_t)n1;
       is_f64 = !strcmp(a1, "f64");
-      size_t bytes = ((n_elems * (is_f64 ? 8 : 4)) + 63) / 64 * 64;
+      size_t bytes = n_elems * (is_f64 ? 8 : 4);
       int ok = 1;
-      for (int k = 0; k < 5; k++) ok = ok && (arr[k] = aligned_alloc(64, bytes ? bytes : 64)) != NULL;
+      for (int k = 0; k < 5; k++) ok = ok && (arr[k] = alloc_array(k, bytes)) != NULL;
       if (ok) fill(), printf("ok\n");
       else printf("error out of memory\n");
     } else if (!strcmp(cmd, "run") && sscanf(line, "%*s %31s %31s %ld %ld", a1, a2, &n1, &n2) == 4) {

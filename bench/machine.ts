@@ -16,6 +16,8 @@ export interface Machine {
   node: string;
   date: string;
   hypervisor?: string;
+  /** Transparent huge pages: always, madvise or never (Linux), or undefined. */
+  thp?: string;
 }
 
 function parseSize(s: string): number | undefined {
@@ -66,6 +68,15 @@ function meminfo(key: string): number | undefined {
   }
 }
 
+/** The bracketed mode of /sys/kernel/mm/transparent_hugepage/enabled, e.g. "always [madvise] never". */
+function thpMode(): string | undefined {
+  try {
+    return /\[(\w+)\]/.exec(fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1];
+  } catch {
+    return undefined; // not Linux, or THP compiled out
+  }
+}
+
 export function readMachine(): Machine {
   let flags: string[] = [];
   let hypervisor: string | undefined;
@@ -91,6 +102,7 @@ export function readMachine(): Machine {
     node: process.version,
     date: new Date().toISOString().slice(0, 10),
     hypervisor,
+    thp: thpMode(),
   };
 }
 

@@ -1,10 +1,14 @@
 // The in-process peers: simd-optim's native kernels (each ISA this machine
 // runs, one thread and all cores), its pure-JS backend, and the plain
-// JavaScript loop a user would write. They share one set of arrays per cell:
-// one RMSprop optimizer whose ISA, thread count and backend are switched
-// before each peer's sample (useIsa, paramGroups[0].threads, useBackend), and
-// the loop steps the same arrays. Sharing keeps a 128M-element cell within
-// memory and gives every peer the same memory placement.
+// JavaScript loop a user would write. They share one set of params and grads
+// per cell: the native peers step one RMSprop optimizer whose ISA and thread
+// count are switched before each sample (useIsa, paramGroups[0].threads), the
+// JS backend steps a second optimizer of its own over the same params (see
+// jsBackendOpt), and the loop steps the first one's arrays. Sharing keeps a
+// 128M-element cell within memory and gives every peer the same memory
+// placement. One more peer steps an optimizer over params and grads made with
+// `new Float32Array`, to show what a user who does not allocate with `zeros`
+// loses.
 import type { Cell, Host, Peer } from './types';
 
 // Types from the sources, code from the build users get (dist/, made by npm install).
@@ -55,14 +59,41 @@ const LR = 1e-3;
 const ALPHA = 0.99;
 const EPS = 1e-8;
 
+type Alloc = (length: number) => Float32Array | Float64Array;
+
+/** The cell's parameters, filled as every peer's, with data and grads from `alloc`. */
+function makeParams(cell: Cell, alloc: Alloc): Parameter[] {
+  const params: Parameter[] = [];
+  for (let t = 0; t < cell.workload.tensors; t++) {
+    const data = alloc(cell.workload.size);
+    fillValues(data, 2 * t + 1, false);
+    const p = new simd.Parameter(data);
+    p.grad = alloc(cell.workload.size);
+    fillValues(p.grad, 2 * t + 2, true);
+    params.push(p);
+  }
+  return params;
+}
+
 export class NativeHost implements Host {
   name = 'simd-optim';
   peers: Peer[] = [];
   unavailable?: string;
   readonly defaultIsa: string;
   readonly isas: string[];
+  readonly hugePages: boolean;
   private opt: RMSprop | undefined;
   private params: Parameter[] = [];
+  /** The second optimizer, over params and grads from `new Float32Array` (its state is its own). */
+  private jsArraysOpt: RMSprop | undefined;
+  /**
+   * The JS backend's own optimizer over the same params (float32 cells). An
+   * optimizer binds its arrays to one backend at a time: stepping the native
+   * peers' optimizer on the JS backend would make the next native sample
+   * rebind every array first (3-6 ms for 1,000 tensors, then slower steps
+   * while V8 re-optimises), which is the native peer's cost in no real use.
+   */
+  private jsBackendOpt: RMSprop | undefined;
   private loopArrays: Float32Array[][] = [];
   private cell: Cell | undefined;
 
@@ -70,6 +101,7 @@ export class NativeHost implements Host {
     const info = simd.backendInfo();
     this.defaultIsa = info.isa;
     this.isas = info.isas;
+    this.hugePages = info.hugePages;
     if (info.backend !== 'native') this.unavailable = `native addon not loaded: ${info.nativeError}`;
     const threadCounts = cores > 1 ? [1, cores] : [1];
     for (const threads of threadCounts) {
@@ -85,6 +117,15 @@ export class NativeHost implements Host {
         });
       }
     }
+    this.peers.push({
+      id: 'native-jsarrays-1t',
+      label: `simd-optim ${this.defaultIsa} (new Float32Array / Float64Array params)`,
+      kind: 'native-jsarrays',
+      threads: 1,
+      isa: this.defaultIsa,
+      applies: () => (this.unavailable ? this.unavailable : true),
+      run: async (steps) => this.runJsArrays(steps),
+    });
     this.peers.push({
       id: 'js-backend',
       label: 'simd-optim JS backend',
@@ -107,23 +148,37 @@ export class NativeHost implements Host {
   describe(): string {
     const info = simd.backendInfo();
     return `simd-optim: backend ${info.backend}, default ISA ${this.defaultIsa}, ISAs ${this.isas.join(', ') || 'none'}` +
-      `${info.nativeError ? ` (${info.nativeError})` : ''}; external buffers ${info.externalBuffers}`;
+      `${info.nativeError ? ` (${info.nativeError})` : ''}; external buffers ${info.externalBuffers}; ` +
+      `huge pages ${info.hugePages ? 'advised from 2 MiB (params and grads from zeros, and the state)' : 'not advised'}`;
   }
 
   async setup(cell: Cell): Promise<void> {
     this.cell = cell;
-    const F = cell.dtype === 'float32' ? Float32Array : Float64Array;
-    this.params = [];
-    for (let t = 0; t < cell.workload.tensors; t++) {
-      const data = new F(cell.workload.size);
-      fillValues(data, 2 * t + 1, false);
-      const p = new simd.Parameter(data);
-      p.grad = new F(cell.workload.size);
-      fillValues(p.grad, 2 * t + 2, true);
-      this.params.push(p);
-    }
+    // Before zeros: it lays arrays out for the native kernels only on the native backend.
     if (!this.unavailable) simd.useBackend('native');
-    this.opt = new simd.RMSprop(this.params, {
+    // Params and grads from zeros, as the README tells users to allocate large
+    // ones: 64-byte aligned, and from 2 MiB on transparent huge pages.
+    this.params = makeParams(cell, (n) => simd.zeros(n, cell.dtype));
+    this.opt = this.optimizer(this.params, cell);
+    if (!this.unavailable) {
+      const F = cell.dtype === 'float32' ? Float32Array : Float64Array;
+      this.jsArraysOpt = this.optimizer(makeParams(cell, (n) => new F(n)), cell);
+    }
+    if (cell.dtype === 'float32') {
+      this.jsBackendOpt = this.optimizer(this.params, cell);
+      simd.useBackend('js');
+      this.jsBackendOpt.step(); // binds it to the JS backend once
+      if (!this.unavailable) simd.useBackend('native');
+    }
+    this.loopArrays = this.params.map((p) => {
+      const s = this.opt!.state.get(p)!;
+      return [p.data, p.grad, s.square_avg, s.momentum_buffer, s.grad_avg].filter((a) => a !== undefined) as Float32Array[];
+    });
+  }
+
+  /** An optimizer over `params`, stepped once: the first step creates the state (native, like zeros' arrays). */
+  private optimizer(params: Parameter[], cell: Cell): RMSprop {
+    const opt = new simd.RMSprop(params, {
       lr: LR,
       alpha: ALPHA,
       eps: EPS,
@@ -131,11 +186,8 @@ export class NativeHost implements Host {
       centered: cell.config.centered,
       threads: 1,
     });
-    this.opt.step(); // creates the state (native, 64-byte aligned)
-    this.loopArrays = this.params.map((p) => {
-      const s = this.opt!.state.get(p)!;
-      return [p.data, p.grad, s.square_avg, s.momentum_buffer, s.grad_avg].filter((a) => a !== undefined) as Float32Array[];
-    });
+    opt.step();
+    return opt;
   }
 
   private runNative(isa: string, threads: number, steps: number): number {
@@ -150,8 +202,18 @@ export class NativeHost implements Host {
     return seconds;
   }
 
+  /** The default ISA, one thread, over the params and grads from `new Float32Array`. */
+  private runJsArrays(steps: number): number {
+    const opt = this.jsArraysOpt!;
+    simd.useBackend('native');
+    simd.useIsa(this.defaultIsa);
+    const t0 = process.hrtime.bigint();
+    for (let s = 0; s < steps; s++) opt.step();
+    return Number(process.hrtime.bigint() - t0) / 1e9;
+  }
+
   private runJsBackend(steps: number): number {
-    const opt = this.opt!;
+    const opt = this.jsBackendOpt!;
     simd.useBackend('js');
     try {
       const t0 = process.hrtime.bigint();
@@ -179,6 +241,8 @@ export class NativeHost implements Host {
 
   async teardown(): Promise<void> {
     this.opt = undefined;
+    this.jsArraysOpt = undefined;
+    this.jsBackendOpt = undefined;
     this.params = [];
     this.loopArrays = [];
     if (!this.unavailable) {

@@ -2,18 +2,26 @@
 // at all cores, timed inside Python by bench/torch_rmsprop.py. PyTorch 1.13
 // is Debian bookworm's /usr/bin/python3; PyTorch 2.6 is Debian trixie's, in
 // the chroot scripts/setup-torch.sh makes (SIMD_OPTIM_TRIXIE overrides where).
+// "torch 2.6 THP" is the same PyTorch 2.6 with THP_MEM_ALLOC_ENABLE=1, which
+// makes its CPU allocator advise huge pages for allocations of 2 MiB and more,
+// as simd-optim does: for information beside PyTorch as users run it, which
+// the targets judge (kind 'torch-thp', not 'torch').
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Cell, Host, Peer } from './types';
+import type { Cell, Host, Peer, PeerKind } from './types';
 import { ask, LineWorker, parseTagged, quietThreadsEnv } from './worker-client';
 
 const script = fs.readFileSync(path.join(__dirname, 'torch_rmsprop.py'), 'utf8');
 const trixie = process.env.SIMD_OPTIM_TRIXIE || '/var/cache/simd-optim/trixie';
 
 interface TorchSpec {
+  /** "torch <version>[ <variant>]": start() checks the version. */
   name: string;
   argv: string[] | undefined;
   missing: string;
+  kind: PeerKind;
+  /** Added to the child's environment. */
+  env?: NodeJS.ProcessEnv;
 }
 
 function specs(): TorchSpec[] {
@@ -21,6 +29,7 @@ function specs(): TorchSpec[] {
     name: 'torch 1.13',
     argv: fs.existsSync('/usr/bin/python3') ? ['/usr/bin/python3'] : undefined,
     missing: 'not installed: no /usr/bin/python3 (apt-get install python3-torch)',
+    kind: 'torch',
   };
   // scripts/setup-torch.sh mounts /proc in the chroot (PyTorch reads it to
   // pick its CPU kernels); the bench only uses what is there.
@@ -29,8 +38,11 @@ function specs(): TorchSpec[] {
     name: 'torch 2.6',
     argv: chroot,
     missing: `not installed: no trixie chroot at ${trixie} (bash scripts/setup-torch.sh)`,
+    kind: 'torch',
   };
-  return [bookworm, trixieSpec];
+  // PyTorch 1.13 has no such switch.
+  const thpSpec: TorchSpec = { ...trixieSpec, name: 'torch 2.6 THP', kind: 'torch-thp', env: { THP_MEM_ALLOC_ENABLE: '1' } };
+  return [bookworm, trixieSpec, thpSpec];
 }
 
 class TorchHost implements Host {
@@ -43,7 +55,8 @@ class TorchHost implements Host {
   constructor(private readonly spec: TorchSpec, cores: number) {
     this.name = spec.name;
     if (spec.argv) {
-      this.worker = new LineWorker(spec.name, [...spec.argv, '-u', '-c', script], { parse: parseTagged, env: quietThreadsEnv() });
+      const env = { ...quietThreadsEnv(), ...spec.env };
+      this.worker = new LineWorker(spec.name, [...spec.argv, '-u', '-c', script], { parse: parseTagged, env });
     } else {
       this.unavailable = spec.missing;
     }
@@ -52,9 +65,9 @@ class TorchHost implements Host {
       for (const variant of ['single', 'foreach'] as const) {
         const label = `${spec.name} ${variant === 'single' ? 'single-tensor' : 'foreach'}${threads > 1 ? ` ${threads}T` : ''}`;
         this.peers.push({
-          id: `${spec.name.replace(' ', '-')}-${variant}-${threads === 1 ? '1t' : 'all'}`,
+          id: `${spec.name.toLowerCase().replace(/ /g, '-')}-${variant}-${threads === 1 ? '1t' : 'all'}`,
           label,
-          kind: 'torch',
+          kind: spec.kind,
           threads,
           applies: (cell: Cell) => (cell.dtype === 'float32' ? true : null),
           run: async (steps: number) => {
@@ -77,7 +90,9 @@ class TorchHost implements Host {
         await this.worker.close();
         return;
       }
-      this.info = `${this.spec.name}: torch ${r.torch}, Python ${r.python}, CPU capability ${r.capability}, default threads ${r.threads}`;
+      const env = Object.entries(this.spec.env ?? {}).map(([k, v]) => `${k}=${v}`).join(' ');
+      this.info = `${this.spec.name}: torch ${r.torch}, Python ${r.python}, CPU capability ${r.capability}, default threads ${r.threads}` +
+        `${env ? `; environment ${env}` : ''}`;
     } catch (e) {
       this.unavailable = `not installed: ${(e as Error).message.includes('torch') ? 'python3 cannot import torch' : (e as Error).message.slice(0, 200)}`;
     }

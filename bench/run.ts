@@ -8,10 +8,12 @@
 //            --peers REGEX    only peers whose id matches (limits and native always run)
 //            --workloads LIST comma-separated workload names, e.g. 1M,16M,1000x100
 //
-// Peers (bench/peers-*.ts): simd-optim native per ISA at one thread and all cores, its
-// pure-JS backend, a plain JS loop, TensorFlow.js cpu and wasm, PyTorch 1.13 and 2.6
-// (foreach and single-tensor, one thread and all cores), the bandwidth limits (copy,
-// triad, the config's own streams) and the sqrt+div bound.
+// Peers (bench/peers-*.ts): simd-optim native per ISA at one thread and all cores (params
+// and grads from `zeros`), the same at its default ISA over params from `new Float32Array`,
+// its pure-JS backend, a plain JS loop, TensorFlow.js cpu and wasm, PyTorch 1.13 and 2.6
+// (foreach and single-tensor, one thread and all cores), PyTorch 2.6 with
+// THP_MEM_ALLOC_ENABLE=1 (for information), the bandwidth limits (copy, triad, the
+// config's own streams; huge pages from 2 MiB) and the sqrt+div bound.
 //
 // Method: for each cell (workload × config × dtype) every peer is set up on the same
 // values, warmed up (the first step creates state, compiles, binds; then batches of
@@ -87,12 +89,13 @@ function plan(machine: Machine): { cells: Cell[]; notes: string[] } {
     f64 = [W('64K', 1, 65536), W('1M', 1, M), W('16M', 1, 16 * M), W('64M', 1, 64 * M)];
     // Out of cache means several times the last-level cache: 64M float32 elements
     // (768 MiB plain) are 24× a 32 MiB L3. 128M is added where the L3 is larger
-    // (up to 480 MiB on the machines here), if memory allows: this process, the C
-    // limits and two PyTorch processes each hold the cell's arrays, and PyTorch's
-    // foreach adds temporaries: about 6 footprints.
+    // (up to 480 MiB on the machines here), if memory allows: this process holds
+    // the cell's arrays twice (zeros and new Float32Array params), the C limits
+    // and three PyTorch processes once each, and PyTorch's foreach adds
+    // temporaries: about 8 footprints, plus the JS backend's own state.
     const llc = machine.llcBytes ?? 32 * M;
     const big = cellOf(W('128M', 1, 128 * M), CONFIGS[1], 'float32');
-    const need = 6 * big.footprintBytes;
+    const need = 9 * big.footprintBytes;
     if (cellOf(W('64M', 1, 64 * M), CONFIGS[0], 'float32').footprintBytes < 8 * llc) {
       if (machine.memAvailableBytes >= need) f32.push(W('128M', 1, 128 * M));
       else notes.push(`128M skipped: needs about ${bytesName(need)} of available memory, ${bytesName(machine.memAvailableBytes)} available.`);
@@ -300,7 +303,8 @@ async function main(): Promise<void> {
   defaultIsa = native.defaultIsa;
   process.stderr.write(`starting peers (PyTorch, TensorFlow.js, building bench/limits.c)...\n`);
   const [limits, torch, tfjs] = await Promise.all([limitsHost(machine.cores), torchHosts(machine.cores), tfjsHosts()]);
-  let hosts: Host[] = [native, limits, ...torch, ...tfjs];
+  const started: Host[] = [native, limits, ...torch, ...tfjs];
+  let hosts = started;
   const peerFilter = option('--peers');
   if (peerFilter) {
     const re = new RegExp(peerFilter);
@@ -323,7 +327,8 @@ async function main(): Promise<void> {
       process.stderr.write(`${((Date.now() - start) / 1000).toFixed(1)} s\n`);
     }
   } finally {
-    await Promise.all(hosts.map((h) => h.close()));
+    // Every host started, also those --peers left out: their children would keep Node alive.
+    await Promise.all(started.map((h) => h.close()));
   }
   const meta: RunMeta = {
     machine,
@@ -332,6 +337,7 @@ async function main(): Promise<void> {
     notes,
     hosts: hosts.map((h) => h.describe()),
     defaultIsa,
+    hugePages: native.hugePages,
     seconds: (Date.now() - t0) / 1000,
     load: { before: loadBefore, after: loadAverage() },
     command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,

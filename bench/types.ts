@@ -32,7 +32,15 @@ export interface Cell {
   footprintBytes: number;
 }
 
-export type PeerKind = 'native' | 'js' | 'tfjs' | 'torch' | 'limit' | 'bound';
+/**
+ * native: simd-optim's kernels per ISA (the peers the targets judge).
+ * native-jsarrays: simd-optim at its default ISA over params and grads made
+ * with `new Float32Array` instead of `zeros` (what a user loses without it);
+ * kept apart so that it never stands in for the per-ISA peers.
+ * torch: PyTorch as users run it (the targets' PyTorch). torch-thp: PyTorch
+ * 2.6 with THP_MEM_ALLOC_ENABLE=1, shown for information beside it.
+ */
+export type PeerKind = 'native' | 'native-jsarrays' | 'js' | 'tfjs' | 'torch' | 'torch-thp' | 'limit' | 'bound';
 
 /** One contestant. Peers of one host share its data and process. */
 export interface Peer {
