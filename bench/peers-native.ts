@@ -86,6 +86,8 @@ export class NativeHost implements Host {
   private params: Parameter[] = [];
   /** The second optimizer, over params and grads from `new Float32Array` (its state is its own). */
   private jsArraysOpt: RMSprop | undefined;
+  /** In cells of many tensors, an optimizer over one tensor of the same total size (zeros). */
+  private oneTensorOpt: RMSprop | undefined;
   /**
    * The JS backend's own optimizer over the same params (float32 cells). An
    * optimizer binds its arrays to one backend at a time: stepping the native
@@ -124,7 +126,16 @@ export class NativeHost implements Host {
       threads: 1,
       isa: this.defaultIsa,
       applies: () => (this.unavailable ? this.unavailable : true),
-      run: async (steps) => this.runJsArrays(steps),
+      run: async (steps) => this.runAtDefaultIsa(this.jsArraysOpt!, steps),
+    });
+    this.peers.push({
+      id: 'native-one-tensor-1t',
+      label: `simd-optim ${this.defaultIsa}, one tensor of the cell's total size`,
+      kind: 'native-one-tensor',
+      threads: 1,
+      isa: this.defaultIsa,
+      applies: (cell) => (cell.workload.tensors === 1 ? null : this.unavailable ? this.unavailable : true),
+      run: async (steps) => this.runAtDefaultIsa(this.oneTensorOpt!, steps),
     });
     this.peers.push({
       id: 'js-backend',
@@ -163,6 +174,10 @@ export class NativeHost implements Host {
     if (!this.unavailable) {
       const F = cell.dtype === 'float32' ? Float32Array : Float64Array;
       this.jsArraysOpt = this.optimizer(makeParams(cell, (n) => new F(n)), cell);
+      if (cell.workload.tensors > 1) {
+        const whole = { ...cell, workload: { ...cell.workload, tensors: 1, size: cell.elements } };
+        this.oneTensorOpt = this.optimizer(makeParams(whole, (n) => simd.zeros(n, cell.dtype)), cell);
+      }
     }
     if (cell.dtype === 'float32') {
       this.jsBackendOpt = this.optimizer(this.params, cell);
@@ -202,9 +217,8 @@ export class NativeHost implements Host {
     return seconds;
   }
 
-  /** The default ISA, one thread, over the params and grads from `new Float32Array`. */
-  private runJsArrays(steps: number): number {
-    const opt = this.jsArraysOpt!;
+  /** The default ISA, one thread, over the params and grads from `new Float32Array`, or over one tensor. */
+  private runAtDefaultIsa(opt: RMSprop, steps: number): number {
     simd.useBackend('native');
     simd.useIsa(this.defaultIsa);
     const t0 = process.hrtime.bigint();
@@ -242,6 +256,7 @@ export class NativeHost implements Host {
   async teardown(): Promise<void> {
     this.opt = undefined;
     this.jsArraysOpt = undefined;
+    this.oneTensorOpt = undefined;
     this.jsBackendOpt = undefined;
     this.params = [];
     this.loopArrays = [];

@@ -148,17 +148,19 @@ export function evaluateTargets(meta: RunMeta, cells: CellResult[]): TargetResul
     met: geomean === undefined ? null : geomean >= 0.97,
   });
 
-  const small: { cell: CellResult; value: number | undefined }[] = [];
+  // Side by side: the one 100K tensor is a peer of the 1,000 × 100 cell, sampled
+  // in the same rounds, not the 100K cell measured minutes apart (this shared
+  // machine has slow phases lasting minutes, which hit two cells unevenly).
+  const small: { cell: CellResult; value: number | undefined; note?: string }[] = [];
   for (const config of ['plain', 'momentum+centered']) {
     const many = cells.find((c) => c.dtype === 'float32' && c.config === config && c.tensors === 1000 && c.size === 100);
-    const one = cells.find((c) => c.dtype === 'float32' && c.config === config && c.tensors === 1 && c.elements === 100_000);
-    if (!many || !one) continue;
+    if (!many) continue;
     const a = nat(many, 'one');
-    const b = nat(one, 'one');
+    const b = peer(many, (r) => r.kind === 'native-one-tensor');
     // time(1000 × 100) / time(100K) = rate(100K) / rate(1000 × 100); judged as its inverse ≥ 0.5.
-    small.push({ cell: many, value: a && b ? a.melemPerSec!.median / b.melemPerSec!.median : undefined });
+    small.push({ cell: many, value: a && b ? a.melemPerSec!.median / b.melemPerSec!.median : undefined, note: b ? undefined : 'no one-tensor peer' });
   }
-  const t = judge('1,000 × 100 takes at most 2× the time of one 100K tensor', 'float32, one thread', small, 0.5, (x) => `${(1 / x).toFixed(2)}×`);
+  const t = judge('1,000 × 100 takes at most 2× the time of one 100K tensor (both sampled in the same rounds)', 'float32, one thread', small, 0.5, (x) => `${(1 / x).toFixed(2)}×`);
   out.push(t);
   return out;
 }

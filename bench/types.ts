@@ -37,10 +37,13 @@ export interface Cell {
  * native-jsarrays: simd-optim at its default ISA over params and grads made
  * with `new Float32Array` instead of `zeros` (what a user loses without it);
  * kept apart so that it never stands in for the per-ISA peers.
+ * native-one-tensor: simd-optim at its default ISA, one thread, over one
+ * tensor of the cell's total size, in cells of many tensors: "1,000 × 100
+ * takes at most 2× one 100K tensor" is then measured side by side.
  * torch: PyTorch as users run it (the targets' PyTorch). torch-thp: PyTorch
  * 2.6 with THP_MEM_ALLOC_ENABLE=1, shown for information beside it.
  */
-export type PeerKind = 'native' | 'native-jsarrays' | 'js' | 'tfjs' | 'torch' | 'torch-thp' | 'limit' | 'bound';
+export type PeerKind = 'native' | 'native-jsarrays' | 'native-one-tensor' | 'js' | 'tfjs' | 'torch' | 'torch-thp' | 'limit' | 'bound';
 
 /** One contestant. Peers of one host share its data and process. */
 export interface Peer {
