@@ -54,7 +54,7 @@ export declare class ParamGroup {
 }
 
 /**
- * A zeroed state array whose data is 64-byte aligned. From 64 KiB and with
+ * A zeroed state array whose data is 64-byte aligned. From 16 KiB and with
  * `like` (its parameter's data), it starts `quarter` (1, the default, 2 or 3)
  * quarters of a 4 KiB page after `like`'s cache line, modulo the page: give
  * each state buffer of a parameter its own quarter, and no two of the step's

@@ -3,13 +3,19 @@ import { currentBackend } from './backend';
 import { typeError } from './errors';
 import type { FloatArray, FloatDType } from './tensor';
 
+/** From this size an array can hold a whole 2 MiB huge page. */
+const HUGE_PAGE_BYTES = 2 ** 21;
+
 /**
- * A zeroed Float32Array (or Float64Array) for a parameter or its grad, laid
- * out the way simd-optim lays out its own state. On the native backend it is
- * 64-byte aligned, and from 2 MiB it starts on a 2 MiB boundary and asks
- * Linux for transparent huge pages (`backendInfo().hugePages`), which makes
- * steps over large tensors faster where THP is on "madvise" (see the README's
- * Benchmark section). On the JS backend it is a plain typed array.
+ * A zeroed Float32Array (or Float64Array) for a parameter or its grad. From
+ * 2 MiB, on the native backend, it is allocated as simd-optim allocates its
+ * own state: on a 2 MiB boundary, asking Linux for transparent huge pages
+ * (`backendInfo().hugePages`), which makes steps over large tensors faster
+ * where THP is on "madvise" (see the README's Benchmark section). Smaller
+ * arrays, and every array on the JS backend, are `new Float32Array(length)`:
+ * no huge page fits in them, and a run of small native allocations measured
+ * slower (4K-float momentum+centered at about half speed: its arrays sat at
+ * nearly the same page offsets, where loads wait on stores, 4K aliasing).
  */
 export function zeros(length: number): Float32Array;
 export function zeros(length: number, dtype: 'float32'): Float32Array;
@@ -21,5 +27,7 @@ export function zeros(length: number, dtype: FloatDType = 'float32'): FloatArray
     throw new RangeError(`Invalid length: ${length} (zeros length must be a non-negative integer)`);
   }
   if (dtype !== 'float32' && dtype !== 'float64') throw typeError('zeros dtype', "'float32' or 'float64'", dtype);
+  const bytes = length * (dtype === 'float32' ? 4 : 8);
+  if (bytes < HUGE_PAGE_BYTES) return dtype === 'float32' ? new Float32Array(length) : new Float64Array(length);
   return currentBackend().allocState(dtype, length);
 }

@@ -10,7 +10,8 @@ enum class DType { kFloat32, kFloat64 };
 // A zeroed Float32Array/Float64Array of `length` elements whose data starts on
 // a 64-byte boundary. When it is large and `like` (its parameter's data) is
 // given, it starts `quarter` quarters of a 4 KiB page (1-3) after `like`'s
-// cache line, modulo the page (see state_buffer.cc: 4K aliasing). From 2 MiB
+// cache line, modulo the page (see state_buffer.cc: 4K aliasing). "Large" is
+// from 16 KiB. From 2 MiB
 // it starts that far past a 2 MiB boundary and asks for transparent huge pages
 // (Linux, unless huge_pages_advised() is false). Native
 // memory handed to JS as an external ArrayBuffer (freed by its finalizer);
