@@ -210,16 +210,18 @@ describe('backends and ISAs', () => {
     const binding = require(bindingPath);
     const address = (a: unknown) => binding.addressOf(a) as number;
     // zeros: from 2 MiB, at a boundary; each whole 2 MiB page advised, the one holding the end not.
-    const z = zeros(HUGE_PAGE / 4 + 1024); // 2 MiB + 4 KiB
+    const z = zeros(HUGE_PAGE / 2 + 1024); // 4 MiB + 4 KiB
     expect(address(z) % HUGE_PAGE, 'zeros at a 2 MiB boundary').to.equal(0);
     expect(z.every((x) => x === 0)).to.equal(true);
     const mode = thpMode();
     if (mode !== undefined) {
       const head = mappingAt(address(z));
-      expect(head.flags, 'the first 2 MiB is advised (hg)').to.include('hg');
-      expect(head.end, 'the advice stops at the last whole 2 MiB page').to.equal(address(z) + HUGE_PAGE);
+      expect(head.flags, 'the whole 2 MiB pages are advised (hg)').to.include('hg');
+      expect(head.end, 'the advice stops at the last whole 2 MiB page').to.equal(address(z) + 2 * HUGE_PAGE);
       expect(mappingAt(address(z) + z.byteLength - 1).flags, 'the page holding the end is not advised').to.not.include('hg');
-      if (mode !== 'never') expect(head.hugeKiB, `THP is "${mode}": the first 2 MiB is one huge page`).to.equal(2048);
+      // At least the second: under ASan the first is not, as ASan's allocator
+      // fills the first 4 KiB of an allocation before the advice.
+      if (mode !== 'never') expect(head.hugeKiB, `THP is "${mode}": huge pages in the advised range`).to.be.within(2048, 4096);
     }
     expect(address(zeros(HUGE_PAGE / 8, 'float64')) % HUGE_PAGE, 'float64 zeros at a 2 MiB boundary').to.equal(0);
     // State: 2 MiB past a boundary by its quarter-page placement (no 4K aliasing), also on load.
