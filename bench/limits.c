@@ -61,12 +61,12 @@ static void *base[5]; /* what alloc_array allocated, for free() */
    its size rounded up to whole 2 MiB pages (as aligned_alloc wants) and
    advised as huge pages, before fill() touches it: the first touch picks the
    page size. The advice is only a hint; refused, the pages stay 4 KiB.
-   From 64 KiB, arrays 2-4 (v, buf, gavg) start 1-3 quarters of a 4 KiB page
+   From 16 KiB, arrays 2-4 (v, buf, gavg) start 1-3 quarters of a 4 KiB page
    after arrays 0 and 1 (p, g), as simd-optim places its state, so that no
    load waits on a store to another array at the same page offset (4K
    aliasing) and the limit is not held below what the hardware does. */
 static void *alloc_array(int k, size_t bytes) {
-  size_t offset = bytes >= ((size_t)64 << 10) && k >= 2 ? (size_t)(k - 1) * 1024 : 0;
+  size_t offset = bytes >= ((size_t)16 << 10) && k >= 2 ? (size_t)(k - 1) * 1024 : 0;
   size_t align = bytes >= HUGE_PAGE ? HUGE_PAGE : offset ? 4096 : 64;
   size_t size = (offset + (bytes ? bytes : 64) + align - 1) / align * align;
   base[k] = aligned_alloc(align, size);

@@ -28,8 +28,8 @@ constexpr size_t kPagePlacementMinBytes = size_t{16} << 10;
 // and is advised to the kernel as transparent huge pages (Linux). Streaming
 // 16M floats through 4 KiB pages costs a TLB miss every 64 lines of every
 // stream, dearer still in a VM (two-level page walks): on this project's 2-core
-// Zen 4 VM, with THP on "madvise", momentum+centered at 16M steps 20-40%
-// faster with every array on huge pages. Below 2 MiB no huge page fits.
+// Zen 4 VM, with THP on "madvise", a 16M-float step ran 17-45% faster with
+// every array on huge pages. Below 2 MiB no huge page fits.
 constexpr size_t kHugePage = size_t{2} << 20;
 
 // SIMD_OPTIM_HUGE_PAGES=0 keeps every buffer on ordinary pages.
@@ -91,8 +91,36 @@ Placement placement_for(size_t bytes, const void* like, int quarter) {
 // What the finalizer of an external buffer needs to free it.
 struct Allocation {
   void* base;
-  size_t bytes;  // as reported to V8
+  size_t bytes;  // as reported to V8; when mapped, the mapping's length
+  bool mapped;   // from map_huge (munmap), else from aligned_alloc (free)
 };
+
+// Node caps external ArrayBuffers at 4 GiB (Node 20: "Cannot create a Buffer
+// larger than 0x100000000 bytes"); larger state is a V8 ArrayBuffer.
+constexpr size_t kMaxExternalBytes = size_t{1} << 32;
+
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+// A zeroed private mapping of `size` bytes (a multiple of 4 KiB) that starts
+// on a 2 MiB boundary, with its whole 2 MiB pages before `data_end` advised as
+// huge pages and the rest advised against them (under THP "always" the page
+// holding the end could otherwise cost up to 2 MiB more than the buffer).
+// Mapped directly, not taken from malloc: glibc may serve an aligned block
+// from its heap, where the advice would outlive the block, and ASan fills
+// the first 4 KiB of each allocation before any advice could apply.
+void* map_huge(size_t size, size_t data_end) {
+  const size_t span = size + kHugePage;
+  void* raw = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) return nullptr;
+  const uintptr_t start = reinterpret_cast<uintptr_t>(raw);
+  const uintptr_t base = (start + kHugePage - 1) / kHugePage * kHugePage;
+  if (base > start) munmap(raw, base - start);
+  if (start + span > base + size) munmap(reinterpret_cast<void*>(base + size), start + span - (base + size));
+  const size_t huge = data_end / kHugePage * kHugePage;  // whole pages before the data's end
+  if (huge > 0) (void)madvise(reinterpret_cast<void*>(base), huge, MADV_HUGEPAGE);
+  if (size > huge) (void)madvise(reinterpret_cast<void*>(base + huge), size - huge, MADV_NOHUGEPAGE);
+  return reinterpret_cast<void*>(base);
+}
+#endif
 
 std::atomic<bool>& external_allowed() {
   static std::atomic<bool> allowed{[] {
@@ -109,9 +137,20 @@ void report_external(napi_env env, int64_t bytes) {
   napi_adjust_external_memory(env, bytes, &total);  // a failure only loses a GC hint
 }
 
+// Returns an allocation's memory (not the Allocation itself).
+void release(const Allocation& allocation) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (allocation.mapped) {
+    munmap(allocation.base, allocation.bytes);
+    return;
+  }
+#endif
+  std::free(allocation.base);
+}
+
 void free_allocation(napi_env env, void* /*data*/, void* hint) {
   auto* allocation = static_cast<Allocation*>(hint);
-  std::free(allocation->base);
+  release(*allocation);
   report_external(env, -static_cast<int64_t>(allocation->bytes));
   delete allocation;
 }
@@ -124,23 +163,29 @@ Napi::TypedArray view(Napi::Env env, DType dtype, Napi::ArrayBuffer buffer, size
 
 // Returns an empty value when the runtime refuses external buffers.
 Napi::TypedArray try_external(Napi::Env env, DType dtype, size_t length, size_t bytes, Placement at) {
-  // aligned_alloc wants a multiple of the alignment.
-  const size_t padded = (at.offset + bytes + at.align - 1) / at.align * at.align;
-  auto allocation = std::make_unique<Allocation>(Allocation{std::aligned_alloc(at.align, padded), padded});
+  std::unique_ptr<Allocation> allocation;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (at.huge) {
+    const size_t size = (at.offset + bytes + kPage - 1) / kPage * kPage;
+    allocation.reset(new Allocation{map_huge(size, at.offset + bytes), size, true});  // zeroed by the kernel
+  }
+#endif
+  if (!allocation) {
+    // aligned_alloc wants a multiple of the alignment.
+    const size_t padded = (at.offset + bytes + at.align - 1) / at.align * at.align;
+    allocation.reset(new Allocation{std::aligned_alloc(at.align, padded), padded, false});
+    if (allocation->base != nullptr) std::memset(static_cast<char*>(allocation->base) + at.offset, 0, bytes);
+  }
   if (allocation->base == nullptr) throw Napi::Error::New(env, "simd-optim: out of memory allocating optimizer state");
   char* data = static_cast<char*>(allocation->base) + at.offset;
-  // Advised before the first touch, which picks the page size. Only the data
-  // is zeroed: the padding past it is never touched, so never resident.
-  if (at.huge) advise_huge_pages(allocation->base, data + bytes);
-  std::memset(data, 0, bytes);
   napi_value buffer = nullptr;
   napi_status status = napi_create_external_arraybuffer(env, data, bytes, free_allocation, allocation.get(), &buffer);
   if (status == napi_ok) {
+    report_external(env, static_cast<int64_t>(allocation->bytes));
     allocation.release();  // the buffer's finalizer frees it
-    report_external(env, static_cast<int64_t>(padded));
     return view(env, dtype, Napi::ArrayBuffer(env, buffer), 0, length);
   }
-  std::free(allocation->base);  // the finalizer only runs for a buffer that was created
+  release(*allocation);  // the finalizer only runs for a buffer that was created
   if (status == napi_no_external_buffers_allowed) {
     external_allowed().store(false);
     return Napi::TypedArray();
@@ -160,7 +205,7 @@ Napi::TypedArray alloc_state(Napi::Env env, DType dtype, size_t length, const vo
   if (length > (SIZE_MAX - 2 * kHugePage) / elem) throw Napi::RangeError::New(env, "simd-optim: state buffer too large");
   const size_t bytes = length * elem;
   const Placement at = placement_for(bytes, like, quarter);
-  if (bytes > 0 && external_buffers_enabled()) {
+  if (bytes > 0 && bytes <= kMaxExternalBytes && external_buffers_enabled()) {
     Napi::TypedArray external = try_external(env, dtype, length, bytes, at);
     if (!external.IsEmpty()) return external;
   }
