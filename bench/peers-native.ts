@@ -61,6 +61,13 @@ const EPS = 1e-8;
 
 type Alloc = (length: number) => Float32Array | Float64Array;
 
+/** Seconds for `steps` steps of `opt`, back to back. */
+function timeSteps(opt: RMSprop, steps: number): number {
+  const t0 = process.hrtime.bigint();
+  for (let s = 0; s < steps; s++) opt.step();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
 /** The cell's parameters, filled as every peer's, with data and grads from `alloc`. */
 function makeParams(cell: Cell, alloc: Alloc): Parameter[] {
   const params: Parameter[] = [];
@@ -210,9 +217,7 @@ export class NativeHost implements Host {
     simd.useBackend('native');
     simd.useIsa(isa);
     opt.paramGroups[0].threads = threads;
-    const t0 = process.hrtime.bigint();
-    for (let s = 0; s < steps; s++) opt.step();
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const seconds = timeSteps(opt, steps);
     simd.useIsa(this.defaultIsa);
     return seconds;
   }
@@ -221,18 +226,13 @@ export class NativeHost implements Host {
   private runAtDefaultIsa(opt: RMSprop, steps: number): number {
     simd.useBackend('native');
     simd.useIsa(this.defaultIsa);
-    const t0 = process.hrtime.bigint();
-    for (let s = 0; s < steps; s++) opt.step();
-    return Number(process.hrtime.bigint() - t0) / 1e9;
+    return timeSteps(opt, steps);
   }
 
   private runJsBackend(steps: number): number {
-    const opt = this.jsBackendOpt!;
     simd.useBackend('js');
     try {
-      const t0 = process.hrtime.bigint();
-      for (let s = 0; s < steps; s++) opt.step();
-      return Number(process.hrtime.bigint() - t0) / 1e9;
+      return timeSteps(this.jsBackendOpt!, steps);
     } finally {
       if (!this.unavailable) simd.useBackend('native');
     }

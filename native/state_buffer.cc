@@ -9,6 +9,10 @@
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
+// Transparent huge pages: Linux with madvise(MADV_HUGEPAGE).
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+#define SIMD_OPTIM_THP 1
+#endif
 
 namespace simd_optim {
 namespace {
@@ -34,7 +38,7 @@ constexpr size_t kHugePage = size_t{2} << 20;
 
 // SIMD_OPTIM_HUGE_PAGES=0 keeps every buffer on ordinary pages.
 bool huge_pages_enabled() {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
+#if defined(SIMD_OPTIM_THP)
   static const bool enabled = [] {
     const char* value = std::getenv("SIMD_OPTIM_HUGE_PAGES");
     return !(value != nullptr && std::strcmp(value, "0") == 0);
@@ -51,7 +55,7 @@ bool huge_pages_enabled() {
 // (the one before its start is its own padding). Only a hint: a failure (THP
 // compiled out, or "never") leaves ordinary pages, which are as correct.
 void advise_huge_pages(const void* begin, const void* end) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
+#if defined(SIMD_OPTIM_THP)
   const uintptr_t first = (reinterpret_cast<uintptr_t>(begin) + kHugePage - 1) / kHugePage * kHugePage;
   const uintptr_t last = reinterpret_cast<uintptr_t>(end) / kHugePage * kHugePage;
   if (last > first) (void)madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
@@ -99,7 +103,7 @@ struct Allocation {
 // larger than 0x100000000 bytes"); larger state is a V8 ArrayBuffer.
 constexpr size_t kMaxExternalBytes = size_t{1} << 32;
 
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
+#if defined(SIMD_OPTIM_THP)
 // A zeroed private mapping of `size` bytes (a multiple of 4 KiB) that starts
 // on a 2 MiB boundary, with its whole 2 MiB pages before `data_end` advised as
 // huge pages and the rest advised against them (under THP "always" the page
@@ -115,8 +119,8 @@ void* map_huge(size_t size, size_t data_end) {
   const uintptr_t base = (start + kHugePage - 1) / kHugePage * kHugePage;
   if (base > start) munmap(raw, base - start);
   if (start + span > base + size) munmap(reinterpret_cast<void*>(base + size), start + span - (base + size));
-  const size_t huge = data_end / kHugePage * kHugePage;  // whole pages before the data's end
-  if (huge > 0) (void)madvise(reinterpret_cast<void*>(base), huge, MADV_HUGEPAGE);
+  advise_huge_pages(reinterpret_cast<void*>(base), reinterpret_cast<void*>(base + data_end));
+  const size_t huge = data_end / kHugePage * kHugePage;  // where the advised whole pages end
   if (size > huge) (void)madvise(reinterpret_cast<void*>(base + huge), size - huge, MADV_NOHUGEPAGE);
   return reinterpret_cast<void*>(base);
 }
@@ -139,7 +143,7 @@ void report_external(napi_env env, int64_t bytes) {
 
 // Returns an allocation's memory (not the Allocation itself).
 void release(const Allocation& allocation) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
+#if defined(SIMD_OPTIM_THP)
   if (allocation.mapped) {
     munmap(allocation.base, allocation.bytes);
     return;
@@ -164,7 +168,7 @@ Napi::TypedArray view(Napi::Env env, DType dtype, Napi::ArrayBuffer buffer, size
 // Returns an empty value when the runtime refuses external buffers.
 Napi::TypedArray try_external(Napi::Env env, DType dtype, size_t length, size_t bytes, Placement at) {
   std::unique_ptr<Allocation> allocation;
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
+#if defined(SIMD_OPTIM_THP)
   if (at.huge) {
     const size_t size = (at.offset + bytes + kPage - 1) / kPage * kPage;
     allocation.reset(new Allocation{map_huge(size, at.offset + bytes), size, true});  // zeroed by the kernel
