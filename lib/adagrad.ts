@@ -69,7 +69,10 @@ export class Adagrad extends KernelOptimizer<AdagradOptions> {
     // state_dict has every param from the start, and it fills `sum` with the
     // constructor's initial_accumulator_value even where a group sets its own.
     const start = this.defaults.initialAccumulatorValue;
-    for (const group of this.paramGroups) for (const p of group.params) this.createState(p, start);
+    const all = this.paramGroups.flatMap((g) => g.params);
+    this.withPreallocated(all.map((p) => ({ p, key: 'sum' })), () => {
+      for (const p of all) this.createState(p, start);
+    });
   }
 
   protected override validateGroup(g: AdagradGroup, where: string): void {
@@ -91,19 +94,23 @@ export class Adagrad extends KernelOptimizer<AdagradOptions> {
   }
 
   private createState(p: Parameter, initialAccumulatorValue: number): ParamState {
-    const sum = this.allocState(p.dtype, p.numel, p.data, this.stateQuarter('sum'));
+    const sum = this.stateBuffer(p, 'sum');
     sum.fill(initialAccumulatorValue); // torch.full_like: rounded to the param's dtype
     const s: ParamState = { step: 0, sum };
     this.state.set(p, s);
     return s;
   }
 
+  protected stateKeys(): readonly string[] {
+    return ['sum'];
+  }
+
   protected stateArrays(s: ParamState, out: (FloatArray | null)[], at: number): void {
     out[at] = (s.sum as FloatArray | undefined) ?? null;
   }
 
-  protected stateStillBound(s: ParamState, bound: readonly (FloatArray | null)[], at: number, n: number): boolean {
-    return sameBound(s.sum as FloatArray | undefined, bound[at], n);
+  protected stateStillBound(s: ParamState, bound: readonly (FloatArray | null)[], at: number, n: number, shared: number): boolean {
+    return sameBound(s.sum as FloatArray | undefined, bound[at], n, shared);
   }
 
   protected writeHyper(

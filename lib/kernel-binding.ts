@@ -27,6 +27,9 @@ export class KernelBinding {
   private backend: Backend | undefined;
   private group: KernelGroup | undefined;
   private bound: (FloatArray | null)[] = [];
+  /** See sharedBufferRuns; recomputed after anything is rebound. */
+  private runs = new Uint8Array(0);
+  private runsStale = true;
 
   constructor(readonly rolesPerSlot: number) {}
 
@@ -66,8 +69,38 @@ export class KernelBinding {
       if (array !== bound[i]) {
         this.group.bind((i / rolesPerSlot) | 0, (i % rolesPerSlot) as Role, array);
         bound[i] = array;
+        this.runsStale = true;
       }
     }
     return this.group;
+  }
+
+  /**
+   * Per slot, bit `1 << role` is set when that role's array is a view of the
+   * same ArrayBuffer as the same role's array in the previous slot with a
+   * grad. A bound buffer is never resizable (checkUsableMemory), so a view's
+   * length can change only by its buffer being detached, which empties every
+   * view of that buffer at once: checking the first view of each such run
+   * checks them all. Slots without a grad are left out, as the step leaves
+   * them out. Computed when first asked after a rebind, so that a group
+   * rebound at every step never pays for it.
+   */
+  sharedBufferRuns(): Uint8Array {
+    if (!this.runsStale) return this.runs;
+    const { bound, rolesPerSlot } = this;
+    const slots = bound.length / rolesPerSlot;
+    if (this.runs.length !== slots) this.runs = new Uint8Array(slots);
+    const runs = this.runs.fill(0);
+    for (let role = 0; role < rolesPerSlot; role++) {
+      let previous: ArrayBufferLike | undefined;
+      for (let slot = 0, at = role; slot < slots; slot++, at += rolesPerSlot) {
+        if (bound[slot * rolesPerSlot + 1] === null) continue;
+        const buffer = bound[at]?.buffer;
+        if (buffer !== undefined && buffer === previous) runs[slot] |= 1 << role;
+        previous = buffer;
+      }
+    }
+    this.runsStale = false;
+    return runs;
   }
 }

@@ -58,10 +58,18 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
 
   /**
    * Whether a param's state arrays are those at bound[at...] (in `stateRoles`
-   * order, null where absent), each of length n. Named property reads, like
+   * order, null where absent), each of length n, unless bit `1 << i` of
+   * `shared` says the i-th one's length is checked through another view of
+   * its buffer (KernelBinding.sharedBufferRuns). Named property reads, like
    * stateArrays.
    */
-  protected abstract stateStillBound(s: ParamState, bound: readonly (FloatArray | null)[], at: number, n: number): boolean;
+  protected abstract stateStillBound(
+    s: ParamState,
+    bound: readonly (FloatArray | null)[],
+    at: number,
+    n: number,
+    shared: number,
+  ): boolean;
 
   /**
    * A number that changes whenever the group's settings change which state
@@ -71,7 +79,10 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     return 0;
   }
 
-  /** A param's state for this step: `existing`, completed, or created (zeroed or as the optimizer starts it). */
+  /** The state keys a step of this group needs in every param's state (ensureState creates the missing ones). */
+  protected abstract stateKeys(group: ParamGroup<H>): readonly string[];
+
+  /** A param's state for this step: `existing`, completed, or created (zeroed or as the optimizer starts it, through stateBuffer). */
   protected abstract ensureState(p: Parameter, group: ParamGroup<H>, existing: ParamState | undefined): ParamState;
 
   /** Fills the kernel's hyperparameters for a group (layout in binding.d.ts). */
@@ -164,30 +175,41 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     const states = binding.states;
     const roles = binding.rolesPerSlot;
     if (bound.length !== params.length * roles) return false;
+    const runs = binding.sharedBufferRuns();
     for (let slot = 0, at = 0; slot < params.length; slot++, at += roles) {
       const p = params[slot];
       const grad = p.grad;
       if (grad !== bound[at + 1]) return false;
       if (grad === null) continue;
       const s = states[slot];
-      if (s === undefined || !this.slotBoundAsBefore(p, grad, s as ParamState, bound, at)) return false;
+      if (s === undefined || !this.slotBoundAsBefore(p, grad, s as ParamState, bound, at, runs[slot])) return false;
     }
     return true;
   }
 
   /**
    * Whether a param with a grad has the data, grad and state arrays bound at
-   * bound[at...], each still of the param's length.
+   * bound[at...], each still of the param's length. A set bit `1 << role` of
+   * `shared` skips that array's length: another view of its buffer checks it
+   * (KernelBinding.sharedBufferRuns). With many small tensors whose state
+   * shares one buffer (allocStates), that saves most of the reads.
    */
-  private slotBoundAsBefore(p: Parameter, grad: FloatArray, s: ParamState, bound: readonly (FloatArray | null)[], at: number): boolean {
+  private slotBoundAsBefore(
+    p: Parameter,
+    grad: FloatArray,
+    s: ParamState,
+    bound: readonly (FloatArray | null)[],
+    at: number,
+    shared: number,
+  ): boolean {
     const data = p.data;
     const n = p.numel;
     return (
       data === bound[at] &&
       grad === bound[at + 1] &&
-      data.length === n &&
-      grad.length === n &&
-      this.stateStillBound(s, bound, at + 2, n)
+      ((shared & 1) !== 0 || data.length === n) &&
+      ((shared & 2) !== 0 || grad.length === n) &&
+      this.stateStillBound(s, bound, at + 2, n, shared >> 2)
     );
   }
 
@@ -213,7 +235,7 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
       if (s === undefined) s = this.state.get(p);
       states[pi] = s;
       // Identities first: a grad or data that is not a float array fails them before any length is read.
-      if (current && s !== undefined && this.slotBoundAsBefore(p, grad, s, bound, pi * rolesPerSlot)) {
+      if (current && s !== undefined && this.slotBoundAsBefore(p, grad, s, bound, pi * rolesPerSlot, 0)) {
         clean = clean && this.stateComplete(s, group);
       } else {
         clean = false;
@@ -266,16 +288,20 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     const binding = this.bindingFor(group);
     const { arrays, states, rolesPerSlot } = binding;
     const params = group.params;
-    for (let slot = 0, i = 0; slot < params.length; slot++, i += rolesPerSlot) {
-      const p = params[slot];
-      arrays[i] = p.data;
-      arrays[i + 1] = p.grad;
-      if (p.grad === null) continue; // its state stays bound as it was
-      let s = states[slot] as ParamState | undefined;
-      if (withState) states[slot] = s = this.ensureState(p, group, s);
-      if (s !== undefined) this.stateArrays(s, arrays, i + 2);
-      else for (let r = 2; r < rolesPerSlot; r++) arrays[i + r] = null;
-    }
+    const bindAll = () => {
+      for (let slot = 0, i = 0; slot < params.length; slot++, i += rolesPerSlot) {
+        const p = params[slot];
+        arrays[i] = p.data;
+        arrays[i + 1] = p.grad;
+        if (p.grad === null) continue; // its state stays bound as it was
+        let s = states[slot] as ParamState | undefined;
+        if (withState) states[slot] = s = this.ensureState(p, group, s);
+        if (s !== undefined) this.stateArrays(s, arrays, i + 2);
+        else for (let r = 2; r < rolesPerSlot; r++) arrays[i + r] = null;
+      }
+    };
+    if (withState) this.withPreallocated(this.missingState(group), bindAll);
+    else bindAll();
     if (withState) {
       binding.statesVersion = this.state.version;
       binding.needs = this.stateNeeds(group);
@@ -283,6 +309,19 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
       binding.needs = -1; // states left incomplete: the next step checks in full
     }
     return binding.sync(params.length);
+  }
+
+  /** The state tensors this step will create, in param order (allocated together: state-slabs.ts). */
+  private missingState(group: ParamGroup<H>): { p: Parameter; key: string }[] {
+    const states = this.bindingFor(group).states;
+    const keys = this.stateKeys(group);
+    const missing: { p: Parameter; key: string }[] = [];
+    group.params.forEach((p, slot) => {
+      if (p.grad === null) return;
+      const s = (states[slot] as ParamState | undefined) ?? this.state.get(p);
+      for (const key of keys) if (s?.[key] === undefined) missing.push({ p, key });
+    });
+    return missing;
   }
 
   /** After a step: every param that had a grad has taken one more step. */
@@ -309,7 +348,11 @@ function groupName(i: number): string {
   return (groupNames[i] ??= `param group ${i}`);
 }
 
-/** Whether `a` (a state array, or undefined) is `bound` (null when nothing is bound) with n elements. */
-export function sameBound(a: FloatArray | undefined, bound: FloatArray | null, n: number): boolean {
-  return a === undefined ? bound === null : a === bound && a.length === n;
+/**
+ * Whether `a` (a state array, or undefined) is `bound` (null when nothing is
+ * bound) with n elements; its length is not read when bit 0 of `shared` says
+ * another view of its buffer is checked (KernelBinding.sharedBufferRuns).
+ */
+export function sameBound(a: FloatArray | undefined, bound: FloatArray | null, n: number, shared: number): boolean {
+  return a === undefined ? bound === null : a === bound && ((shared & 1) !== 0 || a.length === n);
 }

@@ -3,13 +3,13 @@
 // (RMSprop, or a user's own optimizer) add defaults, validation and step().
 import { currentBackend } from './backend';
 import { checkOptionNames, describe, typeError } from './errors';
+import { allocStates, type StateRequest } from './state-slabs';
 import {
   castFloatRecord,
   checkRecord,
   checkUsableMemory,
   dtypeOf,
   isFloatArray,
-  numelOf,
   Parameter,
   recordOf,
   type FloatArray,
@@ -84,6 +84,8 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
   readonly state = new StateMap();
   /** True while a stepAsync() holds the params, grads and state. */
   protected busy = false;
+  /** State tensors allocated ahead by withPreallocated, for stateBuffer. */
+  private preallocated: Map<Parameter, Map<string, FloatArray>> | undefined;
   /** PyTorch key order of each group's dict: the keys the user gave first, as PyTorch keeps them. */
   protected readonly torchKeyOrder = new WeakMap<object, string[]>();
 
@@ -218,13 +220,14 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
     const state = this.state.get(p);
     for (const [key, value] of Object.entries(state ?? {})) {
       if (typeof value === 'number') continue;
+      // A transferred state buffer (shared by many small tensors: state-slabs.ts) reads as length 0: say so.
+      if (isFloatArray(value)) checkUsableMemory(`${where} state ${key}`, value);
       if (!isFloatArray(value) || value.constructor !== data.constructor || value.length !== data.length) {
         throw new RangeError(
           `${where} has ${data.length} ${dtypeOf(data)} elements but its optimizer state ${key} is ` +
             `${describe(value)} (was the parameter's data replaced?)`,
         );
       }
-      checkUsableMemory(`${where} state ${key}`, value);
       // The kernels read g while writing the state; the native addon would refuse mid-step.
       if (sharesMemory(grad, value)) throw new RangeError(`${where}.grad shares memory with its optimizer state ${key}`);
     }
@@ -299,6 +302,8 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
     const groupOf = new Map<Parameter, ParamGroup<H>>();
     groups.forEach((g) => g.params.forEach((p) => groupOf.set(p, g)));
     const state = new Map<Parameter, ParamState>();
+    // Tensors checked and cast, copied into the optimizer's memory once all are.
+    const tensors: { into: ParamState; name: string; values: FloatArray; request: StateRequest }[] = [];
     for (const [key, entry] of Object.entries(dict.state)) {
       const where = `state dict state[${key}]`;
       const p = byIndex[Number(key)];
@@ -307,12 +312,22 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
       this.checkLoadedStateKeys(Object.keys(entry), groupOf.get(p)!, where);
       const loaded: ParamState = {};
       for (const [name, value] of Object.entries(entry)) {
-        loaded[name] =
-          name === 'step' ? loadStep(`${where}.step`, value) : this.loadTensor(`${where}.${name}`, value, p, this.stateQuarter(name));
+        if (name === 'step') {
+          loaded[name] = loadStep(`${where}.step`, value);
+          continue;
+        }
+        const values = this.loadTensor(`${where}.${name}`, value, p);
+        loaded[name] = values; // its place in the key order; replaced below
+        tensors.push({ into: loaded, name, values, request: { dtype: p.dtype, length: values.length, key: name, like: p.data } });
       }
       state.set(p, loaded);
     }
-    // Everything checked: commit.
+    const arrays = this.allocStates(tensors.map((t) => t.request));
+    tensors.forEach((t, i) => {
+      arrays[i].set(t.values);
+      t.into[t.name] = arrays[i];
+    });
+    // Everything checked and allocated: commit.
     this.state.clear();
     for (const [p, s] of state) this.state.set(p, s);
     groups.forEach((g, gi) => {
@@ -322,18 +337,56 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
     });
   }
 
-  /** A state tensor from a dict: shape checked against the param, cast to its dtype. */
-  private loadTensor(where: string, value: unknown, p: Parameter, quarter: 1 | 2 | 3): FloatArray {
+  /** A state tensor's values from a dict: shape checked against the param, cast to its dtype (maybe a view of the dict's). */
+  private loadTensor(where: string, value: unknown, p: Parameter): FloatArray {
     const record = checkRecord(where, value);
     if (record.shape.length !== p.shape.length || record.shape.some((d, i) => d !== p.shape[i])) {
       throw new RangeError(
         `${where} has shape [${record.shape.join(', ')}] but its parameter has shape [${p.shape.join(', ')}]`,
       );
     }
-    const values = castFloatRecord(where, record, p.dtype);
-    const out = this.allocState(p.dtype, numelOf(p.shape), p.data, quarter);
-    out.set(values);
-    return out;
+    return castFloatRecord(where, record, p.dtype);
+  }
+
+  /**
+   * Zeroed state tensors, in the order asked for: small ones of the same key
+   * share a buffer (state-slabs.ts), the rest are allocated alone.
+   */
+  protected allocStates(requests: readonly StateRequest[]): FloatArray[] {
+    return allocStates(requests, (dtype, length, like, quarter) => this.allocState(dtype, length, like, quarter), (key) =>
+      this.stateQuarter(key),
+    );
+  }
+
+  /**
+   * A zeroed state tensor for `p` under `key`: the one allocated ahead for it
+   * (preallocate), else one of its own.
+   */
+  protected stateBuffer(p: Parameter, key: string): FloatArray {
+    const ready = this.preallocated?.get(p)?.get(key);
+    if (ready !== undefined) return ready;
+    return this.allocState(p.dtype, p.numel, p.data, this.stateQuarter(key));
+  }
+
+  /**
+   * Allocates the state tensors that `stateBuffer` is about to be asked for,
+   * together (allocStates), and runs `create`, which asks for them.
+   */
+  protected withPreallocated<T>(wanted: readonly { p: Parameter; key: string }[], create: () => T): T {
+    if (wanted.length < 2) return create(); // nothing to share
+    const arrays = this.allocStates(wanted.map(({ p, key }) => ({ dtype: p.dtype, length: p.numel, key, like: p.data })));
+    const preallocated = new Map<Parameter, Map<string, FloatArray>>();
+    wanted.forEach(({ p, key }, i) => {
+      let forParam = preallocated.get(p);
+      if (forParam === undefined) preallocated.set(p, (forParam = new Map()));
+      forParam.set(key, arrays[i]);
+    });
+    this.preallocated = preallocated;
+    try {
+      return create();
+    } finally {
+      this.preallocated = undefined;
+    }
   }
 
   /**

@@ -91,11 +91,11 @@ export class RMSprop extends KernelOptimizer<RMSpropOptions> {
     out[at + 2] = (s.grad_avg as FloatArray | undefined) ?? null;
   }
 
-  protected stateStillBound(s: ParamState, bound: readonly (FloatArray | null)[], at: number, n: number): boolean {
+  protected stateStillBound(s: ParamState, bound: readonly (FloatArray | null)[], at: number, n: number, shared: number): boolean {
     return (
-      sameBound(s.square_avg as FloatArray | undefined, bound[at], n) &&
-      sameBound(s.momentum_buffer as FloatArray | undefined, bound[at + 1], n) &&
-      sameBound(s.grad_avg as FloatArray | undefined, bound[at + 2], n)
+      sameBound(s.square_avg as FloatArray | undefined, bound[at], n, shared) &&
+      sameBound(s.momentum_buffer as FloatArray | undefined, bound[at + 1], n, shared >> 1) &&
+      sameBound(s.grad_avg as FloatArray | undefined, bound[at + 2], n, shared >> 2)
     );
   }
 
@@ -134,18 +134,23 @@ export class RMSprop extends KernelOptimizer<RMSpropOptions> {
   protected ensureState(p: Parameter, group: RMSpropGroup, existing: ParamState | undefined): ParamState {
     let s = existing;
     if (s === undefined) {
-      s = { step: 0, square_avg: this.newBuffer(p, 'square_avg') };
+      // From {}, which V8 gives room for four properties in the object
+      // itself: a two-key literal would keep momentum_buffer and grad_avg in
+      // a separate array, one more memory access per tensor at every step.
+      s = {};
+      s.step = 0;
+      s.square_avg = this.stateBuffer(p, 'square_avg');
       this.state.set(p, s);
     }
     // Created when first needed, also if momentum or centered is switched on
     // mid-run (PyTorch would fail with a KeyError there).
-    if (group.momentum > 0 && s.momentum_buffer === undefined) s.momentum_buffer = this.newBuffer(p, 'momentum_buffer');
-    if (group.centered && s.grad_avg === undefined) s.grad_avg = this.newBuffer(p, 'grad_avg');
+    if (group.momentum > 0 && s.momentum_buffer === undefined) s.momentum_buffer = this.stateBuffer(p, 'momentum_buffer');
+    if (group.centered && s.grad_avg === undefined) s.grad_avg = this.stateBuffer(p, 'grad_avg');
     return s;
   }
 
-  private newBuffer(p: Parameter, key: string): FloatArray {
-    return this.allocState(p.dtype, p.numel, p.data, this.stateQuarter(key));
+  protected stateKeys(group: RMSpropGroup): readonly string[] {
+    return ['square_avg', ...(group.momentum > 0 ? ['momentum_buffer'] : []), ...(group.centered ? ['grad_avg'] : [])];
   }
 
   protected override toTorchGroup(g: RMSpropGroup): Record<string, unknown> {

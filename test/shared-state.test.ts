@@ -1,0 +1,236 @@
+// Small state tensors share one buffer per state key (lib/state-slabs.ts),
+// and the step checks one length per shared buffer instead of one per view
+// (KernelBinding.sharedBufferRuns). These tests pin the layout, that it
+// computes the bits of separate buffers, and that a detached shared buffer is
+// still caught wherever its views sit.
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { Adagrad, backendInfo, Parameter, RMSprop } from '../lib';
+import { isDetached } from '../lib/tensor';
+import { SHARED_STATE_MAX_BYTES } from '../lib/state-slabs';
+import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
+
+type Opt = RMSprop | Adagrad;
+
+const kinds = [
+  {
+    name: 'RMSprop',
+    keys: ['square_avg', 'momentum_buffer', 'grad_avg'],
+    make: (groups: Parameter[][]) =>
+      new RMSprop(groups.map((params) => ({ params })), { lr: 0.01, momentum: 0.9, centered: true, weightDecay: 0.1 }),
+  },
+  {
+    name: 'Adagrad',
+    keys: ['sum'],
+    make: (groups: Parameter[][]) => new Adagrad(groups.map((params) => ({ params })), { lr: 0.05, initialAccumulatorValue: 0.25 }),
+  },
+];
+
+/** Parameters of the given lengths, with grads, seeded by position. */
+function params(lengths: number[], seed = 1): Parameter[] {
+  return lengths.map((n, i) => {
+    const p = new Parameter(randomF32(n, seed + 2 * i));
+    p.grad = randomF32(n, seed + 2 * i + 1);
+    return p;
+  });
+}
+
+function hex(a: unknown): string {
+  if (!ArrayBuffer.isView(a)) return JSON.stringify(a);
+  return isDetached(a.buffer) ? 'detached' : bytesOf(a).toString('hex');
+}
+
+/** Params, grads and state as bytes: what a refused step must leave as it was. */
+function snapshot(opt: Opt): string {
+  return opt.paramGroups
+    .flatMap((g) => g.params)
+    .map((p) => [hex(p.data), hex(p.grad), ...Object.entries(opt.state.get(p) ?? {}).map(([k, v]) => `${k}=${hex(v)}`)].join(' '))
+    .join('|');
+}
+
+/**
+ * Transfers `buffer`, which detaches it, and says whether it did: the native
+ * backend's own external buffers are copied by a transfer instead, so they
+ * never detach (SIMD_OPTIM_NO_EXTERNAL_BUFFERS=1 makes them V8's, which do).
+ */
+function detach(buffer: ArrayBufferLike): boolean {
+  structuredClone(buffer, { transfer: [buffer as ArrayBuffer] });
+  return isDetached(buffer);
+}
+
+async function thrown(f: () => unknown): Promise<Error> {
+  try {
+    await f();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected an error');
+}
+
+const bigLength = SHARED_STATE_MAX_BYTES / 4; // float32 elements of the first size that is not shared
+
+describe('shared state buffers in V8 memory (SIMD_OPTIM_NO_EXTERNAL_BUFFERS=1)', () => {
+  it('refuses a native step once a detached shared buffer has emptied the views', function () {
+    this.timeout(60_000);
+    // The native kernels would write through pointers into the detached memory:
+    // every ISA must see the detach at the check, whichever view it came through.
+    const code = `
+      const { Parameter, RMSprop, backendInfo, useIsa } = require('./lib');
+      const out = [];
+      for (const isa of backendInfo().isas) {
+        useIsa(isa);
+        for (const which of [0, 2]) {
+          const ps = [0, 1, 2].map((i) => { const p = new Parameter(new Float32Array(8).fill(i + 1)); p.grad = new Float32Array(8).fill(0.5); return p; });
+          const opt = new RMSprop(ps, { momentum: 0.9, centered: true });
+          opt.step(); opt.step();
+          const buffer = opt.state.get(ps[which]).square_avg.buffer;
+          structuredClone(buffer, { transfer: [buffer] });
+          const data = ps.map((p) => Array.from(p.data).join());
+          let error = 'none';
+          try { opt.step(); } catch (e) { error = e.constructor.name + ': ' + e.message; }
+          out.push({ isa, which, detached: buffer.detached ?? opt.state.get(ps[which]).square_avg.length === 0, error,
+                     unchanged: ps.every((p, i) => Array.from(p.data).join() === data[i]) });
+        }
+      }
+      console.log(JSON.stringify({ external: backendInfo().externalBuffers, out }));`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], {
+      cwd: path.join(__dirname, '..'),
+      env: { ...process.env, SIMD_OPTIM_NO_EXTERNAL_BUFFERS: '1' },
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).to.equal(0);
+    const { external, out } = JSON.parse(r.stdout) as { external: boolean; out: { detached: boolean; error: string; unchanged: boolean }[] };
+    expect(external).to.equal(false);
+    expect(out.length).to.be.at.least(2);
+    for (const row of out) {
+      expect(row.detached, JSON.stringify(row)).to.equal(true);
+      expect(row.error, JSON.stringify(row)).to.match(/^TypeError: param 0 of group 0 state square_avg .*detached/);
+      expect(row.unchanged, JSON.stringify(row)).to.equal(true);
+    }
+  });
+});
+
+for (const kind of kinds) {
+  describe(`shared state buffers, ${kind.name}`, () => {
+    afterEach(resetBackend);
+
+    it('puts the state of small tensors in one buffer per key, in param order, each view exactly its tensor', () => {
+      for (const backend of everyBackend()) {
+        backend.use();
+        const ps = params([3, 100, bigLength, 17]);
+        const opt = kind.make([ps]);
+        opt.step();
+        for (const key of kind.keys) {
+          const [a, b, big, c] = ps.map((p) => opt.state.get(p)![key] as Float32Array);
+          expect([a.length, b.length, big.length, c.length], `${backend.label} ${key}`).to.deep.equal([3, 100, bigLength, 17]);
+          expect(b.buffer, `${backend.label} ${key}`).to.equal(a.buffer);
+          expect(c.buffer, `${backend.label} ${key}`).to.equal(a.buffer);
+          expect([b.byteOffset - a.byteOffset, c.byteOffset - a.byteOffset], `${backend.label} ${key}`).to.deep.equal([12, 412]);
+          expect(a.buffer.byteLength - a.byteOffset, `${backend.label} ${key}: nothing but the three`).to.be.at.least(120 * 4);
+          expect(big.buffer, `${backend.label} ${key}: from ${SHARED_STATE_MAX_BYTES} bytes, its own`).to.not.equal(a.buffer);
+        }
+        const buffers = new Set(kind.keys.map((key) => (opt.state.get(ps[0])![key] as Float32Array).buffer));
+        expect(buffers.size, `${backend.label}: one buffer per key`).to.equal(kind.keys.length);
+      }
+    });
+
+    it('steps to the same bits as state in buffers of its own', () => {
+      for (const backend of everyBackend()) {
+        backend.use();
+        const lengths = [5, 64, 1, 33, 100];
+        const shared = params(lengths);
+        const alone = params(lengths);
+        const a = kind.make([shared]);
+        const singles = alone.map((p) => kind.make([[p]])); // one param per optimizer: nothing to share
+        for (let s = 0; s < 5; s++) {
+          a.step();
+          for (const b of singles) b.step();
+        }
+        expect((singles[1].state.get(alone[1])![kind.keys[0]] as Float32Array).buffer).to.not.equal(
+          (singles[0].state.get(alone[0])![kind.keys[0]] as Float32Array).buffer,
+        );
+        expect(snapshot(a), backend.label).to.equal(singles.map(snapshot).join('|'));
+      }
+    });
+
+    it('loads small state tensors into shared buffers too, with their values', () => {
+      for (const backend of everyBackend()) {
+        backend.use();
+        const source = kind.make([params([4, 9, 2])]);
+        for (let s = 0; s < 3; s++) source.step();
+        const target = kind.make([params([4, 9, 2], 50)]);
+        target.loadStateDict(source.stateDict());
+        const [p0, p1, p2] = target.paramGroups[0].params;
+        for (const key of kind.keys) {
+          const views = [p0, p1, p2].map((p) => target.state.get(p)![key] as Float32Array);
+          expect(views.map((v) => v.buffer === views[0].buffer), `${backend.label} ${key}`).to.deep.equal([true, true, true]);
+          const want = source.paramGroups[0].params.map((p) => hex(source.state.get(p)![key]));
+          expect(views.map(hex), `${backend.label} ${key}`).to.deep.equal(want);
+        }
+      }
+    });
+
+    // Detaching any view's buffer empties every view of it. The step checks the
+    // first view of each run of a shared buffer; these place the detached view
+    // at the start, in the middle and at the end of its run.
+    for (const which of [0, 2, 4]) {
+      it(`refuses a step after the shared state buffer is detached through param ${which}, changing nothing`, async () => {
+        for (const backend of everyBackend()) {
+          backend.use();
+          for (const run of ['step', 'stepAsync'] as const) {
+            const ps = params([8, 8, 8, 8, 8]);
+            const opt = kind.make([ps]);
+            opt.step();
+            opt.step(); // the second step takes the checks' short way
+            const label = `${backend.label} ${run}()`;
+            if (!detach((opt.state.get(ps[which])![kind.keys[0]] as Float32Array).buffer)) {
+              expect(backendInfo().externalBuffers && backend.label !== 'js', `${label}: only native buffers stay`).to.equal(true);
+              continue;
+            }
+            const before = snapshot(opt);
+            const e = await thrown(() => opt[run]());
+            expect(e, label).to.be.instanceOf(TypeError);
+            expect(e.message, label).to.contain(`param 0 of group 0 state ${kind.keys[0]}`).and.contain('detached');
+            expect(snapshot(opt), label).to.equal(before);
+          }
+        }
+      });
+    }
+
+    it('still checks a shared state buffer when the first param of its run has no grad', () => {
+      for (const backend of everyBackend()) {
+        backend.use();
+        const ps = params([8, 8, 8]);
+        const opt = kind.make([ps]);
+        opt.step();
+        ps[0].grad = null; // its state stays, but the step no longer reads it
+        opt.step();
+        opt.step();
+        if (!detach((opt.state.get(ps[2])![kind.keys[0]] as Float32Array).buffer)) continue; // native: see detach
+        const before = snapshot(opt);
+        expect(() => opt.step(), backend.label).to.throw(TypeError, `param 1 of group 0 state ${kind.keys[0]}`);
+        expect(snapshot(opt), backend.label).to.equal(before);
+      }
+    });
+
+    it('refuses a step after params that are views of one buffer have it detached, changing nothing', () => {
+      for (const backend of everyBackend()) {
+        backend.use();
+        const flat = randomF32(30, 7);
+        const ps = [0, 10, 20].map((at) => {
+          const p = new Parameter(flat.subarray(at, at + 10));
+          p.grad = randomF32(10, at + 1);
+          return p;
+        });
+        const opt = kind.make([ps]);
+        opt.step();
+        opt.step();
+        expect(detach(flat.buffer)).to.equal(true);
+        const before = snapshot(opt);
+        expect(() => opt.step(), backend.label).to.throw(TypeError, 'param 0 of group 0.data');
+        expect(snapshot(opt), backend.label).to.equal(before);
+      }
+    });
+  });
+}
