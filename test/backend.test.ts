@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Adagrad, Parameter, RMSprop, backendInfo, zeros } from '../lib';
+import { Adagrad, Parameter, RMSprop, backendInfo, useBackend, zeros } from '../lib';
 import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
 
 const root = path.resolve(__dirname, '..');
@@ -200,6 +200,40 @@ describe('backends and ISAs', () => {
       expect([f32.constructor, f64.constructor]).to.deep.equal([Float32Array, Float64Array]);
       expect([f32.length, f64.length]).to.deep.equal([n, n]);
       expect(f32.every((x) => x === 0) && f64.every((x) => x === 0), `zeroed, ${n}`).to.equal(true);
+    }
+  });
+
+  it('zeros() under 4 KiB hands out consecutive 16-byte aligned views of a shared native buffer, each zeroed and its own', function () {
+    const info = backendInfo();
+    if (!info.nativeLoaded) this.skip();
+    const address = (a: unknown) => require(bindingPath).addressOf(a) as number;
+    expect(info.externalBuffers, 'external buffers here (SIMD_OPTIM_NO_EXTERNAL_BUFFERS unset)').to.equal(true);
+    const lengths = [100, 3, 1, 257, 1023];
+    const arrays = lengths.map((n, i) => (i % 2 ? zeros(n, 'float64') : zeros(n)));
+    // A fresh pool may start between two of them; past that, they follow each other.
+    const sameBuffer = arrays.slice(1).every((a) => a.buffer === arrays[0].buffer);
+    const list = sameBuffer ? arrays : arrays.slice(arrays.findIndex((a) => a.buffer === arrays.at(-1)!.buffer));
+    for (let i = 1; i < list.length; i++) {
+      const gap = list[i].byteOffset - (list[i - 1].byteOffset + list[i - 1].byteLength);
+      expect(gap, `view ${i} right after view ${i - 1}, rounded up to 16 bytes`).to.be.within(0, 15);
+    }
+    expect(list.length, 'at least two from one buffer').to.be.at.least(2);
+    for (const a of arrays) {
+      expect(address(a) % 16, 'aligned').to.equal(0);
+      expect(a.every((x) => x === 0), 'zeroed').to.equal(true);
+    }
+    arrays[0].fill(7);
+    expect(arrays.slice(1).every((a) => a.every((x) => x === 0)), 'no view reaches another').to.equal(true);
+    // External: a transfer copies it, so a param on it can never be detached by another's transfer.
+    structuredClone(arrays[1].buffer, { transfer: [arrays[1].buffer as ArrayBuffer] });
+    expect([arrays[0].length, arrays[1].length, arrays[0][0]]).to.deep.equal([100, 3, 7]);
+    // From 4 KiB, and on the JS backend, plain arrays.
+    expect(zeros(1024).buffer.byteLength, '4 KiB: its own buffer').to.equal(4096);
+    useBackend('js');
+    try {
+      expect(zeros(100).buffer.byteLength, 'JS backend: its own buffer').to.equal(400);
+    } finally {
+      useBackend('native');
     }
   });
 
