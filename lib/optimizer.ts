@@ -360,7 +360,7 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
 
   /**
    * A zeroed state tensor for `p` under `key`: the one allocated ahead for it
-   * (preallocate), else one of its own.
+   * (withPreallocated), else one of its own.
    */
   protected stateBuffer(p: Parameter, key: string): FloatArray {
     const ready = this.preallocated?.get(p)?.get(key);
