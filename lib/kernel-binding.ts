@@ -27,9 +27,9 @@ export class KernelBinding {
   private backend: Backend | undefined;
   private group: KernelGroup | undefined;
   private bound: (FloatArray | null)[] = [];
-  /** See sharedBufferRuns; recomputed after anything is rebound. */
+  /** See sharedBufferRuns: all zeros from a rebind until findSharedBufferRuns. */
   private runs = new Uint8Array(0);
-  private runsStale = true;
+  private runsFound = false;
 
   constructor(readonly rolesPerSlot: number) {}
 
@@ -62,6 +62,8 @@ export class KernelBinding {
       if (this.slotScalars.length !== slotCount) this.slotScalars = new Float64Array(slotCount);
       this.group = backend.createGroup(slotCount, this.hyper, this.slotScalars);
       this.bound = Array.from({ length: size }, () => null); // packed: no hole checks on reads
+      this.runs = new Uint8Array(slotCount);
+      this.runsFound = false;
     }
     const { arrays, bound, rolesPerSlot } = this;
     for (let i = 0; i < size; i++) {
@@ -69,38 +71,57 @@ export class KernelBinding {
       if (array !== bound[i]) {
         this.group.bind((i / rolesPerSlot) | 0, (i % rolesPerSlot) as Role, array);
         bound[i] = array;
-        this.runsStale = true;
+        if (this.runsFound) {
+          this.runs.fill(0);
+          this.runsFound = false;
+        }
       }
     }
     return this.group;
   }
 
   /**
-   * Per slot, bit `1 << role` is set when that role's array is a view of the
-   * same ArrayBuffer as the same role's array in the previous slot with a
-   * grad. A bound buffer is never resizable (checkUsableMemory), so a view's
-   * length can change only by its buffer being detached, which empties every
-   * view of that buffer at once: checking the first view of each such run
-   * checks them all. Slots without a grad are left out, as the step leaves
-   * them out. Computed when first asked after a rebind, so that a group
-   * rebound at every step never pays for it.
+   * Per slot, bit `1 << role` is set when that role's array need not have its
+   * length read by the step's check: it is a view of the same ArrayBuffer as
+   * the same role's array in an earlier slot with a grad, and the first of
+   * those views (the run's head, whose bit is clear) is not empty. A bound
+   * buffer is never resizable (checkUsableMemory), so a view's length can
+   * change only by its buffer being detached, which empties every view of it
+   * at once: the head's check then fails for all of them. An empty view
+   * cannot be a head (detached, it still has the length it should), and a
+   * slot without a grad is left out, as the step leaves it out.
+   *
+   * All zeros (every length read) from a rebind until findSharedBufferRuns.
    */
   sharedBufferRuns(): Uint8Array {
-    if (!this.runsStale) return this.runs;
-    const { bound, rolesPerSlot } = this;
-    const slots = bound.length / rolesPerSlot;
-    if (this.runs.length !== slots) this.runs = new Uint8Array(slots);
-    const runs = this.runs.fill(0);
+    return this.runs;
+  }
+
+  /** Whether sharedBufferRuns has been found since the last rebind. */
+  hasSharedBufferRuns(): boolean {
+    return this.runsFound;
+  }
+
+  /**
+   * Finds sharedBufferRuns. Call it only when a check that read every length
+   * has just found each array bound, of its param's length: then no buffer is
+   * detached, and only an empty param's views are empty. Not done at the
+   * rebind itself, so that a group rebound at every step never pays for it.
+   */
+  findSharedBufferRuns(): void {
+    const { bound, rolesPerSlot, runs } = this;
+    const slots = runs.length;
+    runs.fill(0);
     for (let role = 0; role < rolesPerSlot; role++) {
-      let previous: ArrayBufferLike | undefined;
+      let head: ArrayBufferLike | undefined; // buffer of the current run's (non-empty) head
       for (let slot = 0, at = role; slot < slots; slot++, at += rolesPerSlot) {
-        if (bound[slot * rolesPerSlot + 1] === null) continue;
-        const buffer = bound[at]?.buffer;
-        if (buffer !== undefined && buffer === previous) runs[slot] |= 1 << role;
-        previous = buffer;
+        if (bound[slot * rolesPerSlot + 1] === null) continue; // not stepped, not checked
+        const array = bound[at];
+        if (array === null || array.length === 0) continue;
+        if (array.buffer === head) runs[slot] |= 1 << role;
+        else head = array.buffer;
       }
     }
-    this.runsStale = false;
-    return runs;
+    this.runsFound = true;
   }
 }

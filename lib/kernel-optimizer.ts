@@ -175,7 +175,8 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     const states = binding.states;
     const roles = binding.rolesPerSlot;
     if (bound.length !== params.length * roles) return false;
-    const runs = binding.sharedBufferRuns();
+    const found = binding.hasSharedBufferRuns();
+    const runs = binding.sharedBufferRuns(); // all zeros until found
     for (let slot = 0, at = 0; slot < params.length; slot++, at += roles) {
       const p = params[slot];
       const grad = p.grad;
@@ -184,6 +185,7 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
       const s = states[slot];
       if (s === undefined || !this.slotBoundAsBefore(p, grad, s as ParamState, bound, at, runs[slot])) return false;
     }
+    if (!found) binding.findSharedBufferRuns(); // every length was read: the next steps can skip some
     return true;
   }
 

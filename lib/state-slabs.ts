@@ -3,10 +3,9 @@
 // order asked for (parameter order), which makes a step over many small
 // tensors faster twice over: the kernel streams through contiguous state
 // rather than a thousand scattered allocations, and the step's checks read
-// one length per shared buffer instead of one per view
-// (KernelBinding.sharedBufferRuns). Each view still holds exactly its
-// tensor's elements; only its `.buffer` is shared, as with Node's pooled
-// Buffers.
+// one length per run of views of a buffer instead of one per view
+// (KernelBinding.sharedBufferRuns). Each view holds exactly its tensor's
+// elements; only its `.buffer` is shared, as with Node's pooled Buffers.
 import type { FloatArray, FloatDType } from './tensor';
 
 /**

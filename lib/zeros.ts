@@ -17,8 +17,10 @@ const HUGE_PAGE_BYTES = 2 ** 21;
  * a shared 64 KiB native buffer, after the view made before it, as Node pools
  * small Buffers: a model's many small tensors then lie together in memory
  * however fragmented the heap is, and a step over a group of them measured up
- * to 10% faster (1,000 × 100, momentum+centered). Only `.buffer` is shared;
- * the buffer is external, so transferring it copies rather than detaches.
+ * to 10% faster (1,000 × 100, momentum+centered). Only `.buffer` is shared.
+ * The buffer is external, which structuredClone and postMessage copy rather
+ * than detach; `ArrayBuffer.prototype.transfer()` can detach it (Node 21+,
+ * before nodejs/node#61372), emptying every view of it: copy with slice().
  *
  * Other sizes, and every array on the JS backend, are `new Float32Array(length)`:
  * no huge page fits in them, and a run of native allocations of 16 KiB

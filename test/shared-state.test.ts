@@ -6,7 +6,8 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { Adagrad, backendInfo, Parameter, RMSprop } from '../lib';
+import { Adagrad, backendInfo, Parameter, RMSprop, useBackend } from '../lib';
+import { KernelBinding } from '../lib/kernel-binding';
 import { isDetached } from '../lib/tensor';
 import { SHARED_STATE_MAX_BYTES } from '../lib/state-slabs';
 import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
@@ -171,27 +172,39 @@ for (const kind of kinds) {
       }
     });
 
-    // Detaching any view's buffer empties every view of it. The step checks the
-    // first view of each run of a shared buffer; these place the detached view
-    // at the start, in the middle and at the end of its run.
-    for (const which of [0, 2, 4]) {
-      it(`refuses a step after the shared state buffer is detached through param ${which}, changing nothing`, async () => {
+    // Detaching any view's buffer empties every view of it, and the step
+    // reads the length of the first view of each run only. Here params 2-4
+    // have their state moved into a buffer of the user's (V8's, so it can be
+    // detached on every backend): two buffers, two runs, and a detach through
+    // either must be caught at its own head.
+    for (const [which, head] of [[0, 0], [1, 0], [2, 2], [4, 2]]) {
+      it(`refuses a step after a shared state buffer is detached through param ${which}, changing nothing`, async () => {
         for (const backend of everyBackend()) {
           backend.use();
           for (const run of ['step', 'stepAsync'] as const) {
             const ps = params([8, 8, 8, 8, 8]);
             const opt = kind.make([ps]);
             opt.step();
-            opt.step(); // the second step takes the checks' short way
+            const moved = new Float32Array(24);
+            ps.slice(2).forEach((p, i) => {
+              const s = opt.state.get(p)!;
+              const view = moved.subarray(8 * i, 8 * i + 8);
+              view.set(s[kind.keys[0]] as Float32Array);
+              s[kind.keys[0]] = view;
+            });
+            opt.step();
+            opt.step(); // the step's checks now take their short way
+            const buffers = ps.map((p) => (opt.state.get(p)![kind.keys[0]] as Float32Array).buffer);
+            expect(buffers.map((b) => (b === buffers[0] ? 'A' : b === buffers[2] ? 'B' : '?')).join(''), backend.label).to.equal('AABBB');
             const label = `${backend.label} ${run}()`;
-            if (!detach((opt.state.get(ps[which])![kind.keys[0]] as Float32Array).buffer)) {
+            if (!detach(buffers[which])) {
               expect(backendInfo().externalBuffers && backend.label !== 'js', `${label}: only native buffers stay`).to.equal(true);
               continue;
             }
             const before = snapshot(opt);
             const e = await thrown(() => opt[run]());
             expect(e, label).to.be.instanceOf(TypeError);
-            expect(e.message, label).to.contain(`param 0 of group 0 state ${kind.keys[0]}`).and.contain('detached');
+            expect(e.message, label).to.contain(`param ${head} of group 0 state ${kind.keys[0]}`).and.contain('detached');
             expect(snapshot(opt), label).to.equal(before);
           }
         }
@@ -232,5 +245,67 @@ for (const kind of kinds) {
         expect(snapshot(opt), backend.label).to.equal(before);
       }
     });
+
+    it('still checks views of one buffer whose first is empty (an empty view reads as its length even detached)', () => {
+      for (const backend of everyBackend()) {
+        backend.use();
+        const flat = randomF32(8, 3);
+        const grads = randomF32(8, 4);
+        const empty = new Parameter(flat.subarray(0, 0), [0]);
+        empty.grad = grads.subarray(0, 0);
+        const full = new Parameter(flat.subarray(0, 8));
+        full.grad = grads.subarray(0, 8);
+        const opt = kind.make([[empty, full]]);
+        opt.step();
+        opt.step();
+        expect(detach(flat.buffer)).to.equal(true);
+        const received = new Float32Array(structuredClone(grads.buffer)); // unrelated memory stays as it is
+        const before = snapshot(opt);
+        expect(() => opt.step(), backend.label).to.throw(TypeError, 'param 1 of group 0.data');
+        expect(snapshot(opt), backend.label).to.equal(before);
+        expect(received.length).to.equal(8);
+      }
+    });
   });
 }
+
+describe('KernelBinding.sharedBufferRuns', () => {
+  afterEach(resetBackend);
+
+  it('marks the views after the first non-empty one of each run of a buffer, per role, among slots with a grad', () => {
+    useBackend('js');
+    const a = new Float32Array(64);
+    const b = new Float32Array(64);
+    const own = () => new Float32Array(4);
+    const binding = new KernelBinding(3); // data, grad, one state role
+    const g = [own(), own(), own(), null, own(), own(), own()];
+    // slot:      0             1             2             3 (no grad)   4             5             6
+    const data = [a.subarray(0, 0), a.subarray(0, 4), a.subarray(4, 8), a.subarray(8, 12), b.subarray(0, 4), a.subarray(12, 16), own()];
+    const state = [null, b.subarray(4, 8), b.subarray(8, 12), b.subarray(12, 16), b.subarray(16, 20), null, b.subarray(20, 24)];
+    data.forEach((d, slot) => {
+      binding.arrays[3 * slot] = d;
+      binding.arrays[3 * slot + 1] = g[slot];
+      binding.arrays[3 * slot + 2] = state[slot];
+    });
+    binding.sync(7);
+    expect(binding.hasSharedBufferRuns()).to.equal(false);
+    expect(Array.from(binding.sharedBufferRuns()), 'all lengths read until found').to.deep.equal([0, 0, 0, 0, 0, 0, 0]);
+    binding.findSharedBufferRuns();
+    // data: slot 0 is empty (no head), 1 heads a's run, 2 joins, 4 is b, 5 joins a's run again after b? no: b starts a new head
+    // state: 1 heads b's run, 2 joins, 3 has no grad, 4 joins, 6 joins; grads are each their own buffer
+    const bit = (data: boolean, st: boolean) => (data ? 1 : 0) | (st ? 4 : 0);
+    expect(Array.from(binding.sharedBufferRuns())).to.deep.equal([
+      bit(false, false),
+      bit(false, false),
+      bit(true, true),
+      0,
+      bit(false, true),
+      bit(false, false),
+      bit(false, true),
+    ]);
+    binding.arrays[3 * 2 + 2] = own(); // a rebind clears them until found again
+    binding.sync(7);
+    expect(binding.hasSharedBufferRuns()).to.equal(false);
+    expect(Array.from(binding.sharedBufferRuns())).to.deep.equal([0, 0, 0, 0, 0, 0, 0]);
+  });
+});
