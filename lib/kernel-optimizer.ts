@@ -241,7 +241,7 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
         clean = clean && this.stateComplete(s, group);
       } else {
         clean = false;
-        this.checkParamForStep(p, `param ${pi} of group ${gi}`);
+        this.checkParamForStep(p, paramName(pi, gi));
       }
     }
     binding.clean = clean;
@@ -348,6 +348,13 @@ const groupNames: string[] = [];
 /** "param group <i>", made once per index: the step's checks run every step and should not allocate. */
 function groupName(i: number): string {
   return (groupNames[i] ??= `param group ${i}`);
+}
+
+const paramNames: string[][] = [];
+/** "param <pi> of group <gi>", made once per pair, like groupName: a group whose grads are new arrays at every step checks each. */
+function paramName(pi: number, gi: number): string {
+  const names = (paramNames[gi] ??= []);
+  return (names[pi] ??= `param ${pi} of group ${gi}`);
 }
 
 /**

@@ -7,7 +7,7 @@ import { allocStates, type StateRequest } from './state-slabs';
 import {
   castFloatRecord,
   checkRecord,
-  checkUsableMemory,
+  memoryProblem,
   dtypeOf,
   isFloatArray,
   Parameter,
@@ -200,11 +200,16 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
   /** Throws if a loaded state entry has keys its group cannot use, or lacks some it needs. */
   protected checkLoadedStateKeys(_keys: string[], _group: ParamGroup<H>, _where: string): void {}
 
-  /** Throws unless `p` and its grad can be stepped: matching dtype and lengths, usable memory. */
+  /**
+   * Throws unless `p` and its grad can be stepped: matching dtype and lengths,
+   * usable memory. Run on every param whose arrays changed since the last
+   * step, so it builds no string unless it throws.
+   */
   protected checkParamForStep(p: Parameter, where: string): void {
     const { data, grad } = p;
     if (!isFloatArray(data)) throw typeError(`${where}.data`, 'a Float32Array or Float64Array', data);
-    checkUsableMemory(`${where}.data`, data);
+    let problem = memoryProblem(data);
+    if (problem !== undefined) throw new TypeError(`${where}.data ${problem}`);
     if (data.length !== p.numel) {
       throw new RangeError(
         `${where}.data has ${data.length} elements but the parameter's shape [${p.shape.join(', ')}] needs ${p.numel}`,
@@ -212,16 +217,19 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
     }
     if (grad === null) return;
     // A transferred grad reads as length 0: say that it was detached, not that it is short.
-    if (isFloatArray(grad)) checkUsableMemory(`${where}.grad`, grad);
+    if (isFloatArray(grad) && (problem = memoryProblem(grad)) !== undefined) throw new TypeError(`${where}.grad ${problem}`);
     if (!isFloatArray(grad) || grad.constructor !== data.constructor || grad.length !== data.length) {
       throw typeError(`${where}.grad`, `a ${data.constructor.name} of length ${data.length} (like its data)`, grad);
     }
     if (sharesMemory(grad, data)) throw new RangeError(`${where}.grad shares memory with its data`);
     const state = this.state.get(p);
-    for (const [key, value] of Object.entries(state ?? {})) {
+    for (const key in state) {
+      const value = state[key];
       if (typeof value === 'number') continue;
       // A transferred state buffer (shared by many small tensors: state-slabs.ts) reads as length 0: say so.
-      if (isFloatArray(value)) checkUsableMemory(`${where} state ${key}`, value);
+      if (isFloatArray(value) && (problem = memoryProblem(value)) !== undefined) {
+        throw new TypeError(`${where} state ${key} ${problem}`);
+      }
       if (!isFloatArray(value) || value.constructor !== data.constructor || value.length !== data.length) {
         throw new RangeError(
           `${where} has ${data.length} ${dtypeOf(data)} elements but its optimizer state ${key} is ` +

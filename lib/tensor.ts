@@ -66,16 +66,23 @@ export function isDetached(buffer: ArrayBufferLike): boolean {
  * other threads.
  */
 export function checkUsableMemory(name: string, array: ArrayBufferView): void {
+  const problem = memoryProblem(array);
+  if (problem !== undefined) throw new TypeError(`${name} ${problem}`);
+}
+
+/**
+ * What makes the array's memory unusable by a step (checkUsableMemory), or
+ * undefined: for callers that check many arrays and should build their
+ * names only for an error.
+ */
+export function memoryProblem(array: ArrayBufferView): string | undefined {
   const buffer = array.buffer as ArrayBufferLike & { resizable?: boolean };
   if (typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer) {
-    throw new TypeError(`${name} is backed by a SharedArrayBuffer; use an ordinary ArrayBuffer`);
+    return 'is backed by a SharedArrayBuffer; use an ordinary ArrayBuffer';
   }
-  if (isDetached(buffer)) {
-    throw new TypeError(`${name} is backed by a detached ArrayBuffer (it was transferred)`);
-  }
-  if (buffer.resizable === true) {
-    throw new TypeError(`${name} is backed by a resizable ArrayBuffer; use a fixed-length one`);
-  }
+  if (isDetached(buffer)) return 'is backed by a detached ArrayBuffer (it was transferred)';
+  if (buffer.resizable === true) return 'is backed by a resizable ArrayBuffer; use a fixed-length one';
+  return undefined;
 }
 
 /**
