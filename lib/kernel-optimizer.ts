@@ -290,7 +290,7 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     const binding = this.bindingFor(group);
     const { arrays, states, rolesPerSlot } = binding;
     const params = group.params;
-    const bindAll = () => {
+    this.withPreallocated(withState ? this.missingState(group) : [], () => {
       for (let slot = 0, i = 0; slot < params.length; slot++, i += rolesPerSlot) {
         const p = params[slot];
         arrays[i] = p.data;
@@ -301,9 +301,7 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
         if (s !== undefined) this.stateArrays(s, arrays, i + 2);
         else for (let r = 2; r < rolesPerSlot; r++) arrays[i + r] = null;
       }
-    };
-    if (withState) this.withPreallocated(this.missingState(group), bindAll);
-    else bindAll();
+    });
     if (withState) {
       binding.statesVersion = this.state.version;
       binding.needs = this.stateNeeds(group);

@@ -162,10 +162,7 @@ export class RMSprop extends KernelOptimizer<RMSpropOptions> {
   }
 
   protected override checkLoadedStateKeys(keys: string[], group: RMSpropGroup, where: string): void {
-    const required = ['step', 'square_avg'];
-    if (group.momentum > 0) required.push('momentum_buffer');
-    if (group.centered) required.push('grad_avg');
-    checkStateKeys(keys, STATE_KEYS, required, where);
+    checkStateKeys(keys, STATE_KEYS, ['step', ...this.stateKeys(group)], where);
   }
 }
 
