@@ -66,6 +66,28 @@ export declare function allocState(dtype: 'float32', length: number, like?: Nati
 export declare function allocState(dtype: 'float64', length: number, like?: NativeArray, quarter?: 1 | 2 | 3): Float64Array;
 export declare function allocState(dtype: NativeDType, length: number, like?: NativeArray, quarter?: 1 | 2 | 3): NativeArray;
 
+/**
+ * Zeroed state arrays of `lengths[i]` elements, each placed against
+ * `likes[i]` as allocState places it, laid out in order in one native
+ * allocation: page-aligned, and from 2 MiB in all on a 2 MiB boundary with
+ * its whole 2 MiB pages advised as transparent huge pages, which arrays of
+ * their own under 2 MiB cannot have. Each array still has an ArrayBuffer of
+ * its own (external; the allocation is freed with the last of them). Where
+ * external buffers are refused, and for empty arrays, allocState's.
+ */
+export declare function allocStateViews(dtype: NativeDType, lengths: number[], likes: NativeArray[], quarter: 1 | 2 | 3): NativeArray[];
+
+/**
+ * A zeroed array of `length` elements (1 to 16 MiB in bytes) that starts on a
+ * 4 KiB page, in an external ArrayBuffer of its own, carved one after another
+ * from 16 MiB native allocations advised as transparent huge pages (one
+ * current allocation per Node environment; each is freed with the last of its
+ * arrays). A V8 array where external buffers are refused.
+ */
+export declare function allocZeros(dtype: 'float32', length: number): Float32Array;
+export declare function allocZeros(dtype: 'float64', length: number): Float64Array;
+export declare function allocZeros(dtype: NativeDType, length: number): NativeArray;
+
 export interface NativeInfo {
   /** ISA of the kernels in use. */
   isa: string;

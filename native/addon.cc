@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "dispatch.h"
 #include "elementwise.h"
@@ -44,6 +45,59 @@ Napi::Value AllocState(const Napi::CallbackInfo& info) {
   }
   return alloc_state(env, dtype == "float32" ? DType::kFloat32 : DType::kFloat64, static_cast<size_t>(length),
                      has_like ? data_of(info[2].As<Napi::TypedArray>()) : nullptr, static_cast<int>(quarter));
+}
+
+// A non-negative integer length, or -1.
+double length_or_invalid(const Napi::Value& value) {
+  if (!value.IsNumber()) return -1;
+  const double length = value.As<Napi::Number>().DoubleValue();
+  if (!(length >= 0 && length <= 9007199254740991.0) ||
+      length != static_cast<double>(static_cast<uint64_t>(length))) {
+    return -1;
+  }
+  return length;
+}
+
+// allocStateViews(dtype, lengths: number[], likes: TypedArray[], quarter: 1 | 2 | 3): TypedArray[]
+Napi::Value AllocStateViews(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* usage = "allocStateViews(dtype: 'float32' | 'float64', lengths: number[], likes: TypedArray[], quarter: 1 | 2 | 3)";
+  if (info.Length() != 4 || !info[0].IsString() || !info[1].IsArray() || !info[2].IsArray() || !info[3].IsNumber()) {
+    throw Napi::TypeError::New(env, usage);
+  }
+  const std::string dtype = info[0].As<Napi::String>().Utf8Value();
+  const double quarter = info[3].As<Napi::Number>().DoubleValue();
+  Napi::Array lengths = info[1].As<Napi::Array>();
+  Napi::Array likes = info[2].As<Napi::Array>();
+  if ((dtype != "float32" && dtype != "float64") || !(quarter == 1 || quarter == 2 || quarter == 3) ||
+      lengths.Length() != likes.Length()) {
+    throw Napi::TypeError::New(env, usage);
+  }
+  std::vector<size_t> sizes(lengths.Length());
+  std::vector<const void*> addresses(lengths.Length());
+  for (uint32_t i = 0; i < lengths.Length(); ++i) {
+    const double length = length_or_invalid(lengths.Get(i));
+    const Napi::Value like = likes.Get(i);
+    if (length < 0 || !like.IsTypedArray()) throw Napi::TypeError::New(env, usage);
+    sizes[i] = static_cast<size_t>(length);
+    addresses[i] = data_of(like.As<Napi::TypedArray>());
+  }
+  return alloc_state_views(env, dtype == "float32" ? DType::kFloat32 : DType::kFloat64, sizes, addresses,
+                           static_cast<int>(quarter));
+}
+
+// allocZeros(dtype, length): a zeroed array carved from the env's arena.
+Napi::Value AllocZeros(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsString()) {
+    throw Napi::TypeError::New(env, "allocZeros(dtype: 'float32' | 'float64', length: number)");
+  }
+  const std::string dtype = info[0].As<Napi::String>().Utf8Value();
+  const double length = length_or_invalid(info[1]);
+  if ((dtype != "float32" && dtype != "float64") || length < 0) {
+    throw Napi::TypeError::New(env, "allocZeros(dtype: 'float32' | 'float64', length: number)");
+  }
+  return alloc_zeros(env, dtype == "float32" ? DType::kFloat32 : DType::kFloat64, static_cast<size_t>(length));
 }
 
 // info(): { isa, isas, externalBuffers, hugePages, isaError }
@@ -109,6 +163,8 @@ Napi::Object InitSimdOptim(Napi::Env env, Napi::Object exports) {
   register_async_cleanup(env);
   exports.Set("ParamGroup", ParamGroup::Define(env));
   exports.Set("allocState", Napi::Function::New(env, AllocState, "allocState"));
+  exports.Set("allocStateViews", Napi::Function::New(env, AllocStateViews, "allocStateViews"));
+  exports.Set("allocZeros", Napi::Function::New(env, AllocZeros, "allocZeros"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
   exports.Set("elementwise", Napi::Function::New(env, Elementwise, "elementwise"));

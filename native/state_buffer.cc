@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <memory>
+#include <vector>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -165,21 +167,25 @@ Napi::TypedArray view(Napi::Env env, DType dtype, Napi::ArrayBuffer buffer, size
   return Napi::Float64Array::New(env, length, buffer, offset);
 }
 
-// Returns an empty value when the runtime refuses external buffers.
-Napi::TypedArray try_external(Napi::Env env, DType dtype, size_t length, size_t bytes, Placement at) {
-  std::unique_ptr<Allocation> allocation;
+// Zeroed memory for `bytes` bytes of data that start `at.offset` bytes past
+// an `at.align` boundary; base is null when out of memory.
+Allocation allocate_zeroed(size_t bytes, Placement at) {
 #if defined(SIMD_OPTIM_THP)
   if (at.huge) {
     const size_t size = (at.offset + bytes + kPage - 1) / kPage * kPage;
-    allocation.reset(new Allocation{map_huge(size, at.offset + bytes), size, true});  // zeroed by the kernel
+    return {map_huge(size, at.offset + bytes), size, true};  // zeroed by the kernel
   }
 #endif
-  if (!allocation) {
-    // aligned_alloc wants a multiple of the alignment.
-    const size_t padded = (at.offset + bytes + at.align - 1) / at.align * at.align;
-    allocation.reset(new Allocation{std::aligned_alloc(at.align, padded), padded, false});
-    if (allocation->base != nullptr) std::memset(static_cast<char*>(allocation->base) + at.offset, 0, bytes);
-  }
+  // aligned_alloc wants a multiple of the alignment.
+  const size_t padded = (at.offset + bytes + at.align - 1) / at.align * at.align;
+  Allocation allocation{std::aligned_alloc(at.align, padded), padded, false};
+  if (allocation.base != nullptr) std::memset(static_cast<char*>(allocation.base) + at.offset, 0, bytes);
+  return allocation;
+}
+
+// Returns an empty value when the runtime refuses external buffers.
+Napi::TypedArray try_external(Napi::Env env, DType dtype, size_t length, size_t bytes, Placement at) {
+  auto allocation = std::make_unique<Allocation>(allocate_zeroed(bytes, at));
   if (allocation->base == nullptr) throw Napi::Error::New(env, "simd-optim: out of memory allocating optimizer state");
   char* data = static_cast<char*>(allocation->base) + at.offset;
   napi_value buffer = nullptr;
@@ -198,6 +204,82 @@ Napi::TypedArray try_external(Napi::Env env, DType dtype, size_t length, size_t 
   return Napi::TypedArray();
 }
 
+// One allocation carved into arrays that each have an ArrayBuffer of their
+// own: users see no sharing (structuredClone copies one array, a detach hits
+// one array), yet the arrays sit together on the allocation's huge pages.
+// The allocation is freed when the last holder lets go: each buffer's
+// finalizer, and whoever carves it (an arena, or SharedAllocation::carve).
+struct SharedAllocation {
+  Allocation memory;
+  size_t holders = 1;  // its carver; finalizers run on the JS thread of its env
+};
+
+void let_go(napi_env env, SharedAllocation* shared) {
+  if (--shared->holders > 0) return;
+  release(shared->memory);
+  report_external(env, -static_cast<int64_t>(shared->memory.bytes));
+  delete shared;
+}
+
+void let_go_of_view(napi_env env, void* /*data*/, void* hint) { let_go(env, static_cast<SharedAllocation*>(hint)); }
+
+// A zeroed shared allocation of at least `bytes`, page-aligned (2 MiB-aligned
+// and advised as huge pages from 2 MiB); null when out of memory.
+SharedAllocation* allocate_shared(Napi::Env env, size_t bytes) {
+  const bool huge = bytes >= kHugePage && huge_pages_enabled();
+  Allocation memory = allocate_zeroed(bytes, {huge ? kHugePage : kPage, 0, huge});
+  if (memory.base == nullptr) return nullptr;
+  report_external(env, static_cast<int64_t>(memory.bytes));
+  return new SharedAllocation{memory};
+}
+
+// An array of `length` elements at byte `at` of `shared`, in a new external
+// buffer; empty when the runtime refuses external buffers.
+Napi::TypedArray carve(Napi::Env env, SharedAllocation* shared, size_t at, DType dtype, size_t length) {
+  const size_t bytes = length * (dtype == DType::kFloat32 ? sizeof(float) : sizeof(double));
+  napi_value buffer = nullptr;
+  ++shared->holders;
+  const napi_status status = napi_create_external_arraybuffer(env, static_cast<char*>(shared->memory.base) + at, bytes,
+                                                              let_go_of_view, shared, &buffer);
+  if (status == napi_ok) return view(env, dtype, Napi::ArrayBuffer(env, buffer), 0, length);
+  --shared->holders;  // no finalizer for a buffer that was not created
+  if (status == napi_no_external_buffers_allowed) {
+    external_allowed().store(false);
+    return Napi::TypedArray();
+  }
+  NAPI_THROW_IF_FAILED(env, status, Napi::TypedArray());
+  return Napi::TypedArray();
+}
+
+// A hold on a shared allocation that ends with its scope, also when it throws.
+struct Hold {
+  Napi::Env env;
+  SharedAllocation* shared;
+  void let_go() {
+    if (shared != nullptr) simd_optim::let_go(env, shared);
+    shared = nullptr;
+  }
+  ~Hold() { let_go(); }
+};
+
+size_t element_bytes(DType dtype) { return dtype == DType::kFloat32 ? sizeof(float) : sizeof(double); }
+
+// Where alloc_zeros carves its arrays: one per env (instance data), each a
+// run of page-aligned arrays through 16 MiB allocations. Once the next array
+// does not fit, the arena moves to a new allocation and lets go of the old,
+// which lives on until its last array is collected.
+constexpr size_t kArenaBytes = size_t{16} << 20;
+
+struct Arena {
+  SharedAllocation* current = nullptr;
+  size_t used = 0;
+};
+
+void end_arena(Napi::Env env, Arena* arena) {
+  if (arena->current != nullptr) let_go(env, arena->current);
+  delete arena;
+}
+
 }  // namespace
 
 bool external_buffers_enabled() { return external_allowed().load(); }
@@ -205,7 +287,7 @@ bool external_buffers_enabled() { return external_allowed().load(); }
 bool huge_pages_advised() { return huge_pages_enabled(); }
 
 Napi::TypedArray alloc_state(Napi::Env env, DType dtype, size_t length, const void* like, int quarter) {
-  const size_t elem = dtype == DType::kFloat32 ? sizeof(float) : sizeof(double);
+  const size_t elem = element_bytes(dtype);
   if (length > (SIZE_MAX - 2 * kHugePage) / elem) throw Napi::RangeError::New(env, "simd-optim: state buffer too large");
   const size_t bytes = length * elem;
   const Placement at = placement_for(bytes, like, quarter);
@@ -222,6 +304,70 @@ Napi::TypedArray alloc_state(Napi::Env env, DType dtype, size_t length, const vo
   char* data = static_cast<char*>(buffer.Data()) + offset;
   if (at.huge) advise_huge_pages(buffer.Data(), data + bytes);
   return view(env, dtype, buffer, offset, length);
+}
+
+Napi::Array alloc_state_views(Napi::Env env, DType dtype, const std::vector<size_t>& lengths,
+                              const std::vector<const void*>& likes, int quarter) {
+  const size_t elem = element_bytes(dtype);
+  // Lay the arrays out in order, each where alloc_state would place it
+  // within a page (the allocation starts on a page boundary).
+  std::vector<size_t> starts(lengths.size());
+  size_t end = 0;
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    if (lengths[i] > kMaxExternalBytes / elem) throw Napi::RangeError::New(env, "simd-optim: state buffer too large");
+    const size_t bytes = lengths[i] * elem;
+    const Placement at = placement_for(bytes, likes[i], quarter);
+    const size_t modulus = std::min(at.align, kPage);
+    const size_t start = end + (at.offset % modulus + modulus - end % modulus) % modulus;
+    if (start > SIZE_MAX / 4 - bytes) throw Napi::RangeError::New(env, "simd-optim: state buffers too large");
+    starts[i] = start;
+    end = start + bytes;
+  }
+  Napi::Array out = Napi::Array::New(env, lengths.size());
+  Hold hold{env, nullptr};  // the carver's hold on the allocation
+  if (end > 0 && external_buffers_enabled()) {
+    hold.shared = allocate_shared(env, end);
+    if (hold.shared == nullptr) throw Napi::Error::New(env, "simd-optim: out of memory allocating optimizer state");
+  }
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    Napi::TypedArray array;
+    if (hold.shared != nullptr && lengths[i] > 0) {
+      array = carve(env, hold.shared, starts[i], dtype, lengths[i]);
+      if (array.IsEmpty()) hold.let_go();  // refused: so will the rest be
+    }
+    // Empty, or the runtime refused external buffers: an allocation of its own.
+    if (array.IsEmpty()) array = alloc_state(env, dtype, lengths[i], likes[i], quarter);
+    out.Set(static_cast<uint32_t>(i), array);
+  }
+  return out;
+}
+
+Napi::TypedArray alloc_zeros(Napi::Env env, DType dtype, size_t length) {
+  const size_t elem = element_bytes(dtype);
+  if (length == 0 || length > kArenaBytes / elem) throw Napi::RangeError::New(env, "allocZeros: length out of range");
+  const size_t bytes = length * elem;
+  if (external_buffers_enabled()) {
+    Arena* arena = env.GetInstanceData<Arena>();
+    if (arena == nullptr) {
+      arena = new Arena;
+      env.SetInstanceData<Arena, end_arena>(arena);
+    }
+    size_t start = (arena->used + kPage - 1) / kPage * kPage;
+    if (arena->current == nullptr || start > kArenaBytes - bytes) {
+      SharedAllocation* next = allocate_shared(env, kArenaBytes);
+      if (next == nullptr) throw Napi::Error::New(env, "simd-optim: out of memory allocating zeros");
+      if (arena->current != nullptr) let_go(env, arena->current);
+      arena->current = next;
+      start = 0;
+    }
+    Napi::TypedArray array = carve(env, arena->current, start, dtype, length);
+    if (!array.IsEmpty()) {
+      arena->used = start + bytes;
+      return array;
+    }
+  }
+  return dtype == DType::kFloat32 ? Napi::TypedArray(Napi::Float32Array::New(env, length))
+                                  : Napi::TypedArray(Napi::Float64Array::New(env, length));
 }
 
 }  // namespace simd_optim

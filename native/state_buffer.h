@@ -3,6 +3,8 @@
 
 #include <napi.h>
 
+#include <vector>
+
 namespace simd_optim {
 
 enum class DType { kFloat32, kFloat64 };
@@ -19,6 +21,23 @@ enum class DType { kFloat32, kFloat64 };
 // Electron) or when forced, a V8 ArrayBuffer viewed at the offset that gives
 // the same placement.
 Napi::TypedArray alloc_state(Napi::Env env, DType dtype, size_t length, const void* like, int quarter);
+
+// Zeroed arrays of `lengths[i]` elements, each placed as alloc_state would
+// place it against `likes[i]` (may be null) within a page, laid out in order
+// in one allocation: page-aligned, and from 2 MiB 2 MiB-aligned and advised as
+// huge pages, so that the state of many mid-sized tensors (too small for a
+// huge page of their own) sits on huge pages. Each array has an external
+// ArrayBuffer of its own, which users cannot tell from a separate
+// allocation; the allocation is freed with the last of them. Where external
+// buffers are refused, and for empty arrays, alloc_state.
+Napi::Array alloc_state_views(Napi::Env env, DType dtype, const std::vector<size_t>& lengths,
+                              const std::vector<const void*>& likes, int quarter);
+
+// A zeroed array of `length` elements (at most 16 MiB) for `zeros`: carved,
+// page-aligned, from this env's arena of 16 MiB allocations advised as huge
+// pages, in an external ArrayBuffer of its own. An arena allocation is freed
+// with the last of its arrays. A V8 array where external buffers are refused.
+Napi::TypedArray alloc_zeros(Napi::Env env, DType dtype, size_t length);
 
 // Whether alloc_state hands out external buffers. False after the runtime
 // refused one, or when SIMD_OPTIM_NO_EXTERNAL_BUFFERS=1 (to test the fallback).
