@@ -28,6 +28,13 @@ export interface Backend {
   readonly name: 'native' | 'js';
   /** Zeroed state; native: placed for speed relative to `like`, its parameter's data, in page quarter `quarter` (binding.d.ts). */
   allocState(dtype: FloatDType, length: number, like?: FloatArray, quarter?: 1 | 2 | 3): FloatArray;
+  /**
+   * Zeroed state for many mid-sized tensors at once, `allocState` for each
+   * (native: laid out together, so that they can sit on huge pages; binding.d.ts allocStateViews).
+   */
+  allocStateViews(dtype: FloatDType, lengths: number[], likes: FloatArray[], quarter: 1 | 2 | 3): FloatArray[];
+  /** A zeroed array for `zeros` (native: page-aligned, from a huge-page arena; binding.d.ts allocZeros). */
+  allocZeros(dtype: FloatDType, length: number): FloatArray;
   createGroup(slotCount: number, hyper: Float64Array, slotScalars: Float64Array): KernelGroup;
   /** In-place elementwise op (binding.d.ts `elementwise`); arguments already checked. */
   elementwise(op: number, a: FloatArray, b: FloatArray | null, c: FloatArray | null, s1: number, s2: number): void;
@@ -53,9 +60,15 @@ export interface BackendInfo {
   hugePages: boolean;
 }
 
+function newArray(dtype: FloatDType, length: number): FloatArray {
+  return dtype === 'float32' ? new Float32Array(length) : new Float64Array(length);
+}
+
 const jsBackend: Backend = {
   name: 'js',
-  allocState: (dtype, length) => (dtype === 'float32' ? new Float32Array(length) : new Float64Array(length)),
+  allocState: (dtype, length) => newArray(dtype, length),
+  allocStateViews: (dtype, lengths) => lengths.map((length) => newArray(dtype, length)),
+  allocZeros: newArray,
   createGroup: (slotCount, hyper, slotScalars) => new JsGroup(slotCount, hyper, slotScalars),
   elementwise: jsElementwise,
 };
@@ -126,6 +139,8 @@ function nativeBackendOf(binding: typeof Binding): Backend {
   return {
     name: 'native',
     allocState: (dtype, length, like, quarter) => binding.allocState(dtype, length, like, quarter),
+    allocStateViews: (dtype, lengths, likes, quarter) => binding.allocStateViews(dtype, lengths, likes, quarter),
+    allocZeros: (dtype, length) => binding.allocZeros(dtype, length),
     createGroup: (slotCount, hyper, slotScalars) => new binding.ParamGroup(slotCount, hyper, slotScalars),
     elementwise: (op, a, b, c, s1, s2) => binding.elementwise(op, a, b, c, s1, s2),
   };

@@ -13,6 +13,7 @@ import {
   Parameter,
   recordOf,
   type FloatArray,
+  type FloatDType,
   type TensorRecord,
 } from './tensor';
 
@@ -358,12 +359,17 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
 
   /**
    * Zeroed state tensors, in the order asked for: small ones of the same key
-   * share a buffer (state-slabs.ts), the rest are allocated alone.
+   * share a buffer, mid-sized ones one allocation (state-slabs.ts), the rest
+   * are allocated alone.
    */
   protected allocStates(requests: readonly StateRequest[]): FloatArray[] {
-    return allocStates(requests, (dtype, length, like, quarter) => this.allocState(dtype, length, like, quarter), (key) =>
-      this.stateQuarter(key),
-    );
+    const allocator = {
+      allocState: (dtype: FloatDType, length: number, like?: FloatArray, quarter?: 1 | 2 | 3) =>
+        this.allocState(dtype, length, like, quarter),
+      allocStateViews: (dtype: FloatDType, lengths: number[], likes: FloatArray[], quarter: 1 | 2 | 3) =>
+        currentBackend().allocStateViews(dtype, lengths, likes, quarter),
+    };
+    return allocStates(requests, allocator, (key) => this.stateQuarter(key));
   }
 
   /**
