@@ -72,7 +72,8 @@ export declare function allocState(dtype: NativeDType, length: number, like?: Na
  * allocation: page-aligned, and from 2 MiB in all on a 2 MiB boundary with
  * its whole 2 MiB pages advised as transparent huge pages, which arrays of
  * their own under 2 MiB cannot have. Each array still has an ArrayBuffer of
- * its own (external; the allocation is freed with the last of them). Where
+ * its own (external). A collected array's whole pages go back to the system
+ * at once, and the allocation is unmapped with the last array. Where
  * external buffers are refused, and for empty arrays, allocState's.
  */
 export declare function allocStateViews(dtype: NativeDType, lengths: number[], likes: NativeArray[], quarter: 1 | 2 | 3): NativeArray[];
@@ -81,8 +82,9 @@ export declare function allocStateViews(dtype: NativeDType, lengths: number[], l
  * A zeroed array of `length` elements (1 to 16 MiB in bytes) that starts on a
  * 4 KiB page, in an external ArrayBuffer of its own, carved one after another
  * from 16 MiB native allocations advised as transparent huge pages (one
- * current allocation per Node environment; each is freed with the last of its
- * arrays). A V8 array where external buffers are refused.
+ * current allocation per Node environment). A collected array's whole pages
+ * go back to the system at once; an allocation is unmapped with the last of
+ * its arrays. A V8 array where external buffers are refused.
  */
 export declare function allocZeros(dtype: 'float32', length: number): Float32Array;
 export declare function allocZeros(dtype: 'float64', length: number): Float64Array;

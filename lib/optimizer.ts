@@ -367,7 +367,7 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
       allocState: (dtype: FloatDType, length: number, like?: FloatArray, quarter?: 1 | 2 | 3) =>
         this.allocState(dtype, length, like, quarter),
       allocStateViews: (dtype: FloatDType, lengths: number[], likes: FloatArray[], quarter: 1 | 2 | 3) =>
-        currentBackend().allocStateViews(dtype, lengths, likes, quarter),
+        this.allocStateViews(dtype, lengths, likes, quarter),
     };
     return allocStates(requests, allocator, (key) => this.stateQuarter(key));
   }
@@ -411,6 +411,15 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
    */
   protected allocState(dtype: 'float32' | 'float64', length: number, like?: FloatArray, quarter?: 1 | 2 | 3): FloatArray {
     return currentBackend().allocState(dtype, length, like, quarter);
+  }
+
+  /**
+   * Memory for the state of several mid-sized tensors at once: `allocState`
+   * for each, laid out natively in one allocation so that it can sit on huge
+   * pages (binding.d.ts allocStateViews).
+   */
+  protected allocStateViews(dtype: FloatDType, lengths: number[], likes: FloatArray[], quarter: 1 | 2 | 3): FloatArray[] {
+    return currentBackend().allocStateViews(dtype, lengths, likes, quarter);
   }
 
   /** The page quarter of a state buffer (allocState): a different one for each buffer a step streams through. */

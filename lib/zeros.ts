@@ -18,9 +18,10 @@ const HUGE_PAGE_BYTES = 2 ** 21;
  * small Buffers: a model's many small tensors then lie together in memory
  * however fragmented the heap is, and a step over a group of them measured up
  * to 10% faster (1,000 × 100, momentum+centered). Only `.buffer` is shared.
- * The buffer is external, which structuredClone and postMessage copy rather
- * than detach; `ArrayBuffer.prototype.transfer()` can detach it (Node 21+,
- * before nodejs/node#61372), emptying every view of it: copy with slice().
+ * The buffer is external, which postMessage and structuredClone never
+ * transfer (Node 20 copies it, Node 21+ throws a DataCloneError);
+ * `ArrayBuffer.prototype.transfer()` can detach it (Node 21+, before
+ * nodejs/node#61372), emptying every view of it: copy with slice().
  *
  * From 16 KiB up to 2 MiB, on the native backend with external buffers, it
  * starts on a 4 KiB page and is carved, one after another, from 16 MiB
@@ -28,9 +29,9 @@ const HUGE_PAGE_BYTES = 2 ** 21;
  * of their own, and a step over 100 tensors of 100K floats measured about 10%
  * faster with its params and grads on huge pages (20% with the state too,
  * which simd-optim lays out the same way). Each array has an ArrayBuffer of
- * its own (structuredClone copies just it); an allocation is freed with the
- * last array carved from it, so one long-lived array keeps up to 16 MiB of
- * address space (only the pages its neighbours touched take memory).
+ * its own (structuredClone copies just it); a collected array's whole pages
+ * go back to the system at once, and an allocation is unmapped with the
+ * last array carved from it.
  *
  * Other sizes (4 to 16 KiB), and every array on the JS backend, are
  * `new Float32Array(length)`: a run of native allocations of 16 KiB measured

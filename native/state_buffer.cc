@@ -195,11 +195,14 @@ Napi::TypedArray try_external(Napi::Env env, DType dtype, size_t length, size_t 
     allocation.release();  // the buffer's finalizer frees it
     return view(env, dtype, Napi::ArrayBuffer(env, buffer), 0, length);
   }
-  release(*allocation);  // the finalizer only runs for a buffer that was created
   if (status == napi_no_external_buffers_allowed) {
+    release(*allocation);  // refused up front: no buffer, no finalizer
     external_allowed().store(false);
     return Napi::TypedArray();
   }
+  // Any other failure may come after the buffer was made (a terminating
+  // worker), whose finalizer would then free the memory: leave it to that.
+  allocation.release();
   NAPI_THROW_IF_FAILED(env, status, Napi::TypedArray());
   return Napi::TypedArray();
 }
@@ -207,8 +210,10 @@ Napi::TypedArray try_external(Napi::Env env, DType dtype, size_t length, size_t 
 // One allocation carved into arrays that each have an ArrayBuffer of their
 // own: users see no sharing (structuredClone copies one array, a detach hits
 // one array), yet the arrays sit together on the allocation's huge pages.
-// The allocation is freed when the last holder lets go: each buffer's
-// finalizer, and whoever carves it (an arena, or SharedAllocation::carve).
+// The allocation is unmapped when the last holder lets go: each array's
+// finalizer, and whoever carves it (an arena, or alloc_state_views). An
+// array collected before that gives its whole pages back at once, so that a
+// long-lived neighbour does not keep them.
 struct SharedAllocation {
   Allocation memory;
   size_t holders = 1;  // its carver; finalizers run on the JS thread of its env
@@ -221,7 +226,31 @@ void let_go(napi_env env, SharedAllocation* shared) {
   delete shared;
 }
 
-void let_go_of_view(napi_env env, void* /*data*/, void* hint) { let_go(env, static_cast<SharedAllocation*>(hint)); }
+// An array carved from a shared allocation: the finalizer's hint.
+struct Carved {
+  SharedAllocation* shared;
+  size_t at;  // byte offset in the allocation
+  size_t bytes;
+};
+
+// Returns the whole pages of a collected array to the kernel (their
+// neighbours may live on); the allocation never hands them out again.
+void discard_pages(const Carved& carved) {
+#if defined(__linux__)
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(carved.shared->memory.base) + carved.at;
+  const uintptr_t first = (begin + kPage - 1) / kPage * kPage;
+  const uintptr_t last = (begin + carved.bytes) / kPage * kPage;
+  if (last > first) (void)madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);  // only a hint
+#else
+  (void)carved;
+#endif
+}
+
+void let_go_of_carved(napi_env env, void* /*data*/, void* hint) {
+  std::unique_ptr<Carved> carved(static_cast<Carved*>(hint));
+  if (carved->shared->holders > 1) discard_pages(*carved);
+  let_go(env, carved->shared);
+}
 
 // A zeroed shared allocation of at least `bytes`, page-aligned (2 MiB-aligned
 // and advised as huge pages from 2 MiB); null when out of memory.
@@ -237,16 +266,23 @@ SharedAllocation* allocate_shared(Napi::Env env, size_t bytes) {
 // buffer; empty when the runtime refuses external buffers.
 Napi::TypedArray carve(Napi::Env env, SharedAllocation* shared, size_t at, DType dtype, size_t length) {
   const size_t bytes = length * (dtype == DType::kFloat32 ? sizeof(float) : sizeof(double));
+  auto carved = std::make_unique<Carved>(Carved{shared, at, bytes});
   napi_value buffer = nullptr;
   ++shared->holders;
   const napi_status status = napi_create_external_arraybuffer(env, static_cast<char*>(shared->memory.base) + at, bytes,
-                                                              let_go_of_view, shared, &buffer);
-  if (status == napi_ok) return view(env, dtype, Napi::ArrayBuffer(env, buffer), 0, length);
-  --shared->holders;  // no finalizer for a buffer that was not created
+                                                              let_go_of_carved, carved.get(), &buffer);
+  if (status == napi_ok) {
+    carved.release();  // the finalizer's
+    return view(env, dtype, Napi::ArrayBuffer(env, buffer), 0, length);
+  }
   if (status == napi_no_external_buffers_allowed) {
+    --shared->holders;  // refused up front: no buffer, no finalizer
     external_allowed().store(false);
     return Napi::TypedArray();
   }
+  // Any other failure may come after the buffer was made (a terminating
+  // worker), whose finalizer would then let go: keep its hold and hint.
+  carved.release();
   NAPI_THROW_IF_FAILED(env, status, Napi::TypedArray());
   return Napi::TypedArray();
 }
@@ -267,7 +303,7 @@ size_t element_bytes(DType dtype) { return dtype == DType::kFloat32 ? sizeof(flo
 // Where alloc_zeros carves its arrays: one per env (instance data), each a
 // run of page-aligned arrays through 16 MiB allocations. Once the next array
 // does not fit, the arena moves to a new allocation and lets go of the old,
-// which lives on until its last array is collected.
+// which is unmapped with its last array.
 constexpr size_t kArenaBytes = size_t{16} << 20;
 
 struct Arena {
@@ -365,6 +401,9 @@ Napi::TypedArray alloc_zeros(Napi::Env env, DType dtype, size_t length) {
       arena->used = start + bytes;
       return array;
     }
+    let_go(env, arena->current);  // refused: so will every later array be
+    arena->current = nullptr;
+    arena->used = 0;
   }
   return dtype == DType::kFloat32 ? Napi::TypedArray(Napi::Float32Array::New(env, length))
                                   : Napi::TypedArray(Napi::Float64Array::New(env, length));

@@ -28,15 +28,17 @@ Napi::TypedArray alloc_state(Napi::Env env, DType dtype, size_t length, const vo
 // huge pages, so that the state of many mid-sized tensors (too small for a
 // huge page of their own) sits on huge pages. Each array has an external
 // ArrayBuffer of its own, which users cannot tell from a separate
-// allocation; the allocation is freed with the last of them. Where external
-// buffers are refused, and for empty arrays, alloc_state.
+// allocation; a collected array's whole pages are returned at once, and the
+// allocation is unmapped with the last array. Where external buffers are
+// refused, and for empty arrays, alloc_state.
 Napi::Array alloc_state_views(Napi::Env env, DType dtype, const std::vector<size_t>& lengths,
                               const std::vector<const void*>& likes, int quarter);
 
 // A zeroed array of `length` elements (at most 16 MiB) for `zeros`: carved,
 // page-aligned, from this env's arena of 16 MiB allocations advised as huge
-// pages, in an external ArrayBuffer of its own. An arena allocation is freed
-// with the last of its arrays. A V8 array where external buffers are refused.
+// pages, in an external ArrayBuffer of its own. A collected array's whole
+// pages are returned at once; an arena allocation is unmapped with the last
+// of its arrays. A V8 array where external buffers are refused.
 Napi::TypedArray alloc_zeros(Napi::Env env, DType dtype, size_t length);
 
 // Whether alloc_state hands out external buffers. False after the runtime

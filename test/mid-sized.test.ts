@@ -88,24 +88,87 @@ describe('mid-sized tensors: zeros', () => {
 
   it('leaves other sizes, the JS backend and V8 buffers to plain arrays', function () {
     nativeExternal.call(this);
-    const below = zeros(4095); // 16 KiB - 4 bytes
-    expect([below.byteOffset, below.buffer.byteLength]).to.deep.equal([0, 16_380]);
+    const below = [zeros(4095), zeros(4095)]; // 16 KiB - 4 bytes: V8's, which does not start them on a page
+    expect(below.map((a) => a.buffer.byteLength)).to.deep.equal([16_380, 16_380]);
+    expect(below.some((a) => address(a) % PAGE !== 0), 'not carved').to.equal(true);
     if (backendInfo().hugePages) expect(address(zeros(HUGE_PAGE / 4)) % HUGE_PAGE, '2 MiB: on a 2 MiB boundary of its own').to.equal(0);
     useBackend('js');
     const js = zeros(100_000);
     expect(binding().addressOf(js) % PAGE, 'a V8 array (16 bytes into its page)').to.not.equal(0);
   });
 
-  it('is V8 arrays where external buffers are refused', function () {
+  it('is V8 arrays where external buffers are refused (zeros, and allocZeros and allocStateViews themselves)', function () {
     if (!backendInfo().nativeLoaded) this.skip();
     const r = runNode(
       `const { zeros, backendInfo } = require('./lib');
+       const b = require(${JSON.stringify(bindingPath)});
        const a = zeros(100000); a.fill(1);
-       console.log(JSON.stringify({ external: backendInfo().externalBuffers, bytes: a.buffer.byteLength, sum: a.reduce((s, x) => s + x, 0) }));`,
+       const direct = b.allocZeros('float32', 100000);
+       const like = new Float32Array(50000).subarray(5);
+       const views = b.allocStateViews('float64', [40000, 0, 3000], [like, like, like], 2);
+       console.log(JSON.stringify({
+         external: backendInfo().externalBuffers,
+         zeros: [a.buffer.byteLength, a.reduce((s, x) => s + x, 0)],
+         direct: [direct.length, direct.buffer.byteLength, b.pageOffset(direct) !== 0, direct.every((x) => x === 0)],
+         views: views.map((v) => [v.constructor.name, v.length, v.every((x) => x === 0)]),
+         placed: b.pageOffset(views[0]) === ((b.pageOffset(like) & ~63) + 2048) % 4096 }));`,
       { SIMD_OPTIM_NO_EXTERNAL_BUFFERS: '1' },
     );
     expect(r.status, r.stderr).to.equal(0);
-    expect(JSON.parse(r.stdout)).to.deep.equal({ external: false, bytes: 400_000, sum: 100_000 });
+    expect(JSON.parse(r.stdout)).to.deep.equal({
+      external: false,
+      zeros: [400_000, 100_000],
+      direct: [100_000, 400_000, true, true],
+      views: [['Float64Array', 40_000, true], ['Float64Array', 0, true], ['Float64Array', 3000, true]],
+      placed: true,
+    });
+  });
+
+  it('gives the pages of a collected array back while its neighbours live on', function () {
+    nativeExternal.call(this);
+    // 200 long-lived 16 KiB arrays, each between two dropped 2 MB ones: without giving pages back,
+    // every 16 MiB allocation stays resident for the one small array in it (about 400 MB).
+    const r = runNode(`
+      const { zeros } = require('./lib');
+      const tick = () => new Promise((resolve) => setImmediate(resolve));
+      (async () => {
+        for (let i = 0; i < 3; i++) { global.gc(); await tick(); }
+        const before = process.memoryUsage().rss;
+        const keep = [];
+        for (let i = 0; i < 200; i++) { keep.push(zeros(4096).fill(i)); zeros(500000).fill(1); }
+        for (let i = 0; i < 5; i++) { global.gc(); await tick(); }
+        const grewMB = (process.memoryUsage().rss - before) / 1e6;
+        console.log(JSON.stringify({ grewMB, kept: keep.every((a, i) => a.every((x) => x === i)) }));
+      })();`);
+    expect(r.status, r.stderr).to.equal(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.kept, 'the live arrays kept their values').to.equal(true);
+    expect(out.grewMB, 'RSS growth for 3.3 MB kept').to.be.below(100);
+  });
+
+  it('survives workers terminated while they allocate (no process abort)', function () {
+    if (!backendInfo().nativeLoaded) this.skip();
+    this.timeout(120_000);
+    const r = runNode(`
+      const { Worker } = require('node:worker_threads');
+      const body = \`
+        const { zeros, Parameter, RMSprop } = require(${JSON.stringify(path.join(root, 'dist'))});
+        const mk = (n) => { const p = new Parameter(zeros(n)); p.grad = zeros(n).fill(1); return p; };
+        const ps = [mk(50000), mk(50000), mk(50000)];
+        require('node:worker_threads').parentPort.postMessage('ready');
+        for (;;) { zeros(100000); zeros(200); new RMSprop(ps, { momentum: 0.9 }).step(); }
+      \`;
+      (async () => {
+        for (let i = 0; i < 30; i++) {
+          const w = new Worker(body, { eval: true });
+          await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
+          await w.terminate();
+        }
+        console.log('survived');
+      })();`);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout.trim()).to.equal('survived');
   });
 
   it('frees an allocation with the last array carved from it, and not before', function () {
@@ -174,6 +237,23 @@ describe('mid-sized tensors: state', () => {
     const adagrad = new Adagrad(ps, { initialAccumulatorValue: 0.5 });
     expectLaidOutTogether(adagrad, ps, [['sum', 1]], 'Adagrad');
     expect((adagrad.state.get(ps[2])!.sum as Float32Array).every((x) => x === 0.5), 'Adagrad sum initialised').to.equal(true);
+    // No array reaches another.
+    const sums = ps.map((p) => adagrad.state.get(p)!.sum as Float32Array);
+    sums.forEach((a, i) => a.fill(i + 1));
+    sums.forEach((a, i) => expect(a.every((x) => x === i + 1), `sum ${i} kept its own values`).to.equal(true));
+  });
+
+  it('lays out float64 state the same way', function () {
+    if (!backendInfo().nativeLoaded || !backendInfo().externalBuffers) this.skip();
+    const ps = [100_000, 2048, 120_000, 100_000].map((n, i) => { // 2.6 MB per key
+      const p = new Parameter(new Float64Array(n + i).subarray(i).fill(0.25));
+      p.grad = new Float64Array(n).fill(0.5);
+      return p;
+    });
+    const opt = rmsprop(ps);
+    opt.step();
+    expectLaidOutTogether(opt, ps, quarters, 'float64');
+    expect(ps.map((p) => opt.state.get(p)!.square_avg.constructor)).to.deep.equal(ps.map(() => Float64Array));
   });
 
   it('steps to the bits of state allocated tensor by tensor, mixed with small and large tensors', () => {
