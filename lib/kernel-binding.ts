@@ -27,6 +27,8 @@ export class KernelBinding {
   private backend: Backend | undefined;
   private group: KernelGroup | undefined;
   private bound: (FloatArray | null)[] = [];
+  /** Each bound array's buffer (read once at binding: a typed array's buffer never changes). */
+  private boundBuffers: (ArrayBufferLike | null)[] = [];
   /** See sharedBufferRuns: all zeros from a rebind until findSharedBufferRuns. */
   private runs = new Uint8Array(0);
   private runsFound = false;
@@ -48,6 +50,11 @@ export class KernelBinding {
     return this.bound[index] ?? null;
   }
 
+  /** The buffer of the array bound at a flat index, if any (cheaper than reading `.buffer` again). */
+  boundBufferAt(index: number): ArrayBufferLike | null {
+    return this.boundBuffers[index] ?? null;
+  }
+
   /** Every bound array, slot-major (null where nothing is bound). Read-only. */
   boundArrays(): readonly (FloatArray | null)[] {
     return this.bound;
@@ -62,6 +69,7 @@ export class KernelBinding {
       if (this.slotScalars.length !== slotCount) this.slotScalars = new Float64Array(slotCount);
       this.group = backend.createGroup(slotCount, this.hyper, this.slotScalars);
       this.bound = Array.from({ length: size }, () => null); // packed: no hole checks on reads
+      this.boundBuffers = Array.from({ length: size }, () => null);
       this.runs = new Uint8Array(slotCount);
       this.runsFound = false;
     }
@@ -71,6 +79,7 @@ export class KernelBinding {
       if (array !== bound[i]) {
         this.group.bind((i / rolesPerSlot) | 0, (i % rolesPerSlot) as Role, array);
         bound[i] = array;
+        this.boundBuffers[i] = array === null ? null : array.buffer;
         if (this.runsFound) {
           this.runs.fill(0);
           this.runsFound = false;

@@ -5,7 +5,7 @@ import type { KernelGroup } from './backend';
 import { checkBoolean, checkHyper, describe } from './errors';
 import { KernelBinding } from './kernel-binding';
 import type { Compat } from './torch-groups';
-import { Optimizer, type ParamGroup, type ParamState } from './optimizer';
+import { Optimizer, sharesMemory, type ParamGroup, type ParamState } from './optimizer';
 import type { FloatArray, Parameter } from './tensor';
 
 /** Options every kernel optimizer has besides its hyperparameters. */
@@ -215,6 +215,27 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     );
   }
 
+  /** Whether a param's data and state are the arrays bound at bound[at...], of its length (its grad aside). */
+  private boundExceptGrad(p: Parameter, s: ParamState, bound: readonly (FloatArray | null)[], at: number): boolean {
+    const data = p.data;
+    const n = p.numel;
+    return data === bound[at] && data.length === n && this.stateStillBound(s, bound, at + 2, n, 0);
+  }
+
+  /** checkParamForStep for a param whose grad alone is new: the grad, and that it overlaps no bound state. */
+  private checkNewGrad(p: Parameter, grad: FloatArray, binding: KernelBinding, at: number, where: string): void {
+    this.checkGradForStep(p, grad, where);
+    const roles = this.stateRoles;
+    const buffer = grad.buffer;
+    for (let r = 0; r < roles.length; r++) {
+      // Buffers first: the bound ones were read at binding, and a state array almost never shares the grad's.
+      if (binding.boundBufferAt(at + 2 + r) === buffer && sharesMemory(grad, binding.boundAt(at + 2 + r)!)) {
+        // The kernels read g while writing the state; the native addon would refuse mid-step.
+        throw new RangeError(`${where}.grad shares memory with its optimizer state ${roles[r]}`);
+      }
+    }
+  }
+
   /** The full checks of every param of a group (anything rebound, created or changed since the last step). */
   private checkGroupInFull(group: ParamGroup<H>, gi: number, binding: KernelBinding, version: number): void {
     const current = binding.isCurrent();
@@ -237,8 +258,13 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
       if (s === undefined) s = this.state.get(p);
       states[pi] = s;
       // Identities first: a grad or data that is not a float array fails them before any length is read.
-      if (current && s !== undefined && this.slotBoundAsBefore(p, grad, s, bound, pi * rolesPerSlot, 0)) {
+      const at = pi * rolesPerSlot;
+      if (current && s !== undefined && this.slotBoundAsBefore(p, grad, s, bound, at, 0)) {
         clean = clean && this.stateComplete(s, group);
+      } else if (current && s !== undefined && this.boundExceptGrad(p, s, bound, at)) {
+        // Only the grad is new (grads written into fresh arrays): data and state passed when bound.
+        clean = false;
+        this.checkNewGrad(p, grad, binding, at, paramName(pi, gi));
       } else {
         clean = false;
         this.checkParamForStep(p, paramName(pi, gi));

@@ -217,12 +217,7 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
       );
     }
     if (grad === null) return;
-    // A transferred grad reads as length 0: say that it was detached, not that it is short.
-    if (isFloatArray(grad) && (problem = memoryProblem(grad)) !== undefined) throw new TypeError(`${where}.grad ${problem}`);
-    if (!isFloatArray(grad) || grad.constructor !== data.constructor || grad.length !== data.length) {
-      throw typeError(`${where}.grad`, `a ${data.constructor.name} of length ${data.length} (like its data)`, grad);
-    }
-    if (sharesMemory(grad, data)) throw new RangeError(`${where}.grad shares memory with its data`);
+    this.checkGradForStep(p, grad, where);
     const state = this.state.get(p);
     for (const key in state) {
       const value = state[key];
@@ -240,6 +235,21 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
       // The kernels read g while writing the state; the native addon would refuse mid-step.
       if (sharesMemory(grad, value)) throw new RangeError(`${where}.grad shares memory with its optimizer state ${key}`);
     }
+  }
+
+  /**
+   * The checks of checkParamForStep on `grad` alone, against its param's
+   * data (already checked): type, length, usable memory, no overlap.
+   */
+  protected checkGradForStep(p: Parameter, grad: FloatArray, where: string): void {
+    const data = p.data;
+    let problem: string | undefined;
+    // A transferred grad reads as length 0: say that it was detached, not that it is short.
+    if (isFloatArray(grad) && (problem = memoryProblem(grad)) !== undefined) throw new TypeError(`${where}.grad ${problem}`);
+    if (!isFloatArray(grad) || grad.constructor !== data.constructor || grad.length !== data.length) {
+      throw typeError(`${where}.grad`, `a ${data.constructor.name} of length ${data.length} (like its data)`, grad);
+    }
+    if (sharesMemory(grad, data)) throw new RangeError(`${where}.grad shares memory with its data`);
   }
 
   /** The optimizer's state and hyperparameters in PyTorch's `state_dict()` layout. */
@@ -446,6 +456,6 @@ function loadStep(where: string, value: unknown): number {
   return step;
 }
 
-function sharesMemory(a: ArrayBufferView, b: ArrayBufferView): boolean {
+export function sharesMemory(a: ArrayBufferView, b: ArrayBufferView): boolean {
   return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }

@@ -236,22 +236,21 @@ Napi::Value ParamGroup::Bind(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "bind: role " + std::to_string(role) +
                                         " must be a Float32Array or Float64Array");
   }
+  // One info call gives type, length and data (already past the byte offset).
+  napi_typedarray_type type = napi_int8_array;
+  size_t length = 0;
+  void* data = nullptr;
+  NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, info[2], &type, &length, &data, nullptr, nullptr),
+                       env.Undefined());
+  if (type != napi_float32_array && type != napi_float64_array) {
+    throw Napi::TypeError::New(env, "bind: role " + std::to_string(role) +
+                                        " must be a Float32Array or Float64Array");
+  }
   Napi::TypedArray array = info[2].As<Napi::TypedArray>();
   BoundArray next;
-  switch (array.TypedArrayType()) {
-    case napi_float32_array:
-      next.dtype = DType::kFloat32;
-      next.data = array.As<Napi::Float32Array>().Data();
-      break;
-    case napi_float64_array:
-      next.dtype = DType::kFloat64;
-      next.data = array.As<Napi::Float64Array>().Data();
-      break;
-    default:
-      throw Napi::TypeError::New(env, "bind: role " + std::to_string(role) +
-                                          " must be a Float32Array or Float64Array");
-  }
-  next.length = array.ElementLength();
+  next.dtype = type == napi_float32_array ? DType::kFloat32 : DType::kFloat64;
+  next.data = data;
+  next.length = length;
   next.ref = Napi::Persistent(array);
   bound = std::move(next);
   return env.Undefined();

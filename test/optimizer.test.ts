@@ -163,6 +163,11 @@ describe('RMSprop: step', () => {
     ['a grad of the wrong dtype', (w) => (w.grad = new Float64Array(4)), TypeError, /received Float64Array\(4\)/],
     ['a grad that is a plain array', (w) => (w.grad = [1, 2, 3, 4] as never), TypeError, /received Array\(4\)/],
     ['a grad aliasing the data', (w) => (w.grad = w.data), RangeError, /shares memory with its data/],
+    ['a grad that is its momentum_buffer', (w, opt) => (w.grad = opt.state.get(w)!.momentum_buffer as Float32Array), RangeError, /param 0 of group 0\.grad shares memory with its optimizer state momentum_buffer/],
+    ['a grad overlapping part of its grad_avg', (w, opt) => {
+      const avg = opt.state.get(w)!.grad_avg as Float32Array;
+      w.grad = new Float32Array(avg.buffer, avg.byteOffset + 4, 4);
+    }, RangeError, /param 0 of group 0\.grad shares memory with its optimizer state grad_avg/],
     ['data replaced by another length', (w) => { w.data = new Float32Array(5); w.grad = new Float32Array(5); }, RangeError, /has 5 elements but the parameter's shape \[4\] needs 4/],
     ['a detached grad', (w) => { const g = new Float32Array(4); structuredClone(g.buffer, { transfer: [g.buffer] }); w.grad = g; }, TypeError, /detached|received Float32Array\(0\)/],
     ['a shared grad', (w) => (w.grad = new Float32Array(new SharedArrayBuffer(16))), TypeError, /SharedArrayBuffer/],
