@@ -15,6 +15,12 @@ export class KernelBinding {
   slotScalars = new Float64Array(0);
   /** Each slot's optimizer state as of the last step (undefined: none, or no grad). */
   readonly states: (Record<string, unknown> | undefined)[] = [];
+  /**
+   * The param each entry of `states` belongs to: a group's params can be
+   * reordered or replaced between steps, and a slot's cached state is its
+   * param's only while the same param sits in the slot.
+   */
+  readonly stateOwners: (object | undefined)[] = [];
   /** The StateMap version `states` was read at; -1 when never. */
   statesVersion = -1;
   /** Set by the step's checks: every array is already bound as the next step needs it. */

@@ -172,7 +172,7 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
   private boundAsBefore(group: ParamGroup<H>, binding: KernelBinding): boolean {
     const params = group.params;
     const bound = binding.boundArrays();
-    const states = binding.states;
+    const { states, stateOwners } = binding;
     const roles = binding.rolesPerSlot;
     if (bound.length !== params.length * roles) return false;
     const found = binding.hasSharedBufferRuns();
@@ -183,7 +183,9 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
       if (grad !== bound[at + 1]) return false;
       if (grad === null) continue;
       const s = states[slot];
-      if (s === undefined || !this.slotBoundAsBefore(p, grad, s as ParamState, bound, at, runs[slot])) return false;
+      if (s === undefined || stateOwners[slot] !== p || !this.slotBoundAsBefore(p, grad, s as ParamState, bound, at, runs[slot])) {
+        return false;
+      }
     }
     if (!found) binding.findSharedBufferRuns(); // every length was read: the next steps can skip some
     return true;
@@ -211,15 +213,26 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
       grad === bound[at + 1] &&
       ((shared & 1) !== 0 || data.length === n) &&
       ((shared & 2) !== 0 || grad.length === n) &&
+      typeof s.step === 'number' && // the step counts it; anything else gets the full check's error
       this.stateStillBound(s, bound, at + 2, n, shared >> 2)
     );
   }
 
-  /** Whether a param's data and state are the arrays bound at bound[at...], of its length (its grad aside). */
+  /**
+   * Whether a param's data and state are the arrays bound at bound[at...], of
+   * its length (its grad aside). Not for an empty param: a detached empty
+   * array still has its length, so only the full check can tell.
+   */
   private boundExceptGrad(p: Parameter, s: ParamState, bound: readonly (FloatArray | null)[], at: number): boolean {
     const data = p.data;
     const n = p.numel;
-    return data === bound[at] && data.length === n && this.stateStillBound(s, bound, at + 2, n, 0);
+    return (
+      n !== 0 &&
+      data === bound[at] &&
+      data.length === n &&
+      typeof s.step === 'number' &&
+      this.stateStillBound(s, bound, at + 2, n, 0)
+    );
   }
 
   /** checkParamForStep for a param whose grad alone is new: the grad, and that it overlaps no bound state. */
@@ -241,7 +254,7 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     const current = binding.isCurrent();
     // Entries looked up at the last step are still the Map's if it has not changed since.
     const cached = binding.statesVersion === version;
-    const { states, rolesPerSlot } = binding;
+    const { states, stateOwners, rolesPerSlot } = binding;
     const bound = binding.boundArrays();
     const params = group.params;
     // Clean: every array bound as this step needs it, so binding can be skipped.
@@ -254,9 +267,10 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
         clean = clean && binding.boundAt(pi * rolesPerSlot + 1) === null;
         continue;
       }
-      let s = cached ? (states[pi] as ParamState | undefined) : undefined;
+      let s = cached && stateOwners[pi] === p ? (states[pi] as ParamState | undefined) : undefined;
       if (s === undefined) s = this.state.get(p);
       states[pi] = s;
+      stateOwners[pi] = p;
       // Identities first: a grad or data that is not a float array fails them before any length is read.
       const at = pi * rolesPerSlot;
       if (current && s !== undefined && this.slotBoundAsBefore(p, grad, s, bound, at, 0)) {
@@ -314,7 +328,7 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
    */
   private bindGroup(group: ParamGroup<H>, withState: boolean): KernelGroup {
     const binding = this.bindingFor(group);
-    const { arrays, states, rolesPerSlot } = binding;
+    const { arrays, states, stateOwners, rolesPerSlot } = binding;
     const params = group.params;
     this.withPreallocated(withState ? this.missingState(group) : [], () => {
       for (let slot = 0, i = 0; slot < params.length; slot++, i += rolesPerSlot) {
@@ -322,8 +336,9 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
         arrays[i] = p.data;
         arrays[i + 1] = p.grad;
         if (p.grad === null) continue; // its state stays bound as it was
-        let s = states[slot] as ParamState | undefined;
+        let s = states[slot] as ParamState | undefined; // p's: the step's checks looked it up
         if (withState) states[slot] = s = this.ensureState(p, group, s);
+        stateOwners[slot] = p;
         if (s !== undefined) this.stateArrays(s, arrays, i + 2);
         else for (let r = 2; r < rolesPerSlot; r++) arrays[i + r] = null;
       }

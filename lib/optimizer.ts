@@ -219,6 +219,9 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
     if (grad === null) return;
     this.checkGradForStep(p, grad, where);
     const state = this.state.get(p);
+    if (state !== undefined && typeof state.step !== 'number') {
+      throw typeError(`${where} state step`, 'a number (the steps it has taken)', state.step);
+    }
     for (const key in state) {
       const value = state[key];
       if (typeof value === 'number') continue;

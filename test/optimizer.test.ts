@@ -11,6 +11,7 @@ function param(n: number, seed = 1, shape?: number[]): Parameter {
 
 /** An array's bytes as hex, or what it is when it has none to read. */
 function hex(a: unknown): string {
+  if (typeof a === 'bigint') return `${a}n`;
   if (!ArrayBuffer.isView(a)) return JSON.stringify(a);
   return isDetached(a.buffer) ? 'detached' : bytesOf(a).toString('hex');
 }
@@ -168,6 +169,15 @@ describe('RMSprop: step', () => {
       const avg = opt.state.get(w)!.grad_avg as Float32Array;
       w.grad = new Float32Array(avg.buffer, avg.byteOffset + 4, 4);
     }, RangeError, /param 0 of group 0\.grad shares memory with its optimizer state grad_avg/],
+    ['a state step that is a bigint', (w, opt) => (opt.state.get(w)!.step = 1n as never), TypeError, /Expected a number .* for param 0 of group 0 state step but received 1n/],
+    ['a state step that is a string, and a new grad', (w, opt) => {
+      opt.state.get(w)!.step = '1' as never;
+      w.grad = randomF32(4, 9);
+    }, TypeError, /Expected a number .* for param 0 of group 0 state step but received "1"/],
+    ['a state without step, and a new grad', (w, opt) => {
+      delete opt.state.get(w)!.step;
+      w.grad = randomF32(4, 9);
+    }, TypeError, /Expected a number .* for param 0 of group 0 state step but received undefined/],
     ['data replaced by another length', (w) => { w.data = new Float32Array(5); w.grad = new Float32Array(5); }, RangeError, /has 5 elements but the parameter's shape \[4\] needs 4/],
     ['a detached grad', (w) => { const g = new Float32Array(4); structuredClone(g.buffer, { transfer: [g.buffer] }); w.grad = g; }, TypeError, /detached|received Float32Array\(0\)/],
     ['a shared grad', (w) => (w.grad = new Float32Array(new SharedArrayBuffer(16))), TypeError, /SharedArrayBuffer/],
@@ -194,6 +204,55 @@ describe('RMSprop: step', () => {
       }
     });
   }
+});
+
+describe('RMSprop: params moved between steps', () => {
+  it("keeps each param's own state when a group's params are reordered or replaced between steps", () => {
+    for (const backend of everyBackend()) {
+      backend.use();
+      const run = (edit: (params: Parameter[], extra: Parameter) => void) => {
+        const [a, b, c] = [param(6, 1), param(6, 2), param(6, 3)];
+        const opt = new RMSprop([a, b], { momentum: 0.9, centered: true });
+        const grads = (s: number) => [a, b, c].forEach((p, i) => (p.grad = randomF32(6, 10 * s + i)));
+        grads(1);
+        opt.step();
+        edit(opt.paramGroups[0].params, c);
+        grads(2); // new grad arrays: the step's full checks look the state up
+        opt.step();
+        grads(3);
+        opt.step();
+        return [a, b, c].map((p) => [hex(p.data), JSON.stringify(opt.state.get(p)?.step), hex(opt.state.get(p)?.square_avg)].join(' '));
+      };
+      const inOrder = run(() => {});
+      const reversed = run((params) => params.reverse());
+      expect(reversed, `${backend.label}: reversed`).to.deep.equal(inOrder);
+      // c replaces b: c starts from fresh state, b keeps what it had after one step.
+      const replaced = run((params, c) => (params[1] = c));
+      expect(replaced[0], `${backend.label}: a unchanged`).to.equal(inOrder[0]);
+      expect(replaced[1].split(' ')[1], `${backend.label}: b took one step`).to.equal('1');
+      expect(replaced[2].split(' ')[1], `${backend.label}: c took two, from fresh state`).to.equal('2');
+    }
+  });
+});
+
+describe('RMSprop: empty params', () => {
+  it('refuses an empty param whose data was detached when its grad is new', () => {
+    for (const backend of everyBackend()) {
+      backend.use();
+      const empty = new Parameter(new Float32Array(0));
+      const other = param(4, 1);
+      const opt = new RMSprop([empty, other]);
+      empty.grad = new Float32Array(0);
+      other.grad = randomF32(4, 2);
+      opt.step();
+      structuredClone(empty.data.buffer, { transfer: [empty.data.buffer as ArrayBuffer] });
+      empty.grad = new Float32Array(0);
+      const before = snapshot(opt);
+      // A detached empty array still has its length, 0: only the full check sees it.
+      expect(() => opt.step(), backend.label).to.throw(TypeError, /param 0 of group 0\.data is backed by a detached ArrayBuffer/);
+      expect(snapshot(opt), backend.label).to.equal(before);
+    }
+  });
 });
 
 describe('RMSprop: state changed between steps', () => {
