@@ -32,6 +32,12 @@ export declare class ParamGroup {
   /** Binds (or with null, unbinds) one array. Throws on a non-float typed array or while busy. */
   bind(slot: number, role: Role, array: NativeArray | null): void;
   /**
+   * bind() for many arrays in one call: `where[k]` is slot * 8 + role of
+   * `arrays[k]`. Binds in order; on a bad array it throws, the ones before it
+   * bound.
+   */
+  bindMany(where: Uint32Array, arrays: readonly (NativeArray | null)[]): void;
+  /**
    * One RMSprop step over every slot whose grad is bound. Requires param,
    * grad and square_avg bound with equal length and dtype, plus
    * momentum_buffer when momentum > 0 and grad_avg when centered; throws

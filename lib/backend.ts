@@ -17,6 +17,8 @@ export const Roles = { param: 0, grad: 1, square_avg: 2, momentum_buffer: 3, gra
 /** A param group as a backend sees it (see binding.d.ts for the contract). */
 export interface KernelGroup {
   bind(slot: number, role: Role, array: FloatArray | null): void;
+  /** bind() for each `arrays[k]` at slot `where[k] >> 3`, role `where[k] & 7` (binding.d.ts). */
+  bindMany(where: Uint32Array, arrays: readonly (FloatArray | null)[]): void;
   rmspropStep(): void;
   rmspropStepAsync(): Promise<void>;
   adagradStep(): void;
@@ -85,6 +87,9 @@ class JsGroup implements KernelGroup {
   }
   bind(slot: number, role: Role, array: FloatArray | null): void {
     this.slots[slot][role] = array;
+  }
+  bindMany(where: Uint32Array, arrays: readonly (FloatArray | null)[]): void {
+    for (let k = 0; k < where.length; k++) this.bind(where[k] >> 3, (where[k] & 7) as Role, arrays[k]);
   }
   rmspropStep(): void {
     const [lr, alpha, eps, weightDecay, momentum, centered, maximize, lerp] = this.hyper;

@@ -3,7 +3,7 @@
 // grad array, a replaced param.data, a state load, a backend switch), so a
 // step costs one native call however many tensors the group has, and arrays
 // that are still bound need only a length check before the next step.
-import { currentBackend, type Backend, type KernelGroup, type Role } from './backend';
+import { currentBackend, type Backend, type KernelGroup } from './backend';
 import type { FloatArray } from './tensor';
 
 export class KernelBinding {
@@ -33,6 +33,9 @@ export class KernelBinding {
   private backend: Backend | undefined;
   private group: KernelGroup | undefined;
   private bound: (FloatArray | null)[] = [];
+  /** sync()'s scratch: where each changed array goes (slot * 8 + role), and the arrays. */
+  private where = new Uint32Array(0);
+  private readonly changed: (FloatArray | null)[] = [];
   /** Each bound array's buffer (read once at binding: a typed array's buffer never changes). */
   private boundBuffers: (ArrayBufferLike | null)[] = [];
   /** See sharedBufferRuns: all zeros from a rebind until findSharedBufferRuns. */
@@ -80,17 +83,36 @@ export class KernelBinding {
       this.runsFound = false;
     }
     const { arrays, bound, rolesPerSlot } = this;
+    // What changed, bound in one call: a model that writes its grads into
+    // new arrays rebinds every grad at every step.
+    if (this.where.length < size) this.where = new Uint32Array(size);
+    const { where, changed } = this;
+    let count = 0;
     for (let i = 0; i < size; i++) {
       const array = arrays[i] ?? null;
       if (array !== bound[i]) {
-        this.group.bind((i / rolesPerSlot) | 0, (i % rolesPerSlot) as Role, array);
-        bound[i] = array;
-        this.boundBuffers[i] = array === null ? null : array.buffer;
-        if (this.runsFound) {
-          this.runs.fill(0);
-          this.runsFound = false;
-        }
+        where[count] = ((i / rolesPerSlot) | 0) * 8 + (i % rolesPerSlot);
+        changed[count++] = array;
       }
+    }
+    if (count === 0) return this.group;
+    try {
+      this.group.bindMany(where.subarray(0, count), changed); // it reads the first `count`
+    } catch (error) {
+      this.group = undefined; // some of them bound: start afresh at the next sync
+      throw error;
+    } finally {
+      changed.fill(null); // hold no arrays between steps
+    }
+    for (let k = 0; k < count; k++) {
+      const i = ((where[k] >> 3) * rolesPerSlot) + (where[k] & 7);
+      const array = arrays[i] ?? null;
+      bound[i] = array;
+      this.boundBuffers[i] = array === null ? null : array.buffer;
+    }
+    if (this.runsFound) {
+      this.runs.fill(0);
+      this.runsFound = false;
     }
     return this.group;
   }

@@ -172,6 +172,7 @@ Napi::Function ParamGroup::Define(Napi::Env env) {
   constexpr auto kMethod = static_cast<napi_property_attributes>(napi_writable | napi_configurable);
   return DefineClass(env, "ParamGroup",
                      {InstanceMethod<&ParamGroup::Bind>("bind", kMethod),
+                      InstanceMethod<&ParamGroup::BindMany>("bindMany", kMethod),
                       InstanceMethod<&ParamGroup::RmspropStep>("rmspropStep", kMethod),
                       InstanceMethod<&ParamGroup::RmspropStepAsync>("rmspropStepAsync", kMethod),
                       InstanceMethod<&ParamGroup::AdagradStep>("adagradStep", kMethod),
@@ -220,40 +221,62 @@ Napi::Value ParamGroup::Bind(const Napi::CallbackInfo& info) {
   if (info.Length() != 3 || !info[0].IsNumber() || !info[1].IsNumber()) {
     throw Napi::TypeError::New(env, "bind(slot: number, role: number, array: TypedArray | null)");
   }
-  const int64_t slot = info[0].As<Napi::Number>().Int64Value();
-  const int64_t role = info[1].As<Napi::Number>().Int64Value();
+  bind_one(env, info[0].As<Napi::Number>().Int64Value(), info[1].As<Napi::Number>().Int64Value(), info[2]);
+  return env.Undefined();
+}
+
+// bindMany(where: Uint32Array, arrays: (TypedArray | null)[]): where[k] is
+// slot * 8 + role of arrays[k]. One call for every array a step rebinds.
+Napi::Value ParamGroup::BindMany(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  throw_if_busy(env);
+  const char* usage = "bindMany(where: Uint32Array, arrays: (TypedArray | null)[])";
+  if (info.Length() != 2 || !info[0].IsTypedArray() || !info[1].IsArray()) throw Napi::TypeError::New(env, usage);
+  Napi::TypedArray where = info[0].As<Napi::TypedArray>();
+  Napi::Array arrays = info[1].As<Napi::Array>();
+  if (where.TypedArrayType() != napi_uint32_array || where.ElementLength() > arrays.Length()) {
+    throw Napi::TypeError::New(env, usage);
+  }
+  Napi::Uint32Array places = info[0].As<Napi::Uint32Array>();
+  for (size_t k = 0; k < places.ElementLength(); ++k) {
+    const uint32_t place = places[k];
+    napi_value array = nullptr;
+    NAPI_THROW_IF_FAILED(env, napi_get_element(env, arrays, static_cast<uint32_t>(k), &array), env.Undefined());
+    bind_one(env, place >> 3, place & 7, Napi::Value(env, array));
+  }
+  return env.Undefined();
+}
+
+void ParamGroup::bind_one(Napi::Env env, int64_t slot, int64_t role, const Napi::Value& value) {
   if (slot < 0 || static_cast<size_t>(slot) >= slots_.size() || role < 0 || role >= kRoleCount) {
     throw Napi::RangeError::New(env, "bind: slot " + std::to_string(slot) + " or role " +
                                          std::to_string(role) + " out of range");
   }
   BoundArray& bound = slots_[static_cast<size_t>(slot)][static_cast<size_t>(role)];
   checked_roles_ = -1;
-  if (info[2].IsNull() || info[2].IsUndefined()) {
+  napi_valuetype kind = napi_undefined;
+  NAPI_THROW_IF_FAILED_VOID(env, napi_typeof(env, value, &kind));
+  if (kind == napi_null || kind == napi_undefined) {
     bound = BoundArray{};
-    return env.Undefined();
+    return;
   }
-  if (!info[2].IsTypedArray()) {
-    throw Napi::TypeError::New(env, "bind: role " + std::to_string(role) +
-                                        " must be a Float32Array or Float64Array");
-  }
-  // One info call gives type, length and data (already past the byte offset).
+  // One info call tells a typed array (else napi_invalid_arg) and gives its
+  // type, length and data (already past the byte offset).
   napi_typedarray_type type = napi_int8_array;
   size_t length = 0;
   void* data = nullptr;
-  NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, info[2], &type, &length, &data, nullptr, nullptr),
-                       env.Undefined());
-  if (type != napi_float32_array && type != napi_float64_array) {
+  const napi_status status = napi_get_typedarray_info(env, value, &type, &length, &data, nullptr, nullptr);
+  if (status != napi_invalid_arg) NAPI_THROW_IF_FAILED_VOID(env, status);
+  if (status == napi_invalid_arg || (type != napi_float32_array && type != napi_float64_array)) {
     throw Napi::TypeError::New(env, "bind: role " + std::to_string(role) +
                                         " must be a Float32Array or Float64Array");
   }
-  Napi::TypedArray array = info[2].As<Napi::TypedArray>();
   BoundArray next;
   next.dtype = type == napi_float32_array ? DType::kFloat32 : DType::kFloat64;
   next.data = data;
   next.length = length;
-  next.ref = Napi::Persistent(array);
+  next.ref = Napi::Persistent(value.As<Napi::TypedArray>());
   bound = std::move(next);
-  return env.Undefined();
 }
 
 StepWork ParamGroup::prepare(Napi::Env env, Algorithm algorithm) {

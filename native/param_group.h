@@ -84,6 +84,9 @@ class ParamGroup : public Napi::ObjectWrap<ParamGroup> {
 
  private:
   Napi::Value Bind(const Napi::CallbackInfo& info);
+  Napi::Value BindMany(const Napi::CallbackInfo& info);
+  // Binds one array (or none, for null) to a slot's role; throws on a bad one.
+  void bind_one(Napi::Env env, int64_t slot, int64_t role, const Napi::Value& value);
   Napi::Value RmspropStep(const Napi::CallbackInfo& info);
   Napi::Value RmspropStepAsync(const Napi::CallbackInfo& info);
   Napi::Value AdagradStep(const Napi::CallbackInfo& info);

@@ -85,10 +85,15 @@ describe('backends and ISAs', () => {
     if (!backendInfo().nativeLoaded) this.skip();
     const binding = require(bindingPath);
     const proto = binding.ParamGroup.prototype;
-    const original = { step: proto.rmspropStep, bind: proto.bind };
-    const calls = { step: 0, bind: 0 };
+    const original = { step: proto.rmspropStep, bind: proto.bind, bindMany: proto.bindMany };
+    const calls = { step: 0, bind: 0, bindCalls: 0 }; // bind: arrays bound; bindCalls: native calls that bound them
     proto.rmspropStep = function (this: unknown) { calls.step++; return original.step.call(this); };
-    proto.bind = function (this: unknown, ...args: unknown[]) { calls.bind++; return original.bind.apply(this, args); };
+    proto.bind = function (this: unknown, ...args: unknown[]) { calls.bind++; calls.bindCalls++; return original.bind.apply(this, args); };
+    proto.bindMany = function (this: unknown, where: Uint32Array, arrays: unknown[]) {
+      calls.bind += where.length;
+      calls.bindCalls++;
+      return original.bindMany.call(this, where, arrays);
+    };
     try {
       const params = Array.from({ length: 1000 }, (_, k) => new Parameter(randomF32(10, k)));
       const opt = new RMSprop([{ params: params.slice(0, 500) }, { params: params.slice(500), momentum: 0.9 }]);
@@ -97,6 +102,7 @@ describe('backends and ISAs', () => {
       expect(calls.step).to.equal(2);
       const firstBinds = calls.bind;
       expect(firstBinds).to.equal(500 * 3 + 500 * 4);
+      expect(calls.bindCalls, 'one native call per group binds its arrays').to.equal(2);
       opt.step();
       opt.step();
       expect(calls.step).to.equal(6);
@@ -104,9 +110,14 @@ describe('backends and ISAs', () => {
       params[3].grad = new Float32Array(10);
       opt.step();
       expect(calls.bind - firstBinds, 'one new grad, one bind').to.equal(1);
+      params.slice(600).forEach((p) => (p.grad = new Float32Array(10)));
+      opt.step();
+      expect(calls.bind - firstBinds, '400 more new grads, in one more call').to.equal(401);
+      expect(calls.bindCalls).to.equal(4);
     } finally {
       proto.rmspropStep = original.step;
       proto.bind = original.bind;
+      proto.bindMany = original.bindMany;
     }
   });
 
@@ -342,6 +353,30 @@ describe('backends and ISAs', () => {
     expect(r.stdout.trim()).to.equal('js');
     const warnings = r.stderr.split('\n').filter((l) => /SIMD_OPTIM_NO_NATIVE/.test(l));
     expect(warnings).to.have.length(1);
+  });
+});
+
+describe('native ParamGroup.bindMany', () => {
+  it('binds like bind() one call at a time, and refuses a bad array or place by name', function () {
+    if (!backendInfo().nativeLoaded) this.skip();
+    const binding = require(bindingPath);
+    const hyper = new Float64Array([0.01, 0.99, 1e-8, 0, 0.9, 1, 0, 1, 1]); // momentum, centered
+    const make = () => [3, 17, 100].map((n, i) => [randomF32(n, i), randomF32(n, 10 + i), new Float32Array(n), new Float32Array(n), new Float32Array(n)]);
+    const one = make();
+    const many = make();
+    const a = new binding.ParamGroup(3, hyper);
+    const b = new binding.ParamGroup(3, hyper);
+    one.forEach((arrays, slot) => arrays.forEach((array, role) => a.bind(slot, role, array)));
+    const where = new Uint32Array(15).map((_, k) => Math.floor(k / 5) * 8 + (k % 5));
+    b.bindMany(where, many.flat());
+    for (let s = 0; s < 3; s++) {
+      a.rmspropStep();
+      b.rmspropStep();
+    }
+    expect(many.flat().map((x) => bytesOf(x).toString('hex'))).to.deep.equal(one.flat().map((x) => bytesOf(x).toString('hex')));
+    expect(() => b.bindMany(new Uint32Array([1, 9]), [new Float32Array(3), new Int32Array(17)])).to.throw(TypeError, /role 1 must be a Float32Array or Float64Array/);
+    expect(() => b.bindMany(new Uint32Array([3 * 8]), [null])).to.throw(RangeError, /slot 3 or role 0 out of range/);
+    expect(() => b.bindMany(new Uint32Array([1, 2]), [null])).to.throw(TypeError, /bindMany\(where: Uint32Array/);
   });
 });
 
