@@ -82,7 +82,7 @@ export class KernelBinding {
       this.runs = new Uint8Array(slotCount);
       this.runsFound = false;
     }
-    const { arrays, bound, rolesPerSlot } = this;
+    const { arrays, bound, boundBuffers, rolesPerSlot } = this;
     // What changed, bound in one call: a model that writes its grads into
     // new arrays rebinds every grad at every step.
     if (this.where.length < size) this.where = new Uint32Array(size);
@@ -90,29 +90,26 @@ export class KernelBinding {
     let count = 0;
     for (let i = 0; i < size; i++) {
       const array = arrays[i] ?? null;
-      if (array !== bound[i]) {
-        where[count] = ((i / rolesPerSlot) | 0) * 8 + (i % rolesPerSlot);
-        changed[count++] = array;
-      }
+      if (array === bound[i]) continue;
+      where[count] = ((i / rolesPerSlot) | 0) * 8 + (i % rolesPerSlot);
+      changed[count++] = array;
+      bound[i] = array;
+      boundBuffers[i] = array === null ? null : array.buffer;
     }
     if (count === 0) return this.group;
-    try {
-      this.group.bindMany(where.subarray(0, count), changed); // it reads the first `count`
-    } catch (error) {
-      this.group = undefined; // some of them bound: start afresh at the next sync
-      throw error;
-    } finally {
-      changed.fill(null); // hold no arrays between steps
-    }
-    for (let k = 0; k < count; k++) {
-      const i = ((where[k] >> 3) * rolesPerSlot) + (where[k] & 7);
-      const array = arrays[i] ?? null;
-      bound[i] = array;
-      this.boundBuffers[i] = array === null ? null : array.buffer;
-    }
     if (this.runsFound) {
       this.runs.fill(0);
       this.runsFound = false;
+    }
+    try {
+      this.group.bindMany(where.subarray(0, count), changed); // it reads the first `count`
+    } catch (error) {
+      // Some were bound, `bound` says all were: no longer current, so the next step checks and binds afresh.
+      this.backend = undefined;
+      this.group = undefined;
+      throw error;
+    } finally {
+      changed.fill(null); // hold no arrays between steps
     }
     return this.group;
   }

@@ -21,6 +21,26 @@ const void* data_of(const Napi::TypedArray& view) {
   return static_cast<const uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
 }
 
+// A non-negative integer length, or -1.
+double length_or_invalid(const Napi::Value& value) {
+  if (!value.IsNumber()) return -1;
+  const double length = value.As<Napi::Number>().DoubleValue();
+  if (!(length >= 0 && length <= 9007199254740991.0) ||
+      length != static_cast<double>(static_cast<uint64_t>(length))) {
+    return -1;
+  }
+  return length;
+}
+
+// 'float32' or 'float64' as a DType; false for any other value.
+bool dtype_of(const Napi::Value& value, DType* dtype) {
+  if (!value.IsString()) return false;
+  const std::string name = value.As<Napi::String>().Utf8Value();
+  if (name != "float32" && name != "float64") return false;
+  *dtype = name == "float32" ? DType::kFloat32 : DType::kFloat64;
+  return true;
+}
+
 // allocState(dtype: 'float32' | 'float64', length: number, like?: TypedArray, quarter?: 1 | 2 | 3)
 Napi::Value AllocState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -34,43 +54,27 @@ Napi::Value AllocState(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(
         env, "allocState(dtype: 'float32' | 'float64', length: number, like?: TypedArray, quarter?: 1 | 2 | 3)");
   }
-  const std::string dtype = info[0].As<Napi::String>().Utf8Value();
-  const double length = info[1].As<Napi::Number>().DoubleValue();
-  if (!(length >= 0 && length <= 9007199254740991.0) ||
-      length != static_cast<double>(static_cast<uint64_t>(length))) {
-    throw Napi::RangeError::New(env, "allocState: length must be a non-negative integer");
-  }
-  if (dtype != "float32" && dtype != "float64") {
-    throw Napi::TypeError::New(env, "allocState: dtype must be 'float32' or 'float64'");
-  }
-  return alloc_state(env, dtype == "float32" ? DType::kFloat32 : DType::kFloat64, static_cast<size_t>(length),
+  const double length = length_or_invalid(info[1]);
+  if (length < 0) throw Napi::RangeError::New(env, "allocState: length must be a non-negative integer");
+  DType dtype = DType::kFloat32;
+  if (!dtype_of(info[0], &dtype)) throw Napi::TypeError::New(env, "allocState: dtype must be 'float32' or 'float64'");
+  return alloc_state(env, dtype, static_cast<size_t>(length),
                      has_like ? data_of(info[2].As<Napi::TypedArray>()) : nullptr, static_cast<int>(quarter));
-}
-
-// A non-negative integer length, or -1.
-double length_or_invalid(const Napi::Value& value) {
-  if (!value.IsNumber()) return -1;
-  const double length = value.As<Napi::Number>().DoubleValue();
-  if (!(length >= 0 && length <= 9007199254740991.0) ||
-      length != static_cast<double>(static_cast<uint64_t>(length))) {
-    return -1;
-  }
-  return length;
 }
 
 // allocStateViews(dtype, lengths: number[], likes: TypedArray[], quarter: 1 | 2 | 3): TypedArray[]
 Napi::Value AllocStateViews(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* usage = "allocStateViews(dtype: 'float32' | 'float64', lengths: number[], likes: TypedArray[], quarter: 1 | 2 | 3)";
-  if (info.Length() != 4 || !info[0].IsString() || !info[1].IsArray() || !info[2].IsArray() || !info[3].IsNumber()) {
+  DType dtype = DType::kFloat32;
+  if (info.Length() != 4 || !dtype_of(info[0], &dtype) || !info[1].IsArray() || !info[2].IsArray() ||
+      !info[3].IsNumber()) {
     throw Napi::TypeError::New(env, usage);
   }
-  const std::string dtype = info[0].As<Napi::String>().Utf8Value();
   const double quarter = info[3].As<Napi::Number>().DoubleValue();
   Napi::Array lengths = info[1].As<Napi::Array>();
   Napi::Array likes = info[2].As<Napi::Array>();
-  if ((dtype != "float32" && dtype != "float64") || !(quarter == 1 || quarter == 2 || quarter == 3) ||
-      lengths.Length() != likes.Length()) {
+  if (!(quarter == 1 || quarter == 2 || quarter == 3) || lengths.Length() != likes.Length()) {
     throw Napi::TypeError::New(env, usage);
   }
   std::vector<size_t> sizes(lengths.Length());
@@ -82,22 +86,18 @@ Napi::Value AllocStateViews(const Napi::CallbackInfo& info) {
     sizes[i] = static_cast<size_t>(length);
     addresses[i] = data_of(like.As<Napi::TypedArray>());
   }
-  return alloc_state_views(env, dtype == "float32" ? DType::kFloat32 : DType::kFloat64, sizes, addresses,
-                           static_cast<int>(quarter));
+  return alloc_state_views(env, dtype, sizes, addresses, static_cast<int>(quarter));
 }
 
 // allocZeros(dtype, length): a zeroed array carved from the env's arena.
 Napi::Value AllocZeros(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 2 || !info[0].IsString()) {
+  DType dtype = DType::kFloat32;
+  const double length = info.Length() == 2 ? length_or_invalid(info[1]) : -1;
+  if (info.Length() != 2 || !dtype_of(info[0], &dtype) || length < 0) {
     throw Napi::TypeError::New(env, "allocZeros(dtype: 'float32' | 'float64', length: number)");
   }
-  const std::string dtype = info[0].As<Napi::String>().Utf8Value();
-  const double length = length_or_invalid(info[1]);
-  if ((dtype != "float32" && dtype != "float64") || length < 0) {
-    throw Napi::TypeError::New(env, "allocZeros(dtype: 'float32' | 'float64', length: number)");
-  }
-  return alloc_zeros(env, dtype == "float32" ? DType::kFloat32 : DType::kFloat64, static_cast<size_t>(length));
+  return alloc_zeros(env, dtype, static_cast<size_t>(length));
 }
 
 // info(): { isa, isas, externalBuffers, hugePages, isaError }

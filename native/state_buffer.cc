@@ -183,28 +183,41 @@ Allocation allocate_zeroed(size_t bytes, Placement at) {
   return allocation;
 }
 
+size_t element_bytes(DType dtype) { return dtype == DType::kFloat32 ? sizeof(float) : sizeof(double); }
+
+// `bytes` at `data` as an external ArrayBuffer whose finalizer gets `hint`,
+// viewed as `length` elements. Empty when the runtime refuses external
+// buffers: no finalizer will run then, and `refused` undoes what `hint`
+// holds. Any other failure may come after the buffer was made (a terminating
+// worker), whose finalizer then has the hint: this only throws.
+template <typename Refused>
+Napi::TypedArray external_view(Napi::Env env, DType dtype, void* data, size_t bytes, size_t length,
+                               napi_finalize finalize, void* hint, Refused refused) {
+  napi_value buffer = nullptr;
+  const napi_status status = napi_create_external_arraybuffer(env, data, bytes, finalize, hint, &buffer);
+  if (status == napi_ok) return view(env, dtype, Napi::ArrayBuffer(env, buffer), 0, length);
+  if (status == napi_no_external_buffers_allowed) {
+    refused();
+    external_allowed().store(false);
+    return Napi::TypedArray();
+  }
+  NAPI_THROW_IF_FAILED(env, status, Napi::TypedArray());
+  return Napi::TypedArray();
+}
+
 // Returns an empty value when the runtime refuses external buffers.
 Napi::TypedArray try_external(Napi::Env env, DType dtype, size_t length, size_t bytes, Placement at) {
   auto allocation = std::make_unique<Allocation>(allocate_zeroed(bytes, at));
   if (allocation->base == nullptr) throw Napi::Error::New(env, "simd-optim: out of memory allocating optimizer state");
-  char* data = static_cast<char*>(allocation->base) + at.offset;
-  napi_value buffer = nullptr;
-  napi_status status = napi_create_external_arraybuffer(env, data, bytes, free_allocation, allocation.get(), &buffer);
-  if (status == napi_ok) {
-    report_external(env, static_cast<int64_t>(allocation->bytes));
-    allocation.release();  // the buffer's finalizer frees it
-    return view(env, dtype, Napi::ArrayBuffer(env, buffer), 0, length);
-  }
-  if (status == napi_no_external_buffers_allowed) {
-    release(*allocation);  // refused up front: no buffer, no finalizer
-    external_allowed().store(false);
-    return Napi::TypedArray();
-  }
-  // Any other failure may come after the buffer was made (a terminating
-  // worker), whose finalizer would then free the memory: leave it to that.
-  allocation.release();
-  NAPI_THROW_IF_FAILED(env, status, Napi::TypedArray());
-  return Napi::TypedArray();
+  const size_t reserved = allocation->bytes;
+  Allocation* owned = allocation.release();  // the buffer's finalizer frees it
+  Napi::TypedArray array =
+      external_view(env, dtype, static_cast<char*>(owned->base) + at.offset, bytes, length, free_allocation, owned, [owned] {
+        release(*owned);
+        delete owned;
+      });
+  if (!array.IsEmpty()) report_external(env, static_cast<int64_t>(reserved));
+  return array;
 }
 
 // One allocation carved into arrays that each have an ArrayBuffer of their
@@ -265,26 +278,14 @@ SharedAllocation* allocate_shared(Napi::Env env, size_t bytes) {
 // An array of `length` elements at byte `at` of `shared`, in a new external
 // buffer; empty when the runtime refuses external buffers.
 Napi::TypedArray carve(Napi::Env env, SharedAllocation* shared, size_t at, DType dtype, size_t length) {
-  const size_t bytes = length * (dtype == DType::kFloat32 ? sizeof(float) : sizeof(double));
-  auto carved = std::make_unique<Carved>(Carved{shared, at, bytes});
-  napi_value buffer = nullptr;
+  const size_t bytes = length * element_bytes(dtype);
+  auto* carved = new Carved{shared, at, bytes};  // the finalizer's
   ++shared->holders;
-  const napi_status status = napi_create_external_arraybuffer(env, static_cast<char*>(shared->memory.base) + at, bytes,
-                                                              let_go_of_carved, carved.get(), &buffer);
-  if (status == napi_ok) {
-    carved.release();  // the finalizer's
-    return view(env, dtype, Napi::ArrayBuffer(env, buffer), 0, length);
-  }
-  if (status == napi_no_external_buffers_allowed) {
-    --shared->holders;  // refused up front: no buffer, no finalizer
-    external_allowed().store(false);
-    return Napi::TypedArray();
-  }
-  // Any other failure may come after the buffer was made (a terminating
-  // worker), whose finalizer would then let go: keep its hold and hint.
-  carved.release();
-  NAPI_THROW_IF_FAILED(env, status, Napi::TypedArray());
-  return Napi::TypedArray();
+  return external_view(env, dtype, static_cast<char*>(shared->memory.base) + at, bytes, length, let_go_of_carved,
+                       carved, [shared, carved] {
+                         --shared->holders;
+                         delete carved;
+                       });
 }
 
 // A hold on a shared allocation that ends with its scope, also when it throws.
@@ -297,8 +298,6 @@ struct Hold {
   }
   ~Hold() { let_go(); }
 };
-
-size_t element_bytes(DType dtype) { return dtype == DType::kFloat32 ? sizeof(float) : sizeof(double); }
 
 // Where alloc_zeros carves its arrays: one per env (instance data), each a
 // run of page-aligned arrays through 16 MiB allocations. Once the next array
