@@ -7,7 +7,7 @@ import { checkBoolean, checkHyper } from './errors';
 import { KernelOptimizer, sameBound, splitOptions, type KernelOptions, type OptimizerWideOptions } from './kernel-optimizer';
 import { checkStateKeys, withDefaults, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer';
 import type { FloatArray, Parameter } from './tensor';
-import { fromTorchGroup, toTorchGroup, type TorchGroupSchema } from './torch-groups';
+import { fromTorchGroup, generationOf, toTorchGroup, type TorchGroupSchema } from './torch-groups';
 
 export interface AdagradOptions extends KernelOptions {
   /** Learning rate. Default 0.01. */
@@ -53,6 +53,7 @@ const TORCH_GROUP: TorchGroupSchema = {
   fixed: { foreach: null, differentiable: false, fused: null },
   required: ['lr', 'lr_decay', 'eps', 'weight_decay', 'initial_accumulator_value'],
   optional: { maximize: false },
+  marks2x: 'differentiable',
 };
 
 export class Adagrad extends KernelOptimizer<AdagradOptions> {
@@ -63,7 +64,7 @@ export class Adagrad extends KernelOptimizer<AdagradOptions> {
     options: Partial<AdagradOptions> & OptimizerWideOptions = {},
   ) {
     const [hyper, skipNonFinite] = splitOptions<AdagradOptions>(options);
-    super(params, withDefaults('Adagrad', DEFAULTS, hyper));
+    super(params, withDefaults('Adagrad', DEFAULTS, hyper), 'compat' in hyper);
     this.skipNonFinite = skipNonFinite;
     // PyTorch creates Adagrad's state when the optimizer is made, so its
     // state_dict has every param from the start, and it fills `sum` with the
@@ -105,6 +106,11 @@ export class Adagrad extends KernelOptimizer<AdagradOptions> {
     return ['sum'];
   }
 
+  /** Adagrad's step is a float32 tensor in PyTorch 1.13 too. */
+  protected override stepIsFloat32(): boolean {
+    return true;
+  }
+
   protected stateArrays(s: ParamState, out: (FloatArray | null)[], at: number): void {
     out[at] = (s.sum as FloatArray | undefined) ?? null;
   }
@@ -122,10 +128,11 @@ export class Adagrad extends KernelOptimizer<AdagradOptions> {
     h[2] = group.eps;
     h[3] = group.weightDecay;
     h[6] = group.maximize ? 1 : 0;
-    // Each tensor's own step, counted from 1 as PyTorch does after its += 1.
+    // Each tensor's own step, counted from 1 as PyTorch does after its += 1,
+    // in its float32 step tensor (stepIsFloat32).
     for (let i = 0; i < group.params.length; i++) {
       const s = states[i];
-      if (s !== undefined) clr[i] = group.lr / (1 + ((s.step as number) + 1 - 1) * group.lrDecay);
+      if (s !== undefined) clr[i] = group.lr / (1 + (Math.fround((s.step as number) + 1) - 1) * group.lrDecay);
     }
   }
 
@@ -138,11 +145,12 @@ export class Adagrad extends KernelOptimizer<AdagradOptions> {
   }
 
   protected override toTorchGroup(g: AdagradGroup): Record<string, unknown> {
-    return toTorchGroup(TORCH_GROUP, g, this.torchKeyOrder.get(g) ?? []);
+    return toTorchGroup(TORCH_GROUP, g, this.torchKeyOrder.get(g) ?? [], this.extraKeys(g));
   }
 
   protected override fromTorchGroup(saved: Record<string, unknown>, current: AdagradGroup, where: string): AdagradGroup {
-    return { ...current, ...fromTorchGroup(TORCH_GROUP, saved, where) };
+    const loaded = fromTorchGroup(TORCH_GROUP, saved, where, Object.keys(this.defaults));
+    return { ...this.withoutExtras(current), ...loaded, compat: this.loadedCompat(current, generationOf(TORCH_GROUP, saved)) };
   }
 
   protected override checkLoadedStateKeys(keys: string[], _group: AdagradGroup, where: string): void {

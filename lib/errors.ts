@@ -57,14 +57,17 @@ export function checkBoolean(name: string, value: unknown): boolean {
   return value;
 }
 
-/** Rejects option names the optimizer does not know, suggesting the right one. */
-export function checkOptionNames(owner: string, given: object, known: readonly string[]): void {
+/**
+ * Rejects option names the optimizer does not know, suggesting the right
+ * one, or else adding `otherwise` (what to do instead).
+ */
+export function checkOptionNames(owner: string, given: object, known: readonly string[], otherwise?: string): void {
   for (const key of Object.keys(given)) {
     if (known.includes(key)) continue;
     const hint = suggest(key, known);
     throw new TypeError(
       `Unknown option '${key}' for ${owner}` + (hint ? ` (did you mean '${hint}'?)` : '') +
-        `; known options: ${known.join(', ')}`,
+        `; known options: ${known.join(', ')}` + (!hint && otherwise ? `; ${otherwise}` : ''),
     );
   }
 }

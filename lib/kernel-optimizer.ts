@@ -2,10 +2,10 @@
 // makes one kernel call per param group over arrays bound to it (see
 // kernel-binding.ts), synchronously or off the main thread.
 import type { KernelGroup } from './backend';
-import { checkBoolean, checkHyper, describe } from './errors';
+import { checkBoolean, checkHyper, describe, typeError } from './errors';
 import { KernelBinding } from './kernel-binding';
 import type { Compat } from './torch-groups';
-import { Optimizer, sharesMemory, type ParamGroup, type ParamState } from './optimizer';
+import { Optimizer, sharesMemory, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer';
 import type { FloatArray, Parameter } from './tensor';
 
 /** Options every kernel optimizer has besides its hyperparameters. */
@@ -45,6 +45,21 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
   /** How many steps were skipped for non-finite gradients. */
   skippedSteps = 0;
   private readonly bindings = new WeakMap<ParamGroup<H>, KernelBinding>();
+  /** Whether the user chose compat (for the optimizer or any group): loadStateDict then keeps it. */
+  private readonly compatChosen: boolean;
+
+  constructor(params: Iterable<Parameter> | Iterable<ParamGroupInput<H>>, defaults: H, compatGiven: boolean) {
+    super(params, defaults);
+    this.compatChosen = compatGiven || this.givenOptionNames.has('compat');
+  }
+
+  /**
+   * A loaded group's compat: the generation its dict comes from (so that a
+   * 1.13 checkpoint goes on as 1.13 would), unless the user chose compat.
+   */
+  protected loadedCompat(current: ParamGroup<H>, saved: Compat): Compat {
+    return this.compatChosen ? current.compat : saved;
+  }
 
   /** State keys bound to the kernel after param and grad, in role order (binding.d.ts). */
   protected abstract readonly stateRoles: readonly string[];
@@ -99,6 +114,7 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
 
   step<T>(closure?: () => T): T | undefined {
     this.assertNotBusy('step()');
+    checkClosure(closure);
     const loss = closure ? closure() : undefined;
     this.checkStep();
     if (this.skipForNonFinite()) return loss;
@@ -115,6 +131,7 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
    */
   async stepAsync<T>(closure?: () => T | Promise<T>): Promise<T | undefined> {
     this.assertNotBusy('stepAsync()');
+    checkClosure(closure);
     const loss = closure ? await closure() : undefined;
     this.assertNotBusy('stepAsync()');
     this.checkStep();
@@ -149,8 +166,10 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
   private checkStep(): void {
     const version = this.state.version;
     const groups = this.paramGroups;
+    let newParams = false;
     for (let gi = 0; gi < groups.length; gi++) {
       const group = groups[gi];
+      this.checkTorchSpellings(group, groupName(gi));
       this.validateGroup(group, groupName(gi));
       const binding = this.bindingFor(group);
       binding.clean =
@@ -158,8 +177,27 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
         binding.statesVersion === version &&
         binding.needs === this.stateNeeds(group) &&
         this.boundAsBefore(group, binding);
-      if (!binding.clean) this.checkGroupInFull(group, gi, binding, version);
+      if (!binding.clean) newParams = this.checkGroupInFull(group, gi, binding, version) || newParams;
     }
+    if (newParams) this.checkParamsUnique();
+  }
+
+  /**
+   * Throws if a param is in two groups, or twice in one: pushed into
+   * paramGroups[i].params past addParamGroup's check, it would be stepped
+   * twice with two states. Run when a step meets params it has not bound.
+   */
+  private checkParamsUnique(): void {
+    const seen = new Map<Parameter, string>();
+    this.paramGroups.forEach((group, gi) =>
+      group.params.forEach((p, pi) => {
+        const first = seen.get(p);
+        if (first !== undefined) {
+          throw new RangeError(`${paramName(pi, gi)} is also ${first}: a parameter can be in one param group, once`);
+        }
+        seen.set(p, paramName(pi, gi));
+      }),
+    );
   }
 
   /**
@@ -249,8 +287,12 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     }
   }
 
-  /** The full checks of every param of a group (anything rebound, created or changed since the last step). */
-  private checkGroupInFull(group: ParamGroup<H>, gi: number, binding: KernelBinding, version: number): void {
+  /**
+   * The full checks of every param of a group (anything rebound, created or
+   * changed since the last step). True if it met a param whose data it had
+   * not bound in that slot (checkParamsUnique then looks for duplicates).
+   */
+  private checkGroupInFull(group: ParamGroup<H>, gi: number, binding: KernelBinding, version: number): boolean {
     const current = binding.isCurrent();
     // Entries looked up at the last step are still the Map's if it has not changed since.
     const cached = binding.statesVersion === version;
@@ -259,6 +301,7 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     const params = group.params;
     // Clean: every array bound as this step needs it, so binding can be skipped.
     let clean = current && bound.length === params.length * rolesPerSlot;
+    let newParams = false;
     for (let pi = 0; pi < params.length; pi++) {
       const p = params[pi];
       const grad = p.grad;
@@ -281,6 +324,7 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
         this.checkNewGrad(p, grad, binding, at, paramName(pi, gi));
       } else {
         clean = false;
+        newParams = true;
         this.checkParamForStep(p, paramName(pi, gi));
       }
     }
@@ -290,6 +334,7 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
       binding.statesVersion = version;
       binding.needs = this.stateNeeds(group);
     }
+    return newParams;
   }
 
   /** Whether a param's state has every buffer its group's settings use (else the step creates them). */
@@ -365,15 +410,42 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     return missing;
   }
 
-  /** After a step: every param that had a grad has taken one more step. */
+  /**
+   * After a step: every param that had a grad has taken one more step,
+   * counted as the group's generation counts it (stepIsFloat32).
+   */
   private countStep(): void {
     for (const group of this.paramGroups) {
       const states = this.bindingFor(group).states;
+      const float32 = this.stepIsFloat32(group);
       for (let i = 0; i < group.params.length; i++) {
         const s = states[i];
-        if (s !== undefined) (s.step as number) += 1;
+        if (s === undefined) continue;
+        s.step = float32 ? Math.fround((s.step as number) + 1) : (s.step as number) + 1;
       }
     }
+  }
+
+  /**
+   * Whether PyTorch keeps the group's step count in a float32 tensor (2.x;
+   * 1.13 RMSprop counts in a Python int). Counting past 2^24 then stops at
+   * 16777216, and a step that reads the count (Adagrad's lr_decay) sees that.
+   */
+  protected stepIsFloat32(group: ParamGroup<H>): boolean {
+    return group.compat !== '1.13';
+  }
+
+  protected override loadedStep(step: number, group: ParamGroup<H>): number {
+    return this.stepIsFloat32(group) ? Math.fround(step) : step; // PyTorch 2.x loads it into a float32 tensor
+  }
+
+  protected override isTensorStateKey(key: string): boolean {
+    return this.stateRoles.includes(key);
+  }
+
+  /** zeroGrad()'s default, by the group's generation: 1.13's zero_grad() fills grads with zeros. */
+  protected override defaultSetToNone(group: ParamGroup<H>): boolean {
+    return group.compat !== '1.13';
   }
 
   private bindingFor(group: ParamGroup<H>): KernelBinding {
@@ -381,6 +453,10 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     if (binding === undefined) this.bindings.set(group, (binding = new KernelBinding(2 + this.stateRoles.length)));
     return binding;
   }
+}
+
+function checkClosure(closure: unknown): void {
+  if (closure !== undefined && typeof closure !== 'function') throw typeError('closure', 'a function (or nothing)', closure);
 }
 
 const groupNames: string[] = [];

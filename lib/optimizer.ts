@@ -2,7 +2,7 @@
 // addParamGroup and state dicts with PyTorch's names and layout. Subclasses
 // (RMSprop, or a user's own optimizer) add defaults, validation and step().
 import { currentBackend } from './backend';
-import { checkOptionNames, describe, typeError } from './errors';
+import { checkBoolean, checkOptionNames, describe, typeError } from './errors';
 import { allocStates, type StateRequest } from './state-slabs';
 import {
   castFloatRecord,
@@ -34,6 +34,11 @@ export interface StateDict {
   state: Record<number, Record<string, StateValue>>;
   param_groups: Array<Record<string, unknown> & { params: number[] }>;
 }
+
+/** Why addParamGroup refuses a key it does not know, and what to do instead. */
+const OWN_KEYS_HINT =
+  'to keep data of your own on a group (PyTorch allows any key), set it once the group is added: ' +
+  'opt.paramGroups[i].name = ...';
 
 /** camelCase ↔ snake_case, the only difference between our names and PyTorch's. */
 export const toSnake = (key: string): string => key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());
@@ -89,9 +94,16 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
   private preallocated: Map<Parameter, Map<string, FloatArray>> | undefined;
   /** PyTorch key order of each group's dict: the keys the user gave first, as PyTorch keeps them. */
   protected readonly torchKeyOrder = new WeakMap<object, string[]>();
+  /** Every option name the user gave in a group (addParamGroup), for options whose default depends on it. */
+  protected readonly givenOptionNames = new Set<string>();
+  /** PyTorch's spelling of each option whose name differs from ours: ['weight_decay', 'weightDecay']. */
+  private readonly torchSpellings: readonly (readonly [string, string])[];
 
   constructor(params: Iterable<Parameter> | Iterable<ParamGroupInput<H>>, defaults: H) {
     this.defaults = Object.freeze({ ...defaults });
+    this.torchSpellings = Object.keys(defaults)
+      .filter((key) => toSnake(key) !== key)
+      .map((key) => [toSnake(key), key] as const);
     if (params === null || typeof params !== 'object' || !(Symbol.iterator in params)) {
       throw typeError('params', 'an array of Parameters or of param groups', params);
     }
@@ -121,13 +133,13 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
       throw typeError(where, 'an object with a params array', input);
     }
     const { params: rawParams, ...options } = input as ParamGroupInput<H> & Record<string, unknown>;
-    checkOptionNames(`${this.constructor.name} ${where}`, options, Object.keys(this.defaults));
+    checkOptionNames(`${this.constructor.name} ${where}`, options, Object.keys(this.defaults), OWN_KEYS_HINT);
     const iterable = rawParams !== null && typeof rawParams === 'object' && Symbol.iterator in rawParams;
     if (!(rawParams instanceof Parameter) && !iterable) {
       throw typeError(`${where} params`, 'an array of Parameters', rawParams);
     }
+    // An empty group is allowed, as in PyTorch (a no-decay group that ends up empty).
     const params = rawParams instanceof Parameter ? [rawParams] : Array.from(rawParams);
-    if (params.length === 0) throw new RangeError(`optimizer got an empty parameter list (${where})`);
     params.forEach((p, i) => {
       if (!(p instanceof Parameter)) {
         throw typeError(`${where} params[${i}]`, 'a Parameter (new Parameter(data, shape))', p);
@@ -152,19 +164,31 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
     }
     this.validateGroup(group, where);
     this.torchKeyOrder.set(group, Object.keys(options).map(toSnake));
+    for (const key of Object.keys(options)) this.givenOptionNames.add(key);
     this.paramGroups.push(group);
   }
 
-  /** Clears gradients: to null (default, like PyTorch 2.x) or filled with zeros. */
-  zeroGrad(setToNone = true): void {
+  /**
+   * Clears gradients: to null, or filled with zeros. The default is the
+   * group's PyTorch generation's (defaultSetToNone): null for 2.x, zeros for
+   * 1.13, whose zero_grad() has set_to_none=False.
+   */
+  zeroGrad(setToNone?: boolean): void {
     this.assertNotBusy('zeroGrad()');
+    if (setToNone !== undefined) checkBoolean('setToNone', setToNone);
     for (const group of this.paramGroups) {
+      const toNone = setToNone ?? this.defaultSetToNone(group);
       for (const p of group.params) {
         if (p.grad === null) continue;
-        if (setToNone) p.grad = null;
+        if (toNone) p.grad = null;
         else p.grad.fill(0);
       }
     }
+  }
+
+  /** What zeroGrad() does to a group's grads when not told: set them to null, as PyTorch 2.x does. */
+  protected defaultSetToNone(_group: ParamGroup<H>): boolean {
+    return true;
   }
 
   /**
@@ -176,30 +200,74 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
   /** Throws if a group's hyperparameters are invalid. Subclasses check theirs. */
   protected validateGroup(_group: ParamGroup<H>, _where: string): void {}
 
-  /** A group's hyperparameters under PyTorch's names and order (no params). */
+  /**
+   * A group's keys that are neither params nor an option: ones a PyTorch
+   * scheduler put in a loaded dict (initial_lr), 2.6's param_names, or the
+   * user's own, set on the group. They are kept as they are, and written to
+   * state dicts under the same name.
+   */
+  protected extraKeys(group: ParamGroup<H>): string[] {
+    return Object.keys(group).filter((key) => key !== 'params' && !(key in this.defaults));
+  }
+
+  /**
+   * Throws if a group has an option under PyTorch's spelling (weight_decay
+   * for weightDecay): set on a live group, it would be silently ignored.
+   */
+  protected checkTorchSpellings(group: ParamGroup<H>, where: string): void {
+    const spellings = this.torchSpellings;
+    for (let i = 0; i < spellings.length; i++) {
+      const [torch, ours] = spellings[i];
+      if (torch in group) {
+        throw new TypeError(`${where} has a key '${torch}', which would be ignored: simd-optim names that option '${ours}'`);
+      }
+    }
+  }
+
+  /** A group's hyperparameters under PyTorch's names and order (no params); other keys as they are. */
   protected toTorchGroup(group: ParamGroup<H>): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(group)) if (key !== 'params') out[toSnake(key)] = value;
+    for (const [key, value] of Object.entries(group)) {
+      if (key !== 'params') out[key in this.defaults ? toSnake(key) : key] = value;
+    }
     return out;
   }
 
   /**
-   * The hyperparameters of a loaded group, in our names, merged over the
-   * current group. Throws on unknown or invalid entries.
+   * A loaded group: its options in our names, over the current group's
+   * options (a dict may lack some), and its other keys as they are (the
+   * current group's other keys are dropped, as PyTorch replaces the group's
+   * dict with the loaded one). Values are validated by the caller.
    */
-  protected fromTorchGroup(saved: Record<string, unknown>, current: ParamGroup<H>, where: string): ParamGroup<H> {
-    const next = { ...current } as Record<string, unknown>;
+  protected fromTorchGroup(saved: Record<string, unknown>, current: ParamGroup<H>, _where: string): ParamGroup<H> {
+    const next = this.withoutExtras(current) as Record<string, unknown>;
     for (const [key, value] of Object.entries(saved)) {
       if (key === 'params') continue;
       const ours = toCamel(key);
-      if (!(ours in this.defaults)) throw new TypeError(`${where} has unknown key '${key}'`);
-      next[ours] = value;
+      next[ours in this.defaults ? ours : key] = value;
     }
     return next as ParamGroup<H>;
   }
 
+  /** A copy of a group with only its params and options. */
+  protected withoutExtras(group: ParamGroup<H>): ParamGroup<H> {
+    const copy = { params: group.params } as Record<string, unknown>;
+    for (const key of Object.keys(this.defaults)) copy[key] = (group as Record<string, unknown>)[key];
+    return copy as ParamGroup<H>;
+  }
+
   /** Throws if a loaded state entry has keys its group cannot use, or lacks some it needs. */
   protected checkLoadedStateKeys(_keys: string[], _group: ParamGroup<H>, _where: string): void {}
+
+  /** Whether a state key must hold a tensor. Otherwise a number loads as a number (a custom optimizer's scalar state). */
+  protected isTensorStateKey(_key: string): boolean {
+    return false;
+  }
+
+  /** A loaded step count as the group's generation keeps it (a float32 tensor in PyTorch 2.x: KernelOptimizer). */
+  protected loadedStep(step: number, _group: ParamGroup<H>): number {
+    return step;
+  }
 
   /**
    * Throws unless `p` and its grad can be stepped: matching dtype and lengths,
@@ -257,7 +325,9 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
 
   /** The optimizer's state and hyperparameters in PyTorch's `state_dict()` layout. */
   stateDict(): StateDict {
+    this.assertNotBusy('stateDict()'); // the state is being written
     const index = new Map<Parameter, number>();
+    this.paramGroups.forEach((group, gi) => this.checkTorchSpellings(group, `param group ${gi}`));
     const paramGroups = this.paramGroups.map((group) => ({
       ...this.toTorchGroup(group),
       params: group.params.map((p) => {
@@ -335,7 +405,11 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
       const loaded: ParamState = {};
       for (const [name, value] of Object.entries(entry)) {
         if (name === 'step') {
-          loaded[name] = loadStep(`${where}.step`, value);
+          loaded[name] = this.loadedStep(loadStep(`${where}.step`, value), groupOf.get(p)!);
+          continue;
+        }
+        if ((typeof value === 'number' || typeof value === 'bigint') && !this.isTensorStateKey(name)) {
+          loaded[name] = loadScalar(`${where}.${name}`, value); // a custom optimizer's own number
           continue;
         }
         const values = this.loadTensor(`${where}.${name}`, value, p);
@@ -354,6 +428,7 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
     for (const [p, s] of state) this.state.set(p, s);
     groups.forEach((g, gi) => {
       const target = this.paramGroups[gi] as Record<string, unknown>;
+      for (const key of Object.keys(target)) if (!(key in g)) delete target[key]; // PyTorch replaces the dict
       Object.assign(target, g);
       this.torchKeyOrder.set(target, Object.keys(dict.param_groups[gi]).filter((k) => k !== 'params'));
     });
@@ -439,6 +514,14 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
   protected stateQuarter(_key: string): 1 | 2 | 3 {
     return 1;
   }
+}
+
+/** A number in a custom optimizer's state: a bigint (from a file) must be exact as a number. */
+function loadScalar(where: string, value: number | bigint): number {
+  if (typeof value === 'number') return value;
+  const number = Number(value);
+  if (!Number.isSafeInteger(number)) throw new RangeError(`${where} = ${value} is too large to hold exactly as a number`);
+  return number;
 }
 
 /** `step` from either PyTorch generation: an int (1.13), a 0-dim tensor (2.x), or a bigint. */

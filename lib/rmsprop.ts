@@ -3,7 +3,7 @@
 // lib/reference), following docs/spec/rmsprop-arithmetic.md.
 import type { KernelGroup } from './backend';
 import { checkBoolean, checkHyper } from './errors';
-import { fromTorchGroup, toTorchGroup, type Compat, type TorchGroupSchema } from './torch-groups';
+import { fromTorchGroup, generationOf, toTorchGroup, type Compat, type TorchGroupSchema } from './torch-groups';
 import {
   KernelOptimizer,
   sameBound,
@@ -59,6 +59,7 @@ const TORCH_GROUP: TorchGroupSchema = {
   fixed: { capturable: false, foreach: null, differentiable: false },
   required: ['lr', 'momentum', 'alpha', 'eps', 'centered', 'weight_decay'],
   optional: { maximize: false },
+  marks2x: 'capturable',
 };
 const STATE_KEYS = ['step', 'square_avg', 'momentum_buffer', 'grad_avg'];
 
@@ -68,7 +69,7 @@ export class RMSprop extends KernelOptimizer<RMSpropOptions> {
     options: Partial<RMSpropOptions> & OptimizerWideOptions = {},
   ) {
     const [hyper, skipNonFinite] = splitOptions<RMSpropOptions>(options);
-    super(params, withDefaults('RMSprop', DEFAULTS, hyper));
+    super(params, withDefaults('RMSprop', DEFAULTS, hyper), 'compat' in hyper);
     this.skipNonFinite = skipNonFinite;
   }
 
@@ -154,11 +155,12 @@ export class RMSprop extends KernelOptimizer<RMSpropOptions> {
   }
 
   protected override toTorchGroup(g: RMSpropGroup): Record<string, unknown> {
-    return toTorchGroup(TORCH_GROUP, g, this.torchKeyOrder.get(g) ?? []);
+    return toTorchGroup(TORCH_GROUP, g, this.torchKeyOrder.get(g) ?? [], this.extraKeys(g));
   }
 
   protected override fromTorchGroup(saved: Record<string, unknown>, current: RMSpropGroup, where: string): RMSpropGroup {
-    return { ...current, ...fromTorchGroup(TORCH_GROUP, saved, where) };
+    const loaded = fromTorchGroup(TORCH_GROUP, saved, where, Object.keys(this.defaults));
+    return { ...this.withoutExtras(current), ...loaded, compat: this.loadedCompat(current, generationOf(TORCH_GROUP, saved)) };
   }
 
   protected override checkLoadedStateKeys(keys: string[], group: RMSpropGroup, where: string): void {

@@ -2,6 +2,7 @@
 // generation, and the keys PyTorch has that we do not model. Each optimizer
 // describes its groups with one schema; this module does the mapping.
 import { checkBoolean, describe } from './errors';
+import { castFloatRecord, checkRecord } from './tensor';
 
 /** Which PyTorch generation to match: numerics and state-dict form. */
 export type Compat = '2.x' | '1.13';
@@ -17,50 +18,85 @@ export interface TorchGroupSchema {
   required: readonly string[];
   /** Defaults for modelled keys a loaded group may lack. */
   optional: Readonly<Record<string, unknown>>;
+  /** A key 2.x writes and 1.13 does not: it tells which generation a loaded group comes from. */
+  marks2x: string;
+}
+
+/** The PyTorch generation a saved group comes from. */
+export function generationOf(schema: TorchGroupSchema, saved: Record<string, unknown>): Compat {
+  return schema.marks2x in saved ? '2.x' : '1.13';
 }
 
 /**
- * A group's hyperparameters as PyTorch writes them: keys the user gave first
- * (PyTorch keeps the user's dict and fills in defaults after), then the rest
- * in the defaults order of the group's generation.
+ * A group's dict as PyTorch writes it: keys the user gave first (PyTorch
+ * keeps the user's dict and fills in defaults after), then the rest in the
+ * defaults order of the group's generation, then the group's other keys
+ * (`extras`: a scheduler's initial_lr, 2.6's param_names, the user's own),
+ * as they are. A key PyTorch has and we do not model (foreach, capturable,
+ * ...) holds what was loaded, else what simd-optim's step amounts to.
  */
 export function toTorchGroup(
   schema: TorchGroupSchema,
   group: { compat: Compat },
   firstKeys: readonly string[],
+  extras: readonly string[],
 ): Record<string, unknown> {
   const keys = schema.order[group.compat];
   const values = group as Record<string, unknown>;
-  const order = new Set([...firstKeys.filter((k) => keys.includes(k)), ...keys]);
+  const order = new Set([...firstKeys.filter((k) => keys.includes(k) || extras.includes(k)), ...keys, ...extras]);
   const out: Record<string, unknown> = {};
-  for (const key of order) out[key] = key in schema.ours ? values[schema.ours[key]] : schema.fixed[key];
+  for (const key of order) {
+    out[key] = key in schema.ours ? values[schema.ours[key]] : key in values ? values[key] : schema.fixed[key];
+  }
   return out;
 }
 
 /**
- * The modelled hyperparameters of a loaded PyTorch group, under our names.
- * Throws on unknown keys, missing required keys, and unmodelled keys whose
- * value we cannot honour. Values are validated by the optimizer afterwards.
+ * A loaded PyTorch group under our names: the hyperparameters we model, and
+ * every other key as it is (PyTorch keeps them: a scheduler's initial_lr,
+ * 2.6's param_names, foreach, ...). Throws on missing required keys, on
+ * unmodelled keys whose value we cannot honour, and on a key that is one of
+ * our own option names (`ourNames`: compat, weightDecay) rather than
+ * PyTorch's. Values are validated by the optimizer afterwards.
  */
 export function fromTorchGroup(
   schema: TorchGroupSchema,
   saved: Record<string, unknown>,
   where: string,
+  ourNames: readonly string[],
 ): Record<string, unknown> {
-  const known = new Set([...schema.order['2.x'], ...schema.order['1.13']]);
-  for (const key of Object.keys(saved)) {
-    if (key !== 'params' && !known.has(key)) throw new TypeError(`${where} has unknown key '${key}'`);
-  }
   for (const key of schema.required) {
     if (!(key in saved)) throw new TypeError(`${where} is missing '${key}'`);
   }
   checkUnmodelled(saved, where);
   const out: Record<string, unknown> = {};
   for (const [torchKey, ourKey] of Object.entries(schema.ours)) {
-    out[ourKey] = torchKey in saved ? saved[torchKey] : schema.optional[torchKey];
+    if (!(torchKey in saved)) out[ourKey] = schema.optional[torchKey];
+    else out[ourKey] = torchKey === 'lr' ? loadedLr(saved.lr, `${where}.lr`) : saved[torchKey];
+  }
+  for (const [key, value] of Object.entries(saved)) {
+    if (key === 'params' || key in schema.ours) continue;
+    if (ourNames.includes(key)) {
+      throw new TypeError(`${where} has key '${key}', which is a simd-optim option name, not a PyTorch one`);
+    }
+    out[key] = value;
   }
   return out;
 }
+
+/**
+ * The learning rate as PyTorch 2.x may save it: a number, or a 0-dim tensor
+ * (`lr=torch.tensor(0.01)`), which becomes its value. Anything else is left
+ * for the optimizer's validation to word.
+ */
+function loadedLr(value: unknown, where: string): unknown {
+  if (value === null || typeof value !== 'object' || !('dtype' in value)) return value;
+  const record = checkRecord(where, value);
+  if (record.data.length !== 1 || !FLOAT_DTYPES.includes(record.dtype)) return value;
+  return castFloatRecord(where, record, 'float64')[0];
+}
+
+const FLOAT_DTYPES: readonly string[] = ['float16', 'bfloat16', 'float32', 'float64'];
 
 /** PyTorch keys we do not model: accepted when their value changes nothing on CPU. */
 function checkUnmodelled(saved: Record<string, unknown>, where: string): void {

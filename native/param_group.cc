@@ -295,7 +295,8 @@ StepWork ParamGroup::prepare(Napi::Env env, Algorithm algorithm) {
   w.adagrad.weight_decay = hyper_[3];
   w.adagrad.maximize = hyper_[6] != 0;
   w.slot_scalars = slot_scalars_;
-  if (algorithm == Algorithm::kAdagrad && slot_scalars_ == nullptr) {
+  // An empty Float64Array may have no data pointer; an empty group reads none.
+  if (algorithm == Algorithm::kAdagrad && slot_scalars_ == nullptr && !slots_.empty()) {
     throw Napi::Error::New(env, "simd-optim internal error: adagradStep needs slotScalars");
   }
   const double threads = hyper_[8];

@@ -29,6 +29,8 @@ interface IoCase {
   dtype: 'float32' | 'float64';
   defaults: Record<string, unknown>;
   groups: Record<string, unknown>[];
+  /** PyTorch's groups get a 'name' key, param_names (2.x) and a scheduler's initial_lr (io_oracle.py build). */
+  extras?: boolean;
 }
 
 const ALL = [{ params: [0, 1, 2] }];
@@ -43,6 +45,16 @@ const CASES: IoCase[] = [
   },
   { name: 'float64', optimizer: 'RMSprop', dtype: 'float64', defaults: { lr: 0.01, momentum: 0.9, centered: true }, groups: ALL },
   { name: 'adagrad', optimizer: 'Adagrad', dtype: 'float32', defaults: { lr: 0.1, lr_decay: 0.01, weight_decay: 0.1 }, groups: ALL },
+  // Groups as real runs leave them: a key of the user's own, param_names (2.x),
+  // a scheduler's initial_lr. Node must keep each and write it back.
+  {
+    name: 'extra-group-keys', optimizer: 'RMSprop', dtype: 'float32', defaults: { lr: 0.01 }, extras: true,
+    groups: [{ params: [0, 1], lr: 0.05 }, { params: [2], momentum: 0.9 }],
+  },
+  {
+    name: 'adagrad-extra-group-keys', optimizer: 'Adagrad', dtype: 'float32', defaults: { lr: 0.1, lr_decay: 0.01 }, extras: true,
+    groups: ALL,
+  },
 ];
 
 function typed(dtype: IoCase['dtype'], values: Float32Array): Float32Array | Float64Array {
@@ -63,7 +75,8 @@ function inputs(c: IoCase, seed: number) {
 function request(c: IoCase, seed: number) {
   const { params, grads } = inputs(c, seed);
   return {
-    name: c.name, optimizer: c.optimizer, dtype: c.dtype, defaults: c.defaults, groups: c.groups, k: K, m: M, n: N,
+    name: c.name, optimizer: c.optimizer, dtype: c.dtype, defaults: c.defaults, groups: c.groups, extras: c.extras ?? false,
+    k: K, m: M, n: N,
     params: PARAMS.map((p, i) => ({ ...p, data: b64(params[i]) })),
     grads: grads.map((step) => step.map(b64)),
   };
@@ -86,6 +99,15 @@ async function continueInNode(c: IoCase, seed: number, folder: string, compat: '
   const options = { ...camelKeys(c.defaults), compat };
   const opt = c.optimizer === 'RMSprop' ? new RMSprop(groups, options) : new Adagrad(groups, options);
   opt.loadStateDict(await loadTorch<StateDict>(path.join(folder, 'opt-torch.pt')));
+  if (c.extras) {
+    // Kept on the groups under PyTorch's names, as they are.
+    opt.paramGroups.forEach((g, gi) => {
+      const group = g as unknown as Record<string, unknown>;
+      expect(group.name, c.name).to.equal(`group ${gi}`);
+      expect(group.initial_lr, c.name).to.equal(group.lr);
+      if (compat === '2.x') expect(group.param_names, c.name).to.deep.equal((c.groups[gi].params as number[]).map((i) => PARAMS[i].name));
+    });
+  }
   const { grads } = inputs(c, seed);
   for (let t = K; t < K + M; t++) {
     params.forEach((p, i) => (p.grad = grads[t][i]));

@@ -462,7 +462,7 @@ describe('RMSprop: loadStateDict', () => {
     ['an int32 square_avg', (sd) => (sd.state[0].square_avg = { dtype: 'int32', shape: [7], data: new Int32Array(7) }), TypeError, /floating-point tensor is required/],
     ['a missing momentum_buffer', (sd) => delete sd.state[1].momentum_buffer, TypeError, /missing 'momentum_buffer'/],
     ['an unknown state key', (sd) => (sd.state[0].exp_avg = 1), TypeError, /unknown key 'exp_avg'/],
-    ['an unknown group key', (sd) => (sd.param_groups[0].betas = [0.9, 0.99]), TypeError, /unknown key 'betas'/],
+    ['a group key that is a simd-optim option name', (sd) => (sd.param_groups[0].compat = '1.13'), TypeError, /'compat', which is a simd-optim option name/],
     ['a missing group key', (sd) => delete sd.param_groups[0].alpha, TypeError, /missing 'alpha'/],
     ['a negative lr', (sd) => (sd.param_groups[1].lr = -1), RangeError, /Invalid learning rate: -1/],
     ['an infinite eps', (sd) => (sd.param_groups[0].eps = Infinity), RangeError, /Invalid epsilon value: Infinity/],

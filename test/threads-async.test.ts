@@ -67,10 +67,12 @@ describe('threads and stepAsync', () => {
     const w = new Parameter(randomF32(1 << 20, 1));
     const opt = new RMSprop([w], { momentum: 0.9 });
     w.grad = randomF32(1 << 20, 2);
+    const dict = opt.stateDict();
     const pending = opt.stepAsync();
     expect(() => opt.step()).to.throw(Error, /step\(\) called while stepAsync\(\) is still running/);
     expect(() => opt.zeroGrad()).to.throw(Error, /zeroGrad\(\) called while stepAsync/);
-    expect(() => opt.loadStateDict(opt.stateDict())).to.throw(Error, /loadStateDict\(\) called while stepAsync/);
+    expect(() => opt.loadStateDict(dict)).to.throw(Error, /loadStateDict\(\) called while stepAsync/);
+    expect(() => opt.stateDict()).to.throw(Error, /stateDict\(\) called while stepAsync/); // its state is being written
     expect(() => opt.addParamGroup({ params: [new Parameter(new Float32Array(1))] })).to.throw(Error, /addParamGroup/);
     const second = await opt.stepAsync().then(() => 'resolved', (e: Error) => e.message);
     expect(second).to.match(/stepAsync\(\) called while stepAsync\(\) is still running/);
@@ -95,10 +97,11 @@ describe('threads and stepAsync', () => {
           for (let s = 0; s < 2; s++) {
             ps[0].grad = randomF32(n, 10 + s);
             ps[1].grad = Float64Array.from(randomF32(n, 20 + s));
+            const dict = opt.stateDict();
             const pending = opt.stepAsync();
             if (disturb) {
               const label = `${backend.label} ${name}`;
-              const dict = opt.stateDict();
+              expect(() => opt.stateDict(), label).to.throw(Error, /stateDict\(\) called while stepAsync/);
               expect(() => opt.step(), label).to.throw(Error, /step\(\) called while stepAsync\(\) is still running/);
               expect(() => opt.zeroGrad(), label).to.throw(Error, /zeroGrad\(\) called while stepAsync/);
               expect(() => opt.zeroGrad(false), label).to.throw(Error, /zeroGrad\(\) called while stepAsync/);

@@ -21,7 +21,8 @@
 #   every .safetensors file in dir, and writes python.safetensors there.
 # case: {"name", "optimizer", "dtype", "params": [{"name", "shape", "data": b64}],
 #        "defaults": {...}, "groups": [{"params": [i], ...}], "grads": [[b64] per param] per step,
-#        "k", "m", "n"}
+#        "k", "m", "n", "extras": bool (groups with a "name" key, param_names
+#        on 2.x, and an LR scheduler's initial_lr)}
 import base64
 import collections
 import json
@@ -157,7 +158,21 @@ def build(case):
     dtype = DTYPES[case["dtype"]]
     params = [torch.nn.Parameter(decode(p["data"], dtype, p["shape"])) for p in case["params"]]
     groups = [dict(g, params=[params[i] for i in g["params"]]) for g in case["groups"]]
+    if case.get("extras"):
+        # What real runs put in groups besides hyperparameters: a key of the
+        # user's own, and (2.x) the names of params given as (name, param).
+        for gi, (g, spec) in enumerate(zip(groups, case["groups"])):
+            g["name"] = f"group {gi}"
+            if not torch.__version__.startswith("1."):
+                g["params"] = [(case["params"][i]["name"], params[i]) for i in spec["params"]]
     return params, getattr(torch.optim, case["optimizer"])(groups, **case["defaults"])
+
+
+def schedule(case, opt, last_epoch):
+    """An LR scheduler, which adds initial_lr to every group; resuming one (last_epoch >= 0) needs it back."""
+    if case.get("extras"):
+        # A step size beyond the run: lr stays put, so Node (which has no scheduler) steps the same.
+        torch.optim.lr_scheduler.StepLR(opt, step_size=10**6, last_epoch=last_epoch)
 
 
 def run(case, params, opt, start, stop):
@@ -192,12 +207,14 @@ def final(params, opt):
 
 def train(case, folder):
     params, opt = build(case)
+    schedule(case, opt, -1)
     run(case, params, opt, 0, case["k"])
     os.makedirs(folder, exist_ok=True)
     torch.save(opt.state_dict(), os.path.join(folder, "opt-torch.pt"))
     model = collections.OrderedDict((spec["name"], p.detach()) for spec, p in zip(case["params"], params))
     torch.save(model, os.path.join(folder, "model-torch.pt"))
     ref_params, ref_opt = build(case)
+    schedule(case, ref_opt, -1)
     run(case, ref_params, ref_opt, 0, case["k"] + case["m"])
     reference_form = form(ref_opt.state_dict())
     run(case, ref_params, ref_opt, case["k"] + case["m"], case["k"] + case["m"] + case["n"])
@@ -214,6 +231,7 @@ def resume(case, folder):
             p.copy_(model[spec["name"]])
     opt.load_state_dict(saved)
     start = case["k"] + case["m"]
+    schedule(case, opt, start - 1)
     run(case, params, opt, start, start + case["n"])
     return {"name": case["name"], "form": saved_form, "model_type": type(model).__name__, "final": final(params, opt)}
 
