@@ -3,14 +3,15 @@
 // over the same file. After every kill the file must load, and must equal
 // exactly the state after one of the steps the child took. saveTorch writes
 // a temporary file, fsyncs it and renames it over the old one, so a kill
-// mid-write leaves the previous checkpoint (and a stray temporary file).
+// mid-write leaves the previous checkpoint (and a stray temporary file,
+// which a later save removes once it is old: tested at the end).
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadTorch, Parameter, RMSprop, type StateDict, type TensorRecord } from '../lib';
+import { loadTorch, Parameter, RMSprop, saveTorch, type StateDict, type TensorRecord } from '../lib';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { trainingRun } = require('./crash/training-run') as {
@@ -92,3 +93,58 @@ describe('checkpoints survive SIGKILL', function () {
     expect(midWrite, 'kills that interrupted a save').to.be.at.least(5);
   });
 });
+
+describe('an atomic save behaves like writing the file in place', () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simd-optim-save-'))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("keeps an existing file's permissions", async () => {
+    const file = path.join(dir, 'ckpt.pt');
+    fs.writeFileSync(file, 'old');
+    fs.chmodSync(file, 0o600);
+    await saveTorch({ x: 1 }, file);
+    expect(fs.statSync(file).mode & 0o777).to.equal(0o600);
+  });
+
+  it('writes through a symlink, which stays a symlink', async () => {
+    const real = path.join(dir, 'real.pt');
+    const link = path.join(dir, 'link.pt');
+    fs.writeFileSync(real, 'old');
+    fs.symlinkSync(real, link);
+    await saveTorch({ x: 2 }, link);
+    expect(fs.lstatSync(link).isSymbolicLink()).to.equal(true);
+    expect(await loadTorch(real)).to.deep.equal({ x: 2 });
+  });
+
+  it('names the file asked for, not its temporary file, when it cannot write', async () => {
+    const file = path.join(dir, 'missing', 'ckpt.pt');
+    const err = (await saveTorch({ x: 1 }, file).catch((e: unknown) => e)) as NodeJS.ErrnoException;
+    expect(err.message).to.match(new RegExp(`^cannot write ${file}: ENOENT`));
+    expect(err.code).to.equal('ENOENT');
+  });
+
+  it("removes a killed writer's temporary file once it is old, and nothing else", async () => {
+    const file = path.join(dir, 'ckpt.pt');
+    let dead = 4_000_000;
+    while (alive(dead)) dead++;
+    const stale = path.join(dir, `.ckpt.pt.${dead}.0123abcd.tmp`);
+    const recent = path.join(dir, `.ckpt.pt.${dead}.4567cdef.tmp`);
+    const ours = path.join(dir, `.ckpt.pt.${process.pid}.89abcdef.tmp`);
+    const other = path.join(dir, `.other.pt.${dead}.0123abcd.tmp`);
+    for (const f of [stale, recent, ours, other]) fs.writeFileSync(f, 'partial');
+    const hourAgo = new Date(Date.now() - 3600_000);
+    for (const f of [stale, ours, other]) fs.utimesSync(f, hourAgo, hourAgo);
+    await saveTorch({ x: 1 }, file);
+    expect(fs.readdirSync(dir).sort()).to.deep.equal([path.basename(recent), path.basename(ours), path.basename(other), 'ckpt.pt'].sort());
+  });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -6,7 +6,8 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileFormatError, loadSafetensors, loadTorch, saveSafetensors, torchBytes } from '../lib';
-import { pickle, pyGlobal, reduce, tuple, persistentId, type PyValue } from '../lib/io/pickle-write';
+import { describeValue } from '../lib/cli/inspect';
+import { dict, pickle, pyGlobal, reduce, tuple, persistentId, type PyValue } from '../lib/io/pickle-write';
 import { zipOf, zipRecords } from './zip-helpers';
 
 const fixture = (version: string, name: string) => path.join(__dirname, 'fixtures', 'torch-files', version, name);
@@ -27,6 +28,34 @@ const tensor = (storageType: string, numel: number, size: number[], stride: numb
   reduce(pyGlobal('torch._utils', '_rebuild_tensor_v2'),
     persistentId(tuple('storage', pyGlobal('torch', storageType), '0', 'cpu', numel)),
     offset, tuple(...size), tuple(...stride), false, reduce(pyGlobal('collections', 'OrderedDict')));
+
+const [STOP, MARK, EMPTY_LIST, EMPTY_DICT, BINPUT, BINGET, APPEND, SETITEM, DICT, BININT1, LIST, POP] =
+  [0x2e, 0x28, 0x5d, 0x7d, 0x71, 0x68, 0x61, 0x73, 0x64, 0x4b, 0x6c, 0x30];
+const u32 = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24];
+/** SHORT_BINUNICODE of a short ASCII string. */
+const str = (s: string) => [0x8c, s.length, ...Buffer.from(s)];
+/** A torch.save-like file whose data.pkl is these pickle opcodes (protocol 2). */
+const rawPickle = (ops: number[]) => archive({ 'data.pkl': Uint8Array.from([0x80, 2, ...ops]), version: text('3\n') });
+
+/** The last central directory entry claims a zip64 size, with an extra block too short for its zip64 field. */
+function zip64ExtraOverrun(zip: Uint8Array): Uint8Array {
+  const b = Buffer.from(zip);
+  const eocd = b.length - 22;
+  const dirOffset = b.readUInt32LE(eocd + 16);
+  let at = dirOffset;
+  let last = 0;
+  for (let i = 0; i < b.readUInt16LE(eocd + 10); i++) {
+    last = at;
+    at += 46 + b.readUInt16LE(at + 28) + b.readUInt16LE(at + 30) + b.readUInt16LE(at + 32);
+  }
+  const entry = Buffer.from(b.subarray(last, last + 46 + b.readUInt16LE(last + 28)));
+  entry.writeUInt32LE(0xffffffff, 24);
+  entry.writeUInt16LE(4, 30);
+  const directory = Buffer.concat([b.subarray(dirOffset, last), entry, Buffer.from([1, 0, 16, 0])]);
+  const end = Buffer.from(b.subarray(eocd));
+  end.writeUInt32LE(directory.length, 12);
+  return Buffer.concat([b.subarray(0, dirOffset), directory, end]);
+}
 
 async function expectFormatError(input: Uint8Array | Promise<Uint8Array>, message: RegExp): Promise<void> {
   const err = await loadTorch(await input).then(() => undefined, (e: unknown) => e);
@@ -62,8 +91,39 @@ describe('loadTorch refuses bad files with a FileFormatError that says what is w
     ['a dict with a tuple key', () => archive({ 'data.pkl': Uint8Array.from([0x80, 2, 0x7d, 0x29, 0x4e, 0x73, 0x2e]), version: text('3\n') }), /only str and int keys/],
     ['a call with far too many arguments', () => torchFile(reduce(pyGlobal('collections', 'OrderedDict'), ...new Array<PyValue>(20).fill(0))), /REDUCE with 20 arguments/],
     ['an unreadable byteorder', () => torchFile(1, {}, { byteorder: text('middle') }), /byteorder record says 'middle'/],
+    // Small files that would take gigabytes, a crash or a hang to load.
+    ['a stride-0 view that expands 4 bytes to 512 MiB', () => torchFile(tensor('FloatStorage', 1, [2 ** 27], [0]), { 0: new Uint8Array(4) }),
+      /views that would copy 536870912 bytes out of 4 bytes of storage/],
+    ['a view of 2^60 elements', () => torchFile(tensor('FloatStorage', 1, [2 ** 30, 2 ** 30], [0, 0]), { 0: new Uint8Array(4) }),
+      /tensor of shape \[1073741824, 1073741824\] is too large/],
+    ['an integer of 5,000 bytes', () => rawPickle([0x8b, ...u32(5000), ...new Array<number>(5000).fill(7), STOP]), /integer of 5000 bytes/],
+    ['a dict posing as a storage', () => torchFile(reduce(pyGlobal('torch._utils', '_rebuild_tensor_v2'), dict([['key', '0']]), 0, tuple(1), tuple(1),
+      false, reduce(pyGlobal('collections', 'OrderedDict'))), { 0: new Uint8Array(4) }), /tensor without a storage/],
+    ['a list that contains itself', () => rawPickle([EMPTY_LIST, BINPUT, 0, BINGET, 0, APPEND, STOP]), /a value contains itself/],
+    ['lists nested 1,001 deep', () => rawPickle([...new Array<number>(1001).fill(EMPTY_LIST), ...new Array<number>(1000).fill(APPEND), STOP]),
+      /nested more than 1000 levels deep/],
+    ['a dict with both 1 and "1" as keys', () => rawPickle([EMPTY_DICT, BININT1, 1, ...str('a'), SETITEM, ...str('1'), ...str('b'), SETITEM, STOP]),
+      /both 1 and '1' as keys/],
+    ['a DICT with a key and no value', () => rawPickle([MARK, BININT1, 1, DICT, STOP]), /DICT of 1 items/],
+    ['a zip64 field past its extra block', async () => zip64ExtraOverrun(await torchBytes({ x: 1 })), /damaged extra field/],
   ];
   for (const [what, make, message] of rows) it(what, () => expectFormatError(make(), message));
+
+  it('loads a value whose parts are shared 2^60 times over at once, and inspect and saveTorch stop on it', async () => {
+    // L0 = []; Li = [L(i-1), L(i-1)]: 2 KB of pickle, 2^60 paths to walk.
+    const ops = [EMPTY_LIST, BINPUT, 0, POP];
+    for (let i = 1; i <= 60; i++) ops.push(MARK, BINGET, i - 1, BINGET, i - 1, LIST, BINPUT, i, POP);
+    const value = await loadTorch(await rawPickle([...ops, BINGET, 60, STOP]));
+    const lines = describeValue(value);
+    expect(lines[lines.length - 1]).to.match(/stopped after 1000000 values/);
+    const err = await torchBytes(value).catch((e: unknown) => e);
+    expect((err as Error).message).to.match(/saveTorch cannot write more than 10000000 values/);
+  });
+
+  it('loads lists nested 1,000 deep (what torch.save can write)', async () => {
+    const value = await loadTorch(await rawPickle([...new Array<number>(1000).fill(EMPTY_LIST), ...new Array<number>(999).fill(APPEND), STOP]));
+    expect(Array.isArray(value)).to.equal(true);
+  });
 
   it('names the file path when reading from disk', async () => {
     const file = path.join(fs.mkdtempSync('/tmp/simd-optim-bad-'), 'broken.pt');
@@ -89,6 +149,9 @@ describe('loadSafetensors refuses bad files', () => {
     ['a hole in the data', header('{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', new Uint8Array(8)), /starts at 4, expected 0/],
     ['data past the end', header('{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}', new Uint8Array(8)), /past the end/],
     ['trailing bytes', header('{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(8)), /4 bytes after the last tensor/],
+    ['a tensor described by null', header('{"w":null}'), /tensor w is described by null, not an object/],
+    ['optimizer metadata whose state_keys are not lists', header(JSON.stringify({ __metadata__: { format: 'simd-optim/optimizer-state-dict', param_groups: '[]', state_keys: '{"0":5}' } })),
+      /state_keys must map each param index to a list of names/],
   ];
   for (const [what, bytes, message] of rows) {
     it(what, async () => {

@@ -63,6 +63,7 @@ describe('saveSafetensors / loadSafetensors', () => {
       half: { dtype: 'float16', shape: [2], data: new Uint16Array([0x3c00, 0xc000]) } as TensorRecord,
       steps: { dtype: 'int64', shape: [], data: new BigInt64Array([2n ** 60n]) } as TensorRecord,
       mask: { dtype: 'bool', shape: [3], data: Uint8Array.from([1, 0, 1]) } as TensorRecord,
+      bare: new Float64Array([1.5, -3]), // a bare typed array, as saveTorch takes it
     };
     const file = path.join(dir, 'model.safetensors');
     await saveSafetensors(model, file, { note: 'made in node' });
@@ -70,6 +71,7 @@ describe('saveSafetensors / loadSafetensors', () => {
     expect(loaded.metadata).to.deep.equal({ note: 'made in node' });
     expect(loaded.tensors['fc.weight']).to.deep.equal({ dtype: 'float32', shape: [3, 2], data: model['fc.weight'].data });
     expect(loaded.tensors.steps.data).to.deep.equal(model.steps.data);
+    expect(loaded.tensors.bare).to.deep.equal({ dtype: 'float64', shape: [2], data: model.bare });
     expect(Object.keys(loaded.tensors)).to.deep.equal(Object.keys(model));
   });
 

@@ -7,7 +7,8 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Adagrad, loadTorch, Parameter, RMSprop, saveTorch, type StateDict, type TensorRecord } from '../lib';
+import { Adagrad, loadTorch, Parameter, RMSprop, saveTorch, torchBytes, type StateDict, type TensorRecord } from '../lib';
+import { isIntKey } from '../lib/io/python-dicts';
 import { randomF32 } from './helpers';
 import { pythonOracles, requireTorch, type PythonOracle } from './torch/python';
 import { zipRecords } from './zip-helpers';
@@ -184,4 +185,46 @@ interface Answer {
   name: string;
   form: unknown;
   final: unknown;
+}
+
+describe('an optimizer dict inside a checkpoint ({ model, optimizer, epoch })', function () {
+  this.timeout(120_000);
+  /** A checkpoint as training scripts save one, from a 1.13 or 2.x optimizer. */
+  function checkpoint(compat: '1.13' | '2.x') {
+    const w = new Parameter(randomF32(6, 1), [2, 3]);
+    const b = new Parameter(randomF32(2, 2));
+    const opt = new RMSprop([w, b], { momentum: 0.9, compat });
+    [w.grad, b.grad] = [randomF32(6, 3), randomF32(2, 4)];
+    opt.step();
+    return { model: { weight: w, bias: b }, optimizer: opt.stateDict(), epoch: 3 };
+  }
+
+  it('is written with int state keys and its generation\'s step type, as at the top level', async () => {
+    for (const compat of ['1.13', '2.x'] as const) {
+      const loaded = await loadTorch<{ optimizer: StateDict }>(await torchBytes(checkpoint(compat)));
+      for (const key of Object.keys(loaded.optimizer.state)) expect(isIntKey(loaded.optimizer.state, key), `${compat} state key ${key}`).to.equal(true);
+      expect(typeof loaded.optimizer.state[0].step, compat).to.equal(compat === '1.13' ? 'number' : 'object');
+    }
+  });
+
+  for (const id of ['torch-1.13', 'torch-2.6'] as const) {
+    it(`${id} loads it and finds a state for every param`, async function () {
+      const oracle = pythonOracles().find((o) => o.id === id);
+      if (oracle === undefined) return requireTorch ? expect.fail(`${id} is not installed`) : this.skip();
+      const dir = oracle.tempDir();
+      try {
+        await saveTorch(checkpoint(id === 'torch-1.13' ? '1.13' : '2.x'), path.join(dir.host, 'ckpt.pt'));
+        const answer = oracle.run(script, { mode: 'describe', dir: dir.python }) as { files: Record<string, DescribedDict> };
+        const optimizer = answer.files['ckpt.pt'].dict.find(([k]) => k === 'optimizer')![1] as DescribedDict;
+        const state = optimizer.dict.find(([k]) => k === 'state')![1] as DescribedDict;
+        expect(state.dict.map(([k]) => k)).to.deep.equal(['int:0', 'int:1']);
+      } finally {
+        fs.rmSync(dir.host, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
+interface DescribedDict {
+  dict: [string, unknown][];
 }

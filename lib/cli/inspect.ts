@@ -25,7 +25,7 @@ export async function loadOrExplain(file: string): ReturnType<typeof loadAny> {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw new CliError(`no such file: ${file}`);
     if (e.name === 'FileFormatError') throw new CliError(e.message);
-    throw err;
+    throw new CliError(`cannot read ${file}: ${e.message}`);
   }
 }
 
@@ -36,9 +36,14 @@ export function describeValue(value: unknown): string[] {
     return describeOptimizer(v.state as Record<string, Record<string, unknown>>, v.param_groups as Record<string, unknown>[]);
   }
   const lines: string[] = [];
-  walk(value, '', lines);
+  const budget = { values: MAX_VALUES };
+  walk(value, '', lines, budget);
+  if (budget.values < 0) lines.push(`... stopped after ${MAX_VALUES} values (parts of the file are shared many times over)`);
   return lines;
 }
+
+/** How many values inspect walks: a file whose parts are shared (a DAG) can unfold without end. */
+const MAX_VALUES = 1_000_000;
 
 function describeOptimizer(state: Record<string, Record<string, unknown>>, groups: Record<string, unknown>[]): string[] {
   const lines = [`optimizer state dict: ${groups.length} param group(s), state for ${Object.keys(state).length} param(s)`];
@@ -53,14 +58,15 @@ function describeOptimizer(state: Record<string, Record<string, unknown>>, group
   return lines;
 }
 
-function walk(value: unknown, path: string, lines: string[]): void {
+function walk(value: unknown, path: string, lines: string[], budget: { values: number }): void {
+  if (--budget.values < 0) return;
   if (isRecord(value)) {
     lines.push(`${(path || '(tensor)').padEnd(24)} ${describeTensor(value)}`);
   } else if (Array.isArray(value)) {
     if (value.every((x) => !isRecord(x) && (x === null || typeof x !== 'object'))) lines.push(`${path} = [${value.map(formatScalar).join(', ')}]`);
-    else value.forEach((x, i) => walk(x, `${path}[${i}]`, lines));
+    else value.forEach((x, i) => walk(x, `${path}[${i}]`, lines, budget));
   } else if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
-    for (const [k, x] of Object.entries(value)) walk(x, path ? `${path}.${k}` : k, lines);
+    for (const [k, x] of Object.entries(value)) walk(x, path ? `${path}.${k}` : k, lines, budget);
   } else {
     lines.push(`${path || '(value)'} = ${formatScalar(value)}`);
   }

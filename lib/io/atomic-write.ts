@@ -1,34 +1,85 @@
 // Writes a file so that a crash or kill never leaves a half-written file in
 // its place: a temporary file in the same folder, fsync, rename over the
 // target (atomic on POSIX file systems), then fsync the folder so the rename
-// itself is durable.
+// itself is durable. Otherwise it behaves as writing the file in place
+// would: through a symlink, keeping an existing file's permissions, and
+// refusing a file we may not write.
 import { randomBytes } from 'crypto';
-import { promises as fsp } from 'fs';
+import { constants as fsConstants, promises as fsp } from 'fs';
 import * as path from 'path';
+
+/** A temporary file left by a killed writer is removed once this old (ms) and its process is gone. */
+const STALE_AFTER = 10 * 60 * 1000;
 
 export async function writeFileAtomic(target: string, fill: (write: (chunk: Uint8Array) => Promise<void>) => Promise<void>): Promise<void> {
   if (typeof target !== 'string' || target.length === 0) {
     throw new TypeError(`Expected a file path for the path argument but received ${JSON.stringify(target)}`);
   }
-  const dir = path.dirname(path.resolve(target));
-  const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await fsp.open(temp, 'wx', 0o644);
+  // Through a symlink, as torch.save's open() goes: the link stays, the file it names is replaced.
+  const file = await fsp.realpath(target).catch(() => path.resolve(target));
+  const existing = await fsp.stat(file).catch(() => undefined);
+  if (existing !== undefined) {
+    await fsp.access(file, fsConstants.W_OK).catch((e: NodeJS.ErrnoException) => {
+      throw writeError(target, e, 'the file is not writable');
+    });
+  }
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  await removeStaleTemps(dir, base);
+  const temp = path.join(dir, `.${base}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const handle = await fsp.open(temp, 'wx', 0o666).catch((e: NodeJS.ErrnoException) => {
+    throw writeError(target, e, `cannot create a temporary file in ${dir} to rename over it`);
+  });
   let renamed = false;
   try {
+    if (existing !== undefined) await handle.chmod(existing.mode & 0o7777);
     await fill(async (chunk) => {
       let done = 0;
       while (done < chunk.length) done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten;
     });
     await handle.sync();
     await handle.close();
-    await fsp.rename(temp, target);
+    await fsp.rename(temp, file);
     renamed = true;
     await syncDirectory(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw code === undefined ? e : writeError(target, e as NodeJS.ErrnoException, 'the file was left as it was');
   } finally {
     if (!renamed) {
       await handle.close().catch(() => {});
       await fsp.unlink(temp).catch(() => {});
     }
+  }
+}
+
+/** An fs error that names the file the caller asked for (not the temporary one), keeping its code. */
+function writeError(target: string, cause: NodeJS.ErrnoException, what: string): Error {
+  const error: NodeJS.ErrnoException = new Error(`cannot write ${target}: ${cause.code ?? cause.message} (${what})`, { cause });
+  error.code = cause.code;
+  return error;
+}
+
+/** Temporary files of `base` whose writer was killed (its process gone, the file untouched for a while). */
+async function removeStaleTemps(dir: string, base: string): Promise<void> {
+  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  const prefix = `.${base}.`;
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const match = /^(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name.slice(prefix.length));
+    if (match === null || processAlive(Number(match[1]))) continue;
+    const temp = path.join(dir, name);
+    const stat = await fsp.stat(temp).catch(() => undefined);
+    if (stat !== undefined && Date.now() - stat.mtimeMs > STALE_AFTER) await fsp.unlink(temp).catch(() => {});
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
   }
 }
 

@@ -4,7 +4,7 @@
 // torch.load(weights_only=True) does. Python values become plain JS:
 // None → null, int → number (bigint beyond 2^53), float → number, str →
 // string, bytes → Uint8Array, list/tuple → array, dict → object.
-import { markIntKey } from './python-dicts';
+import { isIntKey, markIntKey } from './python-dicts';
 
 /** What a GLOBAL resolves to: a function REDUCE may call, or a marker value. */
 export type PickleGlobal = ((...args: unknown[]) => unknown) | { readonly global: string };
@@ -95,6 +95,10 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): unknown {
     }
     // defineProperty: a key named "__proto__" becomes an own key, never the prototype.
     const dict = target as object;
+    // A JS object has one key for Python's 1 and '1': keeping both is impossible, dropping one silently wrong.
+    if (Object.prototype.hasOwnProperty.call(dict, String(key)) && isIntKey(dict, String(key)) !== (typeof key !== 'string')) {
+      fail(`a dict has both ${String(key)} and '${String(key)}' as keys, which JS objects cannot tell apart`);
+    }
     Object.defineProperty(dict, String(key), { value, enumerable: true, writable: true, configurable: true });
     if (typeof key !== 'string') markIntKey(dict, String(key));
   };
@@ -151,9 +155,13 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): unknown {
       case 0x8a: // LONG1
         stack.push(readLong(u8()));
         break;
-      case 0x8b: // LONG4
-        stack.push(readLong(u32()));
+      case 0x8b: { // LONG4
+        const n = u32();
+        // torch writes no such ints; a huge one would only cost memory and time.
+        if (n > MAX_LONG_BYTES) fail(`an integer of ${n} bytes (LONG4); at most ${MAX_LONG_BYTES} are supported`);
+        stack.push(readLong(n));
         break;
+      }
       case 0x47: // BINFLOAT (big-endian)
         stack.push(view.getFloat64(need(8), false));
         break;
@@ -212,6 +220,7 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): unknown {
         break;
       case 0x64: { // DICT
         const items = popMark();
+        if (items.length % 2 !== 0) fail(`DICT of ${items.length} items: keys and values must pair up`);
         const dict = newDict();
         for (let i = 0; i + 1 < items.length; i += 2) setItem(dict, items[i], items[i + 1]);
         stack.push(dict);
@@ -314,6 +323,9 @@ function littleEndianSigned(bytes: Uint8Array, start: number, n: number): bigint
   if (bytes[start + n - 1] & 0x80) v -= 1n << BigInt(8 * n);
   return v;
 }
+
+/** The longest LONG4 integer read: 32,768 bits, far past any int torch writes. */
+const MAX_LONG_BYTES = 4096;
 
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
 

@@ -8,7 +8,7 @@
 // exact type and value either way.
 import * as os from 'os';
 import { describe } from '../errors';
-import { checkRecord, numelOf, Parameter, type DType, type TensorRecord } from '../tensor';
+import { checkRecord, dtypeOf, isFloatArray, numelOf, Parameter, type DType, type TensorRecord } from '../tensor';
 import { writeFileAtomic } from './atomic-write';
 import { isOptimizerDict, type OptimizerDict } from './optimizer-dict';
 import { openSource, type ByteSource } from './byte-source';
@@ -91,6 +91,7 @@ async function read(source: ByteSource): Promise<SafetensorsFile> {
   const tensors: Record<string, TensorRecord> = {};
   let covered = 0;
   for (const [name, spec] of specs.sort((a, b) => offsetOf(a[1]) - offsetOf(b[1]))) {
+    if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) fail(`tensor ${name} is described by ${describe(spec)}, not an object`);
     const s = spec as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = DTYPE_OF.get(String(s.dtype));
     if (dtype === undefined) fail(`tensor ${name} has dtype ${describe(s.dtype)}, not one of ${[...DTYPE_OF.keys()].join(', ')}`);
@@ -179,6 +180,11 @@ function unflatten(tensors: Record<string, TensorRecord>, metadata: Record<strin
   const order = parse('state_keys') as Record<string, string[]> | null;
   const scalars = (parse('state_scalars') ?? {}) as Record<string, Record<string, number>>;
   if (!Array.isArray(groups) || order === null || typeof order !== 'object') fail('optimizer metadata lacks param_groups or state_keys');
+  const isNames = (names: unknown) => Array.isArray(names) && names.every((n) => typeof n === 'string');
+  if (!Object.values(order!).every(isNames)) fail('metadata state_keys must map each param index to a list of names');
+  if (scalars === null || typeof scalars !== 'object' || !Object.values(scalars).every((s) => s !== null && typeof s === 'object')) {
+    fail('metadata state_scalars must map each param index to an object');
+  }
   const state: Record<string, Record<string, number | TensorRecord>> = {};
   const used = new Set<string>();
   for (const [index, names] of Object.entries(order!)) {
@@ -203,6 +209,7 @@ function tensorsOf(value: unknown): Array<[string, TensorRecord]> {
   }
   return Object.entries(value).map(([name, v]) => {
     if (v instanceof Parameter) return [name, { dtype: v.dtype, shape: [...v.shape], data: v.data }];
+    if (isFloatArray(v)) return [name, { dtype: dtypeOf(v), shape: [v.length], data: v }]; // as saveTorch takes them
     return [name, checkRecord(`saveSafetensors value ${name}`, v)];
   });
 }

@@ -2,6 +2,7 @@
 // with nothing executed: pickle globals go through an allowlist like
 // torch.load(weights_only=True), and tensors come back as contiguous
 // TensorRecords (strided views are copied out).
+import { constants as bufferConstants } from 'buffer';
 import * as os from 'os';
 import { numelOf, type TensorRecord } from '../tensor';
 import { openSource, type ByteSource } from './byte-source';
@@ -10,6 +11,11 @@ import { newDict, unpickle, type PickleGlobal } from './pickle-read';
 import { ORDERED_DICTS } from './python-dicts';
 import { ITEM_SIZE, STORAGE_TYPES, swapBytes, typedArrayOf, type StorageType } from './torch-dtypes';
 import { readZipDirectory, readZipEntry, type ZipEntry } from './zip';
+
+/** The largest tensor a typed array can hold here. */
+const MAX_TENSOR_BYTES = bufferConstants.MAX_LENGTH;
+/** What copied-out views may take beyond 4× the file's storages (see loadTorch). */
+const COPY_ALLOWANCE = 256 * 2 ** 20;
 
 /** What loadTorch returns: Python data as plain JS, tensors as records. */
 export type TorchValue =
@@ -72,7 +78,7 @@ async function readTorch(source: ByteSource): Promise<TorchValue> {
   const storages = new Map<string, StorageRef>();
   const pickleEntry = record('data.pkl')!;
   const value = unpickle(await readZipEntry(source, pickleEntry), {
-    findGlobal: (module, name) => allowedGlobal(module, name, pending, fail),
+    findGlobal: (module, name) => allowedGlobal(module, name, storages, pending, fail),
     persistentLoad: (pid) => storageRef(pid, storages, fail),
     build: (target, state) => {
       // model.state_dict() is an OrderedDict carrying `_metadata` (module
@@ -83,6 +89,7 @@ async function readTorch(source: ByteSource): Promise<TorchValue> {
     },
     fail,
   });
+  checkNesting(value, fail);
 
   const swap = byteorder !== os.endianness().replace('LE', 'little').replace('BE', 'big');
   const loaded = new Map<string, ArrayBufferView & { length: number }>();
@@ -97,19 +104,64 @@ async function readTorch(source: ByteSource): Promise<TorchValue> {
     if (swap) swapBytes(bytes, itemSize);
     loaded.set(ref.key, typedArrayOf(ref.type.dtype, bytes) as ArrayBufferView & { length: number });
   }
+  // A tensor that is its whole storage, contiguously, takes the storage itself
+  // (once); any other view is copied out. Stride-0 (expanded) or overlapping
+  // views can make copies far larger than the file, which torch would keep as
+  // views: the copies may take 4× the storages' bytes plus 256 MiB.
   const whole = new Set<string>();
+  const copies: PendingTensor[] = [];
+  let storageBytes = 0;
+  for (const storage of loaded.values()) storageBytes += storage.byteLength;
+  let copiedBytes = 0;
   for (const t of pending) {
     const storage = loaded.get(t.storage.key)!;
-    // A tensor that is its whole storage, contiguously, takes the storage itself (once).
-    const isWhole = t.offset === 0 && numelOf(t.record.shape) === storage.length && isContiguous(t.record.shape, t.stride);
-    if (isWhole && !whole.has(t.storage.key)) {
+    const n = numelOf(t.record.shape);
+    if (t.offset === 0 && n === storage.length && isContiguous(t.record.shape, t.stride) && !whole.has(t.storage.key)) {
       whole.add(t.storage.key);
       t.record.data = storage as TensorRecord['data'];
+      continue;
+    }
+    copiedBytes += n * ITEM_SIZE[t.storage.type.dtype];
+    copies.push(t);
+  }
+  if (copiedBytes > 4 * storageBytes + COPY_ALLOWANCE) {
+    fail(`its tensors are views that would copy ${copiedBytes} bytes out of ${storageBytes} bytes of storage ` +
+      '(expanded or overlapping views, which simd-optim copies out)');
+  }
+  for (const t of copies) t.record.data = gather(loaded.get(t.storage.key)!, t);
+  return value as TorchValue;
+}
+
+/** Python's default recursion limit: torch.save cannot pickle values nested deeper. */
+const MAX_DEPTH = 1000;
+
+/**
+ * Refuses what torch.save does not write and code that walks a value
+ * recursively cannot take: a value that contains itself, or nesting past
+ * MAX_DEPTH. Shared parts (a DAG) are fine, and each is walked once.
+ */
+function checkNesting(root: unknown, fail: (d: string) => never): void {
+  const done = new Set<object>();
+  const onPath = new Set<object>();
+  const path: { node: object; children: unknown[]; next: number }[] = [];
+  const enter = (v: unknown): void => {
+    if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v) || done.has(v)) return;
+    if (onPath.has(v)) fail('a value contains itself, which simd-optim does not load');
+    if (path.length >= MAX_DEPTH) fail(`values are nested more than ${MAX_DEPTH} levels deep`);
+    onPath.add(v);
+    path.push({ node: v, children: Array.isArray(v) ? v : Object.values(v), next: 0 });
+  };
+  enter(root);
+  while (path.length > 0) {
+    const top = path[path.length - 1];
+    if (top.next < top.children.length) {
+      enter(top.children[top.next++]);
     } else {
-      t.record.data = gather(storage, t);
+      path.pop();
+      onPath.delete(top.node);
+      done.add(top.node);
     }
   }
-  return value as TorchValue;
 }
 
 async function checkMagic(source: ByteSource, fail: (d: string) => never): Promise<void> {
@@ -139,7 +191,13 @@ function archivePrefix(entries: Map<string, ZipEntry>, fail: (d: string) => neve
   return pickles[0].slice(0, -'data.pkl'.length);
 }
 
-function allowedGlobal(module: string, name: string, pending: PendingTensor[], fail: (d: string) => never): PickleGlobal {
+function allowedGlobal(
+  module: string,
+  name: string,
+  storages: Map<string, StorageRef>,
+  pending: PendingTensor[],
+  fail: (d: string) => never,
+): PickleGlobal {
   const full = `${module}.${name}`;
   if (module === 'torch' && STORAGE_TYPES.has(name)) return STORAGE_TYPES.get(name)!;
   switch (full) {
@@ -152,7 +210,7 @@ function allowedGlobal(module: string, name: string, pending: PendingTensor[], f
       };
     case 'torch._utils._rebuild_tensor_v2':
     case 'torch._utils._rebuild_tensor':
-      return (storage, offset, size, stride) => rebuildTensor(storage, offset, size, stride, pending, fail);
+      return (storage, offset, size, stride) => rebuildTensor(storage, offset, size, stride, storages, pending, fail);
     case 'torch._utils._rebuild_parameter':
       // nn.Parameter(data, requires_grad, hooks): the data is what we keep.
       return (data) => data;
@@ -165,9 +223,13 @@ function allowedGlobal(module: string, name: string, pending: PendingTensor[], f
         return Uint8Array.from(text as string, (c) => c.charCodeAt(0));
       };
   }
-  const storageHint = module === 'torch' && name.endsWith('Storage') ? ` (storage type ${name} is not supported)` : '';
-  return fail(`refusing to load global '${full}'${storageHint}: only tensors, storages and plain containers are ` +
-    'allowed, like torch.load(weights_only=True)');
+  const hint = module === 'torch' && name.endsWith('Storage')
+    ? ` (storage type ${name} is not supported)`
+    : full === 'torch._utils._rebuild_tensor_v3'
+      ? ' (a tensor of a newer dtype: uint16, uint32, uint64 or float8, which are not supported)'
+      : '';
+  return fail(`refusing to load global '${full}'${hint}: only tensors, storages and plain containers are ` +
+    'allowed (torch.device, dtype objects and sets are not), and nothing in a file is run');
 }
 
 function storageRef(pid: unknown, storages: Map<string, StorageRef>, fail: (d: string) => never): StorageRef {
@@ -186,15 +248,18 @@ function storageRef(pid: unknown, storages: Map<string, StorageRef>, fail: (d: s
 }
 
 function rebuildTensor(storage: unknown, offset: unknown, size: unknown, stride: unknown,
-  pending: PendingTensor[], fail: (d: string) => never): TensorRecord {
+  storages: Map<string, StorageRef>, pending: PendingTensor[], fail: (d: string) => never): TensorRecord {
   const dims = (v: unknown): v is number[] => Array.isArray(v) && v.every((d) => Number.isSafeInteger(d) && d >= 0);
-  if (storage === null || typeof storage !== 'object' || !('key' in storage)) fail('tensor without a storage');
+  // Only a storage the file's persistent ids made will do, not a dict that looks like one.
+  const isRef = storage !== null && typeof storage === 'object' && 'key' in storage && storages.get(String(storage.key)) === storage;
+  if (!isRef) fail('tensor without a storage');
   if (!Number.isSafeInteger(offset) || (offset as number) < 0 || !dims(size) || !dims(stride) || size.length !== stride.length) {
     fail('tensor with a malformed offset, size or stride');
   }
   const ref = storage as StorageRef;
   const shape = [...(size as number[])];
   const n = numelOf(shape);
+  if (!(n * ITEM_SIZE[ref.type.dtype] <= MAX_TENSOR_BYTES)) fail(`tensor of shape [${shape.join(', ')}] is too large to load`);
   // The furthest element the view touches must lie inside the storage.
   const last = (offset as number) + shape.reduce((a, d, i) => a + (d - 1) * (stride as number[])[i], 0);
   if (n > 0 && last >= ref.numel) fail(`tensor view reaches element ${last} of storage ${ref.key}, which has ${ref.numel}`);

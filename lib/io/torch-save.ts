@@ -60,7 +60,7 @@ function encode(value: unknown, options: SaveTorchOptions): Encoded {
     throw new RangeError(`Expected '2.x' or '1.13' for saveTorch options.form but received ${describe(form)}`);
   }
   const encoder = new Encoder(form);
-  const tree = isOptimizerDict(value) ? encoder.optimizerDict(value) : encoder.value(value, 'value');
+  const tree = encoder.value(value, 'value');
   return { form, pickle: pickle(tree), storages: encoder.storages };
 }
 
@@ -97,16 +97,26 @@ function serializationId(): string {
   return id;
 }
 
+/**
+ * The form of the optimizer dict a value is, or holds at its top level (a
+ * checkpoint { model, optimizer, epoch }); 2.x if none.
+ */
 function formOf(value: unknown): TorchFileForm {
-  if (!isOptimizerDict(value)) return '2.x';
-  const newer = value.param_groups.some((g) => g !== null && typeof g === 'object' && ('capturable' in g || 'fused' in g));
+  const inside = value !== null && typeof value === 'object' && !ArrayBuffer.isView(value) ? Object.values(value) : [];
+  const sd = [value, ...inside].find(isOptimizerDict);
+  if (sd === undefined) return '2.x';
+  const newer = sd.param_groups.some((g) => g !== null && typeof g === 'object' && ('capturable' in g || 'fused' in g));
   return newer ? '2.x' : '1.13';
 }
+
+/** The most values (containers, numbers, strings, tensors) one file may hold. */
+const MAX_VALUES = 10_000_000;
 
 class Encoder {
   readonly storages: Uint8Array[] = [];
   private readonly storageOf = new Map<object, number>();
   private readonly seen = new Set<object>();
+  private written = 0;
 
   constructor(private readonly form: TorchFileForm) {}
 
@@ -147,6 +157,9 @@ class Encoder {
   }
 
   value(v: unknown, where: string): PyValue {
+    // Shared parts are written once per place they appear, as JSON would: a
+    // value that shares its parts many times over must not unfold without end.
+    if (++this.written > MAX_VALUES) throw new RangeError(`saveTorch cannot write more than ${MAX_VALUES} values (at ${where})`);
     if (v === null || v === undefined) return null;
     if (typeof v === 'boolean' || typeof v === 'string' || typeof v === 'bigint') return v;
     if (typeof v === 'number') return v;
@@ -171,6 +184,8 @@ class Encoder {
         return Object.isFrozen(v) ? tupleOf(items) : items;
       }
       if ('dtype' in v && 'data' in v && 'shape' in v) return this.tensor(checkRecord(where, v), where);
+      // At any depth (a checkpoint's 'optimizer' too): its state keys must be Python ints for load_state_dict.
+      if (isOptimizerDict(v)) return this.optimizerDict(v);
       if (v instanceof Map) {
         return dict([...v].map(([key, item]) => [this.key(key, where), this.value(item, `${where}.${String(key)}`)]));
       }

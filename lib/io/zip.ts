@@ -125,6 +125,7 @@ function readZip64Extra(view: DataView, start: number, length: number, entry: Zi
   for (let at = start; at + 4 <= start + length;) {
     const id = view.getUint16(at, true);
     const size = view.getUint16(at + 2, true);
+    if (at + 4 + size > start + length) fail(`zip entry ${entry.name} has a damaged extra field`);
     if (id === ZIP64_EXTRA) {
       // Only the fields whose 32-bit slot is saturated are present, in this order.
       let field = at + 4;
