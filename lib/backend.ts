@@ -4,6 +4,7 @@
 //   SIMD_OPTIM_BACKEND=native  the addon or an error, no fallback
 //   SIMD_OPTIM_ISA=scalar|avx2|avx512|neon   force a kernel ISA (native)
 //   SIMD_OPTIM_BINDING=/path/simd_optim.node  load this build of the addon
+//   SIMD_OPTIM_THREADS=n, SIMD_OPTIM_HUGE_PAGES=0|1   read by the addon, checked here
 import * as path from 'node:path';
 import type * as Binding from '../binding';
 import { adagradStep } from './reference/adagrad';
@@ -53,11 +54,16 @@ export interface BackendInfo {
   nativeLoaded: boolean;
   /** Why it did not, if it did not. */
   nativeError?: string;
-  /** Whether native state buffers are external (zero-copy) ArrayBuffers. */
+  /**
+   * Whether the native addon's state buffers are external (zero-copy)
+   * ArrayBuffers. Its setting, whichever backend is in use: the JS backend
+   * allocates plain typed arrays.
+   */
   externalBuffers: boolean;
   /**
-   * Whether native buffers of 2 MiB and more (state, and `zeros`) are
-   * advised as transparent huge pages: Linux, unless SIMD_OPTIM_HUGE_PAGES=0.
+   * Whether the native addon's buffers of 2 MiB and more (state, and
+   * `zeros`) are advised as transparent huge pages: Linux, unless
+   * SIMD_OPTIM_HUGE_PAGES=0. Its setting, whichever backend is in use.
    */
   hugePages: boolean;
 }
@@ -163,6 +169,14 @@ function loadNative(): { binding?: typeof Binding; error?: string } {
   if (isaError) throw new Error(`simd-optim: ${isaError}`);
   return { binding };
 }
+
+/** An environment variable the addon reads, checked here so that a typo is an error (as SIMD_OPTIM_BACKEND's is). */
+function checkEnv(name: string, valid: (value: string) => boolean, expected: string): void {
+  const value = process.env[name];
+  if (value !== undefined && value !== '' && !valid(value)) throw new Error(`simd-optim: ${name}=${value} is not ${expected}`);
+}
+checkEnv('SIMD_OPTIM_THREADS', (v) => /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 1024, 'a whole number of threads from 1 to 1024');
+checkEnv('SIMD_OPTIM_HUGE_PAGES', (v) => v === '0' || v === '1', "'0' or '1'");
 
 const requested = process.env.SIMD_OPTIM_BACKEND ?? '';
 if (!['', 'js', 'native'].includes(requested)) {

@@ -98,7 +98,12 @@ function loadedLr(value: unknown, where: string): unknown {
 
 const FLOAT_DTYPES: readonly string[] = ['float16', 'bfloat16', 'float32', 'float64'];
 
-/** PyTorch keys we do not model: accepted when their value changes nothing on CPU. */
+/**
+ * PyTorch keys we do not model, kept as loaded: foreach and fused choose
+ * PyTorch's code path (simd-optim's arithmetic is its single-tensor path's),
+ * capturable is for CUDA graphs. differentiable: true asks for what we
+ * cannot do.
+ */
 function checkUnmodelled(saved: Record<string, unknown>, where: string): void {
   for (const key of ['foreach', 'fused']) {
     if (key in saved && saved[key] !== null && typeof saved[key] !== 'boolean') {

@@ -331,11 +331,14 @@ Napi::TypedArray alloc_state(Napi::Env env, DType dtype, size_t length, const vo
     if (!external.IsEmpty()) return external;
   }
   // V8 zero-fills new ArrayBuffers and never moves their backing store.
-  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, bytes + at.align);
-  const size_t address = reinterpret_cast<uintptr_t>(buffer.Data()) % at.align;
-  const size_t offset = (at.offset + at.align - address) % at.align;
+  // Placed within a page only, even from 2 MiB: a 2 MiB boundary would cost
+  // up to 2 MiB more than the state itself (4 MiB for a 2 MiB buffer).
+  const size_t align = at.huge ? kPage : at.align;
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, bytes + align);
+  const size_t address = reinterpret_cast<uintptr_t>(buffer.Data()) % align;
+  const size_t offset = (at.offset + align - address) % align;
   // V8 zero-filled it, but the pages of a fresh mapping are only touched by
-  // use. (The huge page the data starts in begins before the buffer: lost.)
+  // use: the whole 2 MiB pages inside it are advised (those the ends cut are lost).
   char* data = static_cast<char*>(buffer.Data()) + offset;
   if (at.huge) advise_huge_pages(buffer.Data(), data + bytes);
   return view(env, dtype, buffer, offset, length);

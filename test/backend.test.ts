@@ -252,6 +252,42 @@ describe('backends and ISAs', () => {
     }
   });
 
+  it('refuses a malformed SIMD_OPTIM_THREADS or SIMD_OPTIM_HUGE_PAGES when loaded, naming it', () => {
+    const rows: [Record<string, string>, string | undefined][] = [
+      [{ SIMD_OPTIM_THREADS: 'abc' }, 'SIMD_OPTIM_THREADS=abc is not a whole number of threads from 1 to 1024'],
+      [{ SIMD_OPTIM_THREADS: '0' }, 'SIMD_OPTIM_THREADS=0 is not'],
+      [{ SIMD_OPTIM_THREADS: '4x' }, 'SIMD_OPTIM_THREADS=4x is not'],
+      [{ SIMD_OPTIM_HUGE_PAGES: 'maybe' }, "SIMD_OPTIM_HUGE_PAGES=maybe is not '0' or '1'"],
+      [{ SIMD_OPTIM_THREADS: '2', SIMD_OPTIM_HUGE_PAGES: '1' }, undefined],
+      [{ SIMD_OPTIM_THREADS: '' }, undefined],
+    ];
+    for (const [env, message] of rows) {
+      const r = runNode("require('./lib')", env);
+      if (message === undefined) expect(r.status, `${JSON.stringify(env)}: ${r.stderr}`).to.equal(0);
+      else expect(r.stderr, JSON.stringify(env)).to.include(message);
+    }
+  });
+
+  it('costs at most a page more than the array where external buffers are refused, also from 2 MiB (zeros and state)', () => {
+    const code = `
+      const { zeros, Parameter, RMSprop, backendInfo } = require('./lib');
+      const sizes = [1 << 19, (1 << 20) + 3, 1 << 22].map((n) => {
+        const z = zeros(n);
+        const p = new Parameter(z);
+        p.grad = zeros(n);
+        const opt = new RMSprop([p], { momentum: 0.9 });
+        opt.step();
+        const s = opt.state.get(p);
+        return [z, s.square_avg, s.momentum_buffer].map((a) => a.buffer.byteLength - a.byteLength);
+      });
+      console.log(JSON.stringify({ external: backendInfo().externalBuffers, sizes }));`;
+    const r = runNode(code, { SIMD_OPTIM_NO_EXTERNAL_BUFFERS: '1' });
+    expect(r.status, r.stderr).to.equal(0);
+    const { external, sizes } = JSON.parse(r.stdout) as { external: boolean; sizes: number[][] };
+    expect(external).to.equal(false);
+    for (const extra of sizes.flat()) expect(extra, 'bytes beyond the array').to.be.within(0, 4096);
+  });
+
   it('zeros() and state beyond 4 GiB, where Node refuses external buffers, are V8 buffers (untouched, so not resident)', () => {
     const n = 2 ** 30 + 16; // 4 GiB + 64 B of float32
     const z = zeros(n);
