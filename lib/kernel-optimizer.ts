@@ -421,7 +421,9 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
       for (let i = 0; i < group.params.length; i++) {
         const s = states[i];
         if (s === undefined) continue;
-        s.step = float32 ? Math.fround((s.step as number) + 1) : (s.step as number) + 1;
+        const next = (s.step as number) + 1;
+        // Exact up to 2^24 either way; Math.fround only past it keeps the field a small integer (V8 Smi).
+        s.step = float32 && next > FLOAT32_EXACT ? Math.fround(next) : next;
       }
     }
   }
@@ -458,6 +460,9 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
 function checkClosure(closure: unknown): void {
   if (closure !== undefined && typeof closure !== 'function') throw typeError('closure', 'a function (or nothing)', closure);
 }
+
+/** Every integer up to here is a float32. */
+const FLOAT32_EXACT = 2 ** 24;
 
 const groupNames: string[] = [];
 /** "param group <i>", made once per index: the step's checks run every step and should not allocate. */
