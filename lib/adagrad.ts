@@ -7,7 +7,7 @@ import { checkBoolean, checkHyper } from './errors';
 import { KernelOptimizer, sameBound, splitOptions, type KernelOptions, type OptimizerWideOptions } from './kernel-optimizer';
 import { checkStateKeys, withDefaults, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer';
 import type { FloatArray, Parameter } from './tensor';
-import { fromTorchGroup, generationOf, toTorchGroup, type TorchGroupSchema } from './torch-groups';
+import { fromTorchGroup, toTorchGroup, type TorchGroupSchema } from './torch-groups';
 
 export interface AdagradOptions extends KernelOptions {
   /** Learning rate. Default 0.01. */
@@ -53,7 +53,8 @@ const TORCH_GROUP: TorchGroupSchema = {
   fixed: { foreach: null, differentiable: false, fused: null },
   required: ['lr', 'lr_decay', 'eps', 'weight_decay', 'initial_accumulator_value'],
   optional: { maximize: false },
-  marks2x: 'differentiable',
+  // Every 2.x writes differentiable (and 2.4+ fused); 1.13 neither.
+  generationOf: (saved) => ('differentiable' in saved ? '2.x' : '1.13'),
 };
 
 export class Adagrad extends KernelOptimizer<AdagradOptions> {
@@ -150,7 +151,7 @@ export class Adagrad extends KernelOptimizer<AdagradOptions> {
 
   protected override fromTorchGroup(saved: Record<string, unknown>, current: AdagradGroup, where: string): AdagradGroup {
     const loaded = fromTorchGroup(TORCH_GROUP, saved, where, Object.keys(this.defaults));
-    return { ...this.withoutExtras(current), ...loaded, compat: this.loadedCompat(current, generationOf(TORCH_GROUP, saved)) };
+    return { ...this.withoutExtras(current), ...loaded, compat: this.loadedCompat(current, TORCH_GROUP.generationOf(saved)) };
   }
 
   protected override checkLoadedStateKeys(keys: string[], _group: AdagradGroup, where: string): void {

@@ -45,20 +45,22 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
   /** How many steps were skipped for non-finite gradients. */
   skippedSteps = 0;
   private readonly bindings = new WeakMap<ParamGroup<H>, KernelBinding>();
-  /** Whether the user chose compat (for the optimizer or any group): loadStateDict then keeps it. */
-  private readonly compatChosen: boolean;
+  /** Whether the constructor's options chose compat (groups' choices are in givenOptionNames). */
+  private readonly compatGiven: boolean;
 
   constructor(params: Iterable<Parameter> | Iterable<ParamGroupInput<H>>, defaults: H, compatGiven: boolean) {
     super(params, defaults);
-    this.compatChosen = compatGiven || this.givenOptionNames.has('compat');
+    this.compatGiven = compatGiven;
   }
 
   /**
-   * A loaded group's compat: the generation its dict comes from (so that a
-   * 1.13 checkpoint goes on as 1.13 would), unless the user chose compat.
+   * A loaded group's compat: the generation its dict shows it comes from (so
+   * that a 1.13 checkpoint goes on as 1.13 would), unless the user chose
+   * compat (for the optimizer or any group) or the dict does not tell.
    */
-  protected loadedCompat(current: ParamGroup<H>, saved: Compat): Compat {
-    return this.compatChosen ? current.compat : saved;
+  protected loadedCompat(current: ParamGroup<H>, saved: Compat | undefined): Compat {
+    const chosen = this.compatGiven || this.givenOptionNames.has('compat');
+    return chosen || saved === undefined ? current.compat : saved;
   }
 
   /** State keys bound to the kernel after param and grad, in role order (binding.d.ts). */
@@ -126,8 +128,8 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
   /**
    * The same step, computed off the main thread (libuv's pool), so the event
    * loop stays free. Until the promise settles, the params, grads and state
-   * must not be touched, and step(), stepAsync(), zeroGrad(), addParamGroup()
-   * and loadStateDict() throw.
+   * must not be touched, and step(), stepAsync(), zeroGrad(), addParamGroup(),
+   * loadStateDict() and stateDict() throw.
    */
   async stepAsync<T>(closure?: () => T | Promise<T>): Promise<T | undefined> {
     this.assertNotBusy('stepAsync()');
@@ -458,7 +460,10 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
 }
 
 function checkClosure(closure: unknown): void {
-  if (closure !== undefined && typeof closure !== 'function') throw typeError('closure', 'a function (or nothing)', closure);
+  // null too: the port of Python's step(None).
+  if (closure !== undefined && closure !== null && typeof closure !== 'function') {
+    throw typeError('closure', 'a function (or nothing)', closure);
+  }
 }
 
 /** Every integer up to here is a float32. */

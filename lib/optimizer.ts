@@ -3,6 +3,7 @@
 // (RMSprop, or a user's own optimizer) add defaults, validation and step().
 import { currentBackend } from './backend';
 import { checkBoolean, checkOptionNames, describe, typeError } from './errors';
+import { copyPythonValue } from './io/python-dicts';
 import { allocStates, type StateRequest } from './state-slabs';
 import {
   castFloatRecord,
@@ -244,7 +245,8 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
     for (const [key, value] of Object.entries(saved)) {
       if (key === 'params') continue;
       const ours = toCamel(key);
-      next[ours in this.defaults ? ours : key] = value;
+      if (ours in this.defaults) next[ours] = value;
+      else next[key] = copyPythonValue(value); // PyTorch deep-copies the loaded groups too
     }
     return next as ParamGroup<H>;
   }

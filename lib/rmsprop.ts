@@ -3,7 +3,7 @@
 // lib/reference), following docs/spec/rmsprop-arithmetic.md.
 import type { KernelGroup } from './backend';
 import { checkBoolean, checkHyper } from './errors';
-import { fromTorchGroup, generationOf, toTorchGroup, type Compat, type TorchGroupSchema } from './torch-groups';
+import { fromTorchGroup, toTorchGroup, type Compat, type TorchGroupSchema } from './torch-groups';
 import {
   KernelOptimizer,
   sameBound,
@@ -59,7 +59,9 @@ const TORCH_GROUP: TorchGroupSchema = {
   fixed: { capturable: false, foreach: null, differentiable: false },
   required: ['lr', 'momentum', 'alpha', 'eps', 'centered', 'weight_decay'],
   optional: { maximize: false },
-  marks2x: 'capturable',
+  // Only 2.4 and later write capturable. A group without it comes from 1.13
+  // or from 2.0-2.3, which write the same keys and an int step: it does not tell.
+  generationOf: (saved) => ('capturable' in saved ? '2.x' : undefined),
 };
 const STATE_KEYS = ['step', 'square_avg', 'momentum_buffer', 'grad_avg'];
 
@@ -160,7 +162,7 @@ export class RMSprop extends KernelOptimizer<RMSpropOptions> {
 
   protected override fromTorchGroup(saved: Record<string, unknown>, current: RMSpropGroup, where: string): RMSpropGroup {
     const loaded = fromTorchGroup(TORCH_GROUP, saved, where, Object.keys(this.defaults));
-    return { ...this.withoutExtras(current), ...loaded, compat: this.loadedCompat(current, generationOf(TORCH_GROUP, saved)) };
+    return { ...this.withoutExtras(current), ...loaded, compat: this.loadedCompat(current, TORCH_GROUP.generationOf(saved)) };
   }
 
   protected override checkLoadedStateKeys(keys: string[], group: RMSpropGroup, where: string): void {

@@ -2,6 +2,7 @@
 // generation, and the keys PyTorch has that we do not model. Each optimizer
 // describes its groups with one schema; this module does the mapping.
 import { checkBoolean, describe } from './errors';
+import { copyPythonValue } from './io/python-dicts';
 import { castFloatRecord, checkRecord } from './tensor';
 
 /** Which PyTorch generation to match: numerics and state-dict form. */
@@ -18,13 +19,8 @@ export interface TorchGroupSchema {
   required: readonly string[];
   /** Defaults for modelled keys a loaded group may lack. */
   optional: Readonly<Record<string, unknown>>;
-  /** A key 2.x writes and 1.13 does not: it tells which generation a loaded group comes from. */
-  marks2x: string;
-}
-
-/** The PyTorch generation a saved group comes from. */
-export function generationOf(schema: TorchGroupSchema, saved: Record<string, unknown>): Compat {
-  return schema.marks2x in saved ? '2.x' : '1.13';
+  /** The generation a saved group shows it comes from, if it does (see RMSprop's and Adagrad's). */
+  generationOf: (saved: Record<string, unknown>) => Compat | undefined;
 }
 
 /**
@@ -43,7 +39,10 @@ export function toTorchGroup(
 ): Record<string, unknown> {
   const keys = schema.order[group.compat];
   const values = group as Record<string, unknown>;
-  const order = new Set([...firstKeys.filter((k) => keys.includes(k) || extras.includes(k)), ...keys, ...extras]);
+  // A loaded key of the other generation only (2.x's capturable in a 1.13 group) would make the dict look like that one's.
+  const other = schema.order[group.compat === '2.x' ? '1.13' : '2.x'];
+  const kept = extras.filter((k) => keys.includes(k) || !other.includes(k));
+  const order = new Set([...firstKeys.filter((k) => keys.includes(k) || kept.includes(k)), ...keys, ...kept]);
   const out: Record<string, unknown> = {};
   for (const key of order) {
     out[key] = key in schema.ours ? values[schema.ours[key]] : key in values ? values[key] : schema.fixed[key];
@@ -79,7 +78,7 @@ export function fromTorchGroup(
     if (ourNames.includes(key)) {
       throw new TypeError(`${where} has key '${key}', which is a simd-optim option name, not a PyTorch one`);
     }
-    out[key] = value;
+    out[key] = copyPythonValue(value); // PyTorch deep-copies the loaded groups too
   }
   return out;
 }

@@ -6,7 +6,7 @@
 // mid-write leaves the previous checkpoint (and a stray temporary file,
 // which a later save removes once it is old: tested at the end).
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -102,9 +102,9 @@ describe('an atomic save behaves like writing the file in place', () => {
   it("keeps an existing file's permissions", async () => {
     const file = path.join(dir, 'ckpt.pt');
     fs.writeFileSync(file, 'old');
-    fs.chmodSync(file, 0o600);
+    fs.chmodSync(file, 0o640); // neither what umask 022 nor 077 gives a new file
     await saveTorch({ x: 1 }, file);
-    expect(fs.statSync(file).mode & 0o777).to.equal(0o600);
+    expect(fs.statSync(file).mode & 0o777).to.equal(0o640);
   });
 
   it('writes through a symlink, which stays a symlink', async () => {
@@ -115,6 +115,31 @@ describe('an atomic save behaves like writing the file in place', () => {
     await saveTorch({ x: 2 }, link);
     expect(fs.lstatSync(link).isSymbolicLink()).to.equal(true);
     expect(await loadTorch(real)).to.deep.equal({ x: 2 });
+  });
+
+  it('creates the file a dangling symlink names, as open() would', async () => {
+    const link = path.join(dir, 'link.pt');
+    fs.symlinkSync('sub/real.pt', link);
+    fs.mkdirSync(path.join(dir, 'sub'));
+    await saveTorch({ x: 3 }, link);
+    expect(fs.lstatSync(link).isSymbolicLink()).to.equal(true);
+    expect(await loadTorch(path.join(dir, 'sub', 'real.pt'))).to.deep.equal({ x: 3 });
+  });
+
+  it('refuses what is not a regular file (a FIFO), leaving it be', async () => {
+    const fifo = path.join(dir, 'pipe.pt');
+    const made = spawnSync('mkfifo', [fifo]);
+    expect(made.status, String(made.stderr)).to.equal(0);
+    const err = (await saveTorch({ x: 1 }, fifo).catch((e: unknown) => e)) as Error;
+    expect(err.message).to.equal(`cannot write ${fifo}: EINVAL (not a regular file)`);
+    expect(fs.lstatSync(fifo).isFIFO()).to.equal(true);
+  });
+
+  it('lets concurrent saves of one file each land whole, leaving no temporary file', async () => {
+    const file = path.join(dir, 'ckpt.pt');
+    await Promise.all(Array.from({ length: 8 }, (_, i) => saveTorch({ i, pad: new Float32Array(1 << 16) }, file)));
+    expect((await loadTorch<{ i: number }>(file)).i).to.be.within(0, 7);
+    expect(fs.readdirSync(dir)).to.deep.equal(['ckpt.pt']);
   });
 
   it('names the file asked for, not its temporary file, when it cannot write', async () => {
@@ -130,13 +155,16 @@ describe('an atomic save behaves like writing the file in place', () => {
     while (alive(dead)) dead++;
     const stale = path.join(dir, `.ckpt.pt.${dead}.0123abcd.tmp`);
     const recent = path.join(dir, `.ckpt.pt.${dead}.4567cdef.tmp`);
-    const ours = path.join(dir, `.ckpt.pt.${process.pid}.89abcdef.tmp`);
+    // Our pid, but not a save of ours: left before a restart that gave us the same pid (pid 1 in a container).
+    const restarted = path.join(dir, `.ckpt.pt.${process.pid}.89abcdef.tmp`);
+    const living = path.join(dir, `.ckpt.pt.1.0123abcd.tmp`); // pid 1 is alive
     const other = path.join(dir, `.other.pt.${dead}.0123abcd.tmp`);
-    for (const f of [stale, recent, ours, other]) fs.writeFileSync(f, 'partial');
+    for (const f of [stale, recent, restarted, living, other]) fs.writeFileSync(f, 'partial');
     const hourAgo = new Date(Date.now() - 3600_000);
-    for (const f of [stale, ours, other]) fs.utimesSync(f, hourAgo, hourAgo);
+    for (const f of [stale, restarted, living, other]) fs.utimesSync(f, hourAgo, hourAgo);
     await saveTorch({ x: 1 }, file);
-    expect(fs.readdirSync(dir).sort()).to.deep.equal([path.basename(recent), path.basename(ours), path.basename(other), 'ckpt.pt'].sort());
+    const kept = process.pid === 1 ? [recent, other] : [recent, living, other];
+    expect(fs.readdirSync(dir).sort()).to.deep.equal([...kept.map((f) => path.basename(f)), 'ckpt.pt'].sort());
   });
 });
 

@@ -205,6 +205,11 @@ describe('an optimizer dict inside a checkpoint ({ model, optimizer, epoch })', 
       for (const key of Object.keys(loaded.optimizer.state)) expect(isIntKey(loaded.optimizer.state, key), `${compat} state key ${key}`).to.equal(true);
       expect(typeof loaded.optimizer.state[0].step, compat).to.equal(compat === '1.13' ? 'number' : 'object');
     }
+    // Deeper (Lightning keeps a list of them), and one of each generation in one file: each its own step type.
+    const deep = { optimizer_states: [checkpoint('1.13').optimizer, checkpoint('2.x').optimizer] };
+    const loaded = await loadTorch<{ optimizer_states: StateDict[] }>(await torchBytes(deep));
+    expect(loaded.optimizer_states.map((sd) => typeof sd.state[0].step)).to.deep.equal(['number', 'object']);
+    expect(isIntKey(loaded.optimizer_states[0].state, '0')).to.equal(true);
   });
 
   for (const id of ['torch-1.13', 'torch-2.6'] as const) {

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Adagrad, loadTorch, Optimizer, Parameter, RMSprop, type StateDict, type TensorRecord } from '../lib';
+import { Adagrad, loadTorch, Optimizer, Parameter, RMSprop, torchBytes, type StateDict, type TensorRecord } from '../lib';
 import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
 import { pythonOracles, requireTorch } from './torch/python';
 
@@ -44,6 +44,11 @@ describe('what a ported PyTorch loop relies on', () => {
       expect(group(other, 0).name).to.equal('group 0');
       // Key order and values as loaded (PyTorch writes its group dicts back as they are).
       expect(JSON.stringify(other.stateDict().param_groups)).to.equal(JSON.stringify(saved.param_groups));
+      // Copied on load, as PyTorch deep-copies loaded groups: the dict can change after.
+      const copy = structuredClone(saved);
+      other.loadStateDict(copy);
+      (copy.param_groups[1].param_names as string[]).push('changed');
+      expect(group(other, 1).param_names).to.deep.equal(['p1']);
       [a2.grad, b2.grad] = [a.grad, b.grad];
       other.step(); // the extra keys change nothing
       opt.step();
@@ -198,23 +203,46 @@ describe('what a ported PyTorch loop relies on', () => {
   });
 
   describe('the generation of a loaded dict', () => {
-    it('is taken from the dict unless compat was given (to the optimizer or a group)', () => {
+    it('is taken from the dict where it tells (Adagrad always, RMSprop from 2.4) unless compat was given', () => {
       const a = param(3, 1);
-      const from113 = new RMSprop([a], { compat: '1.13' }).stateDict();
-      const from2x = new RMSprop([a]).stateDict();
-      const opt = new RMSprop([a]);
-      opt.loadStateDict(from113);
-      expect(opt.paramGroups[0].compat).to.equal('1.13');
-      expect(opt.stateDict().param_groups[0]).to.not.have.property('capturable');
-      opt.loadStateDict(from2x);
-      expect(opt.paramGroups[0].compat).to.equal('2.x');
-      for (const chosen of [new RMSprop([a], { compat: '2.x' }), new RMSprop([{ params: [a], compat: '2.x' }])]) {
-        chosen.loadStateDict(from113);
-        expect(chosen.paramGroups[0].compat).to.equal('2.x');
-      }
+      const b = param(3, 2);
+      // Adagrad: 2.x groups have differentiable, 1.13's do not.
       const ada = new Adagrad([a]);
       ada.loadStateDict(new Adagrad([a], { compat: '1.13' }).stateDict());
       expect(ada.paramGroups[0].compat).to.equal('1.13');
+      ada.loadStateDict(new Adagrad([a]).stateDict());
+      expect(ada.paramGroups[0].compat).to.equal('2.x');
+      // RMSprop: capturable (2.4+) says 2.x; without it the dict may be 1.13's or 2.0-2.3's, and compat stays.
+      const from113 = new RMSprop([a], { compat: '1.13' }).stateDict();
+      const from2x = new RMSprop([a]).stateDict();
+      const opt = new RMSprop([a], { compat: '1.13' });
+      opt.loadStateDict(from2x);
+      expect(opt.paramGroups[0].compat, 'chosen in the constructor').to.equal('1.13');
+      const auto = new RMSprop([a]);
+      auto.loadStateDict(from113);
+      expect(auto.paramGroups[0].compat, 'not told').to.equal('2.x');
+      const older = new RMSprop([{ params: [a], compat: '1.13' }]);
+      older.loadStateDict(from2x);
+      expect(older.paramGroups[0].compat, 'chosen for a group').to.equal('1.13');
+      // Chosen through addParamGroup, after the constructor.
+      const later = new Adagrad([a]);
+      later.addParamGroup({ params: [b], compat: '2.x' });
+      later.loadStateDict(new Adagrad([{ params: [a] }, { params: [b] }], { compat: '1.13' }).stateDict());
+      expect(later.paramGroups.map((g) => g.compat)).to.deep.equal(['2.x', '2.x']);
+    });
+
+    it('writes a group in its own generation\'s form: a 2.x dict loaded under compat 1.13 is written as 1.13', async () => {
+      const a = param(3, 1);
+      const new2x = new RMSprop([a]);
+      a.grad = randomF32(3, 2);
+      new2x.step();
+      const old = new RMSprop([a], { compat: '1.13' });
+      old.loadStateDict(new2x.stateDict());
+      old.step();
+      const written = old.stateDict();
+      expect(written.param_groups[0]).to.not.have.property('capturable');
+      const file = await loadTorch<StateDict>(await torchBytes(written));
+      expect(file.state[0].step).to.equal(2); // an int, as 1.13 stores it
     });
   });
 
@@ -335,6 +363,7 @@ describe('what a ported PyTorch loop relies on', () => {
   it('names a closure that is not a function, and refuses stateDict() while stepAsync() runs', async () => {
     const opt = new RMSprop([param(3, 1)]);
     expect(() => opt.step(5 as never)).to.throw(TypeError, /Expected a function \(or nothing\) for closure but received 5/);
+    expect(opt.step(null as never)).to.equal(undefined); // Python's step(None)
     opt.paramGroups[0].params[0].grad = randomF32(3, 2);
     const running = opt.stepAsync();
     expect(() => opt.stateDict()).to.throw(Error, /stateDict\(\) called while stepAsync\(\) is still running/);
@@ -382,11 +411,12 @@ describe('what a ported PyTorch loop relies on', () => {
     });
 
     /** Node's half: the files at step k, then the remaining steps as the Python loop takes them. */
-    async function resumeInNode(s: Scenario, dir: string) {
+    async function resumeInNode(s: Scenario, dir: string, id: 'torch-1.13' | 'torch-2.6') {
       const model = await loadTorch<Record<string, TensorRecord<'float32'>>>(path.join(dir, `${s.name}-model.pt`));
       const params = PARAMS.map((p) => new Parameter(model[p.name].data, model[p.name].shape));
-      // No options: hyperparameters and the generation come from the file.
-      const opt = s.optimizer === 'RMSprop' ? new RMSprop(params) : new Adagrad(params);
+      // No options: hyperparameters and the generation come from the file. An
+      // RMSprop file from 1.13 looks like one from 2.0-2.3, so that one needs compat.
+      const opt = s.optimizer === 'Adagrad' ? new Adagrad(params) : new RMSprop(params, id === 'torch-1.13' ? { compat: '1.13' } : {});
       opt.loadStateDict(await loadTorch<StateDict>(path.join(dir, `${s.name}-opt.pt`)));
       for (let t = s.k; t < s.steps; t++) {
         if (s.zero_grad) opt.zeroGrad();
@@ -407,7 +437,7 @@ describe('what a ported PyTorch loop relies on', () => {
     }
 
     for (const id of ['torch-1.13', 'torch-2.6'] as const) {
-      it(`${id}: Node goes on bit for bit, with hyperparameters and generation from the file alone`, async function () {
+      it(`${id}: Node goes on bit for bit, with hyperparameters (and Adagrad's generation) from the file alone`, async function () {
         const oracle = pythonOracles().find((o) => o.id === id);
         if (oracle === undefined) {
           if (requireTorch) throw new Error(`${id} is not installed (REQUIRE_TORCH=1): run scripts/setup-torch.sh`);
@@ -417,7 +447,7 @@ describe('what a ported PyTorch loop relies on', () => {
         try {
           const answer = oracle.run(script, request(dir.python)) as { scenarios: Record<string, { params: string[]; steps: Record<string, number> }> };
           for (const s of scenarios) {
-            expect(await resumeInNode(s, dir.host), `${id} ${s.name}`).to.deep.equal(answer.scenarios[s.name]);
+            expect(await resumeInNode(s, dir.host, id), `${id} ${s.name}`).to.deep.equal(answer.scenarios[s.name]);
           }
         } finally {
           fs.rmSync(dir.host, { recursive: true, force: true });

@@ -15,3 +15,33 @@ export function markIntKey(dict: object, key: string): void {
 export function isIntKey(dict: object, key: string): boolean {
   return INT_KEYS.get(dict)?.has(key) ?? false;
 }
+
+/**
+ * A deep copy of plain data as loadTorch makes it (objects, arrays, frozen
+ * arrays for tuples, typed arrays), keeping what saveTorch needs to write it
+ * back the same: tuples stay frozen, OrderedDicts and int keys stay marked.
+ * Shared parts stay shared; anything else (a class instance) is not copied.
+ */
+export function copyPythonValue<T>(value: T, copies = new Map<object, unknown>()): T {
+  if (value === null || typeof value !== 'object') return value;
+  const done = copies.get(value);
+  if (done !== undefined) return done as T;
+  if (ArrayBuffer.isView(value)) return (value as unknown as { slice(): T }).slice();
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    copies.set(value, out);
+    for (const item of value) out.push(copyPythonValue(item, copies));
+    return (Object.isFrozen(value) ? Object.freeze(out) : out) as T;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  const out: Record<string, unknown> = {};
+  copies.set(value, out);
+  for (const [key, item] of Object.entries(value)) {
+    // defineProperty: a key named "__proto__" stays an own key, as loadTorch made it.
+    Object.defineProperty(out, key, { value: copyPythonValue(item, copies), enumerable: true, writable: true, configurable: true });
+    if (isIntKey(value, key)) markIntKey(out, key);
+  }
+  if (ORDERED_DICTS.has(value)) ORDERED_DICTS.add(out);
+  return out as T;
+}

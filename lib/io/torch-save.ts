@@ -20,7 +20,9 @@ export interface SaveTorchOptions {
   /**
    * The PyTorch generation to write for. By default it follows the dict: an
    * optimizer dict whose groups carry 2.x-only keys (`capturable`, `fused`)
-   * is '2.x', one without them '1.13'; anything else '2.x'.
+   * is '2.x', one without them '1.13' (each optimizer dict in the value
+   * stores `step` as its own generation does; the file's records follow the
+   * first); anything else '2.x'.
    */
   form?: TorchFileForm;
 }
@@ -55,13 +57,13 @@ function encode(value: unknown, options: SaveTorchOptions): Encoded {
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`Expected an options object for saveTorch options but received ${describe(options)}`);
   }
-  const form = options.form ?? formOf(value);
-  if (form !== '2.x' && form !== '1.13') {
-    throw new RangeError(`Expected '2.x' or '1.13' for saveTorch options.form but received ${describe(form)}`);
+  const forced = options.form;
+  if (forced !== undefined && forced !== '2.x' && forced !== '1.13') {
+    throw new RangeError(`Expected '2.x' or '1.13' for saveTorch options.form but received ${describe(forced)}`);
   }
-  const encoder = new Encoder(form);
+  const encoder = new Encoder(forced);
   const tree = encoder.value(value, 'value');
-  return { form, pickle: pickle(tree), storages: encoder.storages };
+  return { form: forced ?? encoder.firstOptimizerForm ?? '2.x', pickle: pickle(tree), storages: encoder.storages };
 }
 
 async function writeArchive(e: Encoded, archive: string, write: (chunk: Uint8Array) => Promise<void>): Promise<void> {
@@ -97,28 +99,27 @@ function serializationId(): string {
   return id;
 }
 
-/**
- * The form of the optimizer dict a value is, or holds at its top level (a
- * checkpoint { model, optimizer, epoch }); 2.x if none.
- */
-function formOf(value: unknown): TorchFileForm {
-  const inside = value !== null && typeof value === 'object' && !ArrayBuffer.isView(value) ? Object.values(value) : [];
-  const sd = [value, ...inside].find(isOptimizerDict);
-  if (sd === undefined) return '2.x';
+/** The generation an optimizer dict comes from: 2.x if a group has a 2.x-only key. */
+function formOf(sd: OptimizerDict): TorchFileForm {
   const newer = sd.param_groups.some((g) => g !== null && typeof g === 'object' && ('capturable' in g || 'fused' in g));
   return newer ? '2.x' : '1.13';
 }
 
-/** The most values (containers, numbers, strings, tensors) one file may hold. */
-const MAX_VALUES = 10_000_000;
+/** How many values writing shared parts again may cost (countRepeat). */
+const MAX_REPEATED = 10_000_000;
 
 class Encoder {
   readonly storages: Uint8Array[] = [];
   private readonly storageOf = new Map<object, number>();
   private readonly seen = new Set<object>();
-  private written = 0;
+  /** Every container written, and how many values writing them again has cost (countRepeat). */
+  private readonly written = new Set<object>();
+  private repeated = 0;
 
-  constructor(private readonly form: TorchFileForm) {}
+  /** The form of the first optimizer dict encoded: the file's records follow it. */
+  firstOptimizerForm: TorchFileForm | undefined;
+
+  constructor(private readonly forced: TorchFileForm | undefined) {}
 
   /**
    * An optimizer dict: state keys become Python ints, and `step` takes the
@@ -126,11 +127,13 @@ class Encoder {
    * Adagrad (which 1.13 already stored as a tensor), a Python int in 1.13.
    */
   optimizerDict(sd: OptimizerDict): PyValue {
+    const form = this.forced ?? formOf(sd);
+    this.firstOptimizerForm ??= form;
     const state: Array<[PyValue, PyValue]> = Object.entries(sd.state).map(([key, entry]) => {
       if (!/^\d+$/.test(key)) throw new TypeError(`state dict state key ${describe(key)} is not a parameter index`);
       const where = `state[${key}]`;
       if (entry === null || typeof entry !== 'object') throw new TypeError(`Expected an object for ${where} but received ${describe(entry)}`);
-      const tensorStep = this.form === '2.x' || 'sum' in entry;
+      const tensorStep = form === '2.x' || 'sum' in entry;
       const fields: Array<[PyValue, PyValue]> = Object.entries(entry).map(([name, v]) =>
         [name, name === 'step' ? this.step(v, tensorStep, `${where}.step`) : this.value(v, `${where}.${name}`)]);
       return [Number(key), dict(fields)];
@@ -157,14 +160,12 @@ class Encoder {
   }
 
   value(v: unknown, where: string): PyValue {
-    // Shared parts are written once per place they appear, as JSON would: a
-    // value that shares its parts many times over must not unfold without end.
-    if (++this.written > MAX_VALUES) throw new RangeError(`saveTorch cannot write more than ${MAX_VALUES} values (at ${where})`);
     if (v === null || v === undefined) return null;
     if (typeof v === 'boolean' || typeof v === 'string' || typeof v === 'bigint') return v;
     if (typeof v === 'number') return v;
     if (typeof v !== 'object') throw new TypeError(`saveTorch cannot write ${where} = ${describe(v)}`);
     if (this.seen.has(v)) throw new TypeError(`saveTorch cannot write ${where}: it contains itself`);
+    this.countRepeat(v, where);
     this.seen.add(v);
     try {
       if (v instanceof Parameter) return this.tensor({ dtype: v.dtype, shape: [...v.shape], data: v.data }, where);
@@ -198,6 +199,22 @@ class Encoder {
       return dict(entries, ORDERED_DICTS.has(v));
     } finally {
       this.seen.delete(v);
+    }
+  }
+
+  /**
+   * A container met again is written again, once per place it appears (as
+   * JSON would): a value that shares its parts many times over (2^60 times,
+   * from a 2 KB file) must not unfold without end.
+   */
+  private countRepeat(v: object, where: string): void {
+    if (!this.written.has(v)) {
+      this.written.add(v);
+      return;
+    }
+    this.repeated += 1 + (Array.isArray(v) ? v.length : ArrayBuffer.isView(v) ? 0 : Object.keys(v).length);
+    if (this.repeated > MAX_REPEATED) {
+      throw new RangeError(`saveTorch cannot write ${where}: the value shares its parts so often that writing each place would take over ${MAX_REPEATED} values`);
     }
   }
 
