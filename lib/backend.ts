@@ -7,6 +7,7 @@
 //   SIMD_OPTIM_THREADS=n, SIMD_OPTIM_HUGE_PAGES=0|1   read by the addon, checked here
 import * as path from 'node:path';
 import type * as Binding from '../binding';
+import { describe, typeError } from './errors';
 import { adagradStep } from './reference/adagrad';
 import { elementwise as jsElementwise } from './reference/elementwise';
 import { rmspropStep } from './reference/rmsprop';
@@ -221,11 +222,18 @@ export function useBackend(name: 'native' | 'js'): void {
   if (name === 'js') current = jsBackend;
   else if (name === 'native' && nativeBackend) current = nativeBackend;
   else if (name === 'native') throw new Error(`simd-optim: the native addon is not available: ${loaded.error}`);
-  else throw new TypeError(`Expected 'native' or 'js' for backend but received ${JSON.stringify(name)}`);
+  else throw typeError('backend', "'native' or 'js'", name);
 }
 
-/** Forces the native kernels of one ISA (see backendInfo().isas). */
+/**
+ * Forces the native kernels of one ISA (see backendInfo().isas). It applies
+ * to steps on the native backend: while useBackend('js') is in force it
+ * waits for a switch back.
+ */
 export function useIsa(name: string): void {
+  if (typeof name !== 'string') throw typeError('useIsa name', 'an ISA name (see backendInfo().isas)', name);
   if (!loaded.binding) throw new Error(`simd-optim: the native addon is not available: ${loaded.error}`);
+  const isas = loaded.binding.info().isas;
+  if (!isas.includes(name)) throw new RangeError(`Invalid ISA: ${describe(name)} (useIsa name must be one this CPU runs: ${isas.join(', ')})`);
   loaded.binding.setIsa(name);
 }

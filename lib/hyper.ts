@@ -22,5 +22,8 @@ export function effectiveWindow(alpha: number): number {
 /** The alpha whose average spans about `steps` recent steps: 1 - 1 / steps (the inverse of effectiveWindow). */
 export function alphaForWindow(steps: number): number {
   checkHyper('window', 'steps', steps, { min: 1 });
-  return 1 - 1 / steps;
+  const alpha = 1 - 1 / steps;
+  // Past about 5.6e16 steps 1 - 1/steps rounds to 1, which no optimizer takes.
+  if (alpha >= 1) throw new RangeError(`Invalid window: ${steps} (steps must be below 2^54 for alpha to stay below 1)`);
+  return alpha;
 }

@@ -101,6 +101,9 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
   private readonly torchSpellings: readonly (readonly [string, string])[];
 
   constructor(params: Iterable<Parameter> | Iterable<ParamGroupInput<H>>, defaults: H) {
+    if (defaults === null || typeof defaults !== 'object' || Array.isArray(defaults)) {
+      throw typeError(`${new.target.name} defaults`, 'an object of hyperparameters (super(params, defaults))', defaults);
+    }
     this.defaults = Object.freeze({ ...defaults });
     this.torchSpellings = Object.keys(defaults)
       .filter((key) => toSnake(key) !== key)
@@ -177,6 +180,18 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
   zeroGrad(setToNone?: boolean): void {
     this.assertNotBusy('zeroGrad()');
     if (setToNone !== undefined) checkBoolean('setToNone', setToNone);
+    // Grads to be filled are checked first, so that a bad one changes nothing.
+    this.paramGroups.forEach((group, gi) => {
+      if (setToNone ?? this.defaultSetToNone(group)) return;
+      group.params.forEach((p, pi) => {
+        const grad = p.grad;
+        if (grad === null) return;
+        const where = `param ${pi} of group ${gi}.grad`;
+        if (!isFloatArray(grad)) throw typeError(where, 'a Float32Array or Float64Array (or null)', grad);
+        const problem = memoryProblem(grad);
+        if (problem !== undefined) throw new TypeError(`${where} ${problem}`);
+      });
+    });
     for (const group of this.paramGroups) {
       const toNone = setToNone ?? this.defaultSetToNone(group);
       for (const p of group.params) {
@@ -261,7 +276,11 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
   /** Throws if a loaded state entry has keys its group cannot use, or lacks some it needs. */
   protected checkLoadedStateKeys(_keys: string[], _group: ParamGroup<H>, _where: string): void {}
 
-  /** Whether a state key must hold a tensor. Otherwise a number loads as a number (a custom optimizer's scalar state). */
+  /**
+   * Whether a state key must hold a tensor of its param's shape (the state
+   * a kernel step reads). Otherwise a number loads as a number and a tensor
+   * of any shape as itself (a custom optimizer's own state).
+   */
   protected isTensorStateKey(_key: string): boolean {
     return false;
   }
@@ -342,9 +361,7 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
       const i = index.get(p);
       if (i === undefined) continue;
       const out: Record<string, StateValue> = {};
-      for (const [key, value] of Object.entries(entry)) {
-        out[key] = typeof value === 'number' ? value : recordOf(value, p.shape);
-      }
+      for (const [key, value] of Object.entries(entry)) out[key] = stateValueOf(value, p, `state of param ${i}: ${key}`);
       state[i] = out;
     }
     return { state, param_groups: paramGroups };
@@ -414,7 +431,7 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
           loaded[name] = loadScalar(`${where}.${name}`, value); // a custom optimizer's own number
           continue;
         }
-        const values = this.loadTensor(`${where}.${name}`, value, p);
+        const values = this.loadTensor(`${where}.${name}`, value, p, this.isTensorStateKey(name));
         loaded[name] = values; // its place in the key order; replaced below
         tensors.push({ into: loaded, name, values, request: { dtype: p.dtype, length: values.length, key: name, like: p.data } });
       }
@@ -437,9 +454,11 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
   }
 
   /** A state tensor's values from a dict: shape checked against the param, cast to its dtype (maybe a view of the dict's). */
-  private loadTensor(where: string, value: unknown, p: Parameter): FloatArray {
+  private loadTensor(where: string, value: unknown, p: Parameter, paramShaped: boolean): FloatArray {
     const record = checkRecord(where, value);
-    if (record.shape.length !== p.shape.length || record.shape.some((d, i) => d !== p.shape[i])) {
+    const sameShape = record.shape.length === p.shape.length && record.shape.every((d, i) => d === p.shape[i]);
+    // The state a step reads must be its param's shape; a custom optimizer's own tensors may be any.
+    if (paramShaped && !sameShape) {
       throw new RangeError(
         `${where} has shape [${record.shape.join(', ')}] but its parameter has shape [${p.shape.join(', ')}]`,
       );
@@ -516,6 +535,19 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
   protected stateQuarter(_key: string): 1 | 2 | 3 {
     return 1;
   }
+}
+
+/**
+ * A state value as a dict holds it: a number, or a copy of a float tensor,
+ * with its param's shape when it has the param's length (else flat). A
+ * custom optimizer may keep anything in its state; the rest cannot be saved.
+ */
+function stateValueOf(value: unknown, p: Parameter, where: string): StateValue {
+  if (typeof value === 'number') return value;
+  if (!isFloatArray(value)) throw typeError(where, 'a number, Float32Array or Float64Array to put in a state dict', value);
+  const problem = memoryProblem(value);
+  if (problem !== undefined) throw new TypeError(`${where} ${problem}`);
+  return recordOf(value, value.length === p.numel ? p.shape : [value.length]);
 }
 
 /** A number in a custom optimizer's state: a bigint (from a file) must be exact as a number. */

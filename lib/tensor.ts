@@ -145,6 +145,7 @@ export function checkRecord(name: string, value: unknown): TensorRecord {
   if (!(r.data instanceof Expected)) {
     throw typeError(`${name}.data`, `a ${Expected.name} for dtype ${r.dtype}`, r.data);
   }
+  if (isDetached(r.data.buffer)) throw new TypeError(`${name}.data ${memoryProblem(r.data)}`);
   if (numelOf(shape) !== r.data.length) {
     throw new RangeError(
       `${name} has shape [${shape.join(', ')}] (${numelOf(shape)} elements) but ${r.data.length} data elements`,

@@ -48,6 +48,16 @@ export function zeros(length: number, dtype: FloatDType = 'float32'): FloatArray
     throw new RangeError(`Invalid length: ${length} (zeros length must be a non-negative integer)`);
   }
   if (dtype !== 'float32' && dtype !== 'float64') throw typeError('zeros dtype', "'float32' or 'float64'", dtype);
+  try {
+    return allocate(length, dtype);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    const bytes = length * (dtype === 'float32' ? 4 : 8);
+    throw new RangeError(`Invalid length: ${length} (zeros length: ${bytes} bytes of ${dtype} cannot be allocated: ${e.message})`);
+  }
+}
+
+function allocate(length: number, dtype: FloatDType): FloatArray {
   const bytes = length * (dtype === 'float32' ? 4 : 8);
   if (bytes >= HUGE_PAGE_BYTES) return currentBackend().allocState(dtype, length);
   if (bytes > 0 && poolable()) {

@@ -8,7 +8,9 @@
 #include <memory>
 #include <vector>
 
-#if defined(__linux__)
+#include <string>
+
+#if defined(__unix__) || defined(__APPLE__)
 #include <sys/mman.h>
 #endif
 // Transparent huge pages: Linux with madvise(MADV_HUGEPAGE).
@@ -64,6 +66,21 @@ void advise_huge_pages(const void* begin, const void* end) {
 #else
   (void)begin;
   (void)end;
+#endif
+}
+
+// Whether the system would give a mapping of `bytes` now (the overcommit
+// check that V8's own allocation would fail). Small sizes pass unasked.
+bool can_map(size_t bytes) {
+#if defined(__unix__) || defined(__APPLE__)
+  if (bytes < (size_t{1} << 30)) return true;
+  void* probe = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (probe == MAP_FAILED) return false;
+  munmap(probe, bytes);
+  return true;
+#else
+  (void)bytes;
+  return true;
 #endif
 }
 
@@ -329,6 +346,12 @@ Napi::TypedArray alloc_state(Napi::Env env, DType dtype, size_t length, const vo
   if (bytes > 0 && bytes <= kMaxExternalBytes && external_buffers_enabled()) {
     Napi::TypedArray external = try_external(env, dtype, length, bytes, at);
     if (!external.IsEmpty()) return external;
+  }
+  // V8 aborts the process when it cannot allocate an ArrayBuffer (here: past
+  // Node's 4 GiB cap on external buffers). Ask the system first, so that
+  // running out of memory is an error the caller can catch.
+  if (!can_map(bytes + kPage)) {
+    throw Napi::RangeError::New(env, "simd-optim: cannot allocate " + std::to_string(bytes) + " bytes (out of memory)");
   }
   // V8 zero-fills new ArrayBuffers and never moves their backing store.
   // Placed within a page only, even from 2 MiB: a 2 MiB boundary would cost

@@ -6,7 +6,13 @@
 // after the first group had been written would show. (test/optimizer.test.ts
 // has further RMSprop rows; this file is the issue's list, row by row.)
 import { expect } from 'chai';
-import { Adagrad, Parameter, RMSprop, zeros, type StateDict, type TensorRecord } from '../lib';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  Adagrad, alphaForWindow, backendInfo, loadSafetensors, loadTorch, Optimizer, Parameter, RMSprop, saveSafetensors, torchBytes,
+  useBackend, useIsa, zeros, type StateDict, type TensorRecord,
+} from '../lib';
 import { isDetached } from '../lib/tensor';
 import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
 
@@ -373,4 +379,110 @@ function capture(f: () => unknown): unknown {
     return e;
   }
   return undefined;
+}
+
+describe('bad input: the rest of the public surface', () => {
+  afterEach(resetBackend);
+
+  it('zeros() names its length when the memory cannot be had, on every backend, instead of aborting the process', () => {
+    for (const backend of everyBackend()) {
+      backend.use();
+      expectError(backend.label, capture(() => zeros(2 ** 50)), RangeError, 'zeros length', String(2 ** 50));
+    }
+  });
+
+  it('zeroGrad(false) checks every grad before it fills any', () => {
+    const [a, b] = [param(3, 1), param(3, 2)];
+    const opt = new RMSprop([{ params: [a] }, { params: [b] }]);
+    a.grad = randomF32(3, 3);
+    const before = bytesOf(a.grad).toString('hex');
+    for (const bad of [0.5, 'oops', [1, 2, 3]]) {
+      b.grad = bad as never;
+      expectError(`a grad of ${String(bad)}`, capture(() => opt.zeroGrad(false)), TypeError, 'param 0 of group 1.grad', describeLike(bad));
+      expect(bytesOf(a.grad).toString('hex'), 'group 0 untouched').to.equal(before);
+    }
+  });
+
+  it("stateDict() names a custom optimizer's state value it cannot save, and saves float tensors of any length", () => {
+    class Custom extends Optimizer<{ lr: number }> {
+      step(): undefined {
+        return undefined;
+      }
+    }
+    const p = param(4, 1, [2, 2]);
+    const opt = new Custom([p], { lr: 1 });
+    opt.state.set(p, { step: 1, scale: new Float32Array([0.5]), buf: new Float32Array(4) });
+    const sd = opt.stateDict();
+    expect((sd.state[0].scale as TensorRecord).shape).to.deep.equal([1]);
+    expect((sd.state[0].buf as TensorRecord).shape).to.deep.equal([2, 2]);
+    const other = new Custom([p], { lr: 1 });
+    other.loadStateDict(sd);
+    expect(Array.from(other.state.get(p)!.scale as Float32Array)).to.deep.equal([0.5]);
+    opt.state.set(p, { step: 1, counts: new Int32Array(4) as never });
+    expectError('an Int32Array', capture(() => opt.stateDict()), TypeError, 'state of param 0: counts', 'Int32Array(4)');
+    expectError('no defaults', capture(() => new Custom([p], undefined as never)), TypeError, 'Custom defaults', 'undefined');
+  });
+
+  it('alphaForWindow refuses a window so long that alpha rounds to 1', () => {
+    expectError('1e17 steps', capture(() => alphaForWindow(1e17)), RangeError, 'steps', '100000000000000000');
+  });
+
+  it('useIsa and useBackend name what they were given', function () {
+    expectError('useBackend(1n)', capture(() => useBackend(1n as never)), TypeError, 'backend', '1n');
+    expectError('useIsa(5)', capture(() => useIsa(5 as never)), TypeError, 'useIsa name', '5');
+    if (!backendInfo().nativeLoaded) this.skip();
+    expectError("useIsa('AVX2')", capture(() => useIsa('AVX2')), RangeError, 'useIsa name', '"AVX2"');
+  });
+
+  describe('files', () => {
+    let dir: string;
+    beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simd-optim-bad-'))));
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it('saveSafetensors checks a Parameter like a record, and leaves the old file when it refuses', async () => {
+      const file = path.join(dir, 'model.safetensors');
+      await saveSafetensors({ w: param(4, 1) }, file);
+      const old = fs.readFileSync(file);
+      const p = param(4, 1, [2, 2]);
+      p.data = new Float32Array(6);
+      expectError('data longer than the shape', await thrown(() => saveSafetensors({ w: p }, file)), RangeError, 'saveSafetensors value w', '6 data elements');
+      p.data = 'xy' as never;
+      expectError('data that is a string', await thrown(() => saveSafetensors({ w: p }, file)), TypeError, 'saveSafetensors value w.data', '"xy"');
+      expect(fs.readFileSync(file).equals(old), 'the old file is untouched').to.equal(true);
+    });
+
+    it('saveSafetensors takes a Map, and refuses metadata it would mangle or could not read back', async () => {
+      const file = path.join(dir, 'map.safetensors');
+      await saveSafetensors(new Map([['w', { dtype: 'float32', shape: [2], data: new Float32Array([1, 2]) }]]), file);
+      expect(Object.keys(await loadSafetensors(file))).to.deep.equal(['w']);
+      const model = { w: param(2, 1) };
+      expectError('metadata "abc"', await thrown(() => saveSafetensors(model, file, 'abc' as never)), TypeError, 'saveSafetensors metadata', '"abc"');
+      expectError('metadata format', await thrown(() => saveSafetensors(model, file, { format: 'x' })), TypeError, 'saveSafetensors metadata', "'format'");
+      expectError('a tensor named __metadata__', await thrown(() => saveSafetensors({ __metadata__: param(2, 1) }, file)), TypeError, 'saveSafetensors', '__metadata__');
+      expectError('a path of 1n', await thrown(() => saveSafetensors(model, 1n as never)), TypeError, 'path argument', '1n');
+      const opt = new RMSprop([param(2, 1)]);
+      const sd = opt.stateDict();
+      sd.param_groups[0].callback = () => 1;
+      expectError('a function in a group', await thrown(() => saveSafetensors(sd, file)), TypeError, 'param_groups.callback', 'function');
+    });
+
+    it('saveTorch refuses options it does not know, suggesting the right one', async () => {
+      expectError('{ formm }', await thrown(() => torchBytes({ x: 1 }, { formm: '1.13' } as never)), TypeError, 'saveTorch', "did you mean 'form'?");
+    });
+
+    it('the loaders name the value, a folder and detached bytes', async () => {
+      expectError('loadTorch(123)', await thrown(() => loadTorch(123 as never)), TypeError, 'file argument', '123');
+      const err = (await thrown(() => loadTorch(dir))) as NodeJS.ErrnoException;
+      expect(err.message).to.equal(`cannot read ${dir}: EISDIR (a directory)`);
+      expect(err.code).to.equal('EISDIR');
+      const bytes = new Uint8Array(8);
+      structuredClone(bytes.buffer, { transfer: [bytes.buffer] });
+      expectError('detached bytes', await thrown(() => loadTorch(bytes)), TypeError, 'file argument', 'detached');
+    });
+  });
+});
+
+/** How describe() shows a value, for the checks above. */
+function describeLike(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? `Array(${v.length})` : String(v);
 }

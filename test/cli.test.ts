@@ -72,6 +72,9 @@ describe('simd-optim CLI', function () {
     ['a bad --form', ['convert', fixture('torch-2.6', 'model.pt'), 'x.pt', '--form', '3.0'], /--form must be 2\.x or 1\.13, got '3\.0'/],
     ['an unknown option', ['inspect', '--colour', 'x.pt'], /unknown option --colour/],
     ['an unknown command', ['inpsect', 'x.pt'], /unknown command 'inpsect'/],
+    ['an output in a missing folder', ['convert', fixture('torch-2.6', 'model.pt'), '/nonexistent/out.pt'], /cannot write \/nonexistent\/out\.pt: ENOENT/],
+    ['a folder to inspect', ['inspect', os.tmpdir()], /cannot read .*: EISDIR \(a directory\)/],
+    ['an unusable --out for the demo', ['demo', '--quick', '--out', '/proc/self/status/x'], /cannot use --out \/proc\/self\/status\/x/],
   ];
   for (const [what, args, message] of mistakes) {
     it(`exits with status 2 and one clear line for ${what}`, () => {

@@ -34,6 +34,8 @@ export async function runConvert(argv: string[]): Promise<void> {
     else await saveSafetensors(value, output);
   } catch (err) {
     if (err instanceof TypeError || err instanceof RangeError) throw new CliError(`cannot write ${output}: ${err.message}`);
+    // File system errors already name the output ("cannot write <output>: ENOENT (...)").
+    if (typeof (err as NodeJS.ErrnoException).code === 'string') throw new CliError((err as Error).message);
     throw err;
   }
   console.log(`${input} → ${output}`);

@@ -25,7 +25,7 @@ export async function loadOrExplain(file: string): ReturnType<typeof loadAny> {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw new CliError(`no such file: ${file}`);
     if (e.name === 'FileFormatError') throw new CliError(e.message);
-    throw new CliError(`cannot read ${file}: ${e.message}`);
+    throw new CliError(e.message.startsWith('cannot read') ? e.message : `cannot read ${file}: ${e.message}`);
   }
 }
 

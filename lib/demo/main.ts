@@ -52,6 +52,12 @@ export async function runDemo(argv: string[]): Promise<void> {
 
   // Load the chart libraries before training, so a missing one fails at once.
   const renderer: Renderer | null = flags.charts ? await loadRenderer() : null;
+  // Likewise the output folder: an unusable --out fails now, not after a minute.
+  try {
+    mkdirSync(outDir, { recursive: true });
+  } catch (e) {
+    throw new CliError(`cannot use --out ${flags.out as string}: ${(e as Error).message}`);
+  }
 
   const split = trainTestSplit(loadDigits());
   const { backend, isa } = backendInfo();

@@ -1,21 +1,24 @@
 // Loads a .pt or a .safetensors file by its content (zip magic or not), for
 // the CLI, which takes either.
-import { promises as fsp } from 'fs';
+import { openSource } from './byte-source';
+import { FileFormatError } from './format-error';
 import { loadSafetensors } from './safetensors';
 import { loadTorch, type TorchValue } from './torch-load';
 
 export type FileKind = 'torch' | 'safetensors';
 
+/** What a file holds, by its first bytes: a zip (or a legacy pickle) is torch's, a length then '{' safetensors'. */
 export async function fileKind(path: string): Promise<FileKind> {
-  const handle = await fsp.open(path, 'r');
+  const source = await openSource(path);
   try {
-    const head = new Uint8Array(4);
-    await handle.read(head, 0, 4, 0);
+    const head = await source.read(0, Math.min(9, source.size));
     const zip = head[0] === 0x50 && head[1] === 0x4b;
     // Legacy torch files are pickles (0x80); let loadTorch explain those too.
-    return zip || head[0] === 0x80 ? 'torch' : 'safetensors';
+    if (zip || head[0] === 0x80) return 'torch';
+    if (head.length === 9 && head[8] === 0x7b) return 'safetensors';
+    throw new FileFormatError(path, 'neither a torch.save file (a zip) nor a safetensors file (a JSON header)');
   } finally {
-    await handle.close();
+    await source.close();
   }
 }
 

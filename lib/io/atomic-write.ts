@@ -9,14 +9,18 @@
 import { randomBytes } from 'crypto';
 import { constants as fsConstants, promises as fsp } from 'fs';
 import * as path from 'path';
+import { typeError } from '../errors';
 
 /** A temporary file left by a killed writer is removed once this old (ms) and its process is gone. */
 const STALE_AFTER = 10 * 60 * 1000;
 
+/** Throws unless `file` is a path to write to (a non-empty string). */
+export function checkFilePath(file: unknown): asserts file is string {
+  if (typeof file !== 'string' || file.length === 0) throw typeError('the path argument', 'a file path', file);
+}
+
 export async function writeFileAtomic(target: string, fill: (write: (chunk: Uint8Array) => Promise<void>) => Promise<void>): Promise<void> {
-  if (typeof target !== 'string' || target.length === 0) {
-    throw new TypeError(`Expected a file path for the path argument but received ${JSON.stringify(target)}`);
-  }
+  checkFilePath(target);
   const file = await followLinks(target);
   const existing = await fsp.stat(file).catch(() => undefined);
   if (existing !== undefined) {

@@ -3,6 +3,8 @@
 // checkpoint is never read into one buffer.
 import { promises as fsp } from 'fs';
 import { FileFormatError } from './format-error';
+import { typeError } from '../errors';
+import { isDetached } from '../tensor';
 
 export interface ByteSource {
   /** The path, or `<bytes>`: used in error messages. */
@@ -15,12 +17,20 @@ export interface ByteSource {
 
 /** A path is opened (and must be closed); bytes are used in place. */
 export async function openSource(input: string | Uint8Array): Promise<ByteSource> {
-  if (input instanceof Uint8Array) return memorySource(input);
-  if (typeof input !== 'string') {
-    throw new TypeError(`Expected a file path or a Uint8Array for the file argument but received ${typeof input}`);
+  if (input instanceof Uint8Array) {
+    if (isDetached(input.buffer)) throw new TypeError('Expected readable bytes for the file argument but its Uint8Array is detached (it was transferred)');
+    return memorySource(input);
   }
+  if (typeof input !== 'string') throw typeError('the file argument', 'a file path or a Uint8Array', input);
   const handle = await fsp.open(input, 'r');
-  const { size } = await handle.stat();
+  const stat = await handle.stat();
+  if (!stat.isFile()) {
+    await handle.close();
+    const error: NodeJS.ErrnoException = new Error(`cannot read ${input}: ${stat.isDirectory() ? 'EISDIR (a directory)' : 'not a regular file'}`);
+    error.code = stat.isDirectory() ? 'EISDIR' : 'EINVAL';
+    throw error;
+  }
+  const { size } = stat;
   return {
     name: input,
     size,

@@ -7,10 +7,10 @@
 // steps (PyTorch 1.13's Python ints) in `state_scalars`, so `step` keeps its
 // exact type and value either way.
 import * as os from 'os';
-import { describe } from '../errors';
+import { describe, typeError } from '../errors';
 import { checkRecord, dtypeOf, isFloatArray, numelOf, Parameter, type DType, type TensorRecord } from '../tensor';
-import { writeFileAtomic } from './atomic-write';
 import { isOptimizerDict, type OptimizerDict } from './optimizer-dict';
+import { checkFilePath, writeFileAtomic } from './atomic-write';
 import { openSource, type ByteSource } from './byte-source';
 import { FileFormatError } from './format-error';
 import { bytesOf, ITEM_SIZE, typedArrayOf } from './torch-dtypes';
@@ -43,9 +43,14 @@ export async function loadSafetensors<T = SafetensorsValue>(file: string | Uint8
 
 /** Writes a model dict (name → tensor record or Parameter) or an optimizer state dict, atomically. */
 export async function saveSafetensors(value: unknown, file: string, metadata: Record<string, string> = {}): Promise<void> {
+  checkFilePath(file);
   const { tensors, meta } = isOptimizerDict(value) ? flatten(value) : { tensors: tensorsOf(value), meta: {} };
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
+    throw typeError('saveSafetensors metadata', 'an object of strings', metadata);
+  }
   for (const [k, v] of Object.entries(metadata)) {
     if (typeof v !== 'string') throw new TypeError(`Expected a string for safetensors metadata ${k} but received ${describe(v)}`);
+    if (k === FORMAT_KEY) throw new TypeError(`saveSafetensors metadata cannot set '${FORMAT_KEY}': simd-optim uses it to mark optimizer dicts`);
   }
   const parts = encode(tensors, { ...metadata, ...meta });
   await writeFileAtomic(file, async (write) => {
@@ -207,16 +212,29 @@ function tensorsOf(value: unknown): Array<[string, TensorRecord]> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new TypeError(`Expected a dict of tensors or an optimizer state dict for saveSafetensors but received ${describe(value)}`);
   }
-  return Object.entries(value).map(([name, v]) => {
-    if (v instanceof Parameter) return [name, { dtype: v.dtype, shape: [...v.shape], data: v.data }];
-    if (isFloatArray(v)) return [name, { dtype: dtypeOf(v), shape: [v.length], data: v }]; // as saveTorch takes them
-    return [name, checkRecord(`saveSafetensors value ${name}`, v)];
+  const entries = value instanceof Map ? [...value] : Object.entries(value);
+  return entries.map(([name, v]) => {
+    if (typeof name !== 'string') throw new TypeError(`saveSafetensors cannot name a tensor ${describe(name)}: names are strings`);
+    if (name === '__metadata__') throw new TypeError("saveSafetensors cannot name a tensor '__metadata__': safetensors reserves it");
+    const where = `saveSafetensors value ${name}`;
+    if (v instanceof Parameter) {
+      if (!isFloatArray(v.data)) throw typeError(`${where}.data`, 'a Float32Array or Float64Array', v.data);
+      return [name, checkRecord(where, { dtype: dtypeOf(v.data), shape: [...v.shape], data: v.data })];
+    }
+    if (isFloatArray(v)) return [name, checkRecord(where, { dtype: dtypeOf(v), shape: [v.length], data: v })]; // as saveTorch takes them
+    return [name, checkRecord(where, v)];
   });
 }
 
 /** JSON that refuses what JSON cannot hold exactly (NaN, Infinity, bigint beyond 2^53). */
 function strictJson(value: unknown, where: string): string {
-  return JSON.stringify(value, (key, v) => {
+  return JSON.stringify(value, function (this: Record<string, unknown>, key, v) {
+    const original = key === '' ? value : this[key]; // before toJSON: a Date is still a Date
+    const plain = original === null || typeof original !== 'object' || Array.isArray(original) ||
+      [Object.prototype, null].includes(Object.getPrototypeOf(original));
+    if (typeof original === 'function' || typeof original === 'symbol' || original === undefined || !plain) {
+      throw new TypeError(`${where}.${key} = ${describe(original)} cannot be stored in safetensors metadata (JSON)`);
+    }
     if (typeof v === 'number' && !Number.isFinite(v)) throw new RangeError(`${where}.${key} = ${v} cannot be stored in safetensors metadata`);
     if (typeof v === 'bigint') {
       if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`${where}.${key} = ${v}n is too large`);

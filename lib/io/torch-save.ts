@@ -4,7 +4,7 @@
 import { randomInt } from 'crypto';
 import * as os from 'os';
 import * as path from 'path';
-import { describe } from '../errors';
+import { checkOptionNames, describe } from '../errors';
 import { checkRecord, isFloatArray, Parameter, type DType, type TensorRecord } from '../tensor';
 import { writeFileAtomic } from './atomic-write';
 import { isOptimizerDict, type OptimizerDict } from './optimizer-dict';
@@ -54,9 +54,10 @@ interface Encoded {
 }
 
 function encode(value: unknown, options: SaveTorchOptions): Encoded {
-  if (options === null || typeof options !== 'object') {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new TypeError(`Expected an options object for saveTorch options but received ${describe(options)}`);
   }
+  checkOptionNames('saveTorch', options, ['form']);
   const forced = options.form;
   if (forced !== undefined && forced !== '2.x' && forced !== '1.13') {
     throw new RangeError(`Expected '2.x' or '1.13' for saveTorch options.form but received ${describe(forced)}`);
