@@ -8,6 +8,7 @@ import { allocStates, type StateRequest } from './state-slabs';
 import {
   castFloatRecord,
   checkRecord,
+  isDetached,
   memoryProblem,
   dtypeOf,
   isFloatArray,
@@ -180,18 +181,19 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
   zeroGrad(setToNone?: boolean): void {
     this.assertNotBusy('zeroGrad()');
     if (setToNone !== undefined) checkBoolean('setToNone', setToNone);
-    // Grads to be filled are checked first, so that a bad one changes nothing.
-    this.paramGroups.forEach((group, gi) => {
-      if (setToNone ?? this.defaultSetToNone(group)) return;
-      group.params.forEach((p, pi) => {
-        const grad = p.grad;
-        if (grad === null) return;
-        const where = `param ${pi} of group ${gi}.grad`;
-        if (!isFloatArray(grad)) throw typeError(where, 'a Float32Array or Float64Array (or null)', grad);
-        const problem = memoryProblem(grad);
-        if (problem !== undefined) throw new TypeError(`${where} ${problem}`);
-      });
-    });
+    // Grads to be filled are checked first, so that a bad one changes nothing
+    // (plain loops: a training loop calls this every step, and it should not allocate).
+    const groups = this.paramGroups;
+    for (let gi = 0; gi < groups.length; gi++) {
+      if (setToNone ?? this.defaultSetToNone(groups[gi])) continue;
+      const params = groups[gi].params;
+      for (let pi = 0; pi < params.length; pi++) {
+        const grad = params[pi].grad;
+        if (grad === null) continue;
+        if (!isFloatArray(grad)) throw typeError(`param ${pi} of group ${gi}.grad`, 'a Float32Array or Float64Array (or null)', grad);
+        if (isDetached(grad.buffer)) throw new TypeError(`param ${pi} of group ${gi}.grad ${memoryProblem(grad)}`);
+      }
+    }
     for (const group of this.paramGroups) {
       const toNone = setToNone ?? this.defaultSetToNone(group);
       for (const p of group.params) {
