@@ -20,8 +20,10 @@ function checkOperand(op: string, name: string, a: FloatArray, t: unknown): Floa
     throw typeError(`${op} ${name}`, `a ${a.constructor.name} of length ${a.length} (like the tensor it updates)`, t);
   }
   checkUsableMemory(`${op} ${name}`, t);
-  if (t !== a && t.buffer === a.buffer && t.byteOffset < a.byteOffset + a.byteLength && a.byteOffset < t.byteOffset + t.byteLength) {
-    throw new RangeError(`${op} ${name} overlaps the tensor it updates at an offset`);
+  // The same memory is fine (x.mul_(x) reads each element before writing it), through any view; shifted is not.
+  const shift = t.byteOffset - a.byteOffset;
+  if (t.buffer === a.buffer && shift !== 0 && Math.abs(shift) < a.byteLength) {
+    throw new RangeError(`${op} ${name} and ${op} a overlap, ${Math.abs(shift)} bytes apart (the same array, or arrays apart, are fine)`);
   }
   return t;
 }

@@ -70,7 +70,19 @@ describe('ops: elementwise kernels with PyTorch arithmetic', () => {
     expect(() => ops.addcdiv_(a, a, a, 'x' as never)).to.throw(TypeError, /addcdiv_ value/);
     expect(() => ops.add_(a, a.subarray(1, 5) as never)).to.throw(TypeError);
     const big = new Float32Array(8);
-    expect(() => ops.add_(big.subarray(0, 4), big.subarray(2, 6))).to.throw(RangeError, /overlaps/);
+    expect(() => ops.add_(big.subarray(0, 4), big.subarray(2, 6))).to.throw(RangeError, /add_ other and add_ a overlap, 8 bytes apart/);
+    expect(() => ops.sqrt(big.subarray(2, 6), big.subarray(0, 4))).to.throw(RangeError, /sqrt out and sqrt a overlap, 8 bytes apart/);
+  });
+
+  it('takes the same memory through another view, as it takes the same array', () => {
+    for (const backend of everyBackend()) {
+      backend.use();
+      const x = Float32Array.from([1, 4, 9, 16]);
+      ops.add_(x, new Float32Array(x.buffer, 0, 4)); // x += x
+      expect(Array.from(x), backend.label).to.deep.equal([2, 8, 18, 32]);
+      const big = new Float32Array(8);
+      ops.add_(big.subarray(0, 4), big.subarray(4, 8)); // apart: fine
+    }
   });
 });
 
