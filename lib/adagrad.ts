@@ -7,7 +7,7 @@ import { checkBoolean, checkHyper } from './errors';
 import { KernelOptimizer, sameBound, splitOptions, type KernelOptions, type OptimizerWideOptions } from './kernel-optimizer';
 import { checkStateKeys, withDefaults, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer';
 import type { FloatArray, Parameter } from './tensor';
-import { fromTorchGroup, toTorchGroup, type TorchGroupSchema } from './torch-groups';
+import type { TorchGroupSchema } from './torch-groups';
 
 export interface AdagradOptions extends KernelOptions {
   /** Learning rate. Default 0.01. */
@@ -59,6 +59,7 @@ const TORCH_GROUP: TorchGroupSchema = {
 
 export class Adagrad extends KernelOptimizer<AdagradOptions> {
   protected readonly stateRoles = ['sum'] as const;
+  protected readonly torchGroups = TORCH_GROUP;
 
   constructor(
     params: Iterable<Parameter> | Iterable<ParamGroupInput<AdagradOptions>>,
@@ -143,15 +144,6 @@ export class Adagrad extends KernelOptimizer<AdagradOptions> {
 
   protected runKernelAsync(kernels: KernelGroup): Promise<void> {
     return kernels.adagradStepAsync();
-  }
-
-  protected override toTorchGroup(g: AdagradGroup): Record<string, unknown> {
-    return toTorchGroup(TORCH_GROUP, g, this.torchKeyOrder.get(g) ?? [], this.extraKeys(g));
-  }
-
-  protected override fromTorchGroup(saved: Record<string, unknown>, current: AdagradGroup, where: string): AdagradGroup {
-    const loaded = fromTorchGroup(TORCH_GROUP, saved, where, Object.keys(this.defaults));
-    return { ...this.withoutExtras(current), ...loaded, compat: this.loadedCompat(current, TORCH_GROUP.generationOf(saved)) };
   }
 
   protected override checkLoadedStateKeys(keys: string[], _group: AdagradGroup, where: string): void {

@@ -4,7 +4,7 @@
 import type { KernelGroup } from './backend';
 import { checkBoolean, checkHyper, describe, typeError } from './errors';
 import { KernelBinding } from './kernel-binding';
-import type { Compat } from './torch-groups';
+import { fromTorchGroup, toTorchGroup, type Compat, type TorchGroupSchema } from './torch-groups';
 import { Optimizer, sharesMemory, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer';
 import type { FloatArray, Parameter } from './tensor';
 
@@ -53,14 +53,25 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     this.compatGiven = compatGiven;
   }
 
+  /** How this optimizer's param groups look in PyTorch's dicts (torch-groups.ts). */
+  protected abstract readonly torchGroups: TorchGroupSchema;
+
+  protected override toTorchGroup(group: ParamGroup<H>): Record<string, unknown> {
+    return toTorchGroup(this.torchGroups, group, this.torchKeyOrder.get(group) ?? [], this.extraKeys(group));
+  }
+
   /**
-   * A loaded group's compat: the generation its dict shows it comes from (so
-   * that a 1.13 checkpoint goes on as 1.13 would), unless the user chose
-   * compat (for the optimizer or any group) or the dict does not tell.
+   * A loaded group: its hyperparameters and other keys from the dict, and
+   * its compat the generation the dict shows it comes from (so that a 1.13
+   * checkpoint goes on as 1.13 would), unless the user chose compat (for
+   * the optimizer or any group) or the dict does not tell.
    */
-  protected loadedCompat(current: ParamGroup<H>, saved: Compat | undefined): Compat {
+  protected override fromTorchGroup(saved: Record<string, unknown>, current: ParamGroup<H>, where: string): ParamGroup<H> {
+    const loaded = fromTorchGroup(this.torchGroups, saved, where, Object.keys(this.defaults));
+    const generation = this.torchGroups.generationOf(saved);
     const chosen = this.compatGiven || this.givenOptionNames.has('compat');
-    return chosen || saved === undefined ? current.compat : saved;
+    const compat = chosen || generation === undefined ? current.compat : generation;
+    return { ...this.withoutExtras(current), ...loaded, compat };
   }
 
   /** State keys bound to the kernel after param and grad, in role order (binding.d.ts). */

@@ -9,6 +9,7 @@ import {
   castFloatRecord,
   checkRecord,
   isDetached,
+  isFloatDType,
   memoryProblem,
   dtypeOf,
   isFloatArray,
@@ -568,7 +569,7 @@ function loadStep(where: string, value: unknown): number {
     const record = checkRecord(where, value);
     if (record.data.length !== 1) throw new RangeError(`${where} must hold one value, has ${record.data.length}`);
     const v = record.data[0];
-    step = typeof v === 'bigint' ? Number(v) : record.dtype.startsWith('float') || record.dtype === 'bfloat16'
+    step = typeof v === 'bigint' ? Number(v) : isFloatDType(record.dtype)
       ? castFloatRecord(where, record, 'float64')[0] : v;
   }
   if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) {

@@ -3,7 +3,7 @@
 // lib/reference), following docs/spec/rmsprop-arithmetic.md.
 import type { KernelGroup } from './backend';
 import { checkBoolean, checkHyper } from './errors';
-import { fromTorchGroup, toTorchGroup, type Compat, type TorchGroupSchema } from './torch-groups';
+import type { Compat, TorchGroupSchema } from './torch-groups';
 import {
   KernelOptimizer,
   sameBound,
@@ -87,6 +87,7 @@ export class RMSprop extends KernelOptimizer<RMSpropOptions> {
   }
 
   protected readonly stateRoles = ['square_avg', 'momentum_buffer', 'grad_avg'] as const;
+  protected readonly torchGroups = TORCH_GROUP;
 
   protected stateArrays(s: ParamState, out: (FloatArray | null)[], at: number): void {
     out[at] = (s.square_avg as FloatArray | undefined) ?? null;
@@ -154,15 +155,6 @@ export class RMSprop extends KernelOptimizer<RMSpropOptions> {
 
   protected stateKeys(group: RMSpropGroup): readonly string[] {
     return ['square_avg', ...(group.momentum > 0 ? ['momentum_buffer'] : []), ...(group.centered ? ['grad_avg'] : [])];
-  }
-
-  protected override toTorchGroup(g: RMSpropGroup): Record<string, unknown> {
-    return toTorchGroup(TORCH_GROUP, g, this.torchKeyOrder.get(g) ?? [], this.extraKeys(g));
-  }
-
-  protected override fromTorchGroup(saved: Record<string, unknown>, current: RMSpropGroup, where: string): RMSpropGroup {
-    const loaded = fromTorchGroup(TORCH_GROUP, saved, where, Object.keys(this.defaults));
-    return { ...this.withoutExtras(current), ...loaded, compat: this.loadedCompat(current, TORCH_GROUP.generationOf(saved)) };
   }
 
   protected override checkLoadedStateKeys(keys: string[], group: RMSpropGroup, where: string): void {

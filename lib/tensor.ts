@@ -171,6 +171,11 @@ export function bfloat16ToNumber(bits: number): number {
   return view.getFloat32(0);
 }
 
+/** Whether a record's dtype is a floating-point one (castFloatRecord takes it). */
+export function isFloatDType(dtype: DType): boolean {
+  return dtype === 'float32' || dtype === 'float64' || dtype === 'float16' || dtype === 'bfloat16';
+}
+
 /**
  * The values of a floating-point record converted to `dtype` the way
  * PyTorch's `Tensor.to` does (round to nearest even). Throws for integer and

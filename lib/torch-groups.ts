@@ -3,7 +3,7 @@
 // describes its groups with one schema; this module does the mapping.
 import { checkBoolean, describe } from './errors';
 import { copyPythonValue } from './io/python-dicts';
-import { castFloatRecord, checkRecord } from './tensor';
+import { castFloatRecord, checkRecord, isFloatDType } from './tensor';
 
 /** Which PyTorch generation to match: numerics and state-dict form. */
 export type Compat = '2.x' | '1.13';
@@ -91,11 +91,9 @@ export function fromTorchGroup(
 function loadedLr(value: unknown, where: string): unknown {
   if (value === null || typeof value !== 'object' || !('dtype' in value)) return value;
   const record = checkRecord(where, value);
-  if (record.data.length !== 1 || !FLOAT_DTYPES.includes(record.dtype)) return value;
+  if (record.data.length !== 1 || !isFloatDType(record.dtype)) return value;
   return castFloatRecord(where, record, 'float64')[0];
 }
-
-const FLOAT_DTYPES: readonly string[] = ['float16', 'bfloat16', 'float32', 'float64'];
 
 /**
  * PyTorch keys we do not model, kept as loaded: foreach and fused choose
