@@ -31,6 +31,8 @@ const tensor = (storageType: string, numel: number, size: number[], stride: numb
 
 const [STOP, MARK, EMPTY_LIST, EMPTY_DICT, BINPUT, BINGET, APPEND, SETITEM, DICT, BININT1, LIST, POP] =
   [0x2e, 0x28, 0x5d, 0x7d, 0x71, 0x68, 0x61, 0x73, 0x64, 0x4b, 0x6c, 0x30];
+const BINFLOAT = 0x47;
+const f64be = (x: number) => { const b = Buffer.alloc(8); b.writeDoubleBE(x); return [...b]; };
 const u32 = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24];
 /** SHORT_BINUNICODE of a short ASCII string. */
 const str = (s: string) => [0x8c, s.length, ...Buffer.from(s)];
@@ -104,6 +106,8 @@ describe('loadTorch refuses bad files with a FileFormatError that says what is w
       /nested more than 1000 levels deep/],
     ['a dict with both 1 and "1" as keys', () => rawPickle([EMPTY_DICT, BININT1, 1, ...str('a'), SETITEM, ...str('1'), ...str('b'), SETITEM, STOP]),
       /both 1 and '1' as keys/],
+    ['a dict with a float key', () => rawPickle([EMPTY_DICT, BINFLOAT, ...f64be(1.5), ...str('a'), SETITEM, STOP]),
+      /dict key 1\.5, a float: only str and int keys/],
     ['a DICT with a key and no value', () => rawPickle([MARK, BININT1, 1, DICT, STOP]), /DICT of 1 items/],
     ['a zip64 field past its extra block', async () => zip64ExtraOverrun(await torchBytes({ x: 1 })), /damaged extra field/],
   ];

@@ -93,6 +93,9 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): unknown {
     if (typeof key !== 'string' && typeof key !== 'number' && typeof key !== 'bigint') {
       fail(`dict key of type ${describeKey(key)}: only str and int keys are supported`);
     }
+    // Floats and ints are both JS numbers here. A whole float (2.0) is the same key as 2 in Python;
+    // any other float would come back as a str or int key it never was.
+    if (typeof key === 'number' && !Number.isInteger(key)) fail(`dict key ${String(key)}, a float: only str and int keys are supported`);
     // defineProperty: a key named "__proto__" becomes an own key, never the prototype.
     const dict = target as object;
     // A JS object has one key for Python's 1 and '1': keeping both is impossible, dropping one silently wrong.
