@@ -36,6 +36,7 @@ interface Tf {
   variable(t: TfTensor, trainable?: boolean, name?: string): TfVariable;
   train: { rmsprop(lr: number, decay?: number, momentum?: number, eps?: number, centered?: boolean): TfOptimizer };
   env(): { getAsync(flag: string): Promise<unknown> };
+  backend(): unknown;
   version_core: string;
 }
 
@@ -119,6 +120,13 @@ function run(steps: number): number {
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
+/** After a wasm failure, the heap's size tells whether wasm32's 4 GiB address space ran out. */
+function wasmHeapNote(): string {
+  if (backend !== 'wasm' || tf === undefined) return '';
+  const heap = (tf.backend() as { wasm?: { HEAPU8?: Uint8Array } } | undefined)?.wasm?.HEAPU8?.buffer.byteLength;
+  return heap ? ` (its wasm heap had grown to ${(heap / 2 ** 30).toFixed(1)} GiB; wasm32 addresses 4 GiB at most)` : '';
+}
+
 async function main(): Promise<void> {
   const lines = readline.createInterface({ input: process.stdin });
   for await (const line of lines) {
@@ -132,7 +140,7 @@ async function main(): Promise<void> {
       else reply({ error: `unknown command ${req.cmd}` });
     } catch (e) {
       const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-      reply({ error: msg.split('\n')[0].slice(0, 300) });
+      reply({ error: msg.split('\n')[0].slice(0, 300) + wasmHeapNote() });
     }
   }
 }
