@@ -120,7 +120,7 @@ interface Live {
   rounds: number;
 }
 
-async function measureCell(cell: Cell, hosts: Host[]): Promise<{ median: CellResult; best: CellResult }> {
+async function measureCell(cell: Cell, hosts: Host[]): Promise<CellResult> {
   const results: PeerResult[] = [];
   const live: Live[] = [];
   const blank = (peer: Peer): PeerResult => ({
@@ -131,6 +131,7 @@ async function measureCell(cell: Cell, hosts: Host[]): Promise<{ median: CellRes
     isa: peer.isa,
     status: 'ok',
     samples: [],
+    refSamples: [],
     steps: 0,
     warmup: [],
   });
@@ -179,12 +180,14 @@ async function measureCell(cell: Cell, hosts: Host[]): Promise<{ median: CellRes
   // Warm-up and calibration, peer by peer.
   for (const l of live) {
     try {
-      // The first step (state, compilation, binding, first touch) is the warm-up of a slow
-      // peer; fast ones then run batches of about warm/2 seconds until `warm` seconds.
+      // The first step creates state, compiles, binds and touches memory first, and can be
+      // many times slower than the rest (a wasm heap growing, page faults): every peer then
+      // runs at least two batches, so that its estimate never rests on that step alone;
+      // fast ones go on with batches of about warm/2 seconds until `warm` seconds.
       let perStep = await l.peer.run(1);
       l.result.warmup.push(perStep);
       let total = perStep;
-      for (let k = 0; perStep < 0.1 && k < 8 && (k < 2 || total < settings.warm); k++) {
+      for (let k = 0; k < 8 && (k < 2 || (perStep < 0.1 && total < settings.warm)); k++) {
         const batch = Math.max(1, Math.min(1 << 16, Math.round(settings.warm / 2 / perStep)));
         const t = await l.peer.run(batch);
         perStep = t / batch;
@@ -202,7 +205,34 @@ async function measureCell(cell: Cell, hosts: Host[]): Promise<{ median: CellRes
     }
   }
 
-  // Rounds: one sample per peer per round, the order rotated by one each round.
+  // Rounds: one sample per peer per round, the order rotated by one each round. Each
+  // sample is paired with a sample of the reference (simd-optim's default ISA at the
+  // same thread count) taken right before it in even rounds and right after it in odd
+  // ones: ratios are judged on these same-round pairs, milliseconds apart, because
+  // this machine's speed changes between samples taken seconds apart.
+  const isRef = (l: Live) => l.peer.kind === 'native' && l.peer.isa === defaultIsa;
+  const refAt = (threads: number) =>
+    live.find((x) => isRef(x) && x.peer.threads === threads) ?? live.find((x) => isRef(x) && x.peer.threads === 1);
+  // Where the arrays can be in cache, every sample of every peer starts after one
+  // untimed step (data back into cache, ISA and thread switches applied); out of
+  // cache there is nothing to bring back, and no peer gets one.
+  const preStep = cell.footprintBytes < 2 * llcBytes;
+  const fail = (l: Live, e: unknown) => {
+    l.result.status = 'failed';
+    l.result.reason = (e as Error).message.split('\n')[0].slice(0, 300);
+  };
+  /** One sample of `l` (seconds per step), or undefined after marking it failed. */
+  const sample = async (l: Live): Promise<number | undefined> => {
+    try {
+      if (preStep) await l.peer.run(1);
+      const seconds = (await l.peer.run(l.steps)) / l.steps;
+      await sleep(2); // let another process's spinning OpenMP threads park
+      return seconds;
+    } catch (e) {
+      fail(l, e);
+      return undefined;
+    }
+  };
   const active = () => live.filter((l) => l.result.status === 'ok');
   const maxRounds = Math.max(0, ...active().map((l) => l.rounds));
   for (let r = 0; r < maxRounds; r++) {
@@ -210,15 +240,14 @@ async function measureCell(cell: Cell, hosts: Host[]): Promise<{ median: CellRes
     const rotated = order.map((_, i) => order[(i + r) % order.length]);
     for (const l of rotated) {
       if (l.result.samples.length >= l.rounds || l.result.status !== 'ok') continue;
-      try {
-        if (l.estimate < 0.05) await l.peer.run(1); // data back into cache, switches applied
-        const s = await l.peer.run(l.steps);
-        l.result.samples.push(s / l.steps);
-      } catch (e) {
-        l.result.status = 'failed';
-        l.result.reason = (e as Error).message.split('\n')[0].slice(0, 300);
-      }
-      await sleep(2); // let another process's spinning OpenMP threads park
+      const ref = isRef(l) ? undefined : refAt(l.peer.threads);
+      const refSample = async () => (ref && ref.result.status === 'ok' ? await sample(ref) : undefined) ?? NaN;
+      const before = r % 2 === 0 ? await refSample() : NaN;
+      const s = await sample(l);
+      if (s === undefined) continue;
+      const after = r % 2 === 1 ? await refSample() : NaN;
+      l.result.samples.push(s);
+      if (ref) l.result.refSamples.push(r % 2 === 0 ? before : after);
     }
   }
   for (const host of hosts) await host.teardown().catch(() => undefined);
@@ -231,49 +260,98 @@ async function measureCell(cell: Cell, hosts: Host[]): Promise<{ median: CellRes
       });
     }
   }
-  // The same cell judged on each peer's fastest sample: interference from other
-  // processes only ever slows a sample down, so the best one is the machine's.
-  const bestOnly = results.map((r) => ({ ...r, samples: r.samples.length ? [Math.min(...r.samples)] : [] }));
-  return { best: derive(cell, hosts, bestOnly, maxRounds), median: derive(cell, hosts, results, maxRounds) };
+  return derive(cell, hosts, results, maxRounds);
+}
+
+/** min, median and max of a non-empty list. */
+const spread = (xs: number[]) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+
+/**
+ * Per round, the reference's throughput ÷ this peer's: the peer's seconds ÷ the
+ * seconds of the reference sample taken back to back with it. Undefined unless
+ * every sample has its pair.
+ */
+function pairedRatios(r: PeerResult): number[] | undefined {
+  const ref = r.refSamples;
+  if (!r.samples.length || ref.length !== r.samples.length || !ref.every((t) => Number.isFinite(t) && t > 0)) return undefined;
+  return r.samples.map((t, i) => t / ref[i]);
 }
 
 /** Melem/s, GB/s, the limits, % of limit, ratios to native, % of the bound. */
 function derive(cell: Cell, hosts: Host[], peers: PeerResult[], rounds: number): CellResult {
   const es = cell.dtype === 'float32' ? 4 : 8;
   const peerById = new Map(hosts.flatMap((h) => h.peers).map((p) => [p.id, p]));
+  const counted = (r: PeerResult) => peerById.get(r.id)?.countedArrays?.(cell);
   for (const r of peers) {
     if (r.status !== 'ok' || !r.samples.length) continue;
     const rates = r.samples.map((t) => cell.elements / t / 1e6);
     r.melemPerSec = { median: median(rates), min: Math.min(...rates), max: Math.max(...rates) };
     r.gbPerSec = (r.melemPerSec.median * cell.bytesPerElement) / 1e3;
-    const counted = peerById.get(r.id)?.countedArrays;
-    if (counted) r.limitGBPerSec = (r.melemPerSec.median * counted(cell) * es) / 1e3;
+    const n = counted(r);
+    if (n) r.limitGBPerSec = (r.melemPerSec.median * n * es) / 1e3;
+    const pairs = pairedRatios(r);
+    if (pairs) r.paired = spread(pairs);
   }
+  const measured = peers.filter((r) => r.melemPerSec);
+  const refAt = (threads: number) =>
+    measured.find((r) => r.kind === 'native' && r.isa === defaultIsa && r.threads === threads) ??
+    measured.find((r) => r.kind === 'native' && r.isa === defaultIsa && r.threads === 1);
+  const isRef = (r: PeerResult) => r.kind === 'native' && r.isa === defaultIsa;
+  /**
+   * Throughput of a ÷ throughput of b. Both are paired with the same reference where
+   * they run at the same thread count, so the ratio comes from same-round pairs; where
+   * a pair is missing, from the two medians.
+   */
+  const rel = (a: PeerResult, b: PeerResult): number => {
+    const ref = refAt(a.threads);
+    if (ref && ref === refAt(b.threads)) {
+      const pa = a === ref ? 1 : a.paired?.median;
+      const pb = b === ref ? 1 : b.paired?.median;
+      if (pa !== undefined && pb !== undefined) return pb / pa;
+    }
+    return a.melemPerSec!.median / b.melemPerSec!.median;
+  };
+
+  // The limit at each thread count: the loop that is fastest against the reference, in
+  // its counted bytes (copy counts 2 arrays, triad 3, the step's own streams 5 or 9).
   const limit: CellResult['limit'] = {};
-  for (const r of peers) {
-    if (r.kind !== 'limit' || r.limitGBPerSec === undefined) continue;
-    const key = r.threads === 1 ? '1' : 'all';
-    if (!limit[key] || r.limitGBPerSec > limit[key]!.gbPerSec) limit[key] = { gbPerSec: r.limitGBPerSec, kernel: r.label };
+  const limitPeer: Record<string, PeerResult> = {};
+  for (const key of ['1', 'all'] as const) {
+    const threads = key === '1' ? 1 : Math.max(...measured.map((r) => r.threads));
+    const ref = refAt(threads);
+    const loops = measured.filter((r) => r.kind === 'limit' && (key === '1' ? r.threads === 1 : r.threads > 1));
+    if (!loops.length) continue;
+    // The reference's bytes ÷ the loop's counted bytes per second; the lowest is the limit.
+    const pctOf = (r: PeerResult) => (ref ? (rel(ref, r) * cell.bytesPerElement) / (counted(r)! * es) : 1 / r.limitGBPerSec!);
+    const best = loops.reduce((a, b) => (pctOf(b) < pctOf(a) ? b : a));
+    limit[key] = { gbPerSec: best.limitGBPerSec!, kernel: best.label };
+    limitPeer[key] = best;
   }
-  const bounds = peers.filter((r) => r.kind === 'bound' && r.melemPerSec);
-  const best = bounds.sort((a, b) => b.melemPerSec!.median - a.melemPerSec!.median)[0];
-  const bound = best ? { melemPerSec: best.melemPerSec!.median, isa: best.isa ?? '?' } : undefined;
-  const nativeDefault = (threads: number) =>
-    peers.find((r) => r.kind === 'native' && r.isa === defaultIsa && r.threads === threads && r.melemPerSec);
-  for (const r of peers) {
-    if (!r.melemPerSec) continue;
+  const bounds = measured.filter((r) => r.kind === 'bound');
+  const ref1 = refAt(1);
+  const bestBound = bounds.length ? bounds.reduce((a, b) => (ref1 && rel(ref1, b) < rel(ref1, a)) || (!ref1 && b.melemPerSec!.median > a.melemPerSec!.median) ? b : a) : undefined;
+  const bound = bestBound ? { melemPerSec: bestBound.melemPerSec!.median, isa: bestBound.isa ?? '?' } : undefined;
+  for (const r of measured) {
+    const key = r.threads === 1 ? '1' : 'all';
+    const lim = limitPeer[key];
+    if (r.kind !== 'limit' && r.kind !== 'bound' && lim) {
+      r.pctOfLimit = (rel(r, lim) * cell.bytesPerElement) / (counted(lim)! * es);
+      // A reference's own pairs with the limit loop give the spread over the rounds.
+      if (isRef(r) && refAt(r.threads) === r && lim.paired) {
+        const k = cell.bytesPerElement / (counted(lim)! * es);
+        r.pctOfLimitRange = { min: lim.paired.min * k, max: lim.paired.max * k };
+      }
+    }
     if (r.kind !== 'limit' && r.kind !== 'bound') {
-      const lim = limit[r.threads === 1 ? '1' : 'all'];
-      if (lim) r.pctOfLimit = r.gbPerSec! / lim.gbPerSec;
+      const ref = refAt(r.threads);
+      if (ref && r !== ref) r.nativeRatio = rel(ref, r);
+      else if (r === ref) r.nativeRatio = 1;
     }
-    if (r.kind !== 'limit') {
-      const ref = nativeDefault(r.threads) ?? nativeDefault(1);
-      if (ref && r.kind !== 'bound') r.nativeRatio = ref.melemPerSec!.median / r.melemPerSec.median;
-    }
-    if (r.kind === 'native' && r.threads === 1 && bound) {
+    if (r.kind === 'native' && r.threads === 1 && bestBound) {
       const same = bounds.find((b) => b.isa === r.isa);
-      if (same) r.pctOfBoundSameIsa = r.melemPerSec.median / same.melemPerSec!.median;
-      r.pctOfBoundBest = r.melemPerSec.median / bound.melemPerSec;
+      if (same) r.pctOfBoundSameIsa = rel(r, same);
+      r.pctOfBoundBest = rel(r, bestBound);
+      if (r === ref1 && bestBound.paired) r.pctOfBoundRange = { min: bestBound.paired.min, max: bestBound.paired.max };
     }
   }
   return {
@@ -293,6 +371,8 @@ function derive(cell: Cell, hosts: Host[], peers: PeerResult[], rounds: number):
 }
 
 let defaultIsa = 'scalar';
+/** The last-level cache (bytes), for which cells get an untimed step before each sample. */
+let llcBytes = 32 * M;
 
 async function main(): Promise<void> {
   const t0 = Date.now();
@@ -301,6 +381,7 @@ async function main(): Promise<void> {
   const { cells, notes } = plan(machine);
   const native = new NativeHost(machine.cores);
   defaultIsa = native.defaultIsa;
+  llcBytes = machine.llcBytes ?? llcBytes;
   process.stderr.write(`starting peers (PyTorch, TensorFlow.js, building bench/limits.c)...\n`);
   const [limits, torch, tfjs] = await Promise.all([limitsHost(machine.cores), torchHosts(machine.cores), tfjsHosts()]);
   const started: Host[] = [native, limits, ...torch, ...tfjs];
@@ -315,15 +396,12 @@ async function main(): Promise<void> {
     hosts = hosts.filter((h) => h.peers.length);
   }
   const results: CellResult[] = [];
-  const bestResults: CellResult[] = [];
   try {
     for (const [i, cell] of cells.entries()) {
       const start = Date.now();
       const name = `${cell.workload.name} ${cell.config.name} ${cell.dtype}`;
       process.stderr.write(`[${i + 1}/${cells.length}] ${name} (${sizeName(cell.elements)} elements, ${bytesName(cell.footprintBytes)})... `);
-      const measured = await measureCell(cell, hosts);
-      results.push(measured.median);
-      bestResults.push(measured.best);
+      results.push(await measureCell(cell, hosts));
       process.stderr.write(`${((Date.now() - start) / 1000).toFixed(1)} s\n`);
     }
   } finally {
@@ -343,7 +421,6 @@ async function main(): Promise<void> {
     command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
   };
   const targets = evaluateTargets(meta, results);
-  evaluateTargets(meta, bestResults).forEach((t, i) => (targets[i].best = { measured: t.measured, worst: t.worst, met: t.met }));
   const md = renderMarkdown(meta, results, targets);
   process.stdout.write(md);
 

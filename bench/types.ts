@@ -93,6 +93,12 @@ export interface PeerResult {
   reason?: string;
   /** Seconds per step of each sample (each sample: `steps` steps). */
   samples: number[];
+  /**
+   * Seconds per step of the reference (simd-optim's default ISA at the same
+   * thread count) sampled right before or after each of this peer's samples,
+   * in the same order; NaN where it failed. Empty for the references themselves.
+   */
+  refSamples: number[];
   steps: number;
   /** Seconds of the warm-up steps (first step first). */
   warmup: number[];
@@ -102,8 +108,13 @@ export interface PeerResult {
   limitGBPerSec?: number;
   /** GB/s / the limit at the same threads (max of copy, triad, same-streams). */
   pctOfLimit?: number;
-  /** native (default ISA, same threads) ÷ this peer, in throughput. */
+  /** native (default ISA, same threads) ÷ this peer, in throughput: the median of the same-round ratios. */
   nativeRatio?: number;
+  /** The reference's throughput ÷ this peer's in each round (its sample and the reference's, taken back to back). */
+  paired?: { median: number; min: number; max: number };
+  /** For the references: the same-round range of pctOfLimit and pctOfBoundBest over the rounds. */
+  pctOfLimitRange?: { min: number; max: number };
+  pctOfBoundRange?: { min: number; max: number };
   /** For native single-threaded peers in cache: % of the sqrt/div loop (same ISA / best ISA). */
   pctOfBoundSameIsa?: number;
   pctOfBoundBest?: number;
