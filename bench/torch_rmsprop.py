@@ -41,6 +41,10 @@ def capability():
             return str(get())
         except Exception:
             pass
+    # torch 1.13 has neither call; its build summary names the capability in use.
+    for line in torch.__config__.show().splitlines():
+        if "CPU capability usage:" in line:
+            return line.split(":", 1)[1].strip()
     return "unknown"
 
 
