@@ -311,7 +311,9 @@ export function renderMarkdown(meta: RunMeta, cells: CellResult[], targets: Targ
       // Two decimals near 1, where simd-optim's ISAs and arrays are compared with each other.
       const x = (v: number | undefined) => (v !== undefined && v < 2 ? `${v.toFixed(2)}×` : times(v));
       const ratio = r.kind === 'limit' || r.kind === 'bound' ? '' : `${x(r.nativeRatio)}${r.paired ? ` (${x(r.paired.min)}–${x(r.paired.max)})` : ''}`;
-      L.push(`| ${r.label} | ${r.threads} | ${melemCell(r)} | ${gb} | ${pct(r.pctOfLimit)} | ${ratio} | ` +
+      // As in the summary: below 1M elements the all-core limit loop mostly measures waking its threads.
+      const pctLimit = r.threads > 1 && c.elements < 1 << 20 ? '–' : pct(r.pctOfLimit);
+      L.push(`| ${r.label} | ${r.threads} | ${melemCell(r)} | ${gb} | ${pctLimit} | ${ratio} | ` +
         `${r.samples.length ? `${r.samples.length} × ${r.steps}` : ''} | ${note} |`);
     }
     L.push('');
