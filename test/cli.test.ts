@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadTorch } from '../lib';
 import { describeValue } from './torch/describe';
+import { describeValue as describeFileValue } from '../lib/cli/inspect';
 
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');
 const fixture = (version: string, name: string) => path.join(__dirname, 'fixtures', 'torch-files', version, name);
@@ -36,6 +37,19 @@ describe('simd-optim CLI', function () {
     const r = run('inspect', fixture('torch-1.13', 'model.pt'));
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/^0\.weight +float32 +\[4, 3\] +min /m).and.to.match(/^2\.bias +float32 +\[2\] /m);
+  });
+
+  it('inspect names a tensor met again (tied weights) and a list met again, instead of walking it twice', () => {
+    // Python pickles an object once and refers to it after; loadTorch gives back the same object.
+    const t = { dtype: 'float32', shape: [2], data: new Float32Array([1, 3]) };
+    const block = { w: t, sizes: [3, 4] };
+    expect(describeFileValue({ embed: t, head: t, a: block, b: block })).to.deep.equal([
+      'embed                    float32  [2]             min 1  max 3  mean 2',
+      'head                     float32  [2]             min 1  max 3  mean 2  (the same tensor as embed)',
+      'a.w                      float32  [2]             min 1  max 3  mean 2  (the same tensor as embed)',
+      'a.sizes = [3, 4]',
+      'b = the same object as a',
+    ]);
   });
 
   for (const version of ['torch-1.13', 'torch-2.6']) {

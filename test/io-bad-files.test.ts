@@ -113,13 +113,18 @@ describe('loadTorch refuses bad files with a FileFormatError that says what is w
   ];
   for (const [what, make, message] of rows) it(what, () => expectFormatError(make(), message));
 
-  it('loads a value whose parts are shared 2^60 times over at once, and inspect and saveTorch stop on it', async () => {
-    // L0 = []; Li = [L(i-1), L(i-1)]: 2 KB of pickle, 2^60 paths to walk.
-    const ops = [EMPTY_LIST, BINPUT, 0, POP];
+  it('loads a value whose parts are shared 2^60 times over at once; inspect prints each part once, and saveTorch stops on it', async () => {
+    // L0 = [1]; Li = [L(i-1), L(i-1)]: 2 KB of pickle, 2^60 paths to walk.
+    const ops = [MARK, BININT1, 1, LIST, BINPUT, 0, POP];
     for (let i = 1; i <= 60; i++) ops.push(MARK, BINGET, i - 1, BINGET, i - 1, LIST, BINPUT, i, POP);
     const value = await loadTorch(await rawPickle([...ops, BINGET, 60, STOP]));
     const lines = describeValue(value);
-    expect(lines[lines.length - 1]).to.match(/stopped after 1000000 values/);
+    // Each level's first copy is walked and its second named; the list of numbers is printed where it appears.
+    expect(lines).to.have.length(61);
+    expect(lines.slice(0, 3)).to.deep.equal([
+      `${'[0]'.repeat(60)} = [1]`, `${'[0]'.repeat(59)}[1] = [1]`, `${'[0]'.repeat(58)}[1] = the same object as ${'[0]'.repeat(59)}`,
+    ]);
+    expect(lines[60]).to.equal('[1] = the same object as [0]');
     const err = await torchBytes(value).catch((e: unknown) => e);
     expect((err as Error).message).to.match(/saveTorch cannot write value.*: the value shares its parts so often that writing each place would take over 10000000 values/);
     // Many values that are not shared are fine.

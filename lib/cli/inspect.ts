@@ -36,14 +36,24 @@ export function describeValue(value: unknown): string[] {
     return describeOptimizer(v.state as Record<string, Record<string, unknown>>, v.param_groups as Record<string, unknown>[]);
   }
   const lines: string[] = [];
-  const budget = { values: MAX_VALUES };
-  walk(value, '', lines, budget);
-  if (budget.values < 0) lines.push(`... stopped after ${MAX_VALUES} values (parts of the file are shared many times over)`);
+  const walker = { values: MAX_VALUES, seen: new Map<object, string>() };
+  walk(value, '', lines, walker);
+  if (walker.values < 0) lines.push(`... stopped after ${MAX_VALUES} values`);
   return lines;
 }
 
-/** How many values inspect walks: a file whose parts are shared (a DAG) can unfold without end. */
+/** How many values inspect prints at most. */
 const MAX_VALUES = 1_000_000;
+
+/**
+ * The walk's budget, and where each list, dict and tensor was first printed: a
+ * value pickled once and referred to again (tied weights, or a file built to
+ * unfold 2^60 times) is printed once and named at its other places.
+ */
+interface Walker {
+  values: number;
+  seen: Map<object, string>;
+}
 
 function describeOptimizer(state: Record<string, Record<string, unknown>>, groups: Record<string, unknown>[]): string[] {
   const lines = [`optimizer state dict: ${groups.length} param group(s), state for ${Object.keys(state).length} param(s)`];
@@ -58,18 +68,36 @@ function describeOptimizer(state: Record<string, Record<string, unknown>>, group
   return lines;
 }
 
-function walk(value: unknown, path: string, lines: string[], budget: { values: number }): void {
-  if (--budget.values < 0) return;
+function walk(value: unknown, path: string, lines: string[], walker: Walker): void {
+  if (--walker.values < 0) return;
+  if (value !== null && typeof value === 'object' && !isScalarList(value)) {
+    const first = walker.seen.get(value);
+    if (first !== undefined && isRecord(value)) {
+      // Tied weights: the tensor again, cheap to describe, and which one it is.
+      lines.push(`${(path || '(tensor)').padEnd(24)} ${describeTensor(value)}  (the same tensor as ${first || '(the whole file)'})`);
+      return;
+    }
+    if (first !== undefined) {
+      lines.push(`${path || '(value)'} = the same object as ${first || '(the whole file)'}`);
+      return;
+    }
+    walker.seen.set(value, path);
+  }
   if (isRecord(value)) {
     lines.push(`${(path || '(tensor)').padEnd(24)} ${describeTensor(value)}`);
   } else if (Array.isArray(value)) {
-    if (value.every((x) => !isRecord(x) && (x === null || typeof x !== 'object'))) lines.push(`${path} = [${value.map(formatScalar).join(', ')}]`);
-    else value.forEach((x, i) => walk(x, `${path}[${i}]`, lines, budget));
+    if (isScalarList(value)) lines.push(`${path} = [${value.map(formatScalar).join(', ')}]`);
+    else value.forEach((x, i) => walk(x, `${path}[${i}]`, lines, walker));
   } else if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
-    for (const [k, x] of Object.entries(value)) walk(x, path ? `${path}.${k}` : k, lines, budget);
+    for (const [k, x] of Object.entries(value)) walk(x, path ? `${path}.${k}` : k, lines, walker);
   } else {
     lines.push(`${path || '(value)'} = ${formatScalar(value)}`);
   }
+}
+
+/** A list of numbers, strings and the like: printed in full wherever it appears. */
+function isScalarList(x: object): x is unknown[] {
+  return Array.isArray(x) && x.every((e) => e === null || typeof e !== 'object');
 }
 
 function isRecord(x: unknown): x is TensorRecord {
