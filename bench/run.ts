@@ -213,9 +213,11 @@ async function measureCell(cell: Cell, hosts: Host[]): Promise<CellResult> {
   const isRef = (l: Live) => l.peer.kind === 'native' && l.peer.isa === defaultIsa;
   const refAt = (threads: number) =>
     live.find((x) => isRef(x) && x.peer.threads === threads) ?? live.find((x) => isRef(x) && x.peer.threads === 1);
-  // Where the arrays can be in cache, every sample of every peer starts after one
-  // untimed step (data back into cache, ISA and thread switches applied); out of
-  // cache there is nothing to bring back, and no peer gets one.
+  // Where the arrays can be in cache, every sample of every peer starts after
+  // untimed steps (data back into cache, ISA and thread switches applied), at
+  // least one and about 2 ms of them: a core that waited for another process
+  // runs slower for its first milliseconds. Out of cache there is nothing to
+  // bring back, and no peer gets them.
   const preStep = cell.footprintBytes < 2 * llcBytes;
   const fail = (l: Live, e: unknown) => {
     l.result.status = 'failed';
@@ -224,7 +226,7 @@ async function measureCell(cell: Cell, hosts: Host[]): Promise<CellResult> {
   /** One sample of `l` (seconds per step), or undefined after marking it failed. */
   const sample = async (l: Live): Promise<number | undefined> => {
     try {
-      if (preStep) await l.peer.run(1);
+      if (preStep) await l.peer.run(Math.max(1, Math.min(l.steps, Math.round(0.002 / l.estimate))));
       const seconds = (await l.peer.run(l.steps)) / l.steps;
       await sleep(2); // let another process's spinning OpenMP threads park
       return seconds;
