@@ -339,7 +339,8 @@ export function renderMarkdown(meta: RunMeta, cells: CellResult[], targets: Targ
     'Each sample is paired with a sample of the reference, simd-optim\'s default ISA at the same thread count, taken right before it in even rounds ' +
     'and right after it in odd ones: every ratio, % of limit and % of bound is the median over the rounds of these same-round ratios, milliseconds apart, ' +
     'because this shared machine\'s speed changes between samples taken seconds apart (the targets give the lowest and highest round too). ' +
-    'In cells whose arrays take less than twice the LLC, every sample of every peer starts after one untimed step (data back into cache, switches applied); out of cache none does. ' +
+    'Every sample of every peer starts after untimed steps, at least one and about 2 ms of them (data back into cache, page walks warm, switches applied): ' +
+    'a process that waited while the others ran is slower on its first step, and the reference, which runs next to every sample, never waits long. ' +
     `Peers whose step would take over ${meta.settings.maxStep} s (extrapolated from the previous size) are skipped and say so. ` +
     'PyTorch and TensorFlow.js time themselves in their own processes; a crash or out-of-memory there fails that row only. ' +
     'PyTorch and the C limits run with OMP_WAIT_POLICY=PASSIVE and GOMP_SPINCOUNT=0, so that their idle OpenMP threads sleep instead of spinning on the cores ' +

@@ -16,15 +16,16 @@
 // config's own streams; huge pages from 2 MiB) and the sqrt+div bound.
 //
 // Method: for each cell (workload × config × dtype) every peer is set up on the same
-// values, warmed up (the first step creates state, compiles, binds; then batches of
-// doubling size until 20 ms), and calibrated to a sample of ~12 ms (--quick 15 ms):
+// values, warmed up (the first step creates state, compiles, binds; then at least two
+// batches, fast peers until 20 ms), and calibrated to a sample of ~12 ms (--quick 15 ms):
 // many short samples, so that a burst of work from another process spoils few.
 // Then rounds: in each round every peer takes one sample, in an order rotated by one
-// each round, so slow drifts and noisy neighbours hit every peer alike. Fast peers get
-// one untimed step before each sample to bring their data back into cache. Reported:
-// the median over rounds, with min and max. Peers in other processes (Python, the
-// TensorFlow.js workers, the C limits) time themselves and run only when asked, one
-// at a time.
+// each round, each sample right after about 2 ms of untimed steps and paired with a
+// sample of the reference (simd-optim's default ISA, same thread count) taken back to
+// back with it. Reported: each peer's median over rounds, with min and max, and every
+// ratio as the median of the per-round ratios within the pairs. Peers in other
+// processes (Python, the TensorFlow.js workers, the C limits) time themselves and run
+// only when asked, one at a time.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { renderChart } from './chart';
@@ -213,12 +214,13 @@ async function measureCell(cell: Cell, hosts: Host[]): Promise<CellResult> {
   const isRef = (l: Live) => l.peer.kind === 'native' && l.peer.isa === defaultIsa;
   const refAt = (threads: number) =>
     live.find((x) => isRef(x) && x.peer.threads === threads) ?? live.find((x) => isRef(x) && x.peer.threads === 1);
-  // Where the arrays can be in cache, every sample of every peer starts after
-  // untimed steps (data back into cache, ISA and thread switches applied), at
-  // least one and about 2 ms of them: a core that waited for another process
-  // runs slower for its first milliseconds. Out of cache there is nothing to
-  // bring back, and no peer gets them.
-  const preStep = cell.footprintBytes < 2 * llcBytes;
+  // Every sample of every peer starts after untimed steps, at least one and about
+  // 2 ms of them: data back into cache, page walks and TLBs warm again, ISA and
+  // thread switches applied. A process that waited while the others ran is
+  // slower on its first step (seen out of cache too: the C loop with the step's
+  // streams at 55% of its warm speed), and the reference, which runs next to
+  // every sample, never waits long: without these steps the pairs would favour it.
+  const untimedSteps = (l: Live) => Math.max(1, Math.min(l.steps, Math.round(0.002 / l.estimate)));
   const fail = (l: Live, e: unknown) => {
     l.result.status = 'failed';
     l.result.reason = (e as Error).message.split('\n')[0].slice(0, 300);
@@ -226,7 +228,7 @@ async function measureCell(cell: Cell, hosts: Host[]): Promise<CellResult> {
   /** One sample of `l` (seconds per step), or undefined after marking it failed. */
   const sample = async (l: Live): Promise<number | undefined> => {
     try {
-      if (preStep) await l.peer.run(Math.max(1, Math.min(l.steps, Math.round(0.002 / l.estimate))));
+      await l.peer.run(untimedSteps(l));
       const seconds = (await l.peer.run(l.steps)) / l.steps;
       await sleep(2); // let another process's spinning OpenMP threads park
       return seconds;
@@ -373,8 +375,6 @@ function derive(cell: Cell, hosts: Host[], peers: PeerResult[], rounds: number):
 }
 
 let defaultIsa = 'scalar';
-/** The last-level cache (bytes), for which cells get an untimed step before each sample. */
-let llcBytes = 32 * M;
 
 async function main(): Promise<void> {
   const t0 = Date.now();
@@ -383,7 +383,6 @@ async function main(): Promise<void> {
   const { cells, notes } = plan(machine);
   const native = new NativeHost(machine.cores);
   defaultIsa = native.defaultIsa;
-  llcBytes = machine.llcBytes ?? llcBytes;
   process.stderr.write(`starting peers (PyTorch, TensorFlow.js, building bench/limits.c)...\n`);
   const [limits, torch, tfjs] = await Promise.all([limitsHost(machine.cores), torchHosts(machine.cores), tfjsHosts()]);
   const started: Host[] = [native, limits, ...torch, ...tfjs];
