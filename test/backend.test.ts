@@ -416,6 +416,25 @@ describe('native ParamGroup.bindMany', () => {
   });
 });
 
+describe('native ParamGroup: a grad that shares memory with the state', () => {
+  // The TypeScript layer refuses it first; the addon must too, for any other caller.
+  it('rmspropStep throws, changing nothing', function () {
+    if (!backendInfo().nativeLoaded) this.skip();
+    const binding = require(bindingPath);
+    const hyper = new Float64Array([0.01, 0.99, 1e-8, 0, 0, 0, 0, 1, 1]);
+    const g = new binding.ParamGroup(1, hyper);
+    const p = new Float32Array([1, 2, 3, 4]);
+    const buffer = new Float32Array(8).fill(0.5);
+    const v = buffer.subarray(0, 4);
+    g.bind(0, 0, p);
+    g.bind(0, 1, buffer.subarray(2, 6)); // the grad overlaps v
+    g.bind(0, 2, v);
+    expect(() => g.rmspropStep()).to.throw(/shares memory/);
+    expect(Array.from(p)).to.deep.equal([1, 2, 3, 4]);
+    expect(Array.from(buffer)).to.deep.equal(new Array<number>(8).fill(0.5));
+  });
+});
+
 describe('binding.d.ts', () => {
   it('declares exactly what the native module exports', function () {
     if (!backendInfo().nativeLoaded) this.skip();

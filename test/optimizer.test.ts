@@ -1,7 +1,7 @@
 // The PyTorch optimizer API: construction, validation, steps, zeroGrad,
 // param groups and state dicts. Numerics against PyTorch: rmsprop-torch.test.ts.
 import { expect } from 'chai';
-import { Parameter, RMSprop, type StateDict, type TensorRecord } from '../lib';
+import { Adagrad, Parameter, RMSprop, type StateDict, type TensorRecord } from '../lib';
 import { isDetached } from '../lib/tensor';
 import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
 
@@ -483,4 +483,17 @@ describe('RMSprop: loadStateDict', () => {
       expect(snapshot(opt)).to.equal(before);
     });
   }
+});
+
+describe('Adagrad: addParamGroup', () => {
+  it("an added group's params start from the group's own initialAccumulatorValue", () => {
+    const p = new Parameter(new Float32Array([1]));
+    const q = new Parameter(new Float32Array([1, 2]));
+    const opt = new Adagrad([p], { initialAccumulatorValue: 0.25 });
+    opt.addParamGroup({ params: [q], initialAccumulatorValue: 0.5 });
+    q.grad = new Float32Array([1, 2]);
+    opt.step();
+    expect(Array.from(opt.state.get(q)!.sum as Float32Array)).to.deep.equal([1.5, 4.5]);
+    expect(Array.from(opt.state.get(p)!.sum as Float32Array)).to.deep.equal([0.25]);
+  });
 });
