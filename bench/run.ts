@@ -1,7 +1,7 @@
 // npm run bench: RMSprop step throughput of simd-optim against every peer,
 // side by side in one run, and the limits of this machine measured in the same run.
 //
-//   npm run bench                    full run (~10 minutes on 2 cores): the table on stdout,
+//   npm run bench                    full run (~15 minutes on 2 cores): the table on stdout,
 //                                    bench/results/results.{md,json} and bench/results/rmsprop-throughput.svg
 //   npm run bench -- --quick         smoke run (< 1 minute): small sizes, 3 rounds, into bench/out/
 //   options: --json FILE  --md FILE  --svg FILE  --rounds N
