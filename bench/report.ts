@@ -144,6 +144,7 @@ export function evaluateTargets(meta: RunMeta, cells: CellResult[]): TargetResul
   const boundOf = (c: CellResult): Judged => {
     const r = nat(c, 'one');
     if (!c.bound) return { cell: c, value: undefined, note: 'no sqrt+div loop measured' };
+    if (c.bound.isa === 'js') return { cell: c, value: undefined, note: 'the sqrt+div loop is a JS loop (no C compiler), not the hardware\'s' };
     if (c.bound.isa === 'scalar' && d !== 'scalar') return { cell: c, value: undefined, note: `only a scalar sqrt+div loop here, no ${d} one` };
     return { cell: c, value: r?.pctOfBoundBest, range: r?.pctOfBoundRange };
   };
@@ -169,7 +170,7 @@ export function evaluateTargets(meta: RunMeta, cells: CellResult[]): TargetResul
     : `${d} ÷ the faster other ISA: geometric mean ${pct(geomean)} over ${isaVals.length} cells; ` +
       `lowest ${pct(worstIsa!.value)} (${cellName(worstIsa!.cell)}, vs ${worstIsa!.other}), highest ${pct(bestIsa!.value)} (${cellName(bestIsa!.cell)})`;
   out.push({
-    target: `the default ISA (${d}) is faster than the others (geometric mean over cells ≥ 100%), one thread`,
+    target: `the default ISA (${d}) is at least as fast as the others (geometric mean over cells ≥ 100%), one thread`,
     where: 'every cell with more than one ISA',
     measured: isaSummary,
     worst: geomean === undefined ? isaSummary : `${pct(geomean)} (geometric mean); lowest cell ${pct(worstIsa!.value)} (${cellName(worstIsa!.cell)})`,
@@ -337,8 +338,9 @@ export function renderMarkdown(meta: RunMeta, cells: CellResult[], targets: Targ
     `~${meta.settings.sample * 1000} ms, then takes one sample per round in an order rotated each round (up to ${meta.settings.rounds} rounds; at least ${meta.settings.minRounds}; ` +
     `fewer rounds than the maximum when its samples would exceed ${meta.settings.peerBudget} s per cell). ` +
     'Each sample is paired with a sample of the reference, simd-optim\'s default ISA at the same thread count, taken right before it in even rounds ' +
-    'and right after it in odd ones: every ratio, % of limit and % of bound is the median over the rounds of these same-round ratios, milliseconds apart, ' +
-    'because this shared machine\'s speed changes between samples taken seconds apart (the targets give the lowest and highest round too). ' +
+    'and right after it in odd ones: every ratio, % of limit and % of bound is the median over the rounds of these same-round ratios, taken back to back, ' +
+    'because this shared machine\'s speed changes between samples taken seconds apart (the targets give the lowest and highest round too); ' +
+    'the median weighs the rounds where the reference went first and those where it went second alike (the geometric mean of the two orders\' medians). ' +
     'Every sample of every peer starts after untimed steps, at least one and about 2 ms of them (data back into cache, page walks warm, switches applied): ' +
     'a process that waited while the others ran is slower on its first step, and the reference, which runs next to every sample, never waits long. ' +
     `Peers whose step would take over ${meta.settings.maxStep} s (extrapolated from the previous size) are skipped and say so. ` +
@@ -381,9 +383,9 @@ export function renderReadmeSection(meta: RunMeta, cells: CellResult[], targets:
   L.push('');
   L.push('Each peer is warmed up (the first step creates state, compiles, binds; then at least two batches of steps, fast peers until ~20 ms), calibrated to samples of ' +
     `~${meta.settings.sample * 1000} ms, and then takes one sample per round, in an order rotated every round, each sample paired with a sample of ` +
-    'simd-optim (default ISA, same thread count) taken right before or right after it. The machine is shared and its speed changes from one second to ' +
+    'simd-optim (default ISA, same thread count) taken right before it in half the rounds and right after it in the other half. The machine is shared and its speed changes from one second to ' +
     'the next, so every ratio (× peer, % of the bandwidth limit, % of the sqrt+div bound) is the median over the rounds of the ratio within each pair, ' +
-    'milliseconds apart; the Melem/s columns give each peer\'s own median and min–max. GB/s counts the bytes a ' +
+    'taken back to back, weighing both orders alike; the Melem/s columns give each peer\'s own median and min–max (simd-optim\'s over all its samples). GB/s counts the bytes a ' +
     'step must move (20 per float32 element plain, 36 with momentum and centered).');
   L.push('');
   L.push('simd-optim\'s params and grads come from `zeros` (from 2 MiB: 2 MiB aligned and advised as transparent huge pages; under 4 KiB: consecutive views of a shared 64 KiB native buffer; between: plain typed arrays), its state the same (small state tensors: one buffer per key); ' +

@@ -36,7 +36,7 @@ import { tfjsHosts } from './peers-tfjs';
 import { torchHosts } from './peers-torch';
 import { evaluateTargets, renderMarkdown, renderReadmeSection, type RunMeta } from './report';
 import { bytesName, median, sig, sizeName, sleep } from './stats';
-import type { Cell, CellResult, Config, DTypeName, Host, Peer, PeerResult, Workload } from './types';
+import type { Cell, CellResult, Config, DTypeName, Host, Peer, PeerKind, PeerResult, Workload } from './types';
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(name);
@@ -47,8 +47,8 @@ const option = (name: string): string | undefined => {
 const quick = flag('--quick');
 
 const settings = quick
-  ? { rounds: 3, minRounds: 3, sample: 0.015, warm: 0.01, peerBudget: 0.6, maxStep: 0.5 }
-  : { rounds: 11, minRounds: 3, sample: 0.012, warm: 0.02, peerBudget: 3, maxStep: 4 };
+  ? { rounds: 4, minRounds: 2, sample: 0.015, warm: 0.01, peerBudget: 0.6, maxStep: 0.5 }
+  : { rounds: 12, minRounds: 4, sample: 0.012, warm: 0.02, peerBudget: 3, maxStep: 4 };
 if (option('--rounds')) settings.rounds = Math.max(1, Number(option('--rounds')));
 settings.minRounds = Math.min(settings.minRounds, settings.rounds);
 
@@ -178,6 +178,11 @@ async function measureCell(cell: Cell, hosts: Host[]): Promise<CellResult> {
     }
   }
 
+  const fail = (l: Live, e: unknown) => {
+    l.result.status = 'failed';
+    l.result.reason = (e as Error).message.split('\n')[0].slice(0, 300);
+  };
+
   // Warm-up and calibration, peer by peer.
   for (const l of live) {
     try {
@@ -198,22 +203,25 @@ async function measureCell(cell: Cell, hosts: Host[]): Promise<CellResult> {
       l.estimate = perStep;
       l.steps = Math.max(1, Math.min(200_000, Math.round(settings.sample / perStep)));
       const sampleTime = l.steps * perStep;
-      l.rounds = Math.max(settings.minRounds, Math.min(settings.rounds, Math.floor(settings.peerBudget / sampleTime)));
+      // An even number, so that the reference goes first and second equally often.
+      const rounds = Math.max(settings.minRounds, Math.min(settings.rounds, Math.floor(settings.peerBudget / sampleTime)));
+      l.rounds = rounds > 1 ? rounds - (rounds % 2) : rounds;
       l.result.steps = l.steps;
     } catch (e) {
-      l.result.status = 'failed';
-      l.result.reason = (e as Error).message.split('\n')[0].slice(0, 300);
+      fail(l, e);
     }
   }
 
   // Rounds: one sample per peer per round, the order rotated by one each round. Each
   // sample is paired with a sample of the reference (simd-optim's default ISA at the
   // same thread count) taken right before it in even rounds and right after it in odd
-  // ones: ratios are judged on these same-round pairs, milliseconds apart, because
-  // this machine's speed changes between samples taken seconds apart.
-  const isRef = (l: Live) => l.peer.kind === 'native' && l.peer.isa === defaultIsa;
-  const refAt = (threads: number) =>
-    live.find((x) => isRef(x) && x.peer.threads === threads) ?? live.find((x) => isRef(x) && x.peer.threads === 1);
+  // ones: ratios are judged on these pairs, taken back to back, because this
+  // machine's speed changes between samples taken seconds apart. Going first or
+  // second matters too (up to 15% on some cells), so derive() weighs both orders alike.
+  const refOf = (l: Live): Live | undefined => {
+    const ref = isReference(l.peer) ? undefined : referenceAt(live.map((x) => x.peer), l.peer.threads);
+    return live.find((x) => x.peer === ref);
+  };
   // Every sample of every peer starts after untimed steps, at least one and about
   // 2 ms of them: data back into cache, page walks and TLBs warm again, ISA and
   // thread switches applied. A process that waited while the others ran is
@@ -221,15 +229,12 @@ async function measureCell(cell: Cell, hosts: Host[]): Promise<CellResult> {
   // streams at 55% of its warm speed), and the reference, which runs next to
   // every sample, never waits long: without these steps the pairs would favour it.
   const untimedSteps = (l: Live) => Math.max(1, Math.min(l.steps, Math.round(0.002 / l.estimate)));
-  const fail = (l: Live, e: unknown) => {
-    l.result.status = 'failed';
-    l.result.reason = (e as Error).message.split('\n')[0].slice(0, 300);
-  };
   /** One sample of `l` (seconds per step), or undefined after marking it failed. */
   const sample = async (l: Live): Promise<number | undefined> => {
     try {
       await l.peer.run(untimedSteps(l));
       const seconds = (await l.peer.run(l.steps)) / l.steps;
+      if (!(Number.isFinite(seconds) && seconds > 0)) throw new Error(`a sample of ${seconds} s per step`);
       await sleep(2); // let another process's spinning OpenMP threads park
       return seconds;
     } catch (e) {
@@ -244,7 +249,7 @@ async function measureCell(cell: Cell, hosts: Host[]): Promise<CellResult> {
     const rotated = order.map((_, i) => order[(i + r) % order.length]);
     for (const l of rotated) {
       if (l.result.samples.length >= l.rounds || l.result.status !== 'ok') continue;
-      const ref = isRef(l) ? undefined : refAt(l.peer.threads);
+      const ref = refOf(l);
       const refSample = async () => (ref && ref.result.status === 'ok' ? await sample(ref) : undefined) ?? NaN;
       const before = r % 2 === 0 ? await refSample() : NaN;
       const s = await sample(l);
@@ -267,18 +272,30 @@ async function measureCell(cell: Cell, hosts: Host[]): Promise<CellResult> {
   return derive(cell, hosts, results, maxRounds);
 }
 
-/** min, median and max of a non-empty list. */
-const spread = (xs: number[]) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+/** simd-optim at its default ISA: the peer every other one is paired with. */
+const isReference = (p: { kind: PeerKind; isa?: string }) => p.kind === 'native' && p.isa === defaultIsa;
+
+/** The reference at a thread count; the one-thread one only where there is no other (one core). */
+function referenceAt<T extends { kind: PeerKind; isa?: string; threads: number }>(all: T[], threads: number): T | undefined {
+  const refs = all.filter(isReference);
+  return refs.find((r) => r.threads === threads) ?? (refs.some((r) => r.threads > 1) ? undefined : refs.find((r) => r.threads === 1));
+}
 
 /**
- * Per round, the reference's throughput ÷ this peer's: the peer's seconds ÷ the
- * seconds of the reference sample taken back to back with it. Undefined unless
- * every sample has its pair.
+ * The reference's throughput ÷ this peer's, per round: the peer's seconds ÷ those
+ * of the reference sample taken back to back with it (before it in even rounds,
+ * after it in odd ones). Its middle is the geometric mean of the two orders'
+ * medians, so that going first or second weighs alike. Undefined unless every
+ * sample has its pair.
  */
-function pairedRatios(r: PeerResult): number[] | undefined {
+function pairedRatios(r: PeerResult): { median: number; min: number; max: number } | undefined {
   const ref = r.refSamples;
   if (!r.samples.length || ref.length !== r.samples.length || !ref.every((t) => Number.isFinite(t) && t > 0)) return undefined;
-  return r.samples.map((t, i) => t / ref[i]);
+  const ratios = r.samples.map((t, i) => t / ref[i]);
+  const first = ratios.filter((_, i) => i % 2 === 0);
+  const second = ratios.filter((_, i) => i % 2 === 1);
+  const middle = second.length ? Math.sqrt(median(first) * median(second)) : median(first);
+  return { median: middle, min: Math.min(...ratios), max: Math.max(...ratios) };
 }
 
 /** Melem/s, GB/s, the limits, % of limit, ratios to native, % of the bound. */
@@ -286,6 +303,11 @@ function derive(cell: Cell, hosts: Host[], peers: PeerResult[], rounds: number):
   const es = cell.dtype === 'float32' ? 4 : 8;
   const peerById = new Map(hosts.flatMap((h) => h.peers).map((p) => [p.id, p]));
   const counted = (r: PeerResult) => peerById.get(r.id)?.countedArrays?.(cell);
+  // A reference's throughput counts every sample it took, its own and those next to the others'.
+  for (const ref of peers.filter((r) => isReference(r) && r.status === 'ok')) {
+    const partners = peers.filter((r) => r !== ref && referenceAt(peers, r.threads) === ref);
+    ref.samples = [...ref.samples, ...partners.flatMap((r) => r.refSamples.filter((t) => Number.isFinite(t) && t > 0))];
+  }
   for (const r of peers) {
     if (r.status !== 'ok' || !r.samples.length) continue;
     const rates = r.samples.map((t) => cell.elements / t / 1e6);
@@ -293,14 +315,14 @@ function derive(cell: Cell, hosts: Host[], peers: PeerResult[], rounds: number):
     r.gbPerSec = (r.melemPerSec.median * cell.bytesPerElement) / 1e3;
     const n = counted(r);
     if (n) r.limitGBPerSec = (r.melemPerSec.median * n * es) / 1e3;
-    const pairs = pairedRatios(r);
-    if (pairs) r.paired = spread(pairs);
+    r.paired = pairedRatios(r);
   }
   const measured = peers.filter((r) => r.melemPerSec);
-  const refAt = (threads: number) =>
-    measured.find((r) => r.kind === 'native' && r.isa === defaultIsa && r.threads === threads) ??
-    measured.find((r) => r.kind === 'native' && r.isa === defaultIsa && r.threads === 1);
-  const isRef = (r: PeerResult) => r.kind === 'native' && r.isa === defaultIsa;
+  // No reference at a thread count (it failed): no ratios against it, rather than against another.
+  const refAt = (threads: number) => {
+    const ref = referenceAt(peers, threads);
+    return ref?.melemPerSec ? ref : undefined;
+  };
   /**
    * Throughput of a ÷ throughput of b. Both are paired with the same reference where
    * they run at the same thread count, so the ratio comes from same-round pairs; where
@@ -333,7 +355,9 @@ function derive(cell: Cell, hosts: Host[], peers: PeerResult[], rounds: number):
   }
   const bounds = measured.filter((r) => r.kind === 'bound');
   const ref1 = refAt(1);
-  const bestBound = bounds.length ? bounds.reduce((a, b) => (ref1 && rel(ref1, b) < rel(ref1, a)) || (!ref1 && b.melemPerSec!.median > a.melemPerSec!.median) ? b : a) : undefined;
+  // The fastest sqrt+div loop: the one the reference reaches the smallest share of.
+  const boundSpeed = (b: PeerResult) => (ref1 ? 1 / rel(ref1, b) : b.melemPerSec!.median);
+  const bestBound = bounds.length ? bounds.reduce((a, b) => (boundSpeed(b) > boundSpeed(a) ? b : a)) : undefined;
   const bound = bestBound ? { melemPerSec: bestBound.melemPerSec!.median, isa: bestBound.isa ?? '?' } : undefined;
   for (const r of measured) {
     const key = r.threads === 1 ? '1' : 'all';
@@ -341,7 +365,7 @@ function derive(cell: Cell, hosts: Host[], peers: PeerResult[], rounds: number):
     if (r.kind !== 'limit' && r.kind !== 'bound' && lim) {
       r.pctOfLimit = (rel(r, lim) * cell.bytesPerElement) / (counted(lim)! * es);
       // A reference's own pairs with the limit loop give the spread over the rounds.
-      if (isRef(r) && refAt(r.threads) === r && lim.paired) {
+      if (refAt(r.threads) === r && lim.paired) {
         const k = cell.bytesPerElement / (counted(lim)! * es);
         r.pctOfLimitRange = { min: lim.paired.min * k, max: lim.paired.max * k };
       }

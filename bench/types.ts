@@ -106,7 +106,7 @@ export interface PeerResult {
   gbPerSec?: number;
   /** For limit peers: counted GB/s of the kernel itself (copy counts 2 arrays, etc.). */
   limitGBPerSec?: number;
-  /** GB/s / the limit at the same threads (max of copy, triad, same-streams). */
+  /** GB/s ÷ the limit at the same threads (the fastest of copy, triad and the step's own streams against the reference, from the pairs). */
   pctOfLimit?: number;
   /** native (default ISA, same threads) ÷ this peer, in throughput: the median of the same-round ratios. */
   nativeRatio?: number;

@@ -39,17 +39,33 @@ describe('simd-optim CLI', function () {
     expect(r.stdout).to.match(/^0\.weight +float32 +\[4, 3\] +min /m).and.to.match(/^2\.bias +float32 +\[2\] /m);
   });
 
-  it('inspect names a tensor met again (tied weights) and a list met again, instead of walking it twice', () => {
+  it('inspect prints a value met again once: a tensor (tied weights) with its stats, a list or dict by name', () => {
     // Python pickles an object once and refers to it after; loadTorch gives back the same object.
     const t = { dtype: 'float32', shape: [2], data: new Float32Array([1, 3]) };
     const block = { w: t, sizes: [3, 4] };
-    expect(describeFileValue({ embed: t, head: t, a: block, b: block })).to.deep.equal([
+    const layers = [block, { bias: 0.5 }];
+    const empty = {};
+    expect(describeFileValue({ embed: t, head: t, a: block, b: block, layers, again: layers, e: empty, f: empty, '': 1, 'x.y': 2 })).to.deep.equal([
       'embed                    float32  [2]             min 1  max 3  mean 2',
       'head                     float32  [2]             min 1  max 3  mean 2  (the same tensor as embed)',
       'a.w                      float32  [2]             min 1  max 3  mean 2  (the same tensor as embed)',
       'a.sizes = [3, 4]',
       'b = the same object as a',
+      'layers[0] = the same object as a',
+      'layers[1].bias = 0.5',
+      'again = the same object as layers',
+      'e = {}',
+      'f = the same object as e',
+      '[""] = 1',
+      '["x.y"] = 2',
     ]);
+  });
+
+  it('inspect stops after a million values', () => {
+    // Each dict and its one number are two values: half a million lines, then the note.
+    const lines = describeFileValue({ many: Array.from({ length: 1_000_001 }, () => ({ k: 1 })) });
+    expect(lines).to.have.length(500_000);
+    expect(lines.slice(-2)).to.deep.equal(['many[499998].k = 1', '... stopped after 1000000 values']);
   });
 
   for (const version of ['torch-1.13', 'torch-2.6']) {

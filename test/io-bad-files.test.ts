@@ -108,6 +108,8 @@ describe('loadTorch refuses bad files with a FileFormatError that says what is w
       /both 1 and '1' as keys/],
     ['a dict with a float key', () => rawPickle([EMPTY_DICT, BINFLOAT, ...f64be(1.5), ...str('a'), SETITEM, STOP]),
       /dict key 1\.5, a float: only str and int keys/],
+    ['a dict with a NaN key', () => rawPickle([EMPTY_DICT, BINFLOAT, ...f64be(NaN), ...str('a'), SETITEM, STOP]), /dict key NaN, a float/],
+    ['a dict with an infinite key', () => rawPickle([EMPTY_DICT, BINFLOAT, ...f64be(-Infinity), ...str('a'), SETITEM, STOP]), /dict key -Infinity, a float/],
     ['a DICT with a key and no value', () => rawPickle([MARK, BININT1, 1, DICT, STOP]), /DICT of 1 items/],
     ['a zip64 field past its extra block', async () => zip64ExtraOverrun(await torchBytes({ x: 1 })), /damaged extra field/],
   ];
@@ -129,6 +131,11 @@ describe('loadTorch refuses bad files with a FileFormatError that says what is w
     expect((err as Error).message).to.match(/saveTorch cannot write value.*: the value shares its parts so often that writing each place would take over 10000000 values/);
     // Many values that are not shared are fine.
     expect((await loadTorch<{ x: number[] }>(await torchBytes({ x: new Array<number>(2e6).fill(0.5) }))).x.length).to.equal(2e6);
+  });
+
+  it('loads a whole float dict key (2.0) as the int key 2, as Python takes them for one key', async () => {
+    const value = await loadTorch<Record<string, string>>(await rawPickle([EMPTY_DICT, BINFLOAT, ...f64be(2), ...str('a'), SETITEM, STOP]));
+    expect(value).to.deep.equal({ 2: 'a' });
   });
 
   it('loads lists nested 1,000 deep (what torch.save can write)', async () => {

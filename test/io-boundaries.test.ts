@@ -15,6 +15,7 @@ describe('IO: values at the encodings\' boundaries', () => {
     const back = await loadTorch<{ ints: (number | bigint)[]; negZero: number; half: number }>(await torchBytes(value));
     expect(back.ints.map(Number)).to.deep.equal(ints);
     expect(Object.is(back.negZero, -0), `negZero came back as ${String(back.negZero)}`).to.equal(true);
+    expect(back.half).to.equal(0.5);
   });
 
   it('a 1.13 RMSprop state dict after 256 steps, with 300 params, loads back as it was', async () => {

@@ -36,7 +36,7 @@ export function describeValue(value: unknown): string[] {
     return describeOptimizer(v.state as Record<string, Record<string, unknown>>, v.param_groups as Record<string, unknown>[]);
   }
   const lines: string[] = [];
-  const walker = { values: MAX_VALUES, seen: new Map<object, string>() };
+  const walker: Walker = { values: MAX_VALUES, seen: new Map() };
   walk(value, '', lines, walker);
   if (walker.values < 0) lines.push(`... stopped after ${MAX_VALUES} values`);
   return lines;
@@ -52,7 +52,8 @@ const MAX_VALUES = 1_000_000;
  */
 interface Walker {
   values: number;
-  seen: Map<object, string>;
+  /** Where each was first printed, and a tensor's description, so that it is read once. */
+  seen: Map<object, { path: string; tensor?: string }>;
 }
 
 function describeOptimizer(state: Record<string, Record<string, unknown>>, groups: Record<string, unknown>[]): string[] {
@@ -70,28 +71,29 @@ function describeOptimizer(state: Record<string, Record<string, unknown>>, group
 
 function walk(value: unknown, path: string, lines: string[], walker: Walker): void {
   if (--walker.values < 0) return;
-  if (value !== null && typeof value === 'object' && !isScalarList(value)) {
+  const name = path || '(the whole file)';
+  if (value !== null && typeof value === 'object' && !isScalarList(value) && !(value instanceof Uint8Array)) {
     const first = walker.seen.get(value);
-    if (first !== undefined && isRecord(value)) {
-      // Tied weights: the tensor again, cheap to describe, and which one it is.
-      lines.push(`${(path || '(tensor)').padEnd(24)} ${describeTensor(value)}  (the same tensor as ${first || '(the whole file)'})`);
-      return;
-    }
     if (first !== undefined) {
-      lines.push(`${path || '(value)'} = the same object as ${first || '(the whole file)'}`);
+      // Tied weights: the tensor's line again (described once), and which one it is.
+      if (first.tensor !== undefined) lines.push(`${name.padEnd(24)} ${first.tensor}  (the same tensor as ${first.path || '(the whole file)'})`);
+      else lines.push(`${name} = the same object as ${first.path || '(the whole file)'}`);
       return;
     }
-    walker.seen.set(value, path);
+    walker.seen.set(value, { path, tensor: isRecord(value) ? describeTensor(value) : undefined });
   }
   if (isRecord(value)) {
-    lines.push(`${(path || '(tensor)').padEnd(24)} ${describeTensor(value)}`);
+    lines.push(`${name.padEnd(24)} ${walker.seen.get(value)!.tensor}`);
   } else if (Array.isArray(value)) {
-    if (isScalarList(value)) lines.push(`${path} = [${value.map(formatScalar).join(', ')}]`);
+    if (isScalarList(value)) lines.push(`${name} = [${value.map(formatScalar).join(', ')}]`);
     else value.forEach((x, i) => walk(x, `${path}[${i}]`, lines, walker));
   } else if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
-    for (const [k, x] of Object.entries(value)) walk(x, path ? `${path}.${k}` : k, lines, walker);
+    const entries = Object.entries(value);
+    if (!entries.length) lines.push(`${name} = {}`);
+    // A key that would vanish in a dotted path ('' or one with a dot) is quoted.
+    for (const [k, x] of entries) walk(x, /^[^.[\]]+$/.test(k) ? (path ? `${path}.${k}` : k) : `${path}[${JSON.stringify(k)}]`, lines, walker);
   } else {
-    lines.push(`${path || '(value)'} = ${formatScalar(value)}`);
+    lines.push(`${name} = ${formatScalar(value)}`);
   }
 }
 
