@@ -350,7 +350,7 @@ export function renderMarkdown(meta: RunMeta, cells: CellResult[], targets: Targ
   L.push('- simd-optim peers share one set of params and grads per cell: the native peers step one optimizer (ISA and thread count are switched before each sample), ' +
     'the JS backend its own optimizer over the same params (an optimizer is bound to one backend at a time, and switching it would make the next native sample rebind every array); ' +
     'the plain JS loop steps the same arrays. Params and grads come from `zeros`, as the README tells users to allocate large ones, ' +
-    '(from 2 MiB on 2 MiB boundaries advised as transparent huge pages; under 4 KiB, consecutive views of a shared 64 KiB buffer; between, plain typed arrays), and the state from the optimizer\'s first step ' +
+    '(from 2 MiB on 2 MiB boundaries advised as transparent huge pages; from 16 KiB page-aligned, carved from 16 MiB huge-page allocations; under 4 KiB, consecutive views of a shared 64 KiB buffer; between, plain typed arrays), and the state from the optimizer\'s first step ' +
     '(64-byte aligned; from 16 KiB placed in its page after its parameter; from 2 MiB on huge pages too). ' +
     'One more peer steps a second optimizer (default ISA, one thread) over params and grads made with `new Float32Array` ' +
     '(`new Float64Array` in float64 rows), with its own state: what `zeros` gains. PyTorch\'s foreach and single-tensor optimizers share params, grads and state.');
@@ -388,7 +388,7 @@ export function renderReadmeSection(meta: RunMeta, cells: CellResult[], targets:
     'taken back to back, weighing both orders alike; the Melem/s columns give each peer\'s own median and min–max (simd-optim\'s over all its samples). GB/s counts the bytes a ' +
     'step must move (20 per float32 element plain, 36 with momentum and centered).');
   L.push('');
-  L.push('simd-optim\'s params and grads come from `zeros` (from 2 MiB: 2 MiB aligned and advised as transparent huge pages; under 4 KiB: consecutive views of a shared 64 KiB native buffer; between: plain typed arrays), its state the same (small state tensors: one buffer per key); ' +
+  L.push('simd-optim\'s params and grads come from `zeros` (from 2 MiB: 2 MiB aligned and advised as transparent huge pages; from 16 KiB: page-aligned, carved from 16 MiB huge-page allocations; under 4 KiB: consecutive views of a shared 64 KiB native buffer; between: plain typed arrays), its state the same (small state tensors: one buffer per key); ' +
     'one more peer steps a second optimizer (default ISA, one thread) over params and grads made with `new Float32Array`, ' +
     'to show what `zeros` gains (the "p/g by new Float32Array" column). ' +
     'The limit loops\' arrays are on huge pages from 2 MiB too, so that the limit is what the hardware does with its best page size.');
