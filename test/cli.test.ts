@@ -57,7 +57,7 @@ describe('simd-optim CLI', function () {
       'e = {}',
       'f = the same object as e',
       '[""] = 1',
-      '["x.y"] = 2',
+      'x.y = 2',
     ]);
   });
 

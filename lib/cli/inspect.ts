@@ -90,8 +90,8 @@ function walk(value: unknown, path: string, lines: string[], walker: Walker): vo
   } else if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
     const entries = Object.entries(value);
     if (!entries.length) lines.push(`${name} = {}`);
-    // A key that would vanish in a dotted path ('' or one with a dot) is quoted.
-    for (const [k, x] of entries) walk(x, /^[^.[\]]+$/.test(k) ? (path ? `${path}.${k}` : k) : `${path}[${JSON.stringify(k)}]`, lines, walker);
+    // Keys are joined with dots, as PyTorch names a model's tensors ("0.weight"); an empty key, which would vanish, is quoted.
+    for (const [k, x] of entries) walk(x, k === '' ? `${path}[""]` : path ? `${path}.${k}` : k, lines, walker);
   } else {
     lines.push(`${name} = ${formatScalar(value)}`);
   }
