@@ -205,6 +205,9 @@ function statusText(r: PeerResult): string {
   return `${r.status}: ${r.reason ?? ''}`.replace(/\|/g, '/');
 }
 
+/** A ratio with two decimals near 1, where simd-optim's ISAs and arrays are compared with each other. */
+const nearOne = (v: number | undefined) => (v !== undefined && v < 2 ? `${v.toFixed(2)}×` : times(v));
+
 const metText = (t: TargetResult) => (t.met === null ? 'not measured' : t.met ? (t.partial ? '**yes**, where measured' : '**yes**') : '**no**');
 
 /** Issue 5's targets: met or not, with the numbers that decide it. */
@@ -309,9 +312,7 @@ export function renderMarkdown(meta: RunMeta, cells: CellResult[], targets: Targ
       if (r.warmup.length) extra.push(`warm-up: first step ${sig(r.warmup[0] * 1e3)} ms, then ${r.warmup.length - 1} batch(es), last ${sig(r.warmup[r.warmup.length - 1] * 1e3)} ms/step`);
       if (r.kind === 'bound' && r.melemPerSec) extra.push('only sqrt and divide');
       const note = [statusText(r), ...extra].filter(Boolean).join('; ');
-      // Two decimals near 1, where simd-optim's ISAs and arrays are compared with each other.
-      const x = (v: number | undefined) => (v !== undefined && v < 2 ? `${v.toFixed(2)}×` : times(v));
-      const ratio = r.kind === 'limit' || r.kind === 'bound' ? '' : `${x(r.nativeRatio)}${r.paired ? ` (${x(r.paired.min)}–${x(r.paired.max)})` : ''}`;
+      const ratio = r.kind === 'limit' || r.kind === 'bound' ? '' : `${nearOne(r.nativeRatio)}${r.paired ? ` (${nearOne(r.paired.min)}–${nearOne(r.paired.max)})` : ''}`;
       // As in the summary: below 1M elements the all-core limit loop mostly measures waking its threads.
       const pctLimit = r.threads > 1 && c.elements < 1 << 20 ? '–' : pct(r.pctOfLimit);
       L.push(`| ${r.label} | ${r.threads} | ${melemCell(r)} | ${gb} | ${pctLimit} | ${ratio} | ` +

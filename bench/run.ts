@@ -303,6 +303,8 @@ function derive(cell: Cell, hosts: Host[], peers: PeerResult[], rounds: number):
   const es = cell.dtype === 'float32' ? 4 : 8;
   const peerById = new Map(hosts.flatMap((h) => h.peers).map((p) => [p.id, p]));
   const counted = (r: PeerResult) => peerById.get(r.id)?.countedArrays?.(cell);
+  /** The step's bytes per element ÷ a limit loop's counted bytes per element: turns a throughput ratio into a share of its GB/s. */
+  const byteShare = (loop: PeerResult) => cell.bytesPerElement / (counted(loop)! * es);
   // A reference's throughput counts every sample it took, its own and those next to the others'.
   for (const ref of peers.filter((r) => isReference(r) && r.status === 'ok')) {
     const partners = peers.filter((r) => r !== ref && referenceAt(peers, r.threads) === ref);
@@ -348,7 +350,7 @@ function derive(cell: Cell, hosts: Host[], peers: PeerResult[], rounds: number):
     const loops = measured.filter((r) => r.kind === 'limit' && (key === '1' ? r.threads === 1 : r.threads > 1));
     if (!loops.length) continue;
     // The reference's bytes ÷ the loop's counted bytes per second; the lowest is the limit.
-    const pctOf = (r: PeerResult) => (ref ? (rel(ref, r) * cell.bytesPerElement) / (counted(r)! * es) : 1 / r.limitGBPerSec!);
+    const pctOf = (r: PeerResult) => (ref ? rel(ref, r) * byteShare(r) : 1 / r.limitGBPerSec!);
     const best = loops.reduce((a, b) => (pctOf(b) < pctOf(a) ? b : a));
     limit[key] = { gbPerSec: best.limitGBPerSec!, kernel: best.label };
     limitPeer[key] = best;
@@ -363,12 +365,9 @@ function derive(cell: Cell, hosts: Host[], peers: PeerResult[], rounds: number):
     const key = r.threads === 1 ? '1' : 'all';
     const lim = limitPeer[key];
     if (r.kind !== 'limit' && r.kind !== 'bound' && lim) {
-      r.pctOfLimit = (rel(r, lim) * cell.bytesPerElement) / (counted(lim)! * es);
+      r.pctOfLimit = rel(r, lim) * byteShare(lim);
       // A reference's own pairs with the limit loop give the spread over the rounds.
-      if (refAt(r.threads) === r && lim.paired) {
-        const k = cell.bytesPerElement / (counted(lim)! * es);
-        r.pctOfLimitRange = { min: lim.paired.min * k, max: lim.paired.max * k };
-      }
+      if (refAt(r.threads) === r && lim.paired) r.pctOfLimitRange = { min: lim.paired.min * byteShare(lim), max: lim.paired.max * byteShare(lim) };
     }
     if (r.kind !== 'limit' && r.kind !== 'bound') {
       const ref = refAt(r.threads);
