@@ -103,6 +103,10 @@ class CLimitsHost implements Host {
     };
   }
 
+  pid(): number | undefined {
+    return this.worker.pid;
+  }
+
   describe(): string {
     return `limits: bench/limits.c compiled by ${this.compiler} (-O3 -fopenmp; streaming loops for the best ISA via target_clones; sqrt+div loops per ISA: ${this.isas.join(', ')})`;
   }
@@ -202,6 +206,10 @@ class JsLimitsHost implements Host {
   }
   /** What the sqrt+div loop read from p, kept so that reading it is not optimized away. */
   sink = 0;
+
+  pid(): number | undefined {
+    return process.pid;
+  }
 
   describe(): string {
     return `limits: typed-array JavaScript loops (${this.why}), single-threaded`;

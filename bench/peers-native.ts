@@ -163,6 +163,10 @@ export class NativeHost implements Host {
     });
   }
 
+  pid(): number | undefined {
+    return process.pid;
+  }
+
   describe(): string {
     const info = simd.backendInfo();
     return `simd-optim: backend ${info.backend}, default ISA ${this.defaultIsa}, ISAs ${this.isas.join(', ') || 'none'}` +

@@ -76,6 +76,10 @@ class TfjsHost implements Host {
     }
   }
 
+  pid(): number | undefined {
+    return this.worker?.pid;
+  }
+
   describe(): string {
     return this.unavailable ? `${this.name}: ${this.unavailable}` : this.info;
   }

@@ -98,6 +98,10 @@ class TorchHost implements Host {
     }
   }
 
+  pid(): number | undefined {
+    return this.worker?.pid;
+  }
+
   describe(): string {
     return this.unavailable ? `${this.spec.name}: ${this.unavailable}` : this.info;
   }

@@ -10,6 +10,8 @@ export interface RunMeta {
   settings: { rounds: number; minRounds: number; sample: number; warm: number; peerBudget: number; maxStep: number };
   notes: string[];
   hosts: string[];
+  /** How one-thread samples were placed on cores (affinity.ts); absent in runs before it. */
+  pinning?: string;
   defaultIsa: string;
   /** Whether simd-optim advises huge pages for its arrays of 2 MiB and more (backendInfo().hugePages). */
   hugePages: boolean;
@@ -282,6 +284,7 @@ export function renderMarkdown(meta: RunMeta, cells: CellResult[], targets: Targ
   L.push('');
   for (const h of meta.hosts) L.push(`- ${h}`);
   for (const n of meta.notes) L.push(`- ${n}`);
+  if (meta.pinning) L.push(`- ${meta.pinning}`);
   L.push('');
 
   L.push('## Targets of issue 5');
@@ -344,6 +347,7 @@ export function renderMarkdown(meta: RunMeta, cells: CellResult[], targets: Targ
     'the median weighs the rounds where the reference went first and those where it went second alike (the geometric mean of the two orders\' medians). ' +
     'Every sample of every peer starts after untimed steps, at least one and about 2 ms of them (data back into cache, page walks warm, switches applied): ' +
     'a process that waited while the others ran is slower on its first step, and the reference, which runs next to every sample, never waits long. ' +
+    (meta.pinning ? `${meta.pinning} (In a VM one core can be slower than the other for seconds at a time, and a pair split across them measures the cores, not the peers.) ` : '') +
     `Peers whose step would take over ${meta.settings.maxStep} s (extrapolated from the previous size) are skipped and say so. ` +
     'PyTorch and TensorFlow.js time themselves in their own processes; a crash or out-of-memory there fails that row only. ' +
     'PyTorch and the C limits run with OMP_WAIT_POLICY=PASSIVE and GOMP_SPINCOUNT=0, so that their idle OpenMP threads sleep instead of spinning on the cores ' +
@@ -387,7 +391,8 @@ export function renderReadmeSection(meta: RunMeta, cells: CellResult[], targets:
     'simd-optim (default ISA, same thread count) taken right before it in half the rounds and right after it in the other half. The machine is shared and its speed changes from one second to ' +
     'the next, so every ratio (× peer, % of the bandwidth limit, % of the sqrt+div bound) is the median over the rounds of the ratio within each pair, ' +
     'taken back to back, weighing both orders alike; the Melem/s columns give each peer\'s own median and min–max (simd-optim\'s over all its samples). GB/s counts the bytes a ' +
-    'step must move (20 per float32 element plain, 36 with momentum and centered).');
+    'step must move (20 per float32 element plain, 36 with momentum and centered).' +
+    (meta.pinning ? ` ${meta.pinning}` : ''));
   L.push('');
   L.push('simd-optim\'s params and grads come from `zeros` (from 2 MiB: 2 MiB aligned and advised as transparent huge pages; from 16 KiB: page-aligned, carved from 16 MiB huge-page allocations; under 4 KiB: consecutive views of a shared 64 KiB native buffer; between: plain typed arrays), its state the same (small state tensors: one buffer per key); ' +
     'one more peer steps a second optimizer (default ISA, one thread) over params and grads made with `new Float32Array`, ' +

@@ -28,6 +28,7 @@
 // only when asked, one at a time.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pinning } from './affinity';
 import { renderChart } from './chart';
 import { loadAverage, readMachine, type Machine } from './machine';
 import { NativeHost } from './peers-native';
@@ -115,6 +116,7 @@ const rateMemory = new Map<string, { perElement: number; from: string }>();
 
 interface Live {
   peer: Peer;
+  host: Host;
   result: PeerResult;
   estimate: number; // seconds per step
   steps: number;
@@ -174,7 +176,7 @@ async function measureCell(cell: Cell, hosts: Host[]): Promise<CellResult> {
     for (const p of toRun) {
       const result = blank(p);
       results.push(result);
-      live.push({ peer: p, result, estimate: 0, steps: 0, rounds: 0 });
+      live.push({ peer: p, host, result, estimate: 0, steps: 0, rounds: 0 });
     }
   }
 
@@ -183,9 +185,13 @@ async function measureCell(cell: Cell, hosts: Host[]): Promise<CellResult> {
     l.result.reason = (e as Error).message.split('\n')[0].slice(0, 300);
   };
 
+  // One-thread samples run on one core, the same for both samples of a pair (see affinity.ts).
+  const place = (l: Live, round: number) => pinning.set(l.host.pid(), l.peer.threads === 1 ? pinning.coreForRound(round) : undefined);
+
   // Warm-up and calibration, peer by peer.
   for (const l of live) {
     try {
+      place(l, 0);
       // The first step creates state, compiles, binds and touches memory first, and can be
       // many times slower than the rest (a wasm heap growing, page faults): every peer then
       // runs at least two batches, so that its estimate never rests on that step alone;
@@ -230,8 +236,9 @@ async function measureCell(cell: Cell, hosts: Host[]): Promise<CellResult> {
   // every sample, never waits long: without these steps the pairs would favour it.
   const untimedSteps = (l: Live) => Math.max(1, Math.min(l.steps, Math.round(0.002 / l.estimate)));
   /** One sample of `l` (seconds per step), or undefined after marking it failed. */
-  const sample = async (l: Live): Promise<number | undefined> => {
+  const sample = async (l: Live, round: number): Promise<number | undefined> => {
     try {
+      place(l, round);
       await l.peer.run(untimedSteps(l));
       const seconds = (await l.peer.run(l.steps)) / l.steps;
       if (!(Number.isFinite(seconds) && seconds > 0)) throw new Error(`a sample of ${seconds} s per step`);
@@ -250,15 +257,16 @@ async function measureCell(cell: Cell, hosts: Host[]): Promise<CellResult> {
     for (const l of rotated) {
       if (l.result.samples.length >= l.rounds || l.result.status !== 'ok') continue;
       const ref = refOf(l);
-      const refSample = async () => (ref && ref.result.status === 'ok' ? await sample(ref) : undefined) ?? NaN;
+      const refSample = async () => (ref && ref.result.status === 'ok' ? await sample(ref, r) : undefined) ?? NaN;
       const before = r % 2 === 0 ? await refSample() : NaN;
-      const s = await sample(l);
+      const s = await sample(l, r);
       if (s === undefined) continue;
       const after = r % 2 === 1 ? await refSample() : NaN;
       l.result.samples.push(s);
       if (ref) l.result.refSamples.push(r % 2 === 0 ? before : after);
     }
   }
+  for (const host of hosts) pinning.set(host.pid(), undefined);
   for (const host of hosts) await host.teardown().catch(() => undefined);
 
   for (const l of live) {
@@ -438,6 +446,7 @@ async function main(): Promise<void> {
     settings,
     notes,
     hosts: hosts.map((h) => h.describe()),
+    pinning: pinning.describe(),
     defaultIsa,
     hugePages: native.hugePages,
     seconds: (Date.now() - t0) / 1000,

@@ -74,6 +74,8 @@ export interface Host {
   unavailable?: string;
   /** Versions and settings worth printing. */
   describe(): string;
+  /** The process its peers run in (this one, or a child), or undefined while it has none. */
+  pid(): number | undefined;
   /** Creates the arrays for a cell; rejects with the reason its peers cannot run it. */
   setup(cell: Cell): Promise<void>;
   /** Frees the cell's arrays. */

@@ -6,6 +6,7 @@
 // tail of its stderr; the next cell starts it again.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as readline from 'node:readline';
+import { pinning } from './affinity';
 
 interface Pending {
   resolve: (v: unknown) => void;
@@ -38,8 +39,14 @@ export class LineWorker {
     return c !== undefined && !c.killed && c.exitCode === null && c.signalCode === null;
   }
 
+  /** The running child's process id. */
+  get pid(): number | undefined {
+    return this.alive ? this.child!.pid : undefined;
+  }
+
   private start(): ChildProcess {
-    const child = spawn(this.argv[0], this.argv.slice(1), {
+    const argv = pinning.spawnArgv(this.argv);
+    const child = spawn(argv[0], argv.slice(1), {
       env: this.options.env ?? process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
