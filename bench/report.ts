@@ -402,7 +402,7 @@ export function renderReadmeSection(meta: RunMeta, cells: CellResult[], targets:
   L.push(`This run: ${m.cpu}, ${m.cores} cores${m.hypervisor ? ' (a virtual machine, shared)' : ''}, L${m.llcLevel ?? '?'} ` +
     `${m.llcBytes ? bytesName(m.llcBytes) : 'unknown'}; default ISA ${meta.defaultIsa}; ${pagesText(meta)}; Node ${m.node}; ${m.date}; ` +
     `${Math.round(meta.seconds / 60)} minutes; load average ${meta.load.before} at the start and ${meta.load.after} at the end ` +
-    '(other work on the machine during the run).');
+    `(a 1-minute average: at the end it counts the run's own processes, up to ${m.cores} in its all-core samples).`);
   L.push('');
   L.push(`![RMSprop step throughput against size, per peer](${chartPath})`);
   L.push('');
