@@ -37,7 +37,7 @@ export class Pinning {
   private readonly all: string;
   /** Why pinning is off, or undefined when it is on. */
   off?: string;
-  /** Each process's current setting (a CPU list), to skip calls that change nothing. */
+  /** The last setting made here for each process (a CPU list), to skip calls that change nothing; cleared by forgetAll. */
   private readonly current = new Map<number, string>();
 
   constructor() {
@@ -56,8 +56,9 @@ export class Pinning {
 
   /**
    * Runs every thread of process `pid` on `cpu` only, or on every allowed CPU
-   * when cpu is undefined. On a failure pinning turns off for the rest of
-   * the run, and every process pinned so far gets all CPUs back.
+   * when cpu is undefined. A process that has exited is skipped. Any other
+   * failure turns pinning off for the rest of the run, and every process
+   * pinned so far gets all CPUs back.
    */
   set(pid: number | undefined, cpu: number | undefined): void {
     if (this.off || pid === undefined) return;
@@ -68,9 +69,18 @@ export class Pinning {
       this.current.set(pid, list);
       return;
     }
+    if (!fs.existsSync(`/proc/${pid}`)) {
+      this.current.delete(pid);
+      return;
+    }
     const why = (r.stderr || String(r.error ?? `exit ${r.status}`)).trim().split('\n')[0];
     this.off = `taskset failed (${why})`;
-    for (const other of this.current.keys()) spawnSync('taskset', ['-a', '-p', '-c', this.all, String(other)], { stdio: 'ignore' });
+    for (const other of [pid, ...this.current.keys()]) spawnSync('taskset', ['-a', '-p', '-c', this.all, String(other)], { stdio: 'ignore' });
+    this.current.clear();
+  }
+
+  /** Forgets the processes set so far (at the end of a cell, after giving them all CPUs: a pid may be reused later). */
+  forgetAll(): void {
     this.current.clear();
   }
 

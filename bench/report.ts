@@ -16,7 +16,7 @@ export interface RunMeta {
   /** Whether simd-optim advises huge pages for its arrays of 2 MiB and more (backendInfo().hugePages). */
   hugePages: boolean;
   seconds: number;
-  /** The 1-minute load average when the run started and ended (other processes competing for the cores). */
+  /** This VM's 1-minute load average when the run started and ended (runnable threads, the run's own included). */
   load: { before: number; after: number };
   command: string;
 }
@@ -347,7 +347,7 @@ export function renderMarkdown(meta: RunMeta, cells: CellResult[], targets: Targ
     'the median weighs the rounds where the reference went first and those where it went second alike (the geometric mean of the two orders\' medians). ' +
     'Every sample of every peer starts after untimed steps, at least one and about 2 ms of them (data back into cache, page walks warm, switches applied): ' +
     'a process that waited while the others ran is slower on its first step, and the reference, which runs next to every sample, never waits long. ' +
-    (meta.pinning ? `${meta.pinning} (In a VM one core can be slower than the other for seconds at a time, and a pair split across them measures the cores, not the peers.) ` : '') +
+    (meta.pinning ? `${meta.pinning} ${meta.pinning.includes('not pinned') ? '' : '(In a VM one core can be slower than the other for seconds at a time, and a pair split across them measures the cores, not the peers.) '}` : '') +
     `Peers whose step would take over ${meta.settings.maxStep} s (extrapolated from the previous size) are skipped and say so. ` +
     'PyTorch and TensorFlow.js time themselves in their own processes; a crash or out-of-memory there fails that row only. ' +
     'PyTorch and the C limits run with OMP_WAIT_POLICY=PASSIVE and GOMP_SPINCOUNT=0, so that their idle OpenMP threads sleep instead of spinning on the cores ' +
@@ -402,7 +402,7 @@ export function renderReadmeSection(meta: RunMeta, cells: CellResult[], targets:
   L.push(`This run: ${m.cpu}, ${m.cores} cores${m.hypervisor ? ' (a virtual machine, shared)' : ''}, L${m.llcLevel ?? '?'} ` +
     `${m.llcBytes ? bytesName(m.llcBytes) : 'unknown'}; default ISA ${meta.defaultIsa}; ${pagesText(meta)}; Node ${m.node}; ${m.date}; ` +
     `${Math.round(meta.seconds / 60)} minutes; load average ${meta.load.before} at the start and ${meta.load.after} at the end ` +
-    `(a 1-minute average: at the end it counts the run's own processes, up to ${m.cores} in its all-core samples).`);
+    `(this VM's runnable threads, the run's own included: 1 in one-thread samples, up to ${m.cores} in all-core ones; other VMs on the host do not show in it).`);
   L.push('');
   L.push(`![RMSprop step throughput against size, per peer](${chartPath})`);
   L.push('');

@@ -267,6 +267,7 @@ async function measureCell(cell: Cell, hosts: Host[]): Promise<CellResult> {
     }
   }
   for (const host of hosts) pinning.set(host.pid(), undefined);
+  pinning.forgetAll();
   for (const host of hosts) await host.teardown().catch(() => undefined);
 
   for (const l of live) {
