@@ -37,7 +37,7 @@ export class Pinning {
   private readonly all: string;
   /** Why pinning is off, or undefined when it is on. */
   off?: string;
-  /** The last setting made here for each process (a CPU list), to skip calls that change nothing; cleared by forgetAll. */
+  /** The last setting made here for each process (a CPU list), to skip calls that change nothing; emptied by releaseAll. */
   private readonly current = new Map<number, string>();
 
   constructor() {
@@ -79,8 +79,9 @@ export class Pinning {
     this.current.clear();
   }
 
-  /** Forgets the processes set so far (at the end of a cell, after giving them all CPUs: a pid may be reused later). */
-  forgetAll(): void {
+  /** Gives every process set so far all CPUs back and forgets it (at the end of a cell: a pid may be reused later). */
+  releaseAll(): void {
+    for (const pid of [...this.current.keys()]) this.set(pid, undefined);
     this.current.clear();
   }
 

@@ -266,8 +266,7 @@ async function measureCell(cell: Cell, hosts: Host[]): Promise<CellResult> {
       if (ref) l.result.refSamples.push(r % 2 === 0 ? before : after);
     }
   }
-  for (const host of hosts) pinning.set(host.pid(), undefined);
-  pinning.forgetAll();
+  pinning.releaseAll();
   for (const host of hosts) await host.teardown().catch(() => undefined);
 
   for (const l of live) {
