@@ -35,6 +35,12 @@ export interface TargetResult {
   partial?: boolean;
   /** The worst cell's same-round values over the rounds, e.g. "81–97%". */
   range?: string;
+  /**
+   * Not met, and out of reach in this run: every cell that misses the goal is
+   * out of cache and would miss it even with simd-optim at 100% of the
+   * bandwidth limit. Says what it would reach there, e.g. "8.1× (100 × 100K m+c)".
+   */
+  outOfReach?: string;
 }
 
 const cellName = (c: CellResult) => `${c.workload} ${c.config === 'plain' ? 'plain' : 'm+c'}${c.dtype === 'float64' ? ' f64' : ''}`;
@@ -65,6 +71,12 @@ interface Judged {
   /** The same-round value's lowest and highest over the rounds. */
   range?: { min: number; max: number };
   note?: string;
+  /**
+   * Out of cache, for a ratio to a peer: the ratio simd-optim would reach at
+   * 100% of the bandwidth limit (its ratio ÷ its % of the limit, both medians
+   * of same-round pairs). Nothing runs faster than the memory bus there.
+   */
+  ceiling?: number;
 }
 
 function judge(target: string, where: string, values: Judged[], goal: number, fmt: (x: number) => string, inverted = false): TargetResult {
@@ -82,10 +94,21 @@ function judge(target: string, where: string, values: Judged[], goal: number, fm
   const ends = worst.range ? [fmt(worst.range.min), fmt(worst.range.max)] : undefined;
   const range = ends ? (inverted ? ends.reverse() : ends).join('–') : undefined;
   const met = worst.value >= goal;
+  const failing = measured.filter((v) => v.value < goal);
+  const beyond = failing.length > 0 && failing.every((v) => v.ceiling !== undefined && v.ceiling < goal);
+  const outOfReach = beyond ? failing.map((v) => `${fmt(v.ceiling!)} (${cellName(v.cell)})`).join(', ') : undefined;
+  const reach = outOfReach ? `; at 100% of the bandwidth limit: ${outOfReach}` : '';
   return {
-    target, where, measured: `worst ${fmt(worst.value)} (${cellName(worst.cell)}${range ? `; rounds ${range}` : ''}); ${all}${gaps}`,
-    worst: decisive, met, partial: met && missing.length > 0, range,
+    target, where, measured: `worst ${fmt(worst.value)} (${cellName(worst.cell)}${range ? `; rounds ${range}` : ''}); ${all}${gaps}${reach}`,
+    worst: decisive, met, partial: met && missing.length > 0, range, outOfReach,
   };
+}
+
+/** The ratio to a peer that simd-optim would reach at 100% of the bandwidth limit, out of cache only (see Judged.ceiling). */
+function ceilingOf(meta: RunMeta, c: CellResult, ratio: number | undefined, native: PeerResult | undefined): number | undefined {
+  if (ratio === undefined || !outOfCache(meta, c) || !native?.pctOfLimit) return undefined;
+  if (!c.limit[native.threads === 1 ? '1' : 'all']?.kernel.endsWith('(C)')) return undefined; // a JS loop is no hardware limit
+  return ratio / Math.min(1, native.pctOfLimit); // above the limit already: the limit loop fell short of the bus
 }
 
 export function evaluateTargets(meta: RunMeta, cells: CellResult[]): TargetResult[] {
@@ -116,7 +139,8 @@ export function evaluateTargets(meta: RunMeta, cells: CellResult[]): TargetResul
     big.filter((c) => c.dtype === 'float32').map((c) => {
       const fastest = fastestTorch(c, pred, threads);
       const why = c.peers.find((r) => pred(r) && atThreads(r, threads) && r.reason)?.reason;
-      return { cell: c, value: fastest?.nativeRatio, range: fastest?.paired, note: why };
+      const ceiling = ceilingOf(meta, c, fastest?.nativeRatio, nat(c, threads));
+      return { cell: c, value: fastest?.nativeRatio, range: fastest?.paired, note: why, ceiling };
     });
   const sides = (threads: 'one' | 'all') => `${threads === 'one' ? 'one thread' : 'all cores'} both sides`;
   for (const version of ['1.13', '2.6']) {
@@ -136,7 +160,8 @@ export function evaluateTargets(meta: RunMeta, cells: CellResult[]): TargetResul
   const whereM = `float32, one thread, every workload of ≥ 1M elements: ${[...new Set(fromMillion.map((c) => c.workload))].join(', ')}`;
   const ratioTo = (id: string) => fromMillion.map((c) => {
     const r = c.peers.find((p) => p.id === id);
-    return { cell: c, value: r?.nativeRatio, range: r?.paired, note: r?.reason ?? (r ? undefined : 'not run') };
+    const ceiling = ceilingOf(meta, c, r?.nativeRatio, nat(c, 'one'));
+    return { cell: c, value: r?.nativeRatio, range: r?.paired, note: r?.reason ?? (r ? undefined : 'not run'), ceiling };
   });
   out.push(judge('≥ 6× a plain JavaScript loop', whereM, ratioTo('js-loop'), 6, times));
   out.push(judge('≥ 10× TensorFlow.js wasm', whereM, ratioTo('tfjs-wasm'), 10, times));
@@ -210,7 +235,10 @@ function statusText(r: PeerResult): string {
 /** A ratio with two decimals near 1, where simd-optim's ISAs and arrays are compared with each other. */
 const nearOne = (v: number | undefined) => (v !== undefined && v < 2 ? `${v.toFixed(2)}×` : times(v));
 
-const metText = (t: TargetResult) => (t.met === null ? 'not measured' : t.met ? (t.partial ? '**yes**, where measured' : '**yes**') : '**no**');
+const metText = (t: TargetResult) =>
+  t.met === null ? 'not measured'
+    : t.met ? (t.partial ? '**yes**, where measured' : '**yes**')
+      : t.outOfReach ? `**no**; out of reach in this run: at 100% of the bandwidth limit, ${t.outOfReach}` : '**no**';
 
 /** Issue 5's targets: met or not, with the numbers that decide it. */
 export function targetsTable(targets: TargetResult[]): string[] {
@@ -409,7 +437,9 @@ export function renderReadmeSection(meta: RunMeta, cells: CellResult[], targets:
   L.push('### Targets of issue 5, from this run');
   L.push('');
   L.push('Each target is judged on its worst cell, by the median over the rounds of that cell\'s same-round ratio; the last column gives ' +
-    'the lowest and the highest round, the spread the noise leaves. The cells each target covers and every number are in bench/results/results.md.');
+    'the lowest and the highest round, the spread the noise leaves. "Out of reach" marks a target that simd-optim would miss even at 100% ' +
+    'of the bandwidth limit measured in the run (its ratio to the peer ÷ its share of the limit, in cells out of cache). ' +
+    'The cells each target covers and every number are in bench/results/results.md.');
   L.push('');
   L.push(...targetsShortTable(targets));
   L.push('');
