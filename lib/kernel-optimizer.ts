@@ -151,9 +151,13 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     if (this.skipForNonFinite()) return loss;
     const kernels = this.paramGroups.map((group) => this.prepareGroup(group));
     this.busy = true;
+    const running: Promise<void>[] = [];
     try {
-      await Promise.all(kernels.map((k) => this.runKernelAsync(k)));
+      for (const k of kernels) running.push(this.runKernelAsync(k));
+      await Promise.all(running);
     } finally {
+      // A group that failed to start, or failed, must not free the arrays the others still write.
+      await Promise.allSettled(running);
       this.busy = false;
     }
     this.countStep();

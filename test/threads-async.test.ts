@@ -82,6 +82,26 @@ describe('threads and stepAsync', () => {
     expect(opt.state.get(w)!.step).to.equal(2);
   });
 
+  it('stays locked until every group started has finished, when one group fails to start', async () => {
+    // runKernelAsync is the optimizer's own; the failure stands for any error in starting a group's step.
+    class FailingSecondGroup extends RMSprop {
+      protected override runKernelAsync(kernels: Parameters<RMSprop['runKernelAsync']>[0]): Promise<void> {
+        if (this.started++ === 1) throw new Error('cannot start');
+        return super.runKernelAsync(kernels);
+      }
+      started = 0;
+    }
+    const big = new Parameter(randomF32(1 << 22, 1));
+    const small = new Parameter(randomF32(4, 2));
+    const opt = new FailingSecondGroup([{ params: [big] }, { params: [small] }], { threads: 1 });
+    big.grad = randomF32(1 << 22, 3);
+    small.grad = randomF32(4, 4);
+    const failure = await opt.stepAsync().then(() => 'resolved', (e: Error) => e.message);
+    expect(failure).to.equal('cannot start');
+    // Group 0's step ran to its end before the promise settled: its native group is free again.
+    expect(() => opt.step()).to.not.throw();
+  });
+
   it('refuses every call that would touch its arrays while stepAsync runs, changing nothing (RMSprop and Adagrad, every backend)', async () => {
     const n = 1 << 18;
     const makers: [string, (ps: Parameter[]) => RMSprop | Adagrad][] = [
