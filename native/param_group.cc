@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <cstdlib>
+#include <iterator>
 #include <mutex>
+#include <sstream>
 #include <string>
 
 #include "dispatch.h"
@@ -25,12 +28,51 @@ const char* role_name(Algorithm algorithm, int role) {
   return (algorithm == Algorithm::kAdagrad ? adagrad : rmsprop)[role];
 }
 
-bool overlaps(const BoundArray& a, const BoundArray& b) {
-  if (a.data == nullptr || b.data == nullptr || a.length == 0 || b.length == 0) return false;
-  const size_t elem = a.dtype == DType::kFloat32 ? 4 : 8;
-  const char* a0 = static_cast<const char*>(a.data);
-  const char* b0 = static_cast<const char*>(b.data);
-  return a0 < b0 + b.length * elem && b0 < a0 + a.length * elem;
+MemoryRange range_of(const BoundArray& a, size_t slot, int role) {
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(a.data);
+  const size_t bytes = a.length * (a.dtype == DType::kFloat32 ? sizeof(float) : sizeof(double));
+  return {begin, a.data == nullptr ? begin : begin + bytes, slot, role};
+}
+
+// `b` shares memory with `a`, which a step writes.
+Napi::Error shared_memory_error(Napi::Env env, Algorithm algorithm, const MemoryRange& a, const MemoryRange& b) {
+  return Napi::Error::New(env, std::string("simd-optim: the ") + role_name(algorithm, b.role) + " of param slot " +
+                                   std::to_string(b.slot) + " shares memory with the " + role_name(algorithm, a.role) +
+                                   " of param slot " + std::to_string(a.slot) +
+                                   ", which a step writes (the result would depend on the order of the writes)");
+}
+
+// A slot or role given to bind(): a whole number below `count`, else -1.
+int64_t index_below(const Napi::Value& value, size_t count) {
+  const double x = value.As<Napi::Number>().DoubleValue();
+  return x >= 0 && x < static_cast<double>(count) && x == std::floor(x) ? static_cast<int64_t>(x) : -1;
+}
+
+// The data of the Float64Array `ref` holds, read afresh at each step: a
+// transfer could have detached it since. Throws unless it has `length` elements.
+const double* float64_data(Napi::Env env, const Napi::Reference<Napi::Float64Array>& ref, size_t length,
+                           const char* name) {
+  napi_typedarray_type type = napi_float64_array;
+  size_t actual = 0;
+  void* data = nullptr;
+  NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, ref.Value(), &type, &actual, &data, nullptr, nullptr),
+                       nullptr);
+  if (actual != length) {
+    throw Napi::Error::New(env, std::string("simd-optim: the group's ") + name + " array has " +
+                                    std::to_string(actual) + " elements, not " + std::to_string(length) +
+                                    " (was its buffer transferred?)");
+  }
+  return static_cast<const double*>(data);
+}
+
+// A number as JS prints it, for messages (NaN, Infinity, 0.5).
+std::string number_text(const Napi::Value& value) {
+  const double x = value.As<Napi::Number>().DoubleValue();
+  if (std::isnan(x)) return "NaN";
+  if (std::isinf(x)) return x > 0 ? "Infinity" : "-Infinity";
+  std::ostringstream text;
+  text << x;
+  return text.str();
 }
 
 size_t default_threads() {
@@ -221,7 +263,13 @@ Napi::Value ParamGroup::Bind(const Napi::CallbackInfo& info) {
   if (info.Length() != 3 || !info[0].IsNumber() || !info[1].IsNumber()) {
     throw Napi::TypeError::New(env, "bind(slot: number, role: number, array: TypedArray | null)");
   }
-  bind_one(env, info[0].As<Napi::Number>().Int64Value(), info[1].As<Napi::Number>().Int64Value(), info[2]);
+  const int64_t slot = index_below(info[0], slots_.size());
+  const int64_t role = index_below(info[1], kRoleCount);
+  if (slot < 0 || role < 0) {
+    throw Napi::RangeError::New(env, "bind: slot " + number_text(info[0]) + " or role " + number_text(info[1]) +
+                                         " out of range (slots: " + std::to_string(slots_.size()) + ", roles: 5)");
+  }
+  bind_one(env, slot, role, info[2]);
   return env.Undefined();
 }
 
@@ -256,7 +304,11 @@ void ParamGroup::bind_one(Napi::Env env, int64_t slot, int64_t role, const Napi:
   checked_roles_ = -1;
   napi_valuetype kind = napi_undefined;
   NAPI_THROW_IF_FAILED_VOID(env, napi_typeof(env, value, &kind));
+  // What a step writes changes with any array but a grad, and with a grad coming or going.
+  const bool had = !bound.ref.IsEmpty();
+  if (role != kGrad) written_stale_ = true;
   if (kind == napi_null || kind == napi_undefined) {
+    if (had) written_stale_ = true;
     bound = BoundArray{};
     return;
   }
@@ -265,12 +317,21 @@ void ParamGroup::bind_one(Napi::Env env, int64_t slot, int64_t role, const Napi:
   napi_typedarray_type type = napi_int8_array;
   size_t length = 0;
   void* data = nullptr;
-  const napi_status status = napi_get_typedarray_info(env, value, &type, &length, &data, nullptr, nullptr);
+  napi_value buffer = nullptr;
+  const napi_status status = napi_get_typedarray_info(env, value, &type, &length, &data, &buffer, nullptr);
   if (status != napi_invalid_arg) NAPI_THROW_IF_FAILED_VOID(env, status);
   if (status == napi_invalid_arg || (type != napi_float32_array && type != napi_float64_array)) {
     throw Napi::TypeError::New(env, "bind: role " + std::to_string(role) +
                                         " must be a Float32Array or Float64Array");
   }
+  // Another thread may resize (grow) a SharedArrayBuffer's contents under the step.
+  bool plain_buffer = false;
+  NAPI_THROW_IF_FAILED_VOID(env, napi_is_arraybuffer(env, buffer, &plain_buffer));
+  if (!plain_buffer) {
+    throw Napi::TypeError::New(env, "bind: role " + std::to_string(role) +
+                                        " must be backed by an ArrayBuffer, not a SharedArrayBuffer");
+  }
+  if (role == kGrad && !had) written_stale_ = true;
   BoundArray next;
   next.dtype = type == napi_float32_array ? DType::kFloat32 : DType::kFloat64;
   next.data = data;
@@ -281,6 +342,8 @@ void ParamGroup::bind_one(Napi::Env env, int64_t slot, int64_t role, const Napi:
 
 StepWork ParamGroup::prepare(Napi::Env env, Algorithm algorithm) {
   throw_if_busy(env);
+  hyper_ = float64_data(env, hyper_ref_, kHyperLength, "hyper");
+  if (!slot_scalars_ref_.IsEmpty()) slot_scalars_ = float64_data(env, slot_scalars_ref_, slots_.size(), "slotScalars");
   StepWork w;
   w.algorithm = algorithm;
   w.hyper.lr = hyper_[0];
@@ -330,17 +393,55 @@ void ParamGroup::check_slots(Napi::Env env, Algorithm algorithm, const bool (&ne
         throw Napi::Error::New(env, "simd-optim internal error: slot " + std::to_string(i) + " " +
                                         role_name(algorithm, r) + " is unbound or does not match its param");
       }
-      if (r != kGrad && overlaps(a, s[kGrad])) {
-        throw Napi::Error::New(env, "simd-optim: the grad of param slot " + std::to_string(i) +
-                                        " shares memory with its " + role_name(algorithm, r));
-      }
     }
     void* data[kRoleCount];
     for (int r = 0; r < kRoleCount; ++r) data[r] = needs[r] ? s[r].data : nullptr;
     if (s[kParam].dtype == DType::kFloat32) add_slice(f32_, data, s[kParam].length, i);
     else add_slice(f64_, data, s[kParam].length, i);
   }
+  // Threads write their parts at once: an array written through two slots
+  // (or read through one while written through another) would make the
+  // result depend on the thread count, and is a data race.
+  if (written_stale_ || written_roles_ != roles) check_written(env, algorithm, needs, roles);
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (!slots_[i][kGrad].ref.IsEmpty()) check_grad_reads(env, algorithm, i);
+  }
   checked_roles_ = roles;
+}
+
+// Lists what the stepped slots write, and throws if two of those arrays overlap.
+void ParamGroup::check_written(Napi::Env env, Algorithm algorithm, const bool (&needs)[kRoleCount], int roles) {
+  written_stale_ = true;
+  written_.clear();
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    const Slot& s = slots_[i];
+    if (s[kGrad].ref.IsEmpty()) continue;  // not stepped, not written
+    for (int r = 0; r < kRoleCount; ++r) {
+      if (r == kGrad || !needs[r]) continue;
+      const MemoryRange m = range_of(s[r], i, r);
+      if (m.begin != m.end) written_.push_back(m);
+    }
+  }
+  std::sort(written_.begin(), written_.end(),
+            [](const MemoryRange& a, const MemoryRange& b) { return a.begin < b.begin; });
+  // Sorted and disjoint so far, so the one before ends last.
+  for (size_t k = 1; k < written_.size(); ++k) {
+    if (written_[k].begin < written_[k - 1].end) throw shared_memory_error(env, algorithm, written_[k - 1], written_[k]);
+  }
+  written_stale_ = false;
+  written_roles_ = roles;
+}
+
+// Throws if a slot's grad overlaps anything a step writes.
+void ParamGroup::check_grad_reads(Napi::Env env, Algorithm algorithm, size_t slot) const {
+  const MemoryRange g = range_of(slots_[slot][kGrad], slot, kGrad);
+  if (g.begin == g.end) return;
+  // The last written range that begins before the grad ends is the only one that can reach into it.
+  const auto after = std::lower_bound(written_.begin(), written_.end(), g.end,
+                                      [](const MemoryRange& m, uintptr_t end) { return m.begin < end; });
+  if (after != written_.begin() && std::prev(after)->end > g.begin) {
+    throw shared_memory_error(env, algorithm, *std::prev(after), g);
+  }
 }
 
 // rmspropStep() / adagradStep(): one step over every slot whose grad is

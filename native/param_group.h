@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "kernels/kernels.h"
@@ -53,6 +54,15 @@ struct SliceList {
 };
 
 enum class Algorithm { kRmsprop, kAdagrad };
+
+// The bytes one bound array covers, for the check that what a step writes
+// shares no memory with any other array of the group.
+struct MemoryRange {
+  uintptr_t begin = 0;
+  uintptr_t end = 0;
+  size_t slot = 0;
+  int role = 0;
+};
 
 // Everything one step needs, copied from JS state on the JS thread, so that
 // it can run on other threads.
@@ -116,6 +126,14 @@ class ParamGroup : public Napi::ObjectWrap<ParamGroup> {
   int checked_roles_ = -1;
   SliceList<float> f32_;  // what that check found to step
   SliceList<double> f64_;
+  // What the stepped slots write (params and state), sorted and disjoint, as
+  // of the last slot check: a group whose grads alone are rebound at every
+  // step checks each grad against it, without sorting again.
+  std::vector<MemoryRange> written_;
+  bool written_stale_ = true;  // set by a bind that changes what a step writes
+  int written_roles_ = -1;     // the roles written_ was built for (as checked_roles_)
+  void check_written(Napi::Env env, Algorithm algorithm, const bool (&needs)[kRoleCount], int roles);
+  void check_grad_reads(Napi::Env env, Algorithm algorithm, size_t slot) const;
 };
 
 // Makes environment teardown wait for async steps still writing to buffers

@@ -435,6 +435,106 @@ describe('native ParamGroup: a grad that shares memory with the state', () => {
   });
 });
 
+describe('native ParamGroup: memory shared between slots', () => {
+  // Threads step parts of a group at once: an array written through two slots,
+  // or read through one while written through another, would give results that
+  // depend on the thread count.
+  const hyper = new Float64Array([0.01, 0.99, 1e-8, 0, 0, 0, 0, 1, 2]);
+  const group = (slots: (Float32Array | null)[][]) => {
+    const g = new (require(bindingPath).ParamGroup)(slots.length, hyper);
+    slots.forEach((arrays, slot) => arrays.forEach((array, role) => g.bind(slot, role, array)));
+    return g;
+  };
+  const filled = (n: number, x: number) => new Float32Array(n).fill(x);
+  const hex = (arrays: Float32Array[]) => arrays.map((a) => bytesOf(a).toString('hex'));
+
+  beforeEach(function () {
+    if (!backendInfo().nativeLoaded) this.skip();
+  });
+
+  it('refuses two slots writing one array, or overlapping views of one, changing nothing', () => {
+    const shared = filled(8, 1);
+    const state = filled(8, 0);
+    const cases: [string, (Float32Array | null)[][], RegExp][] = [
+      ['one param array in two slots', [[shared, filled(8, 0.5), filled(8, 0)], [shared, filled(8, 0.5), filled(8, 0)]],
+        /the param of param slot 1 shares memory with the param of param slot 0, which a step writes/],
+      ["a slot's state on another's param", [[shared.subarray(0, 4), filled(4, 0.5), filled(4, 0)], [filled(4, 1), filled(4, 0.5), shared.subarray(3, 7)]],
+        /the square_avg of param slot 1 shares memory with the param of param slot 0/],
+      ["a slot's grad on another's state", [[filled(4, 1), filled(4, 0.5), state.subarray(0, 4)], [filled(4, 1), state.subarray(2, 6), filled(4, 0)]],
+        /the grad of param slot 1 shares memory with the square_avg of param slot 0/],
+    ];
+    for (const [name, slots, message] of cases) {
+      const arrays = slots.flat() as Float32Array[];
+      const before = hex(arrays);
+      expect(() => group(slots).rmspropStep(), name).to.throw(Error, message);
+      expect(hex(arrays), name).to.deep.equal(before);
+    }
+  });
+
+  it('refuses a grad bound after a step onto what another slot writes', () => {
+    const p0 = filled(4, 1);
+    const g = group([[p0, filled(4, 0.5), filled(4, 0)], [filled(4, 2), filled(4, 0.5), filled(4, 0)]]);
+    g.rmspropStep();
+    const before = hex([p0]);
+    g.bind(1, 1, p0); // only a grad is new: the step's check is the short one
+    expect(() => g.rmspropStep()).to.throw(Error, /the grad of param slot 1 shares memory with the param of param slot 0/);
+    expect(hex([p0])).to.deep.equal(before);
+    g.bind(1, 1, filled(4, 0.5));
+    expect(() => g.rmspropStep()).to.not.throw();
+  });
+
+  it('lets a slot without a grad share what another writes, until it gets a grad', () => {
+    const p0 = filled(4, 1);
+    const g = group([[p0, filled(4, 0.5), filled(4, 0)], [p0, null, filled(4, 0)]]);
+    g.rmspropStep(); // slot 1 is not stepped: nothing writes through it
+    const before = hex([p0]);
+    g.bind(1, 1, filled(4, 0.5));
+    expect(() => g.rmspropStep()).to.throw(Error, /the param of param slot 1 shares memory with the param of param slot 0/);
+    expect(hex([p0])).to.deep.equal(before);
+  });
+
+  it('steps adjacent views of one buffer, and one grad read by two slots, as separate arrays', () => {
+    const views = (n: number) => {
+      const params = new Float32Array(2 * n);
+      params.set(randomF32(2 * n, 1));
+      const state = new Float32Array(2 * n);
+      const grad = randomF32(n, 2);
+      return [[params.subarray(0, n), grad, state.subarray(0, n)], [params.subarray(n), grad, state.subarray(n)]];
+    };
+    const separate = (n: number) => views(n).map((arrays) => arrays.map((a) => a.slice()));
+    for (const n of [5, 70_000]) {
+      const a = views(n);
+      const b = separate(n);
+      const ga = group(a);
+      const gb = group(b);
+      for (let s = 0; s < 3; s++) {
+        ga.rmspropStep();
+        gb.rmspropStep();
+      }
+      expect(hex(a.flat()), `${n}`).to.deep.equal(hex(b.flat()));
+    }
+  });
+
+  it('bind refuses a slot or role that is not a whole number in range, and a SharedArrayBuffer', () => {
+    const g = group([[filled(4, 1), filled(4, 1), filled(4, 0)]]);
+    for (const bad of [NaN, Infinity, 0.5, -1, 1]) {
+      expect(() => g.bind(bad, 0, filled(4, 1)), `${bad}`).to.throw(RangeError, new RegExp(`bind: slot ${bad} or role 0 out of range \\(slots: 1`));
+    }
+    expect(() => g.bind(0, 5, null)).to.throw(RangeError, /slot 0 or role 5 out of range/);
+    const shared = new Float32Array(new SharedArrayBuffer(16));
+    expect(() => g.bind(0, 1, shared)).to.throw(TypeError, /role 1 must be backed by an ArrayBuffer, not a SharedArrayBuffer/);
+  });
+
+  it('refuses to step once its hyperparameter array has been transferred', () => {
+    const own = hyper.slice();
+    const g = new (require(bindingPath).ParamGroup)(1, own);
+    [filled(4, 1), filled(4, 1), filled(4, 0)].forEach((array, role) => g.bind(0, role, array));
+    g.rmspropStep();
+    structuredClone(own.buffer, { transfer: [own.buffer] });
+    expect(() => g.rmspropStep()).to.throw(Error, /the group's hyper array has 0 elements, not 9 \(was its buffer transferred\?\)/);
+  });
+});
+
 describe('binding.d.ts', () => {
   it('declares exactly what the native module exports', function () {
     if (!backendInfo().nativeLoaded) this.skip();
