@@ -41,6 +41,8 @@ export class KernelBinding {
   /** See sharedBufferRuns: all zeros from a rebind until findSharedBufferRuns. */
   private runs = new Uint8Array(0);
   private runsFound = false;
+  /** See writtenAt: found when first asked after a rebind of anything but a grad. */
+  private written: Map<ArrayBufferLike, WrittenRanges> | undefined;
 
   constructor(readonly rolesPerSlot: number) {}
 
@@ -81,6 +83,7 @@ export class KernelBinding {
       this.boundBuffers = Array.from({ length: size }, () => null);
       this.runs = new Uint8Array(slotCount);
       this.runsFound = false;
+      this.written = undefined;
     }
     const { arrays, bound, boundBuffers, rolesPerSlot } = this;
     // What changed, bound in one call: a model that writes its grads into
@@ -91,6 +94,7 @@ export class KernelBinding {
     for (let i = 0; i < size; i++) {
       const array = arrays[i] ?? null;
       if (array === bound[i]) continue;
+      if (i % rolesPerSlot !== 1) this.written = undefined;
       where[count] = ((i / rolesPerSlot) | 0) * 8 + (i % rolesPerSlot);
       changed[count++] = array;
       bound[i] = array;
@@ -112,6 +116,51 @@ export class KernelBinding {
       changed.fill(null); // hold no arrays between steps
     }
     return this.group;
+  }
+
+  /**
+   * The flat index (slot * rolesPerSlot + role) of a bound array other than a
+   * grad that shares memory with `array` (whose buffer is `buffer`), or -1. A group whose grads are new
+   * arrays at every step checks each against the arrays the step writes: for
+   * a grad in a buffer of its own this is one Map lookup.
+   */
+  writtenAt(array: FloatArray, buffer: ArrayBufferLike): number {
+    const ranges = (this.written ??= this.findWritten()).get(buffer);
+    if (ranges === undefined || array.length === 0) return -1;
+    const start = array.byteOffset;
+    const end = start + array.byteLength;
+    // The ranges are disjoint (the step's checks refuse params that share
+    // memory), so only the last one that starts before `array` ends can reach into it.
+    let lo = 0;
+    let hi = ranges.starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (ranges.starts[mid] < end) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && ranges.ends[lo - 1] > start ? ranges.at[lo - 1] : -1;
+  }
+
+  private findWritten(): Map<ArrayBufferLike, WrittenRanges> {
+    const { bound, boundBuffers, rolesPerSlot } = this;
+    const lists = new Map<ArrayBufferLike, number[]>();
+    for (let i = 0; i < bound.length; i++) {
+      const array = bound[i];
+      if (i % rolesPerSlot === 1 || array === null || array.length === 0) continue;
+      const list = lists.get(boundBuffers[i]!);
+      if (list === undefined) lists.set(boundBuffers[i]!, [i]);
+      else list.push(i);
+    }
+    const written = new Map<ArrayBufferLike, WrittenRanges>();
+    for (const [buffer, list] of lists) {
+      list.sort((a, b) => bound[a]!.byteOffset - bound[b]!.byteOffset);
+      written.set(buffer, {
+        starts: Float64Array.from(list, (at) => bound[at]!.byteOffset),
+        ends: Float64Array.from(list, (at) => bound[at]!.byteOffset + bound[at]!.byteLength),
+        at: Int32Array.from(list),
+      });
+    }
+    return written;
   }
 
   /**
@@ -158,4 +207,11 @@ export class KernelBinding {
     }
     this.runsFound = true;
   }
+}
+
+/** The arrays bound in one buffer, sorted by start: each one's bytes [start, end) and flat index. */
+interface WrittenRanges {
+  starts: Float64Array;
+  ends: Float64Array;
+  at: Int32Array;
 }

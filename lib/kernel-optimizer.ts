@@ -202,19 +202,31 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
   /**
    * Throws if a param is in two groups, or twice in one: pushed into
    * paramGroups[i].params past addParamGroup's check, it would be stepped
-   * twice with two states. Run when a step meets params it has not bound.
+   * twice with two states. The same for two params whose data share memory
+   * (two Parameters over one array, or overlapping views): threads step a
+   * group's params at once. Run when a step meets params it has not bound.
    */
   private checkParamsUnique(): void {
     const seen = new Map<Parameter, string>();
+    const byBuffer = new Map<ArrayBufferLike, MemoryUse[]>();
+    const use = (array: FloatArray, name: string, written: boolean) => {
+      if (array.length === 0) return;
+      const uses = byBuffer.get(array.buffer);
+      const entry = { start: array.byteOffset, end: array.byteOffset + array.byteLength, name, written };
+      if (uses === undefined) byBuffer.set(array.buffer, [entry]);
+      else uses.push(entry);
+    };
     this.paramGroups.forEach((group, gi) =>
       group.params.forEach((p, pi) => {
+        const name = paramName(pi, gi);
         const first = seen.get(p);
-        if (first !== undefined) {
-          throw new RangeError(`${paramName(pi, gi)} is also ${first}: a parameter can be in one param group, once`);
-        }
-        seen.set(p, paramName(pi, gi));
+        if (first !== undefined) throw new RangeError(`${name} is also ${first}: a parameter can be in one param group, once`);
+        seen.set(p, name);
+        use(p.data, name, true);
+        if (p.grad !== null) use(p.grad, name, false);
       }),
     );
+    for (const uses of byBuffer.values()) if (uses.length > 1) checkOverlaps(uses);
   }
 
   /**
@@ -290,8 +302,13 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     );
   }
 
-  /** checkParamForStep for a param whose grad alone is new: the grad, and that it overlaps no bound state. */
-  private checkNewGrad(p: Parameter, grad: FloatArray, binding: KernelBinding, at: number, where: string): void {
+  /**
+   * checkParamForStep for a param whose grad alone is new: the grad, and that
+   * it overlaps nothing the step writes (its state, or another param's data
+   * or state in the group: threads step them at once).
+   */
+  private checkNewGrad(p: Parameter, grad: FloatArray, binding: KernelBinding, at: number, gi: number): void {
+    const where = paramName(at / binding.rolesPerSlot, gi);
     this.checkGradForStep(p, grad, where);
     const roles = this.stateRoles;
     const buffer = grad.buffer;
@@ -301,6 +318,12 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
         // The kernels read g while writing the state; the native addon would refuse mid-step.
         throw new RangeError(`${where}.grad shares memory with its optimizer state ${roles[r]}`);
       }
+    }
+    const other = binding.writtenAt(grad, buffer);
+    if (other !== -1) {
+      const role = other % binding.rolesPerSlot;
+      const what = role === 0 ? 'data' : `optimizer state ${roles[role - 2]}`;
+      throw new RangeError(`${where}.grad shares memory with ${paramName((other / binding.rolesPerSlot) | 0, gi)}'s ${what}, which the step writes`);
     }
   }
 
@@ -338,7 +361,7 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
       } else if (current && s !== undefined && this.boundExceptGrad(p, s, bound, at)) {
         // Only the grad is new (grads written into fresh arrays): data and state passed when bound.
         clean = false;
-        this.checkNewGrad(p, grad, binding, at, paramName(pi, gi));
+        this.checkNewGrad(p, grad, binding, at, gi);
       } else {
         clean = false;
         newParams = true;
@@ -471,6 +494,35 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     let binding = this.bindings.get(group);
     if (binding === undefined) this.bindings.set(group, (binding = new KernelBinding(2 + this.stateRoles.length)));
     return binding;
+  }
+}
+
+/** One param's data (written by a step) or grad (read) in a buffer: its bytes [start, end). */
+interface MemoryUse {
+  start: number;
+  end: number;
+  name: string;
+  written: boolean;
+}
+
+/**
+ * Throws if a param's data shares memory with another param's data or grad
+ * (two grads may share: both are only read). Sorted by start, each use need
+ * only be compared with the one reaching furthest before it.
+ */
+function checkOverlaps(uses: MemoryUse[]): void {
+  uses.sort((a, b) => a.start - b.start);
+  let reach: MemoryUse | undefined; // of all uses so far
+  let reachWritten: MemoryUse | undefined; // of the data so far
+  for (const u of uses) {
+    const other = u.written ? reach : reachWritten;
+    if (other !== undefined && other.end > u.start) {
+      const [data, rest] = other.written ? [other, u] : [u, other];
+      const what = rest.written ? `${rest.name}'s data` : `${rest.name}.grad`;
+      throw new RangeError(`${what} shares memory with ${data.name}'s data: each parameter needs memory of its own, and a grad cannot be another parameter's data`);
+    }
+    if (reach === undefined || u.end > reach.end) reach = u;
+    if (u.written && (reachWritten === undefined || u.end > reachWritten.end)) reachWritten = u;
   }
 }
 

@@ -183,6 +183,23 @@ describe('RMSprop: step', () => {
     ['a shared grad', (w) => (w.grad = new Float32Array(new SharedArrayBuffer(16))), TypeError, /SharedArrayBuffer/],
     ['a grad on a resizable buffer', (w) => (w.grad = new Float32Array(new (ArrayBuffer as unknown as new (n: number, o: object) => ArrayBuffer)(16, { maxByteLength: 64 }))), TypeError, /resizable ArrayBuffer/],
     ['param data on a detached buffer', (w) => { structuredClone(w.data.buffer, { transfer: [w.data.buffer as ArrayBuffer] }); }, TypeError, /detached/],
+    // Threads step a group's params at once: memory shared between params would make the result depend on the thread count.
+    ['data that is the other param\'s', (w, opt) => (w.data = opt.paramGroups[0].params[1].data), RangeError,
+      /param 1 of group 0's data shares memory with param 0 of group 0's data: each parameter needs memory of its own/],
+    ['data overlapping the other param\'s grad, both new', (w, opt) => {
+      const buffer = new Float32Array(6);
+      opt.paramGroups[0].params[1].grad = buffer.subarray(0, 4);
+      w.data = buffer.subarray(2, 6);
+    }, RangeError, /param 1 of group 0\.grad shares memory with param 0 of group 0's data/],
+    ['a grad overlapping the other param\'s new data', (w, opt) => {
+      const buffer = new Float32Array(6);
+      opt.paramGroups[0].params[1].data = buffer.subarray(0, 4);
+      w.grad = buffer.subarray(2, 6);
+    }, RangeError, /param 0 of group 0\.grad shares memory with param 1 of group 0's data/],
+    ['a grad that is the other param\'s data', (w, opt) => (w.grad = opt.paramGroups[0].params[1].data), RangeError,
+      /param 0 of group 0\.grad shares memory with param 1 of group 0's data, which the step writes/],
+    ['a grad that is the other param\'s square_avg', (w, opt) => (w.grad = opt.state.get(opt.paramGroups[0].params[1])!.square_avg as Float32Array), RangeError,
+      /param 0 of group 0\.grad shares memory with param 1 of group 0's optimizer state square_avg, which the step writes/],
     ['an lr set to a string', (_w, opt) => (opt.paramGroups[0].lr = 'x' as never), TypeError, /Invalid learning rate: "x"/],
     ['an alpha set to 1.5', (_w, opt) => (opt.paramGroups[0].alpha = 1.5), RangeError, /Invalid alpha value: 1.5/],
   ];
@@ -204,6 +221,45 @@ describe('RMSprop: step', () => {
       }
     });
   }
+});
+
+describe('RMSprop: memory shared between params', () => {
+  it('checks a new grad against the arrays the step writes now, not those of an earlier step', () => {
+    for (const backend of everyBackend()) {
+      backend.use();
+      const w = param(4, 3);
+      const other = param(4, 4);
+      const opt = new RMSprop([w, other]);
+      w.grad = randomF32(4, 5);
+      other.grad = randomF32(4, 6);
+      opt.step();
+      w.grad = randomF32(4, 7); // only a grad is new: the short check
+      opt.step();
+      other.data = randomF32(4, 8); // rebound
+      opt.step();
+      w.grad = other.data;
+      expect(() => opt.step(), backend.label).to.throw(RangeError, /param 0 of group 0\.grad shares memory with param 1 of group 0's data/);
+    }
+  });
+
+  it('steps params and grads that are adjacent views of one buffer, and one grad shared by two params', () => {
+    for (const backend of everyBackend()) {
+      backend.use();
+      const data = randomF32(8, 1);
+      const grad = randomF32(4, 2);
+      const views = [new Parameter(data.subarray(0, 4)), new Parameter(data.subarray(4))];
+      const separate = [new Parameter(data.slice(0, 4)), new Parameter(data.slice(4))];
+      const a = new RMSprop(views, { momentum: 0.9 });
+      const b = new RMSprop(separate, { momentum: 0.9 });
+      for (let s = 0; s < 3; s++) {
+        views.forEach((p) => (p.grad = grad));
+        separate.forEach((p) => (p.grad = grad.slice()));
+        a.step();
+        b.step();
+      }
+      expect(bytesOf(data).toString('hex'), backend.label).to.equal(separate.map((p) => bytesOf(p.data).toString('hex')).join(''));
+    }
+  });
 });
 
 describe('RMSprop: params moved between steps', () => {
