@@ -97,8 +97,17 @@ export class KernelBinding {
       if (i % rolesPerSlot !== 1) this.written = undefined;
       where[count] = ((i / rolesPerSlot) | 0) * 8 + (i % rolesPerSlot);
       changed[count++] = array;
+      const buffer = array === null ? null : array.buffer;
+      // The step's checks refuse these; an accessor that returns another array
+      // on a second read would pass one here, and the kernels cannot see a resize.
+      if ((buffer as { resizable?: boolean } | null)?.resizable === true) {
+        this.backend = undefined; // bound[] would no longer say what is bound: start afresh
+        this.group = undefined;
+        changed.fill(null);
+        throw new TypeError(`Cannot bind an array backed by a resizable ArrayBuffer (slot ${(i / rolesPerSlot) | 0}, role ${i % rolesPerSlot}): it changed after the step's checks`);
+      }
       bound[i] = array;
-      boundBuffers[i] = array === null ? null : array.buffer;
+      boundBuffers[i] = buffer;
     }
     if (count === 0) return this.group;
     if (this.runsFound) {

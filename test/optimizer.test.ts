@@ -262,6 +262,26 @@ describe('RMSprop: memory shared between params', () => {
   });
 });
 
+describe('RMSprop: a grad accessor that answers differently when read again', () => {
+  it('cannot slip a resizable buffer past the checks to the kernels', () => {
+    for (const backend of everyBackend()) {
+      backend.use();
+      const w = param(4, 3);
+      const good = randomF32(4, 5);
+      const resizable = new Float32Array(new (ArrayBuffer as unknown as new (n: number, o: object) => ArrayBuffer)(16, { maxByteLength: 64 }));
+      // The checks read the grad first; binding reads it again.
+      let reads = 0;
+      Object.defineProperty(w, 'grad', { configurable: true, get: () => (++reads > 2 ? resizable : good), set: () => undefined });
+      const opt = new RMSprop([w]);
+      const before = bytesOf(w.data).toString('hex');
+      expect(() => opt.step(), backend.label).to.throw(TypeError, /resizable ArrayBuffer .*changed after the step's checks/);
+      expect(bytesOf(w.data).toString('hex'), backend.label).to.equal(before);
+      Object.defineProperty(w, 'grad', { configurable: true, writable: true, value: good });
+      expect(() => opt.step(), backend.label).to.not.throw();
+    }
+  });
+});
+
 describe('RMSprop: params moved between steps', () => {
   it("keeps each param's own state when a group's params are reordered or replaced between steps", () => {
     for (const backend of everyBackend()) {
