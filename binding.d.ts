@@ -14,8 +14,11 @@ export type Role = 0 | 1 | 2 | 3 | 4;
 
 /**
  * A param group as the kernels see it: per slot, the arrays of one parameter.
- * Bound arrays stay referenced (kept alive) until rebound or the group is
- * collected.
+ * Bound arrays stay referenced until rebound or the group is collected. That
+ * keeps the typed arrays, not their memory: the caller must not transfer
+ * (detach) or resize a bound array's buffer until it rebinds it, and never
+ * while an async step runs. lib/ reads every bound array's length before each
+ * step, and binds no array on a resizable buffer.
  */
 export declare class ParamGroup {
   /**
@@ -29,7 +32,11 @@ export declare class ParamGroup {
    *   each slot's learning rate clr = lr / (1 + (step - 1) * lr_decay).
    */
   constructor(slotCount: number, hyper: Float64Array, slotScalars?: Float64Array);
-  /** Binds (or with null, unbinds) one array. Throws on a non-float typed array or while busy. */
+  /**
+   * Binds (or with null, unbinds) one array. Throws on a non-float typed
+   * array, one on a SharedArrayBuffer, a slot or role that is not a whole
+   * number in range, or while busy.
+   */
   bind(slot: number, role: Role, array: NativeArray | null): void;
   /**
    * bind() for many arrays in one call: `where[k]` is slot * 8 + role of
@@ -40,8 +47,10 @@ export declare class ParamGroup {
   /**
    * One RMSprop step over every slot whose grad is bound. Requires param,
    * grad and square_avg bound with equal length and dtype, plus
-   * momentum_buffer when momentum > 0 and grad_avg when centered; throws
-   * before writing anything otherwise.
+   * momentum_buffer when momentum > 0 and grad_avg when centered, and no
+   * array it writes (param and state) sharing memory with any other array of
+   * a slot it steps (threads write them at once); throws before writing
+   * anything otherwise, and if `hyper` or `slotScalars` was detached.
    */
   rmspropStep(): void;
   /**
