@@ -12,7 +12,10 @@ export function describe(value: unknown): string {
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
   if (ArrayBuffer.isView(value)) {
     const length = 'length' in value ? (value as unknown as { length: number }).length : value.byteLength;
-    return `${value.constructor.name}(${length})`;
+    const name = value.constructor.name;
+    // A typed array made in another realm (a vm context, a test runner's sandbox) fails instanceof.
+    const foreign = name in globalThis && !(value instanceof (globalThis as unknown as Record<string, Function>)[name]);
+    return `${name}(${length})${foreign ? ' from another realm (a vm context or a test sandbox): make it with this realm\'s constructor' : ''}`;
   }
   if (Array.isArray(value)) return `Array(${value.length})`;
   const name = (value as object).constructor?.name;

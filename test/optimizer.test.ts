@@ -45,6 +45,12 @@ describe('Parameter', () => {
     expect(() => new Parameter(new Int32Array(3) as unknown as Float32Array)).to.throw(TypeError, /Int32Array/);
     expect(() => new Parameter(new Float32Array(2), [1.5] as number[])).to.throw(TypeError, /non-negative integers/);
   });
+
+  it('says when float data comes from another realm', () => {
+    const foreign = require('node:vm').runInNewContext('new Float32Array(4)') as Float32Array;
+    expect(() => new Parameter(foreign)).to.throw(TypeError, /received Float32Array\(4\) from another realm \(a vm context or a test sandbox\)/);
+    expect(() => new Parameter(new Int32Array(3) as unknown as Float32Array)).to.throw(TypeError, /received Int32Array\(3\)$/);
+  });
 });
 
 describe('RMSprop: construction and hyperparameters', () => {
