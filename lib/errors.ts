@@ -3,6 +3,9 @@
 // error always leaves parameters and optimizer state as they were.
 
 /** Shows a value in an error message: short, with its type when that helps. */
+/** %TypedArray%, the prototype of every typed array constructor. */
+const TypedArray = Object.getPrototypeOf(Uint8Array) as Function;
+
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
@@ -17,6 +20,7 @@ export function describe(value: unknown): string {
     const foreign = name in globalThis && !(value instanceof (globalThis as unknown as Record<string, Function>)[name]);
     return `${name}(${length})${foreign ? ' from another realm (a vm context or a test sandbox): make it with this realm\'s constructor' : ''}`;
   }
+  if (value instanceof TypedArray) return `a ${(value as object).constructor?.name ?? 'typed array'} look-alike (a Proxy, or an object on its prototype), not a typed array`;
   if (Array.isArray(value)) return `Array(${value.length})`;
   const name = (value as object).constructor?.name;
   return name && name !== 'Object' ? `a ${name}` : 'an object';

@@ -28,7 +28,8 @@ export interface TensorRecord<D extends DType = DType> {
 }
 
 export function isFloatArray(value: unknown): value is FloatArray {
-  return value instanceof Float32Array || value instanceof Float64Array;
+  // isView: a Proxy of a typed array, or an object on its prototype, passes instanceof but has no memory.
+  return (value instanceof Float32Array || value instanceof Float64Array) && ArrayBuffer.isView(value);
 }
 
 export function dtypeOf(array: FloatArray): FloatDType {

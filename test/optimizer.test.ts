@@ -51,6 +51,16 @@ describe('Parameter', () => {
     expect(() => new Parameter(foreign)).to.throw(TypeError, /received Float32Array\(4\) from another realm \(a vm context or a test sandbox\)/);
     expect(() => new Parameter(new Int32Array(3) as unknown as Float32Array)).to.throw(TypeError, /received Int32Array\(3\)$/);
   });
+
+  it('refuses a Proxy of a Float32Array, or an object on its prototype, naming it', () => {
+    for (const fake of [new Proxy(new Float32Array(4), {}), Object.create(Float32Array.prototype)]) {
+      expect(() => new Parameter(fake)).to.throw(TypeError, /received a Float32Array look-alike \(a Proxy, or an object on its prototype\), not a typed array/);
+      const w = new Parameter(new Float32Array(4));
+      const opt = new RMSprop([w]);
+      w.grad = fake;
+      expect(() => opt.step()).to.throw(TypeError, /look-alike/);
+    }
+  });
 });
 
 describe('RMSprop: construction and hyperparameters', () => {
