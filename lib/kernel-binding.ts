@@ -41,8 +41,8 @@ export class KernelBinding {
   /** See sharedBufferRuns: all zeros from a rebind until findSharedBufferRuns. */
   private runs = new Uint8Array(0);
   private runsFound = false;
-  /** See writtenAt: found when first asked after a rebind of anything but a grad. */
-  private written: Map<ArrayBufferLike, WrittenRanges> | undefined;
+  /** See mayOverlapBound: found when first asked after a rebind of anything but a grad. */
+  private written: Map<ArrayBufferLike, BoundRanges> | undefined;
 
   constructor(readonly rolesPerSlot: number) {}
 
@@ -128,18 +128,17 @@ export class KernelBinding {
   }
 
   /**
-   * The flat index (slot * rolesPerSlot + role) of a bound array other than a
-   * grad that shares memory with `array` (whose buffer is `buffer`), or -1. A group whose grads are new
-   * arrays at every step checks each against the arrays the step writes: for
-   * a grad in a buffer of its own this is one Map lookup.
+   * Whether `array` (whose buffer is `buffer`) overlaps a bound array other
+   * than a grad. A group whose grads are new arrays at every step asks this of
+   * each: for a grad in a buffer of its own it is one Map lookup.
    */
-  writtenAt(array: FloatArray, buffer: ArrayBufferLike): number {
+  mayOverlapBound(array: FloatArray, buffer: ArrayBufferLike): boolean {
     const ranges = (this.written ??= this.findWritten()).get(buffer);
-    if (ranges === undefined || array.length === 0) return -1;
+    if (ranges === undefined || array.length === 0) return false;
     const start = array.byteOffset;
     const end = start + array.byteLength;
-    // The ranges are disjoint (the step's checks refuse params that share
-    // memory), so only the last one that starts before `array` ends can reach into it.
+    // The last range that starts before `array` ends; reach covers every range up to it
+    // (bound arrays of slots without a grad, or of roles a step no longer uses, may overlap).
     let lo = 0;
     let hi = ranges.starts.length;
     while (lo < hi) {
@@ -147,10 +146,10 @@ export class KernelBinding {
       if (ranges.starts[mid] < end) lo = mid + 1;
       else hi = mid;
     }
-    return lo > 0 && ranges.ends[lo - 1] > start ? ranges.at[lo - 1] : -1;
+    return lo > 0 && ranges.reach[lo - 1] > start;
   }
 
-  private findWritten(): Map<ArrayBufferLike, WrittenRanges> {
+  private findWritten(): Map<ArrayBufferLike, BoundRanges> {
     const { bound, boundBuffers, rolesPerSlot } = this;
     const lists = new Map<ArrayBufferLike, number[]>();
     for (let i = 0; i < bound.length; i++) {
@@ -160,14 +159,12 @@ export class KernelBinding {
       if (list === undefined) lists.set(boundBuffers[i]!, [i]);
       else list.push(i);
     }
-    const written = new Map<ArrayBufferLike, WrittenRanges>();
+    const written = new Map<ArrayBufferLike, BoundRanges>();
     for (const [buffer, list] of lists) {
-      list.sort((a, b) => bound[a]!.byteOffset - bound[b]!.byteOffset);
-      written.set(buffer, {
-        starts: Float64Array.from(list, (at) => bound[at]!.byteOffset),
-        ends: Float64Array.from(list, (at) => bound[at]!.byteOffset + bound[at]!.byteLength),
-        at: Int32Array.from(list),
-      });
+      const arrays = list.map((at) => bound[at]!).sort((a, b) => a.byteOffset - b.byteOffset);
+      const reach = new Float64Array(arrays.length);
+      arrays.forEach((a, k) => (reach[k] = Math.max(k > 0 ? reach[k - 1] : 0, a.byteOffset + a.byteLength)));
+      written.set(buffer, { starts: Float64Array.from(arrays, (a) => a.byteOffset), reach });
     }
     return written;
   }
@@ -218,9 +215,8 @@ export class KernelBinding {
   }
 }
 
-/** The arrays bound in one buffer, sorted by start: each one's bytes [start, end) and flat index. */
-interface WrittenRanges {
+/** The arrays bound in one buffer, sorted by start: each one's start, and the furthest end up to it. */
+interface BoundRanges {
   starts: Float64Array;
-  ends: Float64Array;
-  at: Int32Array;
+  reach: Float64Array;
 }

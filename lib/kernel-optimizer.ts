@@ -6,7 +6,7 @@ import { checkBoolean, checkHyper, describe, typeError } from './errors';
 import { KernelBinding } from './kernel-binding';
 import { fromTorchGroup, toTorchGroup, type Compat, type TorchGroupSchema } from './torch-groups';
 import { Optimizer, sharesMemory, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer';
-import type { FloatArray, Parameter } from './tensor';
+import { isFloatArray, type FloatArray, type Parameter } from './tensor';
 
 /** Options every kernel optimizer has besides its hyperparameters. */
 export interface KernelOptions {
@@ -196,36 +196,44 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
         this.boundAsBefore(group, binding);
       if (!binding.clean) newParams = this.checkGroupInFull(group, gi, binding, version) || newParams;
     }
-    if (newParams) this.checkParamsUnique();
+    if (newParams) this.checkParamsApart();
   }
 
   /**
    * Throws if a param is in two groups, or twice in one: pushed into
    * paramGroups[i].params past addParamGroup's check, it would be stepped
-   * twice with two states. The same for two params whose data share memory
-   * (two Parameters over one array, or overlapping views): threads step a
-   * group's params at once. Run when a step meets params it has not bound.
+   * twice with two states. The same for memory a step writes (params' data
+   * and state) shared with any other param's data, grad or state: the groups
+   * of a stepAsync and the threads of a group write at once. Run when a step
+   * meets params it has not bound, or a new grad that may share memory.
    */
-  private checkParamsUnique(): void {
+  private checkParamsApart(): void {
     const seen = new Map<Parameter, string>();
     const byBuffer = new Map<ArrayBufferLike, MemoryUse[]>();
-    const use = (array: FloatArray, name: string, written: boolean) => {
+    const use = (array: FloatArray, what: string, written: boolean) => {
       if (array.length === 0) return;
       const uses = byBuffer.get(array.buffer);
-      const entry = { start: array.byteOffset, end: array.byteOffset + array.byteLength, name, written };
+      const entry = { start: array.byteOffset, end: array.byteOffset + array.byteLength, what, written };
       if (uses === undefined) byBuffer.set(array.buffer, [entry]);
       else uses.push(entry);
     };
-    this.paramGroups.forEach((group, gi) =>
+    this.paramGroups.forEach((group, gi) => {
+      const keys = this.stateKeys(group);
       group.params.forEach((p, pi) => {
         const name = paramName(pi, gi);
         const first = seen.get(p);
         if (first !== undefined) throw new RangeError(`${name} is also ${first}: a parameter can be in one param group, once`);
         seen.set(p, name);
-        use(p.data, name, true);
-        if (p.grad !== null) use(p.grad, name, false);
-      }),
-    );
+        use(p.data, `${name}'s data`, true);
+        if (p.grad === null) return; // not stepped: neither its grad nor its state is used
+        use(p.grad, `${name}.grad`, false);
+        const s = this.state.get(p);
+        for (const key of keys) {
+          const array = s?.[key];
+          if (isFloatArray(array)) use(array, `${name}'s optimizer state ${key}`, true);
+        }
+      });
+    });
     for (const uses of byBuffer.values()) if (uses.length > 1) checkOverlaps(uses);
   }
 
@@ -304,11 +312,11 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
 
   /**
    * checkParamForStep for a param whose grad alone is new: the grad, and that
-   * it overlaps nothing the step writes (its state, or another param's data
-   * or state in the group: threads step them at once).
+   * it overlaps none of its state. True if it may share memory with what a
+   * step writes for another param (in any group: a stepAsync runs the groups
+   * at once), for checkParamsApart to tell.
    */
-  private checkNewGrad(p: Parameter, grad: FloatArray, binding: KernelBinding, at: number, gi: number): void {
-    const where = paramName(at / binding.rolesPerSlot, gi);
+  private checkNewGrad(p: Parameter, grad: FloatArray, binding: KernelBinding, at: number, where: string): boolean {
     this.checkGradForStep(p, grad, where);
     const roles = this.stateRoles;
     const buffer = grad.buffer;
@@ -319,12 +327,10 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
         throw new RangeError(`${where}.grad shares memory with its optimizer state ${roles[r]}`);
       }
     }
-    const other = binding.writtenAt(grad, buffer);
-    if (other !== -1) {
-      const role = other % binding.rolesPerSlot;
-      const what = role === 0 ? 'data' : `optimizer state ${roles[role - 2]}`;
-      throw new RangeError(`${where}.grad shares memory with ${paramName((other / binding.rolesPerSlot) | 0, gi)}'s ${what}, which the step writes`);
-    }
+    // The bindings are the last step's: a hit is only a maybe (the array may have been replaced since).
+    const groups = this.paramGroups;
+    for (let gi = 0; gi < groups.length; gi++) if (this.bindings.get(groups[gi])?.mayOverlapBound(grad, buffer)) return true;
+    return false;
   }
 
   /**
@@ -361,7 +367,7 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
       } else if (current && s !== undefined && this.boundExceptGrad(p, s, bound, at)) {
         // Only the grad is new (grads written into fresh arrays): data and state passed when bound.
         clean = false;
-        this.checkNewGrad(p, grad, binding, at, gi);
+        if (this.checkNewGrad(p, grad, binding, at, paramName(pi, gi))) newParams = true;
       } else {
         clean = false;
         newParams = true;
@@ -497,29 +503,29 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
   }
 }
 
-/** One param's data (written by a step) or grad (read) in a buffer: its bytes [start, end). */
+/** A param's data or state (written by a step) or its grad (read) in a buffer: bytes [start, end). */
 interface MemoryUse {
   start: number;
   end: number;
-  name: string;
+  what: string;
   written: boolean;
 }
 
 /**
- * Throws if a param's data shares memory with another param's data or grad
- * (two grads may share: both are only read). Sorted by start, each use need
- * only be compared with the one reaching furthest before it.
+ * Throws if an array a step writes shares memory with any other (two grads
+ * may share: both are only read). Sorted by start, each use need only be
+ * compared with the one reaching furthest before it.
  */
 function checkOverlaps(uses: MemoryUse[]): void {
   uses.sort((a, b) => a.start - b.start);
   let reach: MemoryUse | undefined; // of all uses so far
-  let reachWritten: MemoryUse | undefined; // of the data so far
+  let reachWritten: MemoryUse | undefined; // of the written ones so far
   for (const u of uses) {
     const other = u.written ? reach : reachWritten;
     if (other !== undefined && other.end > u.start) {
-      const [data, rest] = other.written ? [other, u] : [u, other];
-      const what = rest.written ? `${rest.name}'s data` : `${rest.name}.grad`;
-      throw new RangeError(`${what} shares memory with ${data.name}'s data: each parameter needs memory of its own, and a grad cannot be another parameter's data`);
+      const [written, rest] = other.written ? [other, u] : [u, other];
+      throw new RangeError(`${rest.what} shares memory with ${written.what}, which the step writes: ` +
+        'parameters, grads and optimizer state each need memory of their own');
     }
     if (reach === undefined || u.end > reach.end) reach = u;
     if (u.written && (reachWritten === undefined || u.end > reachWritten.end)) reachWritten = u;

@@ -201,7 +201,7 @@ describe('RMSprop: step', () => {
     ['param data on a detached buffer', (w) => { structuredClone(w.data.buffer, { transfer: [w.data.buffer as ArrayBuffer] }); }, TypeError, /detached/],
     // Threads step a group's params at once: memory shared between params would make the result depend on the thread count.
     ['data that is the other param\'s', (w, opt) => (w.data = opt.paramGroups[0].params[1].data), RangeError,
-      /param 1 of group 0's data shares memory with param 0 of group 0's data: each parameter needs memory of its own/],
+      /param 1 of group 0's data shares memory with param 0 of group 0's data, which the step writes: parameters, grads and optimizer state each need memory of their own/],
     ['data overlapping the other param\'s grad, both new', (w, opt) => {
       const buffer = new Float32Array(6);
       opt.paramGroups[0].params[1].grad = buffer.subarray(0, 4);
@@ -255,6 +255,52 @@ describe('RMSprop: memory shared between params', () => {
       opt.step();
       w.grad = other.data;
       expect(() => opt.step(), backend.label).to.throw(RangeError, /param 0 of group 0\.grad shares memory with param 1 of group 0's data/);
+    }
+  });
+
+  it('refuses, before any group is stepped, state on another param\'s data, and a new grad on another group\'s data', () => {
+    for (const backend of everyBackend()) {
+      backend.use();
+      const cases: [string, (ps: Parameter[], opt: RMSprop) => void, RegExp][] = [
+        ['state on another param\'s data', (ps, opt) => (opt.state.get(ps[2])!.square_avg = ps[1].data),
+          /param 1 of group 1's optimizer state square_avg shares memory with param 0 of group 1's data, which the step writes/],
+        ['a new grad on another group\'s data', (ps) => (ps[0].grad = ps[2].data),
+          /param 0 of group 0\.grad shares memory with param 1 of group 1's data, which the step writes/],
+        ['a new grad on another group\'s state', (ps, opt) => (ps[0].grad = opt.state.get(ps[1])!.square_avg as Float32Array),
+          /param 0 of group 0\.grad shares memory with param 0 of group 1's optimizer state square_avg/],
+      ];
+      for (const [name, corrupt, message] of cases) {
+        const ps = [param(4, 1), param(4, 2), param(4, 3)];
+        const opt = new RMSprop([{ params: [ps[0]] }, { params: [ps[1], ps[2]] }]);
+        const grads = () => ps.forEach((p, i) => (p.grad = randomF32(4, 10 + i)));
+        grads();
+        opt.step();
+        grads();
+        opt.step(); // the grads alone were new: the short checks
+        grads();
+        corrupt(ps, opt);
+        const before = snapshot(opt);
+        expect(() => opt.step(), `${backend.label}: ${name}`).to.throw(RangeError, message);
+        expect(snapshot(opt), `${backend.label}: ${name}`).to.equal(before);
+      }
+    }
+  });
+
+  it('lets a new grad use memory a param gave up in the same step', () => {
+    for (const backend of everyBackend()) {
+      backend.use();
+      const w = param(4, 3);
+      const other = param(4, 4);
+      const opt = new RMSprop([w, other]);
+      w.grad = randomF32(4, 5);
+      other.grad = randomF32(4, 6);
+      opt.step();
+      const old = other.data;
+      other.data = old.slice(); // the old array is no longer a param's
+      old.set(randomF32(4, 7));
+      w.grad = old;
+      other.grad = randomF32(4, 8);
+      expect(() => opt.step(), backend.label).to.not.throw();
     }
   });
 
