@@ -17,8 +17,9 @@ export type Role = 0 | 1 | 2 | 3 | 4;
  * Bound arrays stay referenced until rebound or the group is collected. That
  * keeps the typed arrays, not their memory: the caller must not transfer
  * (detach) or resize a bound array's buffer until it rebinds it, and never
- * while an async step runs. lib/ reads every bound array's length before each
- * step, and binds no array on a resizable buffer.
+ * while an async step runs. lib/ checks every bound array's length before
+ * each step (through one view per shared buffer), and binds no array on a
+ * resizable buffer.
  */
 export declare class ParamGroup {
   /**
@@ -30,6 +31,8 @@ export declare class ParamGroup {
    *   weight_decay, maximize and threads from the same places.
    * @param slotScalars Float64Array(slotCount) read at every Adagrad step:
    *   each slot's learning rate clr = lr / (1 + (step - 1) * lr_decay).
+   * Both are read through pointers taken here, at no cost per step: their
+   * buffers must never be transferred (lib/ keeps them private).
    */
   constructor(slotCount: number, hyper: Float64Array, slotScalars?: Float64Array);
   /**
@@ -50,7 +53,7 @@ export declare class ParamGroup {
    * momentum_buffer when momentum > 0 and grad_avg when centered, and no
    * array it writes (param and state) sharing memory with any other array of
    * a slot it steps (threads write them at once); throws before writing
-   * anything otherwise, and if `hyper` or `slotScalars` was detached.
+   * anything otherwise.
    */
   rmspropStep(): void;
   /**

@@ -48,23 +48,6 @@ int64_t index_below(const Napi::Value& value, size_t count) {
   return x >= 0 && x < static_cast<double>(count) && x == std::floor(x) ? static_cast<int64_t>(x) : -1;
 }
 
-// The data of the Float64Array `ref` holds, read afresh at each step: a
-// transfer could have detached it since. Throws unless it has `length` elements.
-const double* float64_data(Napi::Env env, const Napi::Reference<Napi::Float64Array>& ref, size_t length,
-                           const char* name) {
-  napi_typedarray_type type = napi_float64_array;
-  size_t actual = 0;
-  void* data = nullptr;
-  NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, ref.Value(), &type, &actual, &data, nullptr, nullptr),
-                       nullptr);
-  if (actual != length) {
-    throw Napi::Error::New(env, std::string("simd-optim: the group's ") + name + " array has " +
-                                    std::to_string(actual) + " elements, not " + std::to_string(length) +
-                                    " (was its buffer transferred?)");
-  }
-  return static_cast<const double*>(data);
-}
-
 // A number as JS prints it, for messages (NaN, Infinity, 0.5).
 std::string number_text(const Napi::Value& value) {
   const double x = value.As<Napi::Number>().DoubleValue();
@@ -324,7 +307,7 @@ void ParamGroup::bind_one(Napi::Env env, int64_t slot, int64_t role, const Napi:
     throw Napi::TypeError::New(env, "bind: role " + std::to_string(role) +
                                         " must be a Float32Array or Float64Array");
   }
-  // Another thread may resize (grow) a SharedArrayBuffer's contents under the step.
+  // Another thread may write a SharedArrayBuffer's memory while the step reads and writes it.
   bool plain_buffer = false;
   NAPI_THROW_IF_FAILED_VOID(env, napi_is_arraybuffer(env, buffer, &plain_buffer));
   if (!plain_buffer) {
@@ -342,8 +325,6 @@ void ParamGroup::bind_one(Napi::Env env, int64_t slot, int64_t role, const Napi:
 
 StepWork ParamGroup::prepare(Napi::Env env, Algorithm algorithm) {
   throw_if_busy(env);
-  hyper_ = float64_data(env, hyper_ref_, kHyperLength, "hyper");
-  if (!slot_scalars_ref_.IsEmpty()) slot_scalars_ = float64_data(env, slot_scalars_ref_, slots_.size(), "slotScalars");
   StepWork w;
   w.algorithm = algorithm;
   w.hyper.lr = hyper_[0];
