@@ -2,10 +2,10 @@
 // and the value received. Validation runs before anything is written, so an
 // error always leaves parameters and optimizer state as they were.
 
-/** Shows a value in an error message: short, with its type when that helps. */
 /** %TypedArray%, the prototype of every typed array constructor. */
 const TypedArray = Object.getPrototypeOf(Uint8Array) as Function;
 
+/** Shows a value in an error message: short, with its type when that helps. */
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
