@@ -97,7 +97,7 @@ function judge(target: string, where: string, values: Judged[], goal: number, fm
   const failing = measured.filter((v) => v.value < goal);
   const beyond = failing.length > 0 && failing.every((v) => v.ceiling !== undefined && v.ceiling < goal);
   const outOfReach = beyond ? failing.map((v) => `${fmt(v.ceiling!)} (${cellName(v.cell)})`).join(', ') : undefined;
-  const reach = outOfReach ? `; at 100% of the bandwidth limit: ${outOfReach}` : '';
+  const reach = outOfReach ? `; the median at 100% of the bandwidth limit: ${outOfReach}` : '';
   return {
     target, where, measured: `worst ${fmt(worst.value)} (${cellName(worst.cell)}${range ? `; rounds ${range}` : ''}); ${all}${gaps}${reach}`,
     worst: decisive, met, partial: met && missing.length > 0, range, outOfReach,
@@ -238,7 +238,7 @@ const nearOne = (v: number | undefined) => (v !== undefined && v < 2 ? `${v.toFi
 const metText = (t: TargetResult) =>
   t.met === null ? 'not measured'
     : t.met ? (t.partial ? '**yes**, where measured' : '**yes**')
-      : t.outOfReach ? `**no**; out of reach in this run: at 100% of the bandwidth limit, ${t.outOfReach}` : '**no**';
+      : t.outOfReach ? `**no**; out of reach in this run: the median at 100% of the bandwidth limit would be ${t.outOfReach}` : '**no**';
 
 /** Issue 5's targets: met or not, with the numbers that decide it. */
 export function targetsTable(targets: TargetResult[]): string[] {
@@ -437,8 +437,8 @@ export function renderReadmeSection(meta: RunMeta, cells: CellResult[], targets:
   L.push('### Targets of issue 5, from this run');
   L.push('');
   L.push('Each target is judged on its worst cell, by the median over the rounds of that cell\'s same-round ratio; the last column gives ' +
-    'the lowest and the highest round, the spread the noise leaves. "Out of reach" marks a target that simd-optim would miss even at 100% ' +
-    'of the bandwidth limit measured in the run (its ratio to the peer ÷ its share of the limit, in cells out of cache). ' +
+    'the lowest and the highest round, the spread the noise leaves. "Out of reach" marks a target whose median simd-optim would miss even at 100% ' +
+    'of the bandwidth limit measured in the run (its median ratio to the peer ÷ its median share of the limit, in cells out of cache). ' +
     'The cells each target covers and every number are in bench/results/results.md.');
   L.push('');
   L.push(...targetsShortTable(targets));

@@ -57,7 +57,7 @@ describe('bench report: the targets', () => {
     const t = tfjsTarget([cell('16M', 16 * MiB, 0.98, 8), cell('64M', 64 * MiB, 0.9, 12)]);
     expect(t.met).to.equal(false);
     expect(t.outOfReach).to.equal('8.2× (16M m+c)');
-    expect(t.measured).to.contain('at 100% of the bandwidth limit: 8.2× (16M m+c)');
+    expect(t.measured).to.contain('the median at 100% of the bandwidth limit: 8.2× (16M m+c)');
   });
 
   it('does not, when simd-optim has room left under the limit', () => {
