@@ -41,10 +41,12 @@ export class KernelBinding {
   /** See sharedBufferRuns: all zeros from a rebind until findSharedBufferRuns. */
   private runs = new Uint8Array(0);
   private runsFound = false;
-  /** See mayOverlapBound: found when first asked after a rebind of anything but a grad. */
-  private written: Map<ArrayBufferLike, BoundRanges> | undefined;
 
-  constructor(readonly rolesPerSlot: number) {}
+  /** @param onBoundMemoryChange called when anything but a grad is rebound (BoundMemory.invalidate). */
+  constructor(
+    readonly rolesPerSlot: number,
+    private readonly onBoundMemoryChange: () => void = () => undefined,
+  ) {}
 
   /** Whether the bindings were made on the backend in use now. */
   isCurrent(): boolean {
@@ -83,7 +85,7 @@ export class KernelBinding {
       this.boundBuffers = Array.from({ length: size }, () => null);
       this.runs = new Uint8Array(slotCount);
       this.runsFound = false;
-      this.written = undefined;
+      this.onBoundMemoryChange();
     }
     const { arrays, bound, boundBuffers, rolesPerSlot } = this;
     // What changed, bound in one call: a model that writes its grads into
@@ -94,7 +96,7 @@ export class KernelBinding {
     for (let i = 0; i < size; i++) {
       const array = arrays[i] ?? null;
       if (array === bound[i]) continue;
-      if (i % rolesPerSlot !== 1) this.written = undefined;
+      if (i % rolesPerSlot !== 1) this.onBoundMemoryChange();
       where[count] = ((i / rolesPerSlot) | 0) * 8 + (i % rolesPerSlot);
       changed[count++] = array;
       const buffer = array === null ? null : array.buffer;
@@ -125,48 +127,6 @@ export class KernelBinding {
       changed.fill(null); // hold no arrays between steps
     }
     return this.group;
-  }
-
-  /**
-   * Whether `array` (whose buffer is `buffer`) overlaps a bound array other
-   * than a grad. A group whose grads are new arrays at every step asks this of
-   * each: for a grad in a buffer of its own it is one Map lookup.
-   */
-  mayOverlapBound(array: FloatArray, buffer: ArrayBufferLike): boolean {
-    const ranges = (this.written ??= this.findWritten()).get(buffer);
-    if (ranges === undefined || array.length === 0) return false;
-    const start = array.byteOffset;
-    const end = start + array.byteLength;
-    // The last range that starts before `array` ends; reach covers every range up to it
-    // (bound arrays of slots without a grad, or of roles a step no longer uses, may overlap).
-    let lo = 0;
-    let hi = ranges.starts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (ranges.starts[mid] < end) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo > 0 && ranges.reach[lo - 1] > start;
-  }
-
-  private findWritten(): Map<ArrayBufferLike, BoundRanges> {
-    const { bound, boundBuffers, rolesPerSlot } = this;
-    const lists = new Map<ArrayBufferLike, number[]>();
-    for (let i = 0; i < bound.length; i++) {
-      const array = bound[i];
-      if (i % rolesPerSlot === 1 || array === null || array.length === 0) continue;
-      const list = lists.get(boundBuffers[i]!);
-      if (list === undefined) lists.set(boundBuffers[i]!, [i]);
-      else list.push(i);
-    }
-    const written = new Map<ArrayBufferLike, BoundRanges>();
-    for (const [buffer, list] of lists) {
-      const arrays = list.map((at) => bound[at]!).sort((a, b) => a.byteOffset - b.byteOffset);
-      const reach = new Float64Array(arrays.length);
-      arrays.forEach((a, k) => (reach[k] = Math.max(k > 0 ? reach[k - 1] : 0, a.byteOffset + a.byteLength)));
-      written.set(buffer, { starts: Float64Array.from(arrays, (a) => a.byteOffset), reach });
-    }
-    return written;
   }
 
   /**
@@ -215,8 +175,3 @@ export class KernelBinding {
   }
 }
 
-/** The arrays bound in one buffer, sorted by start: each one's start, and the furthest end up to it. */
-interface BoundRanges {
-  starts: Float64Array;
-  reach: Float64Array;
-}

@@ -3,6 +3,7 @@
 // kernel-binding.ts), synchronously or off the main thread.
 import type { KernelGroup } from './backend';
 import { checkBoolean, checkHyper, describe, typeError } from './errors';
+import { BoundMemory } from './bound-memory';
 import { KernelBinding } from './kernel-binding';
 import { fromTorchGroup, toTorchGroup, type Compat, type TorchGroupSchema } from './torch-groups';
 import { Optimizer, sharesMemory, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer';
@@ -45,6 +46,8 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
   /** How many steps were skipped for non-finite gradients. */
   skippedSteps = 0;
   private readonly bindings = new WeakMap<ParamGroup<H>, KernelBinding>();
+  /** Where the bindings' arrays lie, for the checks of memory shared between params. */
+  private readonly boundMemory = new BoundMemory(() => this.paramGroups.map((group) => this.bindings.get(group)));
   /** Whether the constructor's options chose compat (groups' choices are in givenOptionNames). */
   private readonly compatGiven: boolean;
 
@@ -202,10 +205,11 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
   /**
    * Throws if a param is in two groups, or twice in one: pushed into
    * paramGroups[i].params past addParamGroup's check, it would be stepped
-   * twice with two states. The same for memory a step writes (params' data
-   * and state) shared with any other param's data, grad or state: the groups
-   * of a stepAsync and the threads of a group write at once. Run when a step
-   * meets params it has not bound, or a new grad that may share memory.
+   * twice with two states. The same for memory a step writes (the data and
+   * state of params with a grad) shared with any other such param's data,
+   * grad or state: the groups of a stepAsync and the threads of a group write
+   * at once. Run when a step meets params it has not bound, a new grad that
+   * may share memory, or bound arrays that overlap (BoundMemory).
    */
   private checkParamsApart(): void {
     const seen = new Map<Parameter, string>();
@@ -224,8 +228,8 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
         const first = seen.get(p);
         if (first !== undefined) throw new RangeError(`${name} is also ${first}: a parameter can be in one param group, once`);
         seen.set(p, name);
+        if (p.grad === null) return; // not stepped: nothing of it is written or read (a frozen tied param is fine)
         use(p.data, `${name}'s data`, true);
-        if (p.grad === null) return; // not stepped: neither its grad nor its state is used
         use(p.grad, `${name}.grad`, false);
         const s = this.state.get(p);
         for (const key of keys) {
@@ -327,10 +331,7 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
         throw new RangeError(`${where}.grad shares memory with its optimizer state ${roles[r]}`);
       }
     }
-    // The bindings are the last step's: a hit is only a maybe (the array may have been replaced since).
-    const groups = this.paramGroups;
-    for (let gi = 0; gi < groups.length; gi++) if (this.bindings.get(groups[gi])?.mayOverlapBound(grad, buffer)) return true;
-    return false;
+    return this.boundMemory.mayOverlap(grad, buffer);
   }
 
   /**
@@ -347,7 +348,9 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
     const params = group.params;
     // Clean: every array bound as this step needs it, so binding can be skipped.
     let clean = current && bound.length === params.length * rolesPerSlot;
-    let newParams = false;
+    // Bound arrays that overlap were harmless while unused; a grad coming back or a setting
+    // switched on brings them into use without a rebind, so the full check looks again.
+    let newParams = this.boundMemory.hasOverlaps();
     for (let pi = 0; pi < params.length; pi++) {
       const p = params[pi];
       const grad = p.grad;
@@ -498,7 +501,10 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
 
   private bindingFor(group: ParamGroup<H>): KernelBinding {
     let binding = this.bindings.get(group);
-    if (binding === undefined) this.bindings.set(group, (binding = new KernelBinding(2 + this.stateRoles.length)));
+    if (binding === undefined) {
+      binding = new KernelBinding(2 + this.stateRoles.length, () => this.boundMemory.invalidate());
+      this.bindings.set(group, binding);
+    }
     return binding;
   }
 }

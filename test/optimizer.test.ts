@@ -286,6 +286,45 @@ describe('RMSprop: memory shared between params', () => {
     }
   });
 
+  it('checks arrays that come back into use without a rebind: a grad coming back, momentum switched on', () => {
+    for (const backend of everyBackend()) {
+      backend.use();
+      const cases: [string, (ps: Parameter[], opt: RMSprop) => void, (ps: Parameter[], opt: RMSprop) => void, RegExp][] = [
+        ['a grad coming back', (ps, opt) => {
+          ps[2].grad = null;
+          opt.step();
+          ps[1].data = opt.state.get(ps[2])!.square_avg as Float32Array; // harmless while ps[2] has no grad
+        }, (ps) => (ps[2].grad = randomF32(4, 9)),
+        /param 1 of group 1's optimizer state square_avg shares memory with param 0 of group 1's data/],
+        ['momentum switched on', (ps, opt) => {
+          opt.state.get(ps[2])!.momentum_buffer = ps[1].data; // unused while momentum is 0
+        }, (_ps, opt) => (opt.paramGroups[1].momentum = 0.9),
+        /param 1 of group 1's optimizer state momentum_buffer shares memory with param 0 of group 1's data/],
+        ['a frozen tied param given a grad', (ps) => {
+          ps[2].grad = null;
+          ps[2].data = ps[1].data; // tied, frozen: stepping ps[1] is fine
+        }, (ps) => (ps[2].grad = randomF32(4, 9)),
+        /param 1 of group 1's data shares memory with param 0 of group 1's data/],
+      ];
+      for (const [name, prepare, bringBack, message] of cases) {
+        const ps = [param(4, 1), param(4, 2), param(4, 3)];
+        const opt = new RMSprop([{ params: [ps[0]] }, { params: [ps[1], ps[2]] }]);
+        const grads = () => ps.forEach((p) => p.grad !== null && (p.grad = randomF32(4, 7)));
+        opt.step(); // no grads yet: nothing
+        ps.forEach((p, i) => (p.grad = randomF32(4, 10 + i)));
+        opt.step();
+        prepare(ps, opt);
+        grads();
+        expect(() => opt.step(), `${backend.label}: ${name}, before`).to.not.throw();
+        grads();
+        bringBack(ps, opt);
+        const before = snapshot(opt);
+        expect(() => opt.step(), `${backend.label}: ${name}`).to.throw(RangeError, message);
+        expect(snapshot(opt), `${backend.label}: ${name}`).to.equal(before);
+      }
+    }
+  });
+
   it('lets a new grad use memory a param gave up in the same step', () => {
     for (const backend of everyBackend()) {
       backend.use();
