@@ -288,10 +288,9 @@ void ParamGroup::bind_one(Napi::Env env, int64_t slot, int64_t role, const Napi:
   napi_valuetype kind = napi_undefined;
   NAPI_THROW_IF_FAILED_VOID(env, napi_typeof(env, value, &kind));
   // What a step writes changes with any array but a grad, and with a grad coming or going.
-  const bool had = !bound.ref.IsEmpty();
-  if (role != kGrad) written_stale_ = true;
-  if (kind == napi_null || kind == napi_undefined) {
-    if (had) written_stale_ = true;
+  const bool unbinding = kind == napi_null || kind == napi_undefined;
+  if (role != kGrad || bound.ref.IsEmpty() != unbinding) written_stale_ = true;
+  if (unbinding) {
     bound = BoundArray{};
     return;
   }
@@ -314,7 +313,6 @@ void ParamGroup::bind_one(Napi::Env env, int64_t slot, int64_t role, const Napi:
     throw Napi::TypeError::New(env, "bind: role " + std::to_string(role) +
                                         " must be backed by an ArrayBuffer, not a SharedArrayBuffer");
   }
-  if (role == kGrad && !had) written_stale_ = true;
   BoundArray next;
   next.dtype = type == napi_float32_array ? DType::kFloat32 : DType::kFloat64;
   next.data = data;

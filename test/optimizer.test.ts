@@ -240,6 +240,18 @@ describe('RMSprop: step', () => {
 });
 
 describe('RMSprop: memory shared between params', () => {
+  /** Three params in two groups: [0] and [1, 2]. */
+  const twoGroups = () => {
+    const ps = [param(4, 1), param(4, 2), param(4, 3)];
+    return { ps, opt: new RMSprop([{ params: [ps[0]] }, { params: [ps[1], ps[2]] }]) };
+  };
+  /** The step throws a RangeError matching `message` and changes nothing. */
+  const expectRefused = (opt: RMSprop, label: string, message: RegExp) => {
+    const before = snapshot(opt);
+    expect(() => opt.step(), label).to.throw(RangeError, message);
+    expect(snapshot(opt), label).to.equal(before);
+  };
+
   it('checks a new grad against the arrays the step writes now, not those of an earlier step', () => {
     for (const backend of everyBackend()) {
       backend.use();
@@ -270,8 +282,7 @@ describe('RMSprop: memory shared between params', () => {
           /param 0 of group 0\.grad shares memory with param 0 of group 1's optimizer state square_avg/],
       ];
       for (const [name, corrupt, message] of cases) {
-        const ps = [param(4, 1), param(4, 2), param(4, 3)];
-        const opt = new RMSprop([{ params: [ps[0]] }, { params: [ps[1], ps[2]] }]);
+        const { ps, opt } = twoGroups();
         const grads = () => ps.forEach((p, i) => (p.grad = randomF32(4, 10 + i)));
         grads();
         opt.step();
@@ -279,9 +290,7 @@ describe('RMSprop: memory shared between params', () => {
         opt.step(); // the grads alone were new: the short checks
         grads();
         corrupt(ps, opt);
-        const before = snapshot(opt);
-        expect(() => opt.step(), `${backend.label}: ${name}`).to.throw(RangeError, message);
-        expect(snapshot(opt), `${backend.label}: ${name}`).to.equal(before);
+        expectRefused(opt, `${backend.label}: ${name}`, message);
       }
     }
   });
@@ -307,8 +316,7 @@ describe('RMSprop: memory shared between params', () => {
         /param 1 of group 1's data shares memory with param 0 of group 1's data/],
       ];
       for (const [name, prepare, bringBack, message] of cases) {
-        const ps = [param(4, 1), param(4, 2), param(4, 3)];
-        const opt = new RMSprop([{ params: [ps[0]] }, { params: [ps[1], ps[2]] }]);
+        const { ps, opt } = twoGroups();
         const grads = () => ps.forEach((p) => p.grad !== null && (p.grad = randomF32(4, 7)));
         opt.step(); // no grads yet: nothing
         ps.forEach((p, i) => (p.grad = randomF32(4, 10 + i)));
@@ -318,9 +326,7 @@ describe('RMSprop: memory shared between params', () => {
         expect(() => opt.step(), `${backend.label}: ${name}, before`).to.not.throw();
         grads();
         bringBack(ps, opt);
-        const before = snapshot(opt);
-        expect(() => opt.step(), `${backend.label}: ${name}`).to.throw(RangeError, message);
-        expect(snapshot(opt), `${backend.label}: ${name}`).to.equal(before);
+        expectRefused(opt, `${backend.label}: ${name}`, message);
       }
     }
   });
