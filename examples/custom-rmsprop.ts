@@ -8,7 +8,7 @@
 //     .addcmul_(grad, grad, value=1 - alpha)          ops.addcmul_(..., grad, grad, 1 - alpha)
 //   avg = square_avg.sqrt().add_(eps)                 ops.add_(ops.sqrt(squareAvg), eps)
 //   p.addcdiv_(grad, avg, value=-lr)                  ops.addcdiv_(p.data, grad, avg, -lr)
-import { Optimizer, ops, type FloatArray, type ParamGroupInput, type Parameter } from '../lib';
+import { Optimizer, ops, type FloatArray, type ParamGroupInput, type Parameter } from 'simd-optim';
 
 export interface CustomRMSpropOptions {
   lr: number;

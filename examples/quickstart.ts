@@ -1,5 +1,5 @@
 // The README's 20-line example (test/readme.test.ts runs it).
-import { Parameter, RMSprop, backendInfo } from '../lib';
+import { Parameter, RMSprop, backendInfo } from 'simd-optim';
 
 // Fit y = 3x - 1 with one weight and one bias.
 const w = new Parameter(new Float32Array([0]), [1]);

@@ -2,7 +2,7 @@
 // model for 10 steps and saved model.pt and optimizer.pt; here training goes
 // on from exactly that state, and the result is saved for PyTorch again.
 import * as path from 'path';
-import { loadTorch, Parameter, RMSprop, saveTorch, type StateDict, type TensorRecord } from '../lib';
+import { loadTorch, Parameter, RMSprop, saveTorch, type StateDict, type TensorRecord } from 'simd-optim';
 
 async function main(): Promise<void> {
   const dir = path.join(__dirname, 'pytorch');

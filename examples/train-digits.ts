@@ -4,10 +4,10 @@
 //
 // The model (lib/demo/mlp.ts) is forward and backward by hand in TypeScript:
 // `lossAndGrad` fills each Parameter's grad; simd-optim does every update.
-import { RMSprop, backendInfo } from '../lib';
-import { loadDigits, trainTestSplit } from '../lib/demo/data';
-import { Mlp } from '../lib/demo/mlp';
-import { mulberry32, shuffle } from '../lib/demo/random';
+import { RMSprop, backendInfo } from 'simd-optim';
+import { loadDigits, trainTestSplit } from '../demo/data';
+import { Mlp } from '../demo/mlp';
+import { mulberry32, shuffle } from '../demo/random';
 
 const { train, test } = trainTestSplit(loadDigits()); // 1,438 / 359 images, stratified, seed 0
 const model = new Mlp(/* seed */ 1);

@@ -1,18 +1,25 @@
 #!/usr/bin/env node
 // `npx simd-optim <command>`: a thin dispatcher. Each command lives in its own
 // module and is loaded only when asked for, so `inspect` never pays for the
-// demo's chart libraries.
+// demo's chart libraries. The demo is a program of its own (dist/demo/, built
+// from demo/), which the library never imports.
+import * as path from 'path';
 import { CliError } from './cli/args';
 
 interface Command {
   summary: string;
-  run(argv: string[]): Promise<void>;
+  /** Resolves to the exit code, or to nothing for success. */
+  run(argv: string[]): Promise<number | void>;
+}
+
+interface DemoProgram {
+  runDemo(argv: string[]): Promise<number>;
 }
 
 const COMMANDS: Record<string, Command> = {
   demo: {
     summary: 'train an MLP on the UCI digits with RMSprop, Adagrad and SGD, and draw the charts',
-    run: async (argv) => (await import('./demo/main')).runDemo(argv),
+    run: async (argv) => (require(path.join(__dirname, 'demo', 'main.js')) as DemoProgram).runDemo(argv),
   },
   inspect: {
     summary: 'print the groups, hyperparameters and tensors of a .pt or .safetensors file',
@@ -43,8 +50,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    await command.run(rest);
-    return 0;
+    return (await command.run(rest)) ?? 0;
   } catch (err) {
     // A CliError is the user's mistake (bad flag, missing file): one line, no stack.
     if (err instanceof CliError) {

@@ -3,7 +3,7 @@
 // (RMSprop, or a user's own optimizer) add defaults, validation and step().
 import { currentBackend } from './backend';
 import { checkBoolean, checkOptionNames, describe, typeError } from './errors';
-import { copyPythonValue } from './io/python-dicts';
+import { copyPythonValue } from './python-values';
 import { allocStates, type StateRequest } from './state-slabs';
 import {
   castFloatRecord,

@@ -2,7 +2,7 @@
 // generation, and the keys PyTorch has that we do not model. Each optimizer
 // describes its groups with one schema; this module does the mapping.
 import { checkBoolean, describe } from './errors';
-import { copyPythonValue } from './io/python-dicts';
+import { copyPythonValue } from './python-values';
 import { castFloatRecord, checkRecord, isFloatDType } from './tensor';
 
 /** Which PyTorch generation to match: numerics and state-dict form. */

@@ -8,7 +8,7 @@ import { numelOf, type TensorRecord } from '../tensor';
 import { openSource, type ByteSource } from './byte-source';
 import { FileFormatError } from './format-error';
 import { newDict, unpickle, type PickleGlobal } from './pickle-read';
-import { ORDERED_DICTS } from './python-dicts';
+import { ORDERED_DICTS } from '../python-values';
 import { ITEM_SIZE, STORAGE_TYPES, swapBytes, typedArrayOf, type StorageType } from './torch-dtypes';
 import { readZipDirectory, readZipEntry, type ZipEntry } from './zip';
 

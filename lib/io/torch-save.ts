@@ -8,7 +8,7 @@ import { checkOptionNames, describe } from '../errors';
 import { checkRecord, isFloatArray, Parameter, type DType, type TensorRecord } from '../tensor';
 import { writeFileAtomic } from './atomic-write';
 import { isOptimizerDict, type OptimizerDict } from './optimizer-dict';
-import { isIntKey, ORDERED_DICTS } from './python-dicts';
+import { isIntKey, ORDERED_DICTS } from '../python-values';
 import { pickle, dict, persistentId, pyGlobal, reduce, tuple, tupleOf, type PyValue } from './pickle-write';
 import { bytesOf, ITEM_SIZE, storageNameOf, swapBytes } from './torch-dtypes';
 import { ZipWriter } from './zip';

@@ -19,13 +19,14 @@ export interface Dataset {
 }
 
 /**
- * Where data/digits.bin.gz is: two levels above this module, both from
- * lib/demo/ (sources run by tsx) and dist/demo/ (the compiled package).
+ * Where data/digits.bin.gz is: in the package's data/ folder, one level above
+ * demo/ (sources run by tsx) or two above dist/demo/ (the compiled package).
  */
 export function digitsPath(): string {
-  const path = join(__dirname, '..', '..', 'data', 'digits.bin.gz');
-  if (!existsSync(path)) {
-    throw new Error(`The digits data set is missing: expected ${path} (from the simd-optim repository's data/ folder)`);
+  const candidates = [join(__dirname, '..', 'data', 'digits.bin.gz'), join(__dirname, '..', '..', 'data', 'digits.bin.gz')];
+  const path = candidates.find((p) => existsSync(p));
+  if (path === undefined) {
+    throw new Error(`The digits data set is missing: expected ${candidates[1]} (from the simd-optim package's data/ folder)`);
   }
   return path;
 }

@@ -1,7 +1,7 @@
 // Plain SGD, the baseline of the demo: θ ← θ - lr·g. Written as a custom
 // optimizer on simd-optim's public `ops` (the way examples/custom-rmsprop.ts
 // is), so that the SGD run's updates go through the same native kernels.
-import { Optimizer, ops, type Parameter } from '../index';
+import { Optimizer, ops, type Parameter } from 'simd-optim';
 
 export class Sgd extends Optimizer<{ lr: number }> {
   constructor(params: Iterable<Parameter>, { lr }: { lr: number }) {

@@ -2,8 +2,8 @@
 // ravine and the α × batch sweep, prints a table and writes four charts.
 import { mkdirSync, writeFileSync } from 'fs';
 import { resolve } from 'path';
-import { backendInfo } from '../index';
-import { CliError, parseArgs } from '../cli/args';
+import { parseArgs } from 'util';
+import { backendInfo } from 'simd-optim';
 import { lossCurvesChart, ravineChart, stepSizeChart, sweepChart } from './charts';
 import { loadDigits, trainTestSplit } from './data';
 import { ProgressBar } from './progress';
@@ -13,6 +13,7 @@ import { BATCH_SIZE, RUNS, runSpec, type RunResult } from './runs';
 import { summarizeSweep, sweepJobs } from './sweep';
 import { runSweepJobs, sweepThreads } from './sweep-pool';
 import { formatTable } from './table';
+import { UsageError } from './usage-error';
 
 /** How long each part runs: the default (about a minute on 2 cores) and --quick (under 20 s). */
 const PRESETS = {
@@ -33,22 +34,62 @@ options:
   --no-charts    the table and results.json, no charts (needs no chart libraries)
   --help         this text`;
 
-export async function runDemo(argv: string[]): Promise<void> {
-  const { flags, positional } = parseArgs(argv, {
+/** Runs the demo with command-line arguments; resolves to the process's exit code. */
+export async function runDemo(argv: string[]): Promise<number> {
+  try {
+    await demo(argv);
+    return 0;
+  } catch (err) {
+    // A usage mistake (bad flag, unusable --out, missing chart library): one line, no stack.
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`simd-optim demo: ${err.message}`);
+    return 2;
+  }
+}
+
+interface Flags {
+  out: string;
+  epochs?: number;
+  quick: boolean;
+  charts: boolean;
+  help: boolean;
+}
+
+function parseFlags(argv: string[]): Flags {
+  const options = {
     out: { type: 'string', default: 'simd-optim-demo' },
-    epochs: { type: 'integer' },
+    epochs: { type: 'string' },
     quick: { type: 'boolean', default: false },
-    charts: { type: 'boolean', default: true },
+    'no-charts': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
-  });
+  } as const;
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  } catch (err) {
+    const unknown = /^Unknown option '([^']*)'/.exec((err as Error).message);
+    if (unknown === null) throw new UsageError(`${(err as Error).message} (see --help)`);
+    const known = Object.keys(options).map((name) => `--${name}`).join(', ');
+    throw new UsageError(`unknown option ${unknown[1]} (known: ${known})`);
+  }
+  const { values } = parsed;
+  let epochs: number | undefined;
+  if (values.epochs !== undefined) {
+    epochs = Number(values.epochs);
+    if (!Number.isSafeInteger(epochs) || epochs <= 0) throw new UsageError(`option --epochs needs a positive integer, got '${values.epochs}'`);
+  }
+  return { out: values.out!, epochs, quick: values.quick!, charts: !values['no-charts'], help: values.help! };
+}
+
+async function demo(argv: string[]): Promise<void> {
+  const flags = parseFlags(argv);
   if (flags.help) {
     console.log(USAGE);
     return;
   }
-  if (positional.length > 0) throw new CliError(`unexpected argument '${positional[0]}' (see --help)`);
   const preset = flags.quick ? PRESETS.quick : PRESETS.full;
-  const epochs = (flags.epochs as number | undefined) ?? preset.epochs;
-  const outDir = resolve(flags.out as string);
+  const epochs = flags.epochs ?? preset.epochs;
+  const outDir = resolve(flags.out);
 
   // Load the chart libraries before training, so a missing one fails at once.
   const renderer: Renderer | null = flags.charts ? await loadRenderer() : null;
@@ -56,7 +97,7 @@ export async function runDemo(argv: string[]): Promise<void> {
   try {
     mkdirSync(outDir, { recursive: true });
   } catch (e) {
-    throw new CliError(`cannot use --out ${flags.out as string}: ${(e as Error).message}`);
+    throw new UsageError(`cannot use --out ${flags.out}: ${(e as Error).message}`);
   }
 
   const split = trainTestSplit(loadDigits());

@@ -4,7 +4,7 @@
 // (AdaGrad, RMSprop) divides each coordinate by its own gradient scale, so it
 // steps alike in both and does not zigzag. Every step is taken by the real
 // optimizers, on a two-element Parameter.
-import { Adagrad, Parameter, RMSprop, type Optimizer } from '../index';
+import { Adagrad, Parameter, RMSprop, type Optimizer } from 'simd-optim';
 import { Sgd } from './sgd';
 
 export const CONDITION = 100;

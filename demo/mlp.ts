@@ -1,7 +1,7 @@
 // A small multilayer perceptron, 64 → 32 → 10 with ReLU and softmax
 // cross-entropy, forward and backward by hand. It owns its four Parameters
 // and fills their grads; updating them is the optimizer's job.
-import { Parameter } from '../index';
+import { Parameter } from 'simd-optim';
 import { CLASSES, IMAGE_PIXELS, type Dataset } from './data';
 import { mulberry32 } from './random';
 

@@ -5,7 +5,7 @@
 import { existsSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { pathToFileURL } from 'url';
-import { CliError } from '../cli/args';
+import { UsageError } from './usage-error';
 import type { Chart, VegaLiteSpec } from './charts';
 
 export const CHART_PACKAGES = ['vega', 'vega-lite', '@resvg/resvg-js'];
@@ -40,7 +40,7 @@ export interface Renderer {
 // Function, with the path resolved from this package.
 const importEsm = new Function('url', 'return import(url)') as (url: string) => Promise<unknown>;
 
-/** Loads the chart libraries, or throws a CliError naming what to install. */
+/** Loads the chart libraries, or throws a UsageError naming what to install. */
 export async function loadRenderer(): Promise<Renderer> {
   let vega: Vega, vegaLite: VegaLite, resvg: ResvgModule;
   try {
@@ -48,7 +48,7 @@ export async function loadRenderer(): Promise<Renderer> {
     vegaLite = (await importEsm(pathToFileURL(require.resolve('vega-lite')).href)) as VegaLite;
     resvg = require('@resvg/resvg-js') as ResvgModule;
   } catch (err) {
-    throw new CliError(
+    throw new UsageError(
       `the charts need ${CHART_PACKAGES.join(', ')}, which are not installed (${(err as Error).message.split('\n')[0]}).\n` +
         `  Install them:  npm install --no-save ${CHART_PACKAGES.join(' ')}\n` +
         '  or run without charts:  simd-optim demo --no-charts',

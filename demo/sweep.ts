@@ -2,7 +2,7 @@
 // α ∈ {0.5, 0.9, 0.99, 0.999} and batch ∈ {8, 32, 128, 512}, each trained for
 // the same number of optimizer steps at several learning rates; a cell shows
 // the best of them, scored by the final loss on the whole training set.
-import { RMSprop } from '../index';
+import { RMSprop } from 'simd-optim';
 import type { Dataset } from './data';
 import { train } from './runs';
 

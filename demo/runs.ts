@@ -1,7 +1,7 @@
 // The demo's five training runs on the digits, and the loop that trains one:
 // same split, same initial weights, same batch order; only the optimizer
 // differs.
-import { Adagrad, RMSprop, type Optimizer, type Parameter } from '../index';
+import { Adagrad, RMSprop, type Optimizer, type Parameter } from 'simd-optim';
 import type { Dataset } from './data';
 import { Mlp } from './mlp';
 import { mulberry32, shuffle } from './random';

@@ -2,7 +2,7 @@
 // that multiplies each weight's gradient. AdaGrad's v is a running sum of g²,
 // so this factor can only shrink; RMSprop's v is a decaying average, so it
 // follows the current gradient scale.
-import { RMSprop, type Adagrad, type FloatArray } from '../index';
+import { RMSprop, type Adagrad, type FloatArray } from 'simd-optim';
 
 /** Quartiles over the weights whose v is not 0. */
 export interface Quartiles {
