@@ -28,6 +28,7 @@ export interface AdagradOptions extends KernelOptions {
   maximize: boolean;
 }
 
+/** One of an Adagrad's `paramGroups`. */
 export type AdagradGroup = ParamGroup<AdagradOptions>;
 
 const DEFAULTS: AdagradOptions = {
@@ -57,10 +58,29 @@ const TORCH_GROUP: TorchGroupSchema = {
   generationOf: (saved) => ('differentiable' in saved ? '2.x' : '1.13'),
 };
 
+/**
+ * `torch.optim.Adagrad`, bit for bit, in both PyTorch generations: a running
+ * sum of squared gradients divides each step, so steps only shrink. Its state
+ * (`sum`, `step`) is created with the optimizer, as in PyTorch. The operation
+ * order is in docs/spec/adagrad-arithmetic.md.
+ *
+ * @example
+ * ```ts
+ * const opt = new Adagrad([w, b], { lr: 0.1, lrDecay: 1e-4 });
+ * ```
+ */
 export class Adagrad extends KernelOptimizer<AdagradOptions> {
   protected readonly stateRoles = ['sum'] as const;
   protected readonly torchGroups = TORCH_GROUP;
 
+  /**
+   * @param params - the parameters, or param groups `{ params, ...options }`
+   *   whose options override these
+   * @param options - hyperparameters (PyTorch's defaults where left out),
+   *   `compat`, `threads` and `skipNonFinite`
+   * @throws TypeError or RangeError naming the option and value, with
+   *   PyTorch's wording, before anything is created
+   */
   constructor(
     params: Iterable<Parameter> | Iterable<ParamGroupInput<AdagradOptions>>,
     options: Partial<AdagradOptions> & OptimizerWideOptions = {},

@@ -44,6 +44,7 @@ export interface Backend {
   elementwise(op: number, a: FloatArray, b: FloatArray | null, c: FloatArray | null, s1: number, s2: number): void;
 }
 
+/** What {@link backendInfo} reports. */
 export interface BackendInfo {
   /** Where steps run now. */
   backend: 'native' | 'js';

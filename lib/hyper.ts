@@ -1,25 +1,32 @@
-// Hyperparameter helpers for RMSprop's decay α.
-//
-// v_t = α·v_{t-1} + (1-α)·g_t² weighs the gradient of k steps ago by
-// (1-α)·α^k: an exponential memory, an average over about 1/(1-α) recent
-// steps (α = 0.9 → 10 steps, α = 0.99 → 100), after which a gradient's weight
-// has fallen to about 1/e. The usual advice: small, noisy batches want a
-// shorter memory, so that the step size follows the gradient scale as it
-// moves; large batches give steadier gradients and can afford α near 1
-// (0.99-0.999) for a smooth normaliser. The demo's α × batch-size sweep puts
-// that to a test: over 400 steps on the digits, large batches did best with
-// the shortest memory (α = 0.5), and α = 0.999 needed the smallest learning
-// rate, since PyTorch does not bias-correct v. Sweep α; these helpers let
-// you think of it as a number of steps.
+// RMSprop's decay α as a number of steps. v_t = α·v_{t-1} + (1-α)·g_t²
+// weighs the gradient of k steps ago by (1-α)·α^k: an exponential memory
+// that averages over about 1/(1-α) recent steps (α = 0.9 → 10, 0.99 → 100).
 import { checkHyper } from './errors';
 
-/** The number of recent steps RMSprop's average effectively spans: 1 / (1 - alpha). */
+/**
+ * The number of recent steps RMSprop's average effectively spans:
+ * 1 / (1 - alpha). After that many steps a gradient's weight has fallen to
+ * about 1/e.
+ *
+ * @example
+ * ```ts
+ * effectiveWindow(0.99);   // 100
+ * ```
+ */
 export function effectiveWindow(alpha: number): number {
   checkHyper('alpha value', 'alpha', alpha, { min: 0, max: 1, maxExclusive: true });
   return 1 / (1 - alpha);
 }
 
-/** The alpha whose average spans about `steps` recent steps: 1 - 1 / steps (the inverse of effectiveWindow). */
+/**
+ * The alpha whose average spans about `steps` recent steps: 1 - 1 / steps,
+ * the inverse of {@link effectiveWindow}.
+ *
+ * @example
+ * ```ts
+ * new RMSprop(params, { alpha: alphaForWindow(50) });   // alpha 0.98
+ * ```
+ */
 export function alphaForWindow(steps: number): number {
   checkHyper('window', 'steps', steps, { min: 1 });
   const alpha = 1 - 1 / steps;

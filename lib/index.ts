@@ -1,5 +1,5 @@
 // simd-optim: PyTorch-compatible optimizers for Node.js. Public API only.
-export { Parameter, type DType, type FloatArray, type FloatDType, type TensorRecord } from './tensor';
+export { Parameter, type DType, type DTypeArrays, type FloatArray, type FloatDType, type TensorRecord } from './tensor';
 export { zeros } from './zeros';
 export {
   Optimizer,
@@ -7,6 +7,7 @@ export {
   type ParamGroupInput,
   type ParamState,
   type StateDict,
+  type StateMap,
   type StateValue,
 } from './optimizer';
 export { RMSprop, type Compat, type RMSpropGroup, type RMSpropOptions } from './rmsprop';

@@ -33,6 +33,11 @@ export function splitOptions<H>(options: (Partial<H> & OptimizerWideOptions) | u
   return [hyper as Partial<H>, checkBoolean('skipNonFinite', skipNonFinite)];
 }
 
+/**
+ * The base of the built-in optimizers, whose steps run in the kernels: one
+ * native call per param group, on threads for large groups, or off the main
+ * thread with {@link KernelOptimizer.stepAsync}.
+ */
 export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer<H> {
   /**
    * When true, a step whose gradients contain NaN or ±Inf (in any group)
@@ -128,6 +133,12 @@ export abstract class KernelOptimizer<H extends KernelOptions> extends Optimizer
   protected abstract runKernel(kernels: KernelGroup): void;
   protected abstract runKernelAsync(kernels: KernelGroup): Promise<void>;
 
+  /**
+   * One step over every param with a grad. The closure, if given, runs first
+   * (to compute the loss and the grads) and its result is returned. Every
+   * group and param is checked before anything is written: a bad one throws
+   * and changes nothing.
+   */
   step<T>(closure?: () => T): T | undefined {
     this.assertNotBusy('step()');
     checkClosure(closure);

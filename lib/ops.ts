@@ -38,6 +38,12 @@ function run(op: number, a: FloatArray, b: FloatArray | null, c: FloatArray | nu
   return a;
 }
 
+/**
+ * In-place elementwise ops with PyTorch's CPU arithmetic: the same fused
+ * multiply-adds and roundings as ATen's kernels, so that an optimizer written
+ * with them gives PyTorch's bits (docs/custom-optimizers.md). Each checks its
+ * arguments and returns the tensor it updated. Native where the addon loaded.
+ */
 export const ops = {
   /** `a.mul_(other)`: a *= other (a number or a tensor). Returns a. */
   mul_(a: FloatArray, other: number | FloatArray): FloatArray {

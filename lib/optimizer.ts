@@ -24,18 +24,29 @@ import {
 export type ParamState = Record<string, number | FloatArray>;
 
 /** What a user passes for one group: its params and any hyperparameter overrides. */
-export type ParamGroupInput<H> = Partial<H> & { params: Iterable<Parameter> | Parameter };
+export type ParamGroupInput<H> = Partial<H> & {
+  /** The group's parameters. */
+  params: Iterable<Parameter> | Parameter;
+};
 
 /** A param group: its params and every hyperparameter (defaults filled in). */
-export type ParamGroup<H> = H & { params: Parameter[] };
+export type ParamGroup<H> = H & {
+  /** The group's parameters, in order. */
+  params: Parameter[];
+};
 
 /** A state dict value: numbers, tensor records, and (from files) bigints. */
 export type StateValue = number | bigint | TensorRecord;
 
 /** `state_dict()` in PyTorch's layout: params are numbered across groups, in order. */
 export interface StateDict {
+  /** Each parameter's state, by its index across all groups. */
   state: Record<number, Record<string, StateValue>>;
-  param_groups: Array<Record<string, unknown> & { params: number[] }>;
+  /** Each group's hyperparameters under PyTorch's names, and the indices of its params. */
+  param_groups: Array<Record<string, unknown> & {
+    /** The indices of the group's params in `state`. */
+    params: number[];
+  }>;
 }
 
 /** Why addParamGroup refuses a key it does not know, and what to do instead. */
@@ -65,31 +76,49 @@ export function checkStateKeys(keys: readonly string[], known: readonly string[]
 }
 
 /**
- * Per-parameter state. A Map that counts its changes, so that a step can
+ * Per-parameter state: a Map from each Parameter to its state. It counts its changes, so that a step can
  * reuse the entries it looked up last time while nothing was added, removed
  * or replaced (a hash lookup per parameter per step is a visible cost with
  * thousands of small tensors).
  */
 export class StateMap extends Map<Parameter, ParamState> {
-  /** Bumped by every set, delete and clear. */
+  /** @internal Bumped by every set, delete and clear. */
   version = 0;
+  /** Sets a parameter's state. */
   override set(p: Parameter, s: ParamState): this {
     this.version++;
     return super.set(p, s);
   }
+  /** Removes a parameter's state. */
   override delete(p: Parameter): boolean {
     this.version++;
     return super.delete(p);
   }
+  /** Removes every parameter's state. */
   override clear(): void {
     this.version++;
     super.clear();
   }
 }
 
+/**
+ * The base of every optimizer, as `torch.optim.Optimizer` is: param groups,
+ * per-parameter state, `zeroGrad()`, and state dicts in PyTorch's layout.
+ * Extend it to write an optimizer of your own (implement `step()`; see
+ * docs/custom-optimizers.md).
+ *
+ * @typeParam H - the hyperparameters of one group, e.g. `{ lr: number }`.
+ */
 export abstract class Optimizer<H extends object = Record<string, unknown>> {
+  /** The hyperparameters a group gets for every option it does not set. */
   readonly defaults: Readonly<H>;
+  /**
+   * The groups, each with its params and every hyperparameter. Change a
+   * value between steps (`opt.paramGroups[0].lr = 0.01`) for a schedule; the
+   * next step checks it.
+   */
   readonly paramGroups: ParamGroup<H>[] = [];
+  /** Per-parameter state (`step`, `square_avg`, ...), under PyTorch's names. */
   readonly state = new StateMap();
   /** True while a stepAsync() holds the params, grads and state. */
   protected busy = false;
@@ -131,7 +160,15 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
     if (this.busy) throw new Error(`${action} called while stepAsync() is still running; await it first`);
   }
 
-  /** Adds a group; hyperparameters it leaves out come from the defaults. */
+  /**
+   * Adds a group, as PyTorch's `add_param_group`; hyperparameters it leaves
+   * out come from the defaults. An empty group is allowed.
+   *
+   * @example
+   * ```ts
+   * opt.addParamGroup({ params: [head.weight, head.bias], lr: 0.1 });
+   * ```
+   */
   addParamGroup(input: ParamGroupInput<H>): void {
     this.assertNotBusy('addParamGroup()');
     const where = `param group ${this.paramGroups.length}`;
@@ -347,7 +384,10 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
     if (sharesMemory(grad, data)) throw new RangeError(`${where}.grad shares memory with its data`);
   }
 
-  /** The optimizer's state and hyperparameters in PyTorch's `state_dict()` layout. */
+  /**
+   * The optimizer's state and hyperparameters in PyTorch's `state_dict()`
+   * layout, holding copies: pass it to `saveTorch` for `torch.load`.
+   */
   stateDict(): StateDict {
     this.assertNotBusy('stateDict()'); // the state is being written
     const index = new Map<Parameter, number>();
@@ -373,6 +413,11 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
   /**
    * Loads a dict from stateDict() or from PyTorch (either generation). It is
    * checked whole before anything changes: on error the optimizer is as it was.
+   *
+   * @example
+   * ```ts
+   * opt.loadStateDict(await loadTorch<StateDict>('optimizer.pt'));
+   * ```
    */
   loadStateDict(dict: StateDict): void {
     this.assertNotBusy('loadStateDict()');

@@ -33,6 +33,7 @@ export interface RMSpropOptions extends KernelOptions {
   maximize: boolean;
 }
 
+/** One of an RMSprop's `paramGroups`. */
 export type RMSpropGroup = ParamGroup<RMSpropOptions>;
 
 const DEFAULTS: RMSpropOptions = {
@@ -65,7 +66,30 @@ const TORCH_GROUP: TorchGroupSchema = {
 };
 const STATE_KEYS = ['step', 'square_avg', 'momentum_buffer', 'grad_avg'];
 
+/**
+ * `torch.optim.RMSprop`, bit for bit: every option, both PyTorch generations
+ * (`compat: '2.x'`, the default, or `'1.13'`), float32 and float64, one
+ * native call per param group per step.
+ *
+ * v = α·v + (1-α)·g², then θ = θ - lr·g / (√v + ε); `centered` divides by
+ * the variance instead, `momentum` keeps a buffer of the steps. The exact
+ * operation order is in docs/spec/rmsprop-arithmetic.md.
+ *
+ * @example
+ * ```ts
+ * const opt = new RMSprop([w, b], { lr: 1e-3, alpha: 0.9, centered: true });
+ * opt.step();   // after writing w.grad and b.grad
+ * ```
+ */
 export class RMSprop extends KernelOptimizer<RMSpropOptions> {
+  /**
+   * @param params - the parameters, or param groups `{ params, ...options }`
+   *   whose options override these
+   * @param options - hyperparameters (PyTorch's defaults where left out),
+   *   `compat`, `threads` and `skipNonFinite`
+   * @throws TypeError or RangeError naming the option and value, with
+   *   PyTorch's wording, before anything is created
+   */
   constructor(
     params: Iterable<Parameter> | Iterable<ParamGroupInput<RMSpropOptions>>,
     options: Partial<RMSpropOptions> & OptimizerWideOptions = {},

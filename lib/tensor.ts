@@ -2,7 +2,9 @@
 // value that state dicts and files carry).
 import { typeError } from './errors';
 
+/** The arrays an optimizer steps: parameters, grads and state are one or the other. */
 export type FloatArray = Float32Array | Float64Array;
+/** The dtype of a {@link FloatArray}. */
 export type FloatDType = 'float32' | 'float64';
 
 /** Every dtype a tensor record can hold (what torch.save files contain). */
@@ -10,20 +12,31 @@ export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | '
 
 /** The typed array each dtype is stored in (float16/bfloat16 as raw bits). */
 export interface DTypeArrays {
+  /** `torch.float32`. */
   float32: Float32Array;
+  /** `torch.float64`. */
   float64: Float64Array;
+  /** `torch.float16`, as its raw bits. */
   float16: Uint16Array;
+  /** `torch.bfloat16`, as its raw bits (the high half of a float32). */
   bfloat16: Uint16Array;
+  /** `torch.int64`. */
   int64: BigInt64Array;
+  /** `torch.int32`. */
   int32: Int32Array;
+  /** `torch.uint8`. */
   uint8: Uint8Array;
+  /** `torch.bool`, one byte each, 0 or 1. */
   bool: Uint8Array;
 }
 
 /** A tensor as data: dtype, shape and a contiguous, row-major copy of its values. */
 export interface TensorRecord<D extends DType = DType> {
+  /** PyTorch's dtype name, e.g. `'float32'` for `torch.float32`. */
   dtype: D;
+  /** The size of each dimension; `[]` for a 0-dim tensor (one element). */
   shape: number[];
+  /** The values, row-major, in the typed array of the dtype ({@link DTypeArrays}). */
   data: DTypeArrays[D];
 }
 
@@ -90,10 +103,19 @@ export function memoryProblem(array: ArrayBufferView): string | undefined {
  * A tensor the optimizer updates in place: `data` (Float32Array or
  * Float64Array) with a shape, and `grad`, an array of the same type and
  * length, or null (then steps skip it, as PyTorch does).
+ *
+ * @example
+ * ```ts
+ * const w = new Parameter(zeros(784 * 10), [784, 10]);
+ * w.grad = zeros(w.numel);   // write each step's gradient into it
+ * ```
  */
 export class Parameter {
+  /** The values a step updates in place. */
   data: FloatArray;
+  /** The gradient the next step reads (same type and length as `data`), or null to skip this parameter. */
   grad: FloatArray | null = null;
+  /** PyTorch's shape of the tensor; its product is `data.length`. */
   readonly shape: readonly number[];
   /** Number of elements the shape promises. */
   readonly numel: number;
@@ -112,6 +134,7 @@ export class Parameter {
     this.numel = data.length;
   }
 
+  /** `'float32'` or `'float64'`, from `data`'s type. */
   get dtype(): FloatDType {
     return dtypeOf(this.data);
   }

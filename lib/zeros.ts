@@ -7,36 +7,25 @@ import type { FloatArray, FloatDType } from './tensor';
 const HUGE_PAGE_BYTES = 2 ** 21;
 
 /**
- * A zeroed Float32Array (or Float64Array) for a parameter or its grad. From
- * 2 MiB, on the native backend, it is allocated as simd-optim allocates its
- * own state: on a 2 MiB boundary, asking Linux for transparent huge pages
- * (`backendInfo().hugePages`), which makes steps over large tensors faster
- * where THP is on "madvise" (see the README's Benchmark section).
+ * A zeroed Float32Array (or Float64Array) for a parameter or its grad, laid
+ * out for fast steps on the native backend: from 2 MiB on a 2 MiB boundary
+ * and advised as transparent huge pages; from 16 KiB page-aligned, carved
+ * from huge-page allocations; under 4 KiB a view of a shared 64 KiB buffer,
+ * so that a model's many small tensors lie together. Other sizes, and every
+ * array on the JS backend, are `new Float32Array(length)`.
  *
- * Under 4 KiB, on the native backend with external buffers, it is a view of
- * a shared 64 KiB native buffer, after the view made before it, as Node pools
- * small Buffers: a model's many small tensors then lie together in memory
- * however fragmented the heap is, and a step over a group of them measured up
- * to 10% faster (1,000 × 100, momentum+centered). Only `.buffer` is shared.
- * The buffer is external, which postMessage and structuredClone never
- * transfer (Node 20 copies it, Node 21+ throws a DataCloneError);
- * `ArrayBuffer.prototype.transfer()` can detach it (Node 21+, before
- * nodejs/node#61372), emptying every view of it: copy with slice().
+ * Allocate parameters and grads once and reuse them. Arrays from 16 KiB up,
+ * and those under 4 KiB, are external buffers: `postMessage` and
+ * `structuredClone` copy them rather than transfer them. The layouts and what
+ * they gain are in docs/threads-and-memory.md.
  *
- * From 16 KiB up to 2 MiB, on the native backend with external buffers, it
- * starts on a 4 KiB page and is carved, one after another, from 16 MiB
- * native allocations on huge pages: arrays this size cannot hold a huge page
- * of their own, and a step over 100 tensors of 100K floats measured about 10%
- * faster with its params and grads on huge pages (20% with the state too,
- * which simd-optim lays out the same way). Each array has an ArrayBuffer of
- * its own (structuredClone copies just it); a collected array's whole pages
- * go back to the system at once, and an allocation is unmapped with the
- * last array carved from it.
+ * `zeros(n)` is a Float32Array; `zeros(n, 'float64')` a Float64Array.
  *
- * Other sizes (4 to 16 KiB), and every array on the JS backend, are
- * `new Float32Array(length)`: a run of native allocations of 16 KiB measured
- * slower (4K-float momentum+centered at about half speed: its arrays sat at
- * nearly the same page offsets, where loads wait on stores, 4K aliasing).
+ * @example
+ * ```ts
+ * const w = new Parameter(zeros(4096 * 4096), [4096, 4096]);
+ * w.grad = zeros(w.numel);
+ * ```
  */
 export function zeros(length: number): Float32Array;
 export function zeros(length: number, dtype: 'float32'): Float32Array;

@@ -25,10 +25,21 @@ const MAX_HEADER = 100_000_000;
 const FORMAT_KEY = 'format';
 const OPTIMIZER_FORMAT = 'simd-optim/optimizer-state-dict';
 
-export type SafetensorsValue = Record<string, TensorRecord> | { state: Record<string, Record<string, number | TensorRecord>>; param_groups: unknown[] };
+/** What {@link loadSafetensors} returns: a model dict, or an optimizer state dict that saveSafetensors flattened. */
+export type SafetensorsValue =
+  | Record<string, TensorRecord>
+  | {
+      /** Each parameter's state, by index (numbers and tensors). */
+      state: Record<string, Record<string, number | TensorRecord>>;
+      /** The groups, as stored in the file's metadata. */
+      param_groups: unknown[];
+    };
 
+/** A .safetensors file's raw contents ({@link readSafetensors}). */
 export interface SafetensorsFile {
+  /** Every tensor, by name. */
   tensors: Record<string, TensorRecord>;
+  /** The `__metadata__` strings. */
   metadata: Record<string, string>;
 }
 
@@ -41,7 +52,14 @@ export async function loadSafetensors<T = SafetensorsValue>(file: string | Uint8
   return (metadata[FORMAT_KEY] === OPTIMIZER_FORMAT ? unflatten(tensors, metadata, String(file)) : tensors) as T;
 }
 
-/** Writes a model dict (name → tensor record or Parameter) or an optimizer state dict, atomically. */
+/**
+ * Writes a model dict (name → tensor record, Parameter or typed array) or an
+ * optimizer state dict as a .safetensors file, atomically (a temporary file,
+ * fsync, rename). An optimizer dict is flattened to tensors
+ * `state.<i>.<name>`, with `param_groups` as JSON in the metadata.
+ *
+ * @param metadata - strings for `__metadata__`; the `format` key is simd-optim's own
+ */
 export async function saveSafetensors(value: unknown, file: string, metadata: Record<string, string> = {}): Promise<void> {
   checkFilePath(file);
   const { tensors, meta } = isOptimizerDict(value) ? flatten(value) : { tensors: tensorsOf(value), meta: {} };

@@ -46,8 +46,17 @@ interface StorageRef {
 /**
  * Reads a file written by `torch.save` (a path, or its bytes). Optimizer
  * dicts come back in the layout `loadStateDict` takes; model dicts as
- * `{ name: TensorRecord }`. Throws FileFormatError for anything that is not a
- * readable, safe torch.save file, naming the file and the problem.
+ * `{ name: TensorRecord }`. Nothing in the file is run: only the globals
+ * torch writes for data are accepted, like `torch.load(weights_only=True)`.
+ * Throws FileFormatError for anything that is not a readable, safe
+ * torch.save file, naming the file and the problem.
+ *
+ * @typeParam T - what you expect the file to hold (not checked)
+ * @example
+ * ```ts
+ * const model = await loadTorch<Record<string, TensorRecord<'float32'>>>('model.pt');
+ * opt.loadStateDict(await loadTorch<StateDict>('optimizer.pt'));
+ * ```
  */
 export async function loadTorch<T = TorchValue>(file: string | Uint8Array): Promise<T> {
   const source = await openSource(file);

@@ -16,6 +16,7 @@ import { ZipWriter } from './zip';
 /** Which PyTorch's file layout to write: '2.x' (byteorder, serialization id, tensor steps) or '1.13'. */
 export type TorchFileForm = '2.x' | '1.13';
 
+/** Options of {@link saveTorch} and {@link torchBytes}. */
 export interface SaveTorchOptions {
   /**
    * The PyTorch generation to write for. By default it follows the dict: an
@@ -30,7 +31,14 @@ export interface SaveTorchOptions {
 /**
  * Writes `value` (a state dict, a model dict of tensors, or plain data) as a
  * torch.save file at `file`, atomically: a crash leaves the old file or the
- * new one, never a mix.
+ * new one, never a mix. `torch.load` reads it, in PyTorch 1.13 and 2.x
+ * (with 2.6's default `weights_only=True` too).
+ *
+ * @example
+ * ```ts
+ * await saveTorch({ weight, bias }, 'model.pt');
+ * await saveTorch(opt.stateDict(), 'optimizer.pt');
+ * ```
  */
 export async function saveTorch(value: unknown, file: string, options: SaveTorchOptions = {}): Promise<void> {
   const archive = archiveName(file);
