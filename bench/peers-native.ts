@@ -27,7 +27,7 @@ export function fillValues(out: Float32Array | Float64Array, seed: number, grad:
 }
 
 // The obvious RMSprop a user would write: one for loop, Math.sqrt, no
-// rounding games. It is the baseline of issue 5's "6× a plain JavaScript loop".
+// rounding games. It is the baseline of the target "6× a plain JavaScript loop".
 function plainLoop(p: Float32Array, g: Float32Array, v: Float32Array, lr: number, alpha: number, eps: number): void {
   for (let i = 0; i < p.length; i++) {
     v[i] = alpha * v[i] + (1 - alpha) * g[i] * g[i];

@@ -1,7 +1,8 @@
-// The benchmark's Markdown: the machine, issue 5's targets (met or not, with
-// the numbers), a summary row per cell, then every peer of every cell.
+// The benchmark's page (docs/benchmark.md): the machine, the speed targets
+// (met or not, with the numbers), a summary row per cell, then every peer of
+// every cell.
 import type { Machine } from './machine';
-import { bytesName, pct, sig, times } from './stats';
+import { bytesName, pct, sig, sizeName, times } from './stats';
 import type { CellResult, PeerResult } from './types';
 
 export interface RunMeta {
@@ -59,7 +60,7 @@ function fastestTorch(c: CellResult, pred: (r: PeerResult) => boolean, threads: 
 const pagesText = (meta: RunMeta) =>
   `transparent huge pages "${meta.machine.thp ?? 'unknown'}"; simd-optim ${meta.hugePages ? 'advises' : 'does not advise'} huge pages from 2 MiB`;
 
-/** Out of the last-level cache ("several times" its size, issue 5): the arrays take at least 3× the LLC. */
+/** Out of the last-level cache ("several times" its size): the arrays take at least 3× the LLC. */
 export function outOfCache(meta: RunMeta, c: CellResult): boolean {
   const llc = meta.machine.llcBytes ?? 32 * 2 ** 20;
   return c.footprintBytes >= 3 * llc;
@@ -115,7 +116,7 @@ export function evaluateTargets(meta: RunMeta, cells: CellResult[]): TargetResul
   const d = meta.defaultIsa;
   const nat = (c: CellResult, threads: 'one' | 'all') => peer(c, (r) => r.kind === 'native' && r.isa === d && (threads === 'one' ? r.threads === 1 : r.threads > 1));
   const out: TargetResult[] = [];
-  // Issue 5: "tensors larger than the last-level cache", so single tensors; a
+  // "Tensors larger than the last-level cache": single tensors; a
   // group of many small tensors (100 × 100K) is out of cache too, but each of
   // its tensors is not, and PyTorch's temporaries for it stay in its allocator.
   const big = cells.filter((c) => c.tensors === 1 && outOfCache(meta, c));
@@ -151,7 +152,7 @@ export function evaluateTargets(meta: RunMeta, cells: CellResult[]): TargetResul
     }
   }
   for (const threads of ['one', 'all'] as const) {
-    out.push(judge(`(extra, for information: the issue's target is PyTorch as above) ≥ 5× PyTorch 2.6 with THP_MEM_ALLOC_ENABLE=1 ` +
+    out.push(judge(`(for information: the target is PyTorch as above) ≥ 5× PyTorch 2.6 with THP_MEM_ALLOC_ENABLE=1 ` +
       `(huge pages for its allocations too; its faster of foreach / single-tensor), ${sides(threads)}`,
     whereBig.replace(/: .*/, ', float32'), torchVals((r) => r.kind === 'torch-thp', threads), 5, times));
   }
@@ -240,7 +241,7 @@ const metText = (t: TargetResult) =>
     : t.met ? (t.partial ? '**yes**, where measured' : '**yes**')
       : t.outOfReach ? `**no**; out of reach in this run: the median at 100% of the bandwidth limit would be ${t.outOfReach}` : '**no**';
 
-/** Issue 5's targets: met or not, with the numbers that decide it. */
+/** The targets: met or not, with the numbers that decide it. */
 export function targetsTable(targets: TargetResult[]): string[] {
   const L = ['| target | judged on | measured (medians of same-round ratios) | met |', '|---|---|---|---|'];
   for (const t of targets) L.push(`| ${t.target} | ${t.where} | ${t.measured} | ${metText(t)} |`);
@@ -296,62 +297,117 @@ export function summaryTable(meta: RunMeta, cells: CellResult[]): string[] {
       `${ratio('js-loop')} | ${ratio('js-backend')} | ${ratio('tfjs-cpu')} | ${ratio('tfjs-wasm')} | ${pct(one?.pctOfBoundBest)} |`);
   }
   L.push('');
-  L.push('Where a ratio is missing, the peer\'s status says why (not available, skipped, failed); bench/results/results.md gives the reason. ' +
+  L.push('Where a ratio is missing, the peer\'s status says why (not available, skipped, failed); [every peer, cell by cell](#every-peer-cell-by-cell) gives the reason. ' +
     `${T}T % limit is left out below 1M elements: there the all-core limit loop mostly measures waking its threads (simd-optim splits a step only from 64K elements per thread).`);
   return L;
 }
 
-export function renderMarkdown(meta: RunMeta, cells: CellResult[], targets: TargetResult[]): string {
+/** Where the page's parts come from: the chart (relative to the page) and hand-written notes. */
+export interface PageParts {
+  chartPath: string;
+  /** Markdown read from bench/notes.md: what limits the speed, measured by hand. */
+  notes?: string;
+}
+
+/** The cells of the headline table, one thread, float32: in cache, many small tensors, out of cache. */
+const HEADLINE_CELLS = [
+  { workload: '100K', config: 'plain' },
+  { workload: '1000 × 100', config: 'plain' },
+  { workload: '16M', config: 'plain' },
+  { workload: '16M', config: 'momentum+centered' },
+];
+
+/**
+ * A short table of the run for the README: one thread, float32, a few cells;
+ * simd-optim's speed, its share of the machine's limit, and its ratio to each
+ * kind of peer.
+ */
+export function headlineTable(meta: RunMeta, cells: CellResult[]): string[] {
+  const d = meta.defaultIsa;
+  const L = ['| RMSprop step, one thread, float32 | simd-optim | of the limit | × PyTorch 2.6 | × PyTorch 1.13 | × TF.js wasm | × plain JS loop |',
+    '|---|---:|---:|---:|---:|---:|---:|'];
+  for (const want of HEADLINE_CELLS) {
+    const c = cells.find((x) => x.workload === want.workload && x.config === want.config && x.dtype === 'float32');
+    if (!c) continue;
+    const one = peer(c, (r) => r.kind === 'native' && r.isa === d && r.threads === 1);
+    const torch = (version: string) => {
+      const best = fastestTorch(c, (r) => r.kind === 'torch' && r.id.startsWith(`torch-${version}-`), 'one');
+      return best ? times(best.nativeRatio) : '–';
+    };
+    const ratio = (id: string) => {
+      const r = c.peers.find((p) => p.id === id);
+      return r?.nativeRatio !== undefined ? times(r.nativeRatio) : '–';
+    };
+    // In cache the limit is the sqrt+div loop over the same data; out of cache, the memory bus.
+    // Many small tensors have no bound of their own: their yardstick is one tensor of the same size.
+    const oneTensor = peer(c, (r) => r.kind === 'native-one-tensor');
+    const share = outOfCache(meta, c) ? `${pct(one?.pctOfLimit)} of bandwidth`
+      : one?.pctOfBoundBest !== undefined ? `${pct(one.pctOfBoundBest)} of sqrt+div`
+        : oneTensor?.nativeRatio !== undefined ? `${pct(oneTensor.nativeRatio)} of one ${sizeName(c.elements)} tensor` : '–';
+    const name = `${c.workload === '1000 × 100' ? '1,000 tensors of 100' : `${c.workload} elements`}${c.config === 'plain' ? '' : ', momentum+centered'}`;
+    L.push(`| ${name} | ${one?.melemPerSec ? `${sig(one.melemPerSec.median)} Melem/s` : '–'} | ${share} | ${torch('2.6')} | ${torch('1.13')} | ` +
+      `${ratio('tfjs-wasm')} | ${ratio('js-loop')} |`);
+  }
+  return L;
+}
+
+/** docs/benchmark.md (or --quick's page): everything the run measured, with how to read it. */
+export function renderPage(meta: RunMeta, cells: CellResult[], targets: TargetResult[], parts: PageParts): string {
   const m = meta.machine;
   const L: string[] = [];
-  L.push(`# RMSprop benchmark: simd-optim against its peers and the machine's limits${meta.quick ? ' (--quick)' : ''}`);
+  L.push(`# Benchmark${meta.quick ? ' (--quick smoke run)' : ''}`);
   L.push('');
-  L.push(`${m.cpu}, ${m.cores} cores${m.hypervisor ? ' (virtual machine)' : ''}; L${m.llcLevel ?? '?'} ${m.llcBytes ? bytesName(m.llcBytes) : 'unknown'} (${m.llcSource}); ` +
-    `${bytesName(m.memTotalBytes)} RAM; ${m.kernel}; ${pagesText(meta)}; Node ${m.node}; ${m.date}. \`${meta.command}\`, ${Math.round(meta.seconds)} s; ` +
-    `load average ${meta.load.before} at the start, ${meta.load.after} at the end.`);
+  L.push('<!-- Written by `npm run bench` (bench/run.ts, bench/report.ts; notes from bench/notes.md). Do not edit by hand. -->');
+  L.push('');
+  L.push('`npm run bench` times RMSprop steps of simd-optim and of every peer side by side in one run, and measures the ' +
+    'machine\'s limits in the same run over the same sizes: simd-optim\'s native kernels for each ISA the CPU runs ' +
+    '(one thread and all cores), its pure-JS backend, the plain JavaScript `for` loop with `Math.sqrt` a user would write, ' +
+    'TensorFlow.js `tf.train.rmsprop` on its `cpu` and `wasm` backends, PyTorch\'s `torch.optim.RMSprop` (foreach and ' +
+    'single-tensor, timed inside Python: 1.13 and 2.6 where installed, and 2.6 again with THP_MEM_ALLOC_ENABLE=1, huge pages for its allocations, for information), ' +
+    'the memory bandwidth (copy, triad and a loop with the step\'s own streams, bench/limits.c) and the sqrt+div bound (a loop doing only ' +
+    'the square root and the divide of a step, over the step\'s own arrays). `npm run bench -- --quick` is a smoke run of about a minute, into bench/out/. ' +
+    'Every ratio is the median over rounds of two samples taken back to back (see [Method](#method)): the machine is shared, and its speed changes from one second to the next.');
+  L.push('');
+  L.push(`**This run:** ${m.cpu}, ${m.cores} cores${m.hypervisor ? ' (a virtual machine, shared)' : ''}; L${m.llcLevel ?? '?'} ` +
+    `${m.llcBytes ? bytesName(m.llcBytes) : 'unknown'} (${m.llcSource}); ${bytesName(m.memTotalBytes)} RAM; ${m.kernel}; default ISA ${meta.defaultIsa}; ` +
+    `${pagesText(meta)}; Node ${m.node}; ${m.date}; \`${meta.command}\`, ${Math.round(meta.seconds / 60)} minutes; ` +
+    `load average ${meta.load.before} at the start and ${meta.load.after} at the end (this VM's runnable threads, the run's own included).`);
   L.push('');
   for (const h of meta.hosts) L.push(`- ${h}`);
   for (const n of meta.notes) L.push(`- ${n}`);
   if (meta.pinning) L.push(`- ${meta.pinning}`);
   L.push('');
-
-  L.push('## Targets of issue 5');
+  L.push('## Summary');
   L.push('');
-  L.push(...targetsTable(targets));
+  L.push(...headlineTable(meta, cells));
   L.push('');
-  L.push(`## Summary (simd-optim = native kernels, default ISA ${meta.defaultIsa})`);
+  L.push('In cache (100K elements) the limit is a loop doing only the square root and the divide of a step over the same data; ' +
+    'out of cache, the memory bandwidth measured in the same run; 1,000 small tensors are compared with one tensor of as many elements, ' +
+    'sampled back to back. PyTorch is its faster of foreach and single-tensor.');
+  L.push('');
+  L.push(`![RMSprop step throughput against size, per peer](${parts.chartPath})`);
+  L.push('');
+  L.push('## Targets');
+  L.push('');
+  L.push('Each target is judged on its worst cell, by the median over the rounds of that cell\'s same-round ratio; the last column gives ' +
+    'the lowest and the highest round, the spread the noise leaves. "Out of reach" marks a target whose median simd-optim would miss even at 100% ' +
+    'of the bandwidth limit measured in the run (its median ratio to the peer ÷ its median share of the limit, in cells out of cache). ' +
+    'Which cells each target covers is in [the long table](#targets-cell-by-cell).');
+  L.push('');
+  L.push(...targetsShortTable(targets));
+  L.push('');
+  L.push(`## Results (simd-optim = native kernels, default ISA ${meta.defaultIsa})`);
   L.push('');
   L.push(...summaryTable(meta, cells));
   L.push('');
-
-  L.push('## Every peer, cell by cell');
-  L.push('');
-  for (const c of cells) {
-    const lim = (k: '1' | 'all') => (c.limit[k] ? `${sig(c.limit[k]!.gbPerSec)} GB/s (${c.limit[k]!.kernel})` : 'not measured');
-    L.push(`### ${c.workload}, ${c.config}, ${c.dtype}`);
-    L.push('');
-    L.push(`${c.elements.toLocaleString('en-US')} elements × ${c.bytesPerElement} B/elem to move; arrays ${bytesName(c.footprintBytes)}` +
-      `${outOfCache(meta, c) ? ' (≥ 3 × LLC: out of cache)' : ''}. Limit 1T: ${lim('1')}; all cores: ${lim('all')}` +
-      `${c.bound ? `. sqrt+div bound: ${sig(c.bound.melemPerSec)} Melem/s (${c.bound.isa})` : ''}. Up to ${c.rounds} rounds.`);
-    L.push('');
-    L.push('| peer | threads | Melem/s median (min–max) | GB/s | % of limit | simd-optim ÷ peer: same-round median (lowest–highest) | samples × steps | note |');
-    L.push('|---|---:|---:|---:|---:|---:|---:|---|');
-    for (const r of c.peers) {
-      const gb = r.kind === 'limit' ? `${sig(r.limitGBPerSec)} (counted)` : sig(r.gbPerSec);
-      const extra: string[] = [];
-      if (r.pctOfBoundSameIsa !== undefined) extra.push(`${pct(r.pctOfBoundSameIsa)} of the ${r.isa} sqrt+div loop`);
-      if (r.warmup.length) extra.push(`warm-up: first step ${sig(r.warmup[0] * 1e3)} ms, then ${r.warmup.length - 1} batch(es), last ${sig(r.warmup[r.warmup.length - 1] * 1e3)} ms/step`);
-      if (r.kind === 'bound' && r.melemPerSec) extra.push('only sqrt and divide');
-      const note = [statusText(r), ...extra].filter(Boolean).join('; ');
-      const ratio = r.kind === 'limit' || r.kind === 'bound' ? '' : `${nearOne(r.nativeRatio)}${r.paired ? ` (${nearOne(r.paired.min)}–${nearOne(r.paired.max)})` : ''}`;
-      // As in the summary: below 1M elements the all-core limit loop mostly measures waking its threads.
-      const pctLimit = r.threads > 1 && c.elements < 1 << 20 ? '–' : pct(r.pctOfLimit);
-      L.push(`| ${r.label} | ${r.threads} | ${melemCell(r)} | ${gb} | ${pctLimit} | ${ratio} | ` +
-        `${r.samples.length ? `${r.samples.length} × ${r.steps}` : ''} | ${note} |`);
-    }
+  if (parts.notes) {
+    L.push(parts.notes.trim());
     L.push('');
   }
-
+  L.push('## Targets, cell by cell');
+  L.push('');
+  L.push(...targetsTable(targets));
+  L.push('');
   L.push('## Method');
   L.push('');
   L.push(`- Bytes a step must move: plain float32 reads p, g, v and writes p, v: 20 B/element; momentum and centered add 8 each (36); float64 doubles. ` +
@@ -382,7 +438,7 @@ export function renderMarkdown(meta: RunMeta, cells: CellResult[], targets: Targ
     'the next peer needs (simd-optim\'s own pool sleeps too); this costs PyTorch\'s all-core runs a thread wake-up per operation, a few microseconds, which shows at 1M elements and below only.');
   L.push('- simd-optim peers share one set of params and grads per cell: the native peers step one optimizer (ISA and thread count are switched before each sample), ' +
     'the JS backend its own optimizer over the same params (an optimizer is bound to one backend at a time, and switching it would make the next native sample rebind every array); ' +
-    'the plain JS loop steps the same arrays. Params and grads come from `zeros`, as the README tells users to allocate large ones, ' +
+    'the plain JS loop steps the same arrays. Params and grads come from `zeros`, as the docs tell users to allocate them, ' +
     '(from 2 MiB on 2 MiB boundaries advised as transparent huge pages; from 16 KiB page-aligned, carved from 16 MiB huge-page allocations; under 4 KiB, consecutive views of a shared 64 KiB buffer; between, plain typed arrays), and the state from the optimizer\'s first step ' +
     '(64-byte aligned; from 16 KiB placed in its page after its parameter; from 2 MiB on huge pages too). ' +
     'One more peer steps a second optimizer (default ISA, one thread) over params and grads made with `new Float32Array` ' +
@@ -390,62 +446,35 @@ export function renderMarkdown(meta: RunMeta, cells: CellResult[], targets: Targ
   L.push('- PyTorch 2.6 runs twice, in two processes: as users run it (the targets\' PyTorch), and with THP_MEM_ALLOC_ENABLE=1, which makes its CPU ' +
     'allocator advise huge pages for allocations of 2 MiB and more (its params, grads, state and per-step temporaries), shown for information. PyTorch 1.13 has no such switch.');
   L.push('');
-  return `${L.join('\n')}\n`;
-}
+  L.push('## Every peer, cell by cell');
+  L.push('');
+  for (const c of cells) {
+    const lim = (k: '1' | 'all') => (c.limit[k] ? `${sig(c.limit[k]!.gbPerSec)} GB/s (${c.limit[k]!.kernel})` : 'not measured');
+    L.push(`<details><summary>${c.workload}, ${c.config}, ${c.dtype}</summary>`);
+    L.push('');
+    L.push(`${c.elements.toLocaleString('en-US')} elements × ${c.bytesPerElement} B/elem to move; arrays ${bytesName(c.footprintBytes)}` +
+      `${outOfCache(meta, c) ? ' (≥ 3 × LLC: out of cache)' : ''}. Limit 1T: ${lim('1')}; all cores: ${lim('all')}` +
+      `${c.bound ? `. sqrt+div bound: ${sig(c.bound.melemPerSec)} Melem/s (${c.bound.isa})` : ''}. Up to ${c.rounds} rounds.`);
+    L.push('');
+    L.push('| peer | threads | Melem/s median (min–max) | GB/s | % of limit | simd-optim ÷ peer: same-round median (lowest–highest) | samples × steps | note |');
+    L.push('|---|---:|---:|---:|---:|---:|---:|---|');
+    for (const r of c.peers) {
+      const gb = r.kind === 'limit' ? `${sig(r.limitGBPerSec)} (counted)` : sig(r.gbPerSec);
+      const extra: string[] = [];
+      if (r.pctOfBoundSameIsa !== undefined) extra.push(`${pct(r.pctOfBoundSameIsa)} of the ${r.isa} sqrt+div loop`);
+      if (r.warmup.length) extra.push(`warm-up: first step ${sig(r.warmup[0] * 1e3)} ms, then ${r.warmup.length - 1} batch(es), last ${sig(r.warmup[r.warmup.length - 1] * 1e3)} ms/step`);
+      if (r.kind === 'bound' && r.melemPerSec) extra.push('only sqrt and divide');
+      const note = [statusText(r), ...extra].filter(Boolean).join('; ');
+      const ratio = r.kind === 'limit' || r.kind === 'bound' ? '' : `${nearOne(r.nativeRatio)}${r.paired ? ` (${nearOne(r.paired.min)}–${nearOne(r.paired.max)})` : ''}`;
+      // As in the summary: below 1M elements the all-core limit loop mostly measures waking its threads.
+      const pctLimit = r.threads > 1 && c.elements < 1 << 20 ? '–' : pct(r.pctOfLimit);
+      L.push(`| ${r.label} | ${r.threads} | ${melemCell(r)} | ${gb} | ${pctLimit} | ${ratio} | ` +
+        `${r.samples.length ? `${r.samples.length} × ${r.steps}` : ''} | ${note} |`);
+    }
+    L.push('');
+    L.push('</details>');
+    L.push('');
+  }
 
-/**
- * The README's "## Benchmark" section from this run: how to run it, the machine,
- * the chart, issue 5's targets and the summary table (bench/results/results.md
- * has every peer of every cell).
- */
-export function renderReadmeSection(meta: RunMeta, cells: CellResult[], targets: TargetResult[], chartPath: string): string {
-  const m = meta.machine;
-  const L: string[] = [];
-  L.push('## Benchmark');
-  L.push('');
-  L.push('`npm run bench` runs RMSprop steps of simd-optim and of every peer side by side in one run, and measures the ' +
-    'machine\'s limits in the same run over the same sizes: simd-optim\'s native kernels for each ISA the CPU runs ' +
-    '(one thread and all cores), its pure-JS backend, the plain JavaScript `for` loop with `Math.sqrt` a user would write, ' +
-    'TensorFlow.js `tf.train.rmsprop` on its `cpu` and `wasm` backends, PyTorch\'s `torch.optim.RMSprop` (foreach and ' +
-    'single-tensor, timed inside Python: 1.13 when `/usr/bin/python3` imports torch, 2.6 from the trixie chroot of ' +
-    'scripts/setup-torch.sh when present, and for information 2.6 again with THP_MEM_ALLOC_ENABLE=1, huge pages for its allocations), ' +
-    'the memory bandwidth (copy, triad and a ' +
-    'loop with the step\'s own streams, bench/limits.c) and the sqrt+div bound (a loop doing only the square root and the ' +
-    'divide of a step, over the step\'s own arrays). It prints a Markdown table and writes bench/results/results.{md,json} and the chart; ' +
-    '`npm run bench -- --quick` is a smoke run of under a minute (into bench/out/). A peer that cannot run says why in the table.');
-  L.push('');
-  L.push('Each peer is warmed up (the first step creates state, compiles, binds; then at least two batches of steps, fast peers until ~20 ms), calibrated to samples of ' +
-    `~${meta.settings.sample * 1000} ms, and then takes one sample per round, in an order rotated every round, each sample paired with a sample of ` +
-    'simd-optim (default ISA, same thread count) taken right before it in half the rounds and right after it in the other half. The machine is shared and its speed changes from one second to ' +
-    'the next, so every ratio (× peer, % of the bandwidth limit, % of the sqrt+div bound) is the median over the rounds of the ratio within each pair, ' +
-    'taken back to back, weighing both orders alike; the Melem/s columns give each peer\'s own median and min–max (simd-optim\'s over all its samples). GB/s counts the bytes a ' +
-    'step must move (20 per float32 element plain, 36 with momentum and centered).' +
-    (meta.pinning ? ` ${meta.pinning}` : ''));
-  L.push('');
-  L.push('simd-optim\'s params and grads come from `zeros` (from 2 MiB: 2 MiB aligned and advised as transparent huge pages; from 16 KiB: page-aligned, carved from 16 MiB huge-page allocations; under 4 KiB: consecutive views of a shared 64 KiB native buffer; between: plain typed arrays), its state the same (small state tensors: one buffer per key); ' +
-    'one more peer steps a second optimizer (default ISA, one thread) over params and grads made with `new Float32Array`, ' +
-    'to show what `zeros` gains (the "p/g by new Float32Array" column). ' +
-    'The limit loops\' arrays are on huge pages from 2 MiB too, so that the limit is what the hardware does with its best page size.');
-  L.push('');
-  L.push(`This run: ${m.cpu}, ${m.cores} cores${m.hypervisor ? ' (a virtual machine, shared)' : ''}, L${m.llcLevel ?? '?'} ` +
-    `${m.llcBytes ? bytesName(m.llcBytes) : 'unknown'}; default ISA ${meta.defaultIsa}; ${pagesText(meta)}; Node ${m.node}; ${m.date}; ` +
-    `${Math.round(meta.seconds / 60)} minutes; load average ${meta.load.before} at the start and ${meta.load.after} at the end ` +
-    `(this VM's runnable threads, the run's own included: 1 in one-thread samples, up to ${m.cores} in all-core ones; other VMs on the host do not show in it).`);
-  L.push('');
-  L.push(`![RMSprop step throughput against size, per peer](${chartPath})`);
-  L.push('');
-  L.push('### Targets of issue 5, from this run');
-  L.push('');
-  L.push('Each target is judged on its worst cell, by the median over the rounds of that cell\'s same-round ratio; the last column gives ' +
-    'the lowest and the highest round, the spread the noise leaves. "Out of reach" marks a target whose median simd-optim would miss even at 100% ' +
-    'of the bandwidth limit measured in the run (its median ratio to the peer ÷ its median share of the limit, in cells out of cache). ' +
-    'The cells each target covers and every number are in bench/results/results.md.');
-  L.push('');
-  L.push(...targetsShortTable(targets));
-  L.push('');
-  L.push('### Results');
-  L.push('');
-  L.push(...summaryTable(meta, cells));
-  L.push('');
   return `${L.join('\n')}\n`;
 }

@@ -1,9 +1,11 @@
 // npm run bench: RMSprop step throughput of simd-optim against every peer,
 // side by side in one run, and the limits of this machine measured in the same run.
 //
-//   npm run bench                    full run (~15 minutes on 2 cores): the table on stdout,
-//                                    bench/results/results.{md,json} and bench/results/rmsprop-throughput.svg
+//   npm run bench                    full run (~15 minutes on 2 cores): the page on stdout and in
+//                                    docs/benchmark.md, its chart in docs/images/benchmark-rmsprop.svg,
+//                                    every number in bench/out/results.json (not committed)
 //   npm run bench -- --quick         smoke run (< 1 minute): small sizes, 3 rounds, into bench/out/
+//   npm run bench -- --render FILE   writes docs/benchmark.md again from a run's results.json
 //   options: --json FILE  --md FILE  --svg FILE  --rounds N
 //            --peers REGEX    only peers whose id matches (limits and native always run)
 //            --workloads LIST comma-separated workload names, e.g. 1M,16M,1000x100
@@ -35,7 +37,7 @@ import { NativeHost } from './peers-native';
 import { limitsHost } from './peers-limits';
 import { tfjsHosts } from './peers-tfjs';
 import { torchHosts } from './peers-torch';
-import { evaluateTargets, renderMarkdown, renderReadmeSection, type RunMeta } from './report';
+import { evaluateTargets, renderPage, type RunMeta, type TargetResult } from './report';
 import { bytesName, median, sig, sizeName, sleep } from './stats';
 import type { Cell, CellResult, Config, DTypeName, Host, Peer, PeerKind, PeerResult, Workload } from './types';
 
@@ -407,7 +409,39 @@ function derive(cell: Cell, hosts: Host[], peers: PeerResult[], rounds: number):
 
 let defaultIsa = 'scalar';
 
+const root = path.join(__dirname, '..');
+
+/**
+ * Writes a run's page and chart, and its numbers as JSON. A full run's page is
+ * docs/benchmark.md (the committed one); --quick writes into bench/out/ only.
+ */
+function writeOutputs(meta: RunMeta, results: CellResult[], targets: TargetResult[], writeJson: boolean): void {
+  const out = path.join(__dirname, 'out');
+  const jsonPath = option('--json') ?? path.join(out, meta.quick ? 'quick.json' : 'results.json');
+  const mdPath = option('--md') ?? (meta.quick ? path.join(out, 'quick.md') : path.join(root, 'docs', 'benchmark.md'));
+  const svgPath = option('--svg') ?? (meta.quick ? path.join(out, 'quick.svg') : path.join(root, 'docs', 'images', 'benchmark-rmsprop.svg'));
+  const notesPath = path.join(__dirname, 'notes.md');
+  const chartPath = path.relative(path.dirname(mdPath), svgPath).split(path.sep).join('/');
+  const page = renderPage(meta, results, targets, {
+    chartPath,
+    notes: meta.quick || !fs.existsSync(notesPath) ? undefined : fs.readFileSync(notesPath, 'utf8'),
+  });
+  process.stdout.write(page);
+  for (const p of [jsonPath, mdPath, svgPath]) fs.mkdirSync(path.dirname(p), { recursive: true });
+  if (writeJson) fs.writeFileSync(jsonPath, `${JSON.stringify({ meta, targets, cells: results }, null, 1)}\n`);
+  fs.writeFileSync(mdPath, page);
+  fs.writeFileSync(svgPath, renderChart(meta, results));
+  const wrote = [mdPath, svgPath, ...(writeJson ? [jsonPath] : [])].map((p) => path.relative(process.cwd(), p));
+  process.stderr.write(`\nwrote ${wrote.join(', ')}\n`);
+}
+
 async function main(): Promise<void> {
+  const rendered = option('--render');
+  if (rendered !== undefined) {
+    const run = JSON.parse(fs.readFileSync(rendered, 'utf8')) as { meta: RunMeta; cells: CellResult[] };
+    writeOutputs(run.meta, run.cells, evaluateTargets(run.meta, run.cells), false);
+    return;
+  }
   const t0 = Date.now();
   const machine = readMachine();
   const loadBefore = loadAverage();
@@ -453,26 +487,8 @@ async function main(): Promise<void> {
     load: { before: loadBefore, after: loadAverage() },
     command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
   };
-  const targets = evaluateTargets(meta, results);
-  const md = renderMarkdown(meta, results, targets);
-  process.stdout.write(md);
-
-  const outDir = path.join(__dirname, quick ? 'out' : 'results');
-  const base = quick ? 'quick' : 'results';
-  const jsonPath = option('--json') ?? path.join(outDir, `${base}.json`);
-  const mdPath = option('--md') ?? path.join(outDir, `${base}.md`);
-  const svgPath = option('--svg') ?? path.join(outDir, quick ? 'quick.svg' : 'rmsprop-throughput.svg');
-  for (const p of [jsonPath, mdPath, svgPath]) fs.mkdirSync(path.dirname(p), { recursive: true });
-  fs.writeFileSync(jsonPath, `${JSON.stringify({ meta, targets, cells: results }, null, 1)}\n`);
-  fs.writeFileSync(mdPath, md);
-  fs.writeFileSync(svgPath, renderChart(meta, results));
-  if (!quick) {
-    // The README's Benchmark section, ready to paste, with the chart path as the README sees it;
-    // next to the report, so that a partial run written elsewhere (--md) leaves the committed one alone.
-    const chart = path.relative(path.join(__dirname, '..'), svgPath).split(path.sep).join('/');
-    fs.writeFileSync(path.join(path.dirname(mdPath), 'README-section.md'), renderReadmeSection(meta, results, targets, chart));
-  }
-  process.stderr.write(`\nwrote ${path.relative(process.cwd(), mdPath)}, ${path.relative(process.cwd(), jsonPath)}, ${path.relative(process.cwd(), svgPath)} in ${meta.seconds.toFixed(0)} s\n`);
+  writeOutputs(meta, results, evaluateTargets(meta, results), true);
+  process.stderr.write(`in ${meta.seconds.toFixed(0)} s\n`);
 }
 
 main().catch((e) => {

@@ -1,8 +1,8 @@
-// The benchmark's verdicts on issue 5's targets (bench/report.ts), on small
+// The benchmark's verdicts on its speed targets (bench/report.ts), on small
 // made-up runs: which cell decides a target, and when a missed target is out
 // of reach because simd-optim already moves what the memory bus allows.
 import { expect } from 'chai';
-import { evaluateTargets, type RunMeta, type TargetResult } from '../bench/report';
+import { evaluateTargets, headlineTable, type RunMeta, type TargetResult } from '../bench/report';
 import type { CellResult, PeerResult } from '../bench/types';
 
 const MiB = 2 ** 20;
@@ -119,5 +119,26 @@ describe('bench report: the targets', () => {
     c.peers.push(peer('native-one-tensor-1t', 'native-one-tensor', 1, { nativeRatio: 0.4, paired: { median: 0.4, min: 0.35, max: 0.5 } }));
     const t = target([c], '1,000 × 100 takes at most 2×');
     expect([t.met, t.worst, t.range]).to.deep.equal([false, '2.50× (1000 × 100 m+c)', '2.00×–2.86×']);
+  });
+});
+
+describe('bench report: the summary table the README quotes', () => {
+  it('gives each headline cell its own yardstick: bandwidth out of cache, the sqrt+div loop in cache, one tensor for many', () => {
+    const big = cell('16M', 16 * MiB, 1.01, 10);
+    big.config = 'plain';
+    big.peers.push(peer('torch-2.6-single-1t', 'torch', 1, { nativeRatio: 7.1 }), peer('torch-2.6-foreach-1t', 'torch', 1, { nativeRatio: 6.4 }));
+    const small = cell('100K', 100_000, 0.5, 24);
+    small.config = 'plain';
+    small.peers[0].pctOfBoundBest = 0.97;
+    const many = cell('1000 × 100', 100_000, 0.4, 2000);
+    many.config = 'plain';
+    many.tensors = 1000;
+    many.peers.push(peer('native-one-tensor', 'native-one-tensor', 1, { nativeRatio: 0.625 }));
+    const rows = headlineTable(meta, [big, small, many]).slice(2);
+    expect(rows).to.have.length(3);
+    expect(rows[0]).to.match(/^\| 100K elements \| 1\.00 Melem\/s \| 97% of sqrt\+div \| – \|/);
+    expect(rows[1]).to.match(/^\| 1,000 tensors of 100 \| .* \| 63% of one 100K tensor \|/);
+    // PyTorch's faster variant decides: 6.4×, not 7.1×.
+    expect(rows[2]).to.match(/^\| 16M elements \| .* \| 101% of bandwidth \| 6\.4× \| – \| 10× \|/);
   });
 });
