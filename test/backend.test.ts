@@ -2,26 +2,16 @@
 // lives, and the environment switches. Each ISA's numerics against PyTorch
 // are in rmsprop-torch.test.ts; here every path must agree with every other.
 import { expect } from 'chai';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Adagrad, Parameter, RMSprop, backendInfo, useBackend, zeros } from '../lib';
-import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
+import { bytesOf, everyBackend, randomF32, resetBackend, runNode } from './helpers';
 
 const root = path.resolve(__dirname, '..');
 const requireNative = process.env.CI === 'true' || process.env.SIMD_OPTIM_REQUIRE_NATIVE === '1';
 /** The addon lib/backend.ts loaded (SIMD_OPTIM_BINDING points the sanitizer run at its own build). */
 const bindingPath = process.env.SIMD_OPTIM_BINDING || path.join(root, 'build', 'Release', 'simd_optim.node');
-
-/** Runs a snippet in a fresh Node process with extra env; returns stdout, stderr and status. */
-function runNode(code: string, env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-  });
-  return { stdout: r.stdout, stderr: r.stderr, status: r.status };
-}
 
 const HUGE_PAGE = 2 ** 21;
 /** The kernel's THP mode ("always", "madvise", "never"), or undefined without THP. */

@@ -13,8 +13,7 @@ import {
   Adagrad, alphaForWindow, backendInfo, loadSafetensors, loadTorch, Optimizer, Parameter, RMSprop, saveSafetensors, torchBytes,
   useBackend, useIsa, zeros, type StateDict, type TensorRecord,
 } from '../lib';
-import { isDetached } from '../lib/tensor';
-import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
+import { bytesOf, everyBackend, hex, randomF32, resetBackend, snapshot, thrown } from './helpers';
 
 type Opt = RMSprop | Adagrad;
 type ErrorType = typeof TypeError | typeof RangeError;
@@ -69,35 +68,6 @@ const kinds: Kind[] = [
 const NON_FINITE: [number, string][] = [[NaN, 'NaN'], [Infinity, 'Infinity'], [-Infinity, '-Infinity']];
 const NOT_NUMBERS: [unknown, string][] = [['0.1', '"0.1"'], [null, 'null'], [undefined, 'undefined'], [true, 'true'], [{}, 'an object'], [1n, '1n']];
 const NOT_BOOLEANS: [unknown, string][] = [[1, '1'], ['yes', '"yes"'], [null, 'null']];
-
-/** An array's bytes as hex, or what it is when it has none to read. */
-function hex(a: unknown): string {
-  if (!ArrayBuffer.isView(a)) return JSON.stringify(a) ?? String(a);
-  return isDetached(a.buffer) ? 'detached' : bytesOf(a).toString('hex');
-}
-
-/** Everything a failed call must leave untouched: params, grads, state and groups. */
-function snapshot(opt: Opt, params: Parameter[] = opt.paramGroups.flatMap((g) => g.params)): string {
-  const parts: string[] = [];
-  for (const p of params) {
-    parts.push(hex(p.data), hex(p.grad));
-    for (const [k, v] of Object.entries(opt.state.get(p) ?? {})) parts.push(k, typeof v === 'number' ? String(v) : hex(v));
-  }
-  for (const g of opt.paramGroups) {
-    parts.push(JSON.stringify(g, (k, v) => (k === 'params' ? (v as Parameter[]).length : typeof v === 'number' || typeof v === 'bigint' || v === undefined ? `${typeof v}:${v}` : v)));
-  }
-  return `${parts.join('|')}|${opt.state.size}|${opt.paramGroups.length}`;
-}
-
-/** What `f` threw (or how its promise rejected), else undefined. */
-async function thrown(f: () => unknown): Promise<unknown> {
-  try {
-    await f();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
 
 /** The error is exactly `type` (not a plain Error) and its message names `argument` and `value`. */
 function expectError(label: string, err: unknown, type: ErrorType, argument: string, value: string): void {

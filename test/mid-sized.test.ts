@@ -6,11 +6,10 @@
 // array still behaves as an array of its own, that the memory is freed with
 // the last array, and that the step computes the same bits.
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Adagrad, backendInfo, Parameter, RMSprop, useBackend, zeros } from '../lib';
-import { bytesOf, randomF32, resetBackend } from './helpers';
+import { bytesOf, randomF32, resetBackend, runNode } from './helpers';
 
 const root = path.resolve(__dirname, '..');
 const bindingPath = process.env.SIMD_OPTIM_BINDING || path.join(root, 'build', 'Release', 'simd_optim.node');
@@ -37,14 +36,8 @@ function hugePagesHere(): boolean {
   return backendInfo().hugePages && fs.existsSync('/sys/kernel/mm/transparent_hugepage/enabled');
 }
 
-function runNode(code: string, env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '-e', code], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-  });
-  return { stdout: r.stdout, stderr: r.stderr, status: r.status };
-}
+/** A fresh Node process that can collect garbage on demand (gc()). */
+const runWithGc = (code: string, env: Record<string, string> = {}) => runNode(code, env, ['--expose-gc']);
 
 describe('mid-sized tensors: zeros', () => {
   afterEach(resetBackend);
@@ -101,7 +94,7 @@ describe('mid-sized tensors: zeros', () => {
 
   it('is V8 arrays where external buffers are refused (zeros, and allocZeros and allocStateViews themselves)', function () {
     if (!backendInfo().nativeLoaded) this.skip();
-    const r = runNode(
+    const r = runWithGc(
       `const { zeros, backendInfo } = require('./lib');
        const b = require(${JSON.stringify(bindingPath)});
        const a = zeros(100000); a.fill(1);
@@ -130,7 +123,7 @@ describe('mid-sized tensors: zeros', () => {
     nativeExternal.call(this);
     // 200 long-lived 16 KiB arrays, each between two dropped 2 MB ones: without giving pages back,
     // every 16 MiB allocation stays resident for the one small array in it (about 400 MB).
-    const r = runNode(`
+    const r = runWithGc(`
       const { zeros } = require('./lib');
       const tick = () => new Promise((resolve) => setImmediate(resolve));
       (async () => {
@@ -151,7 +144,7 @@ describe('mid-sized tensors: zeros', () => {
   it('survives workers terminated while they allocate (no process abort)', function () {
     if (!backendInfo().nativeLoaded) this.skip();
     this.timeout(120_000);
-    const r = runNode(`
+    const r = runWithGc(`
       const { Worker } = require('node:worker_threads');
       const body = \`
         const { zeros, Parameter, RMSprop } = require(${JSON.stringify(path.join(root, 'dist'))});
@@ -176,7 +169,7 @@ describe('mid-sized tensors: zeros', () => {
   it('frees an allocation with the last array carved from it, and not before', function () {
     nativeExternal.call(this);
     // 100 MB in 16 MiB allocations, written, dropped; one array outlives the rest of its allocation.
-    const r = runNode(`
+    const r = runWithGc(`
       const { zeros } = require('./lib');
       const tick = () => new Promise((resolve) => setImmediate(resolve));
       (async () => {
@@ -284,7 +277,7 @@ describe('mid-sized tensors: state', () => {
 
   it('frees the allocation with the last state array (no leak over optimizers)', function () {
     if (!backendInfo().nativeLoaded || !backendInfo().externalBuffers) this.skip();
-    const r = runNode(`
+    const r = runWithGc(`
       const { Parameter, RMSprop, zeros } = require('./lib');
       const tick = () => new Promise((resolve) => setImmediate(resolve));
       (async () => {

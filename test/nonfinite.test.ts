@@ -2,7 +2,7 @@
 // skipNonFinite, a step that sees one changes nothing and is counted.
 import { expect } from 'chai';
 import { Adagrad, Parameter, RMSprop, type FloatArray } from '../lib';
-import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
+import { everyBackend, randomF32, resetBackend, snapshot } from './helpers';
 
 function model() {
   const params = [new Parameter(randomF32(37, 1)), new Parameter(Float64Array.from(randomF32(19, 2)))];
@@ -13,11 +13,6 @@ function grads(params: Parameter[], seed: number) {
     const g = randomF32(p.numel, seed * 10 + k);
     p.grad = p.data instanceof Float64Array ? Float64Array.from(g) : g;
   });
-}
-function snapshot(opt: RMSprop | Adagrad, params: Parameter[]): string {
-  return params
-    .map((p) => [bytesOf(p.data), ...Object.values(opt.state.get(p) ?? {}).map((v) => (typeof v === 'number' ? Buffer.from(String(v)) : bytesOf(v)))].map((b) => b.toString('hex')).join('.'))
-    .join('|');
 }
 
 describe('non-finite gradients', () => {
@@ -51,9 +46,9 @@ describe('non-finite gradients', () => {
           ref.step();
           grads(params, 2);
           (params[0].grad as FloatArray)[at] = bad;
-          const before = snapshot(opt, params);
+          const before = snapshot(opt, params, { grads: false });
           opt.step();
-          expect(snapshot(opt, params), `${backend.label} at ${at}`).to.equal(before);
+          expect(snapshot(opt, params, { grads: false }), `${backend.label} at ${at}`).to.equal(before);
           expect(opt.lastStepSkipped).to.equal(true);
           expect(opt.skippedSteps).to.equal(1);
           grads(params, 3);
@@ -61,7 +56,7 @@ describe('non-finite gradients', () => {
           await opt.stepAsync();
           ref.step();
           expect(opt.lastStepSkipped).to.equal(false);
-          expect(snapshot(opt, params), `${backend.label}: as if the bad step never happened`).to.equal(snapshot(ref, clean));
+          expect(snapshot(opt, params, { grads: false }), `${backend.label}: as if the bad step never happened`).to.equal(snapshot(ref, clean, { grads: false }));
         }
       }
     });
@@ -75,9 +70,9 @@ describe('non-finite gradients', () => {
     opt.step();
     expect(opt.state.size).to.equal(0);
     const ada = new Adagrad(params, { skipNonFinite: true });
-    const before = snapshot(ada, params);
+    const before = snapshot(ada, params, { grads: false });
     ada.step();
-    expect(snapshot(ada, params)).to.equal(before);
+    expect(snapshot(ada, params, { grads: false })).to.equal(before);
     expect(ada.skippedSteps).to.equal(1);
   });
 

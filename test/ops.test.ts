@@ -3,9 +3,8 @@
 import { expect } from 'chai';
 import { Parameter, RMSprop, ops, type FloatArray } from '../lib';
 import { CustomRMSprop } from '../examples/custom-rmsprop';
-import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
+import { everyBackend, hex, randomF32, resetBackend } from './helpers';
 
-const hex = (a: FloatArray) => bytesOf(a).toString('hex');
 
 describe('ops: elementwise kernels with PyTorch arithmetic', () => {
   afterEach(resetBackend);

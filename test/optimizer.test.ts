@@ -2,33 +2,10 @@
 // param groups and state dicts. Numerics against PyTorch: rmsprop-torch.test.ts.
 import { expect } from 'chai';
 import { Adagrad, Parameter, RMSprop, type StateDict, type TensorRecord } from '../lib';
-import { isDetached } from '../lib/tensor';
-import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
+import { bytesOf, everyBackend, hex, randomF32, resetBackend, snapshot } from './helpers';
 
 function param(n: number, seed = 1, shape?: number[]): Parameter {
   return new Parameter(randomF32(n, seed), shape);
-}
-
-/** An array's bytes as hex, or what it is when it has none to read. */
-function hex(a: unknown): string {
-  if (typeof a === 'bigint') return `${a}n`;
-  if (!ArrayBuffer.isView(a)) return JSON.stringify(a);
-  return isDetached(a.buffer) ? 'detached' : bytesOf(a).toString('hex');
-}
-
-/** Everything a failed call must leave untouched: params, grads and state, as bytes. */
-function snapshot(opt: RMSprop): string {
-  const parts: string[] = [];
-  for (const g of opt.paramGroups) {
-    for (const p of g.params) {
-      parts.push(hex(p.data), hex(p.grad));
-      for (const [k, v] of Object.entries(opt.state.get(p) ?? {})) {
-        parts.push(k, hex(v));
-      }
-    }
-    parts.push(JSON.stringify({ ...g, params: g.params.length }));
-  }
-  return parts.join('|');
 }
 
 describe('Parameter', () => {

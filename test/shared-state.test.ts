@@ -10,9 +10,8 @@ import { Adagrad, backendInfo, Parameter, RMSprop, useBackend } from '../lib';
 import { KernelBinding } from '../lib/kernel-binding';
 import { isDetached } from '../lib/tensor';
 import { SHARED_STATE_MAX_BYTES } from '../lib/state-slabs';
-import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
+import { everyBackend, hex, randomF32, resetBackend, snapshot, thrown } from './helpers';
 
-type Opt = RMSprop | Adagrad;
 
 const kinds = [
   {
@@ -37,19 +36,6 @@ function params(lengths: number[], seed = 1): Parameter[] {
   });
 }
 
-function hex(a: unknown): string {
-  if (!ArrayBuffer.isView(a)) return JSON.stringify(a);
-  return isDetached(a.buffer) ? 'detached' : bytesOf(a).toString('hex');
-}
-
-/** Params, grads and state as bytes: what a refused step must leave as it was. */
-function snapshot(opt: Opt): string {
-  return opt.paramGroups
-    .flatMap((g) => g.params)
-    .map((p) => [hex(p.data), hex(p.grad), ...Object.entries(opt.state.get(p) ?? {}).map(([k, v]) => `${k}=${hex(v)}`)].join(' '))
-    .join('|');
-}
-
 /**
  * Transfers `buffer`, which detaches it, and says whether it did: the native
  * backend's own external buffers are copied by a transfer instead, so they
@@ -58,15 +44,6 @@ function snapshot(opt: Opt): string {
 function detach(buffer: ArrayBufferLike): boolean {
   structuredClone(buffer, { transfer: [buffer as ArrayBuffer] });
   return isDetached(buffer);
-}
-
-async function thrown(f: () => unknown): Promise<Error> {
-  try {
-    await f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error');
 }
 
 const bigLength = SHARED_STATE_MAX_BYTES / 4; // float32 elements of the first size that is not shared
@@ -151,7 +128,8 @@ for (const kind of kinds) {
         expect((singles[1].state.get(alone[1])![kind.keys[0]] as Float32Array).buffer).to.not.equal(
           (singles[0].state.get(alone[0])![kind.keys[0]] as Float32Array).buffer,
         );
-        expect(snapshot(a), backend.label).to.equal(singles.map(snapshot).join('|'));
+        const bytes = (o: RMSprop | Adagrad) => snapshot(o, undefined, { groups: false });
+        expect(bytes(a), backend.label).to.equal(singles.map(bytes).join('|'));
       }
     });
 
