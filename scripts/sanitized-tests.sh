@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole mocha suite against an AddressSanitizer + UBSan build of the addon.
+# The mocha suite against an AddressSanitizer + UBSan build of the addon: the
+# full suite with SIMD_OPTIM_FULL_TESTS=1 (npm run test:all), else npm test's.
 #
 # Why ASan rather than valgrind: Node's JIT and its own allocator make
 # memcheck slow (tens of minutes) and noisy with false reports, while an
@@ -25,5 +26,7 @@ node --import tsx -e "const i = require('./lib').backendInfo();
   if (!i.nativeLoaded) { console.error('the ASan build of the addon did not load: ' + process.env.SIMD_OPTIM_BINDING); process.exit(1); }"
 # ASan's allocator keeps freed memory in quarantine by design, so the memory
 # sizes that test/memory.test.ts measures mean nothing here; the plain run
-# checks them.
-npx mocha 'test/**/*.test.ts' --ignore test/memory.test.ts
+# checks them (and its stress test in the full suite).
+files='test/*.test.ts'
+[ "${SIMD_OPTIM_FULL_TESTS:-}" = 1 ] && files='test/**/*.test.ts'
+npx mocha "$files" --ignore test/memory.test.ts --ignore test/full/memory-stress.test.ts

@@ -1,4 +1,4 @@
-// Issue 7's bad-input table, for RMSprop and Adagrad: every row must throw a
+// A table of bad inputs, for RMSprop and Adagrad: every row must throw a
 // TypeError or RangeError whose message names the argument and the value
 // received, and leave parameters, grads, state and hyperparameters
 // byte-identical. Step rows run on every backend and ISA, through step() and

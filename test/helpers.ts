@@ -100,3 +100,15 @@ export function runNode(code: string, env: Record<string, string> = {}, nodeFlag
   });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
+
+/**
+ * Set by `npm run test:all` (and CI): the full PyTorch matrices, and the
+ * stress, fuzz and crash tests. `npm test` runs a representative slice of
+ * each cross-check, to stay fast.
+ */
+export const fullTests = process.env.SIMD_OPTIM_FULL_TESTS === '1';
+
+/** All of `items` in the full suite; in `npm test`, only those `quick` keeps. */
+export function quickSlice<T>(items: readonly T[], quick: (item: T) => boolean): T[] {
+  return fullTests ? [...items] : items.filter(quick);
+}

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Adagrad, loadSafetensors, Parameter, readSafetensors, RMSprop, saveSafetensors, type StateDict, type TensorRecord } from '../lib';
 import { randomF32 } from './helpers';
 import { describeValue } from './torch/describe';
-import { pythonOracles, requireTorch } from './torch/python';
+import { oracleFor } from './torch/python';
 
 function trained(compat: '1.13' | '2.x') {
   const params = [new Parameter(randomF32(6, 1), [2, 3]), new Parameter(randomF32(3, 2)), new Parameter(randomF32(4, 3))];
@@ -86,8 +86,7 @@ describe('saveSafetensors / loadSafetensors', () => {
   describe('with Hugging Face safetensors (PyTorch 2.6 chroot)', function () {
     this.timeout(120_000);
     it('reads the files Node writes, and Node reads the file it writes', async function () {
-      const oracle = pythonOracles().find((o) => o.id === 'torch-2.6');
-      if (oracle === undefined) return requireTorch ? expect.fail('torch-2.6 is not installed') : this.skip();
+      const oracle = oracleFor(this, 'torch-2.6', ['safetensors']);
       const tmp = oracle.tempDir();
       try {
         const { opt } = trained('2.x');

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Adagrad, loadTorch, Optimizer, Parameter, RMSprop, torchBytes, type StateDict, type TensorRecord } from '../lib';
 import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
-import { pythonOracles, requireTorch } from './torch/python';
+import { oracleFor } from './torch/python';
 
 const param = (n: number, seed: number) => new Parameter(randomF32(n, seed));
 const group = (opt: Optimizer<object>, i: number) => opt.paramGroups[i] as unknown as Record<string, unknown>;
@@ -438,11 +438,7 @@ describe('what a ported PyTorch loop relies on', () => {
 
     for (const id of ['torch-1.13', 'torch-2.6'] as const) {
       it(`${id}: Node goes on bit for bit, with hyperparameters (and Adagrad's generation) from the file alone`, async function () {
-        const oracle = pythonOracles().find((o) => o.id === id);
-        if (oracle === undefined) {
-          if (requireTorch) throw new Error(`${id} is not installed (REQUIRE_TORCH=1): run scripts/setup-torch.sh`);
-          return this.skip();
-        }
+        const oracle = oracleFor(this, id);
         const dir = oracle.tempDir();
         try {
           const answer = oracle.run(script, request(dir.python)) as { scenarios: Record<string, { params: string[]; steps: Record<string, number> }> };
