@@ -178,7 +178,7 @@ export class NativeHost implements Host {
     this.cell = cell;
     // Before zeros: it lays arrays out for the native kernels only on the native backend.
     if (!this.unavailable) simd.useBackend('native');
-    // Params and grads from zeros, as the README tells users to allocate large
+    // Params and grads from zeros, as docs/threads-and-memory.md tells users to allocate large
     // ones: from 2 MiB on transparent huge pages, under 4 KiB pooled (between, plain typed arrays).
     this.params = makeParams(cell, (n) => simd.zeros(n, cell.dtype));
     this.opt = this.optimizer(this.params, cell);

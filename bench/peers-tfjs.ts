@@ -27,7 +27,7 @@ function missing(names: string[]): string[] {
  * with tsx's CommonJS hook only. tsx's CLI also registers an ESM loader on a
  * thread of its own, and that detaches an ArrayBuffer in the process, after
  * which V8 checks the buffer of every typed array whose length is read
- * (README, "Many small tensors").
+ * (bench/notes.md, "Many small tensors").
  */
 function tsxArgv(file: string): string[] {
   return [process.execPath, '--expose-gc', '--require', 'tsx/cjs', file];

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the two PyTorch oracles the test suite checks against (see
-# ../shared/spec/rmsprop-arithmetic.md and test/torch/README.md):
+# docs/spec/rmsprop-arithmetic.md and test/torch/README.md):
 #   - PyTorch 1.13.1: Debian bookworm's python3-torch, run as /usr/bin/python3
 #   - PyTorch 2.6.0:  Debian trixie's python3-torch, in a debootstrap chroot
 # Idempotent: each part is skipped when it is already in place. Needs root.
