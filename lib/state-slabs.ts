@@ -10,8 +10,7 @@
 // - Mid-sized ones (16 KiB to 2 MiB) of one key and dtype are laid out
 //   together in one native allocation, each placed against 4K aliasing, so
 //   that from 2 MiB in all they sit on 2 MiB huge pages, which none of them
-//   could alone (with `zeros` doing the same for params and grads, 100 ×
-//   100K momentum+centered steps about 20% faster). Each keeps an
+//   could alone (`zeros` does the same for params and grads). Each keeps an
 //   ArrayBuffer of its own (binding.d.ts allocStateViews).
 // - Large ones get an allocation of their own, on huge pages.
 import type { FloatArray, FloatDType } from './tensor';

@@ -24,20 +24,16 @@ namespace {
 constexpr size_t kAlign = 64;
 constexpr size_t kPage = 4096;
 // From this size (4K floats) a state buffer is placed relative to its
-// parameter's data within a page. At 16 KiB it was needed: with the params
-// and state of a 4K-float tensor allocated one after another at nearly the
-// same page offsets, AVX-512 momentum+centered ran at 1369 Melem/s, placed at
-// 2553. It costs up to 4 KiB per buffer (a quarter at 16 KiB, 6% at 64 KiB).
-// Smaller buffers stay where the allocator puts them: a thousand 400-byte
-// buffers placed by page offset packed into the same cache sets and ran at
-// half speed.
+// parameter's data within a page: the params and state of tensors this size,
+// allocated one after another, land at nearly the same page offsets, where
+// loads wait on stores (below). It costs up to 4 KiB per buffer. Smaller
+// buffers stay where the allocator puts them: placed by page offset, many of
+// them pack into the same cache sets. Measurements: bench/notes.md.
 constexpr size_t kPagePlacementMinBytes = size_t{16} << 10;
 // From this size a buffer starts on a 2 MiB boundary (plus its page offset)
 // and is advised to the kernel as transparent huge pages (Linux). Streaming
-// 16M floats through 4 KiB pages costs a TLB miss every 64 lines of every
-// stream, dearer still in a VM (two-level page walks): on this project's 2-core
-// Zen 4 VM, with THP on "madvise", a 16M-float step ran 17-45% faster with
-// every array on huge pages. Below 2 MiB no huge page fits.
+// through 4 KiB pages costs a TLB miss every 64 lines of every stream,
+// dearer still in a VM (two-level page walks). Below 2 MiB no huge page fits.
 constexpr size_t kHugePage = size_t{2} << 20;
 
 // SIMD_OPTIM_HUGE_PAGES=0 keeps every buffer on ordinary pages.
@@ -91,13 +87,12 @@ bool can_map(size_t bytes) {
 // kernels walk p, g and the state forward together, so if a loaded stream
 // sits a little below a stored one within the page, every load of it trails
 // a store of the other by one vector. V8 puts large arrays 16 bytes into a
-// page; 64-byte aligned state then sat 48 bytes above the grad, and
-// momentum+centered on 100K floats ran at half speed (AVX-512, Zen 4:
-// 1650 vs 3370 Melem/s). Each state buffer therefore starts a different
+// page; 64-byte aligned state then sat 48 bytes above the grad, and the step
+// ran at up to half speed. Each state buffer therefore starts a different
 // quarter page after its parameter's cache line: no two streams are close
 // within a page, and the state stays 64-byte aligned (the parameter's own
-// page offset, also free of aliasing, split every state access across two
-// cache lines and measured 10-25% slower in cache).
+// page offset, also free of aliasing, would split every state access across
+// two cache lines).
 struct Placement {
   size_t align;
   size_t offset;

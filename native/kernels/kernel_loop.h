@@ -135,10 +135,9 @@ inline void rmsprop_slice(const VecConsts<O>& k, const VecConsts<typename HalfOf
   // root or divide costs two 256-bit ones), else a full one. Its inputs are
   // read here, before the loop writes any of them, so the overlapped lanes
   // compute what the loop computes from the same inputs, and store the same
-  // bits. This replaces masked partial stores, which on Zen 4 stall the loads
-  // of whatever comes next in memory (measured: 1,000 adjacent tensors of 100
-  // floats, momentum+centered, AVX-512: 47 -> 37 us; plain 33 -> 31.5 us; one
-  // tensor of 100K floats takes 28 us).
+  // bits. Masked partial stores would do too, but on Zen 4 they stall the
+  // loads of whatever comes next in memory, which many small tensors side by
+  // side pay for at every tensor.
   const bool half = HalfOf<O>::kHas && n > W && rest != 0 && rest <= H::W;
   const bool full = n > W && rest != 0 && !half;
   Full full_tail;
