@@ -60,7 +60,8 @@ const TORCH_GROUP: TorchGroupSchema = {
 
 /**
  * `torch.optim.Adagrad`, bit for bit, in both PyTorch generations: a running
- * sum of squared gradients divides each step, so steps only shrink. Its state
+ * sum of squared gradients divides each step, so the effective learning rate
+ * only shrinks. Its state
  * (`sum`, `step`) is created with the optimizer, as in PyTorch. The operation
  * order is in docs/spec/adagrad-arithmetic.md.
  *

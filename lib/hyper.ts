@@ -10,7 +10,7 @@ import { checkHyper } from './errors';
  *
  * @example
  * ```ts
- * effectiveWindow(0.99);   // 100
+ * effectiveWindow(0.5);   // 2
  * ```
  */
 export function effectiveWindow(alpha: number): number {

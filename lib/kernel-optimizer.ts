@@ -22,7 +22,10 @@ export interface KernelOptions {
 
 /** Options of the optimizer as a whole (not per group, not in state dicts). */
 export interface OptimizerWideOptions {
-  /** See KernelOptimizer.skipNonFinite. Default false. */
+  /**
+   * When true, a step whose gradients contain NaN or ±Inf changes nothing and
+   * is counted in `skippedSteps`. Default false: they propagate as in PyTorch.
+   */
   skipNonFinite?: boolean;
 }
 

@@ -52,7 +52,7 @@ export interface StateDict {
 /** Why addParamGroup refuses a key it does not know, and what to do instead. */
 const OWN_KEYS_HINT =
   'to keep data of your own on a group (PyTorch allows any key), set it once the group is added: ' +
-  'opt.paramGroups[i].name = ...';
+  'Object.assign(opt.paramGroups[i], { name: ... })';
 
 /** camelCase ↔ snake_case, the only difference between our names and PyTorch's. */
 export const toSnake = (key: string): string => key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());
@@ -212,9 +212,10 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
   }
 
   /**
-   * Clears gradients: to null, or filled with zeros. The default is the
-   * group's PyTorch generation's (defaultSetToNone): null for 2.x, zeros for
-   * 1.13, whose zero_grad() has set_to_none=False.
+   * Clears gradients: to null (`setToNone` true), or filled with zeros
+   * (false). By default, each group follows its PyTorch generation: null
+   * under `compat: '2.x'`, zeros under `'1.13'`, whose zero_grad() had
+   * set_to_none=False; null in optimizers without `compat`.
    */
   zeroGrad(setToNone?: boolean): void {
     this.assertNotBusy('zeroGrad()');

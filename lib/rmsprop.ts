@@ -27,7 +27,7 @@ export interface RMSpropOptions extends KernelOptions {
   weightDecay: number;
   /** Momentum factor. Default 0. */
   momentum: number;
-  /** Normalize by the variance (v - E[g]²) instead of v. Default false. */
+  /** Divide by √(v − E[g]²) + ε, the gradient's variance, instead of √v + ε. Default false. */
   centered: boolean;
   /** Maximize the objective instead of minimizing. Default false. */
   maximize: boolean;
@@ -72,7 +72,7 @@ const STATE_KEYS = ['step', 'square_avg', 'momentum_buffer', 'grad_avg'];
  * native call per param group per step.
  *
  * v = α·v + (1-α)·g², then θ = θ - lr·g / (√v + ε); `centered` divides by
- * the variance instead, `momentum` keeps a buffer of the steps. The exact
+ * √(v − E[g]²) + ε instead, `momentum` keeps a buffer of the steps. The exact
  * operation order is in docs/spec/rmsprop-arithmetic.md.
  *
  * @example

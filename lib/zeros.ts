@@ -15,9 +15,10 @@ const HUGE_PAGE_BYTES = 2 ** 21;
  * array on the JS backend, are `new Float32Array(length)`.
  *
  * Allocate parameters and grads once and reuse them. Arrays from 16 KiB up,
- * and those under 4 KiB, are external buffers: `postMessage` and
- * `structuredClone` copy them rather than transfer them. The layouts and what
- * they gain are in docs/threads-and-memory.md.
+ * and those under 4 KiB, are external buffers, which `postMessage` and
+ * `structuredClone` never transfer: Node 20 copies them, Node 21 and later
+ * throw a DataCloneError. The layouts and what they gain are in
+ * docs/threads-and-memory.md.
  *
  * `zeros(n)` is a Float32Array; `zeros(n, 'float64')` a Float64Array.
  *
