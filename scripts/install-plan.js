@@ -16,38 +16,48 @@ const HOW_TO_BUILD =
  * @param {string} facts.platform     e.g. linux-x64, linux-x64-musl, darwin-arm64
  * @param {{file: string, loads: boolean, error?: string} | null} facts.prebuild  the prebuild for this platform
  * @param {string | null} facts.cmakeJs  cmake-js's CLI, if it can be resolved
- * @returns {{action: 'skip' | 'prebuild' | 'build' | 'none', message: string, exitCode?: number, file?: string}}
+ * @returns {{action: 'skip' | 'prebuild' | 'build' | 'none', level: 'log' | 'warn' | 'error', message: string, exitCode?: number}}
  */
 function decide(facts) {
-  if (facts.skip) return { action: 'skip', message: 'simd-optim: SIMD_OPTIM_SKIP_BUILD=1, not installing the native addon', exitCode: 0 };
+  if (facts.skip) {
+    return { action: 'skip', level: 'log', message: 'simd-optim: SIMD_OPTIM_SKIP_BUILD=1, not installing the native addon', exitCode: 0 };
+  }
   const { prebuild } = facts;
   if (prebuild && prebuild.loads && !facts.fromSource) {
-    return { action: 'prebuild', file: prebuild.file, message: `simd-optim: using the prebuilt addon for ${facts.platform}`, exitCode: 0 };
+    return { action: 'prebuild', level: 'log', message: `simd-optim: using the prebuilt addon for ${facts.platform}`, exitCode: 0 };
   }
   if (facts.cmakeJs) {
     const why = facts.fromSource ? 'npm_config_build_from_source is set'
       : prebuild ? `the prebuilt addon for ${facts.platform} does not load here (${prebuild.error})`
       : `no prebuilt addon for ${facts.platform}`;
-    return { action: 'build', message: `simd-optim: ${why}; building from source with cmake-js` };
+    return { action: 'build', level: 'log', message: `simd-optim: ${why}; building from source with cmake-js` };
   }
   const why = facts.fromSource ? 'npm_config_build_from_source is set but cmake-js is not installed'
     : prebuild ? `the prebuilt addon for ${facts.platform} does not load here (${prebuild.error})`
     : `no prebuilt addon for ${facts.platform}`;
-  return none(facts.strict, why);
+  return fallback(facts, why);
 }
 
-/** After a source build: nothing to say if it worked, else the pure-JS fallback (or failure in strict mode). */
+/** After a source build: nothing to say if it worked, else what the package falls back to. */
 function afterBuild(facts, status) {
-  if (status.ok) return { action: 'built', message: '', exitCode: 0 };
-  return none(facts.strict, `building from source failed (${status.why})`, false);
+  if (status.ok) return { action: 'built', level: 'log', message: '', exitCode: 0 };
+  return fallback(facts, `building from source failed (${status.why})`, false);
 }
 
-function none(strict, why, howTo = true) {
+/**
+ * No source build: a prebuild that loads is still a native addon (the loader
+ * finds it at run time); without one the package runs on pure JS, which
+ * strict mode refuses.
+ */
+function fallback(facts, why, howTo = true) {
   const rest = howTo ? `; ${HOW_TO_BUILD}` : '';
-  if (strict) {
-    return { action: 'none', exitCode: 1, message: `simd-optim: ${why}, and CI=true or SIMD_OPTIM_REQUIRE_NATIVE=1 requires the native addon${rest}` };
+  if (facts.prebuild && facts.prebuild.loads) {
+    return { action: 'prebuild', level: 'warn', exitCode: 0, message: `simd-optim: ${why}, so the prebuilt addon for ${facts.platform} will be used${rest}` };
   }
-  return { action: 'none', exitCode: 0, message: `simd-optim: ${why}, so the pure-JS backend will be used${rest}` };
+  if (facts.strict) {
+    return { action: 'none', level: 'error', exitCode: 1, message: `simd-optim: ${why}, and CI=true or SIMD_OPTIM_REQUIRE_NATIVE=1 requires the native addon${rest}` };
+  }
+  return { action: 'none', level: 'warn', exitCode: 0, message: `simd-optim: ${why}, so the pure-JS backend will be used${rest}` };
 }
 
 module.exports = { decide, afterBuild, HOW_TO_BUILD };

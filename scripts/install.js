@@ -70,11 +70,7 @@ function main(env = process.env, sideEffects = io) {
     sideEffects.log(plan.message);
     plan = afterBuild(facts, sideEffects.buildFromSource(facts.cmakeJs));
   }
-  if (plan.message) {
-    if (plan.exitCode !== 0) sideEffects.error(plan.message);
-    else if (plan.action === 'none') sideEffects.warn(plan.message);
-    else sideEffects.log(plan.message);
-  }
+  if (plan.message) sideEffects[plan.level](plan.message);
   return plan.exitCode;
 }
 

@@ -118,7 +118,11 @@ describe('install: what it decides', () => {
     expect(r.log[0]).to.include('npm_config_build_from_source is set');
     const without = run({ prebuild: 'loads' }, { npm_config_build_from_source: 'true' });
     expect([without.built, without.code, without.warn.length]).to.deep.equal([0, 0, 1]);
-    expect(without.warn[0]).to.include('cmake-js is not installed');
+    expect(without.warn[0]).to.include('cmake-js is not installed, so the prebuilt addon for linux-x64 will be used');
+    expect(run({ prebuild: 'loads' }, { npm_config_build_from_source: 'true', CI: 'true' }).code, 'a native addon all the same').to.equal(0);
+    const failed = run({ prebuild: 'loads', cmakeJs: true, buildFails: true }, { npm_config_build_from_source: 'true', CI: 'true' });
+    expect([failed.built, failed.code]).to.deep.equal([1, 0]);
+    expect(failed.warn[0]).to.include('building from source failed (cmake-js exited with 1), so the prebuilt addon for linux-x64 will be used');
     expect(run({ prebuild: 'loads', cmakeJs: true }, { npm_config_build_from_source: 'false' }).built).to.equal(0);
   });
 
