@@ -2,7 +2,9 @@
 # Makes the Debian bullseye chroot that the prebuilt binaries are compiled in
 # (scripts/prebuild.sh): bullseye's glibc 2.31 is the oldest any binary built
 # there needs, so the prebuilds load on Ubuntu 20.04, Debian 11 and later.
-# Holds gcc 10 for x86-64 and for arm64 (cross), cmake and make; no Node.
+# Holds gcc 10 for x86-64 and for arm64 (cross), cmake and make. The build
+# uses no Node (scripts/package-tests.sh adds bullseye's, to load a prebuild
+# on glibc 2.31).
 # Idempotent: a ready chroot is left as it is. Needs root. Prints its path.
 set -euo pipefail
 

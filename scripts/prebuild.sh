@@ -3,12 +3,11 @@
 # Debian bullseye chroot (scripts/bullseye-chroot.sh), so that it needs at most
 # glibc 2.31, with libstdc++ and libgcc linked in and symbols stripped, then
 # places both in prebuilds/ as pkg-prebuilds names them and checks their
-# version needs (scripts/check-prebuild.js). Node is not in the chroot: cmake
-# runs there directly, given the Node-API and node-addon-api headers from
-# node_modules. Needs root and `npm install` done.
+# version needs (scripts/check-prebuild.js). cmake runs in the chroot
+# directly, without Node or cmake-js, given the Node-API and node-addon-api
+# headers from node_modules. Needs root and `npm install` done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 
 log() { printf '[prebuild] %s\n' "$*" >&2; }
 jobs=2
