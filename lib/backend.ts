@@ -4,9 +4,10 @@
 //   SIMD_OPTIM_BACKEND=native  the addon or an error, no fallback
 //   SIMD_OPTIM_ISA=scalar|avx2|avx512|neon   force a kernel ISA (native)
 //   SIMD_OPTIM_BINDING=/path/simd_optim.node  load this build of the addon
+//     (else a local build, else the prebuild for this platform: addon-file.ts)
 //   SIMD_OPTIM_THREADS=n, SIMD_OPTIM_HUGE_PAGES=0|1   read by the addon, checked here
-import * as path from 'node:path';
 import type * as Binding from '../binding';
+import { addonFile } from './addon-file';
 import { describe, typeError } from './errors';
 import { adagradStep } from './reference/adagrad';
 import { elementwise as jsElementwise } from './reference/elementwise';
@@ -160,10 +161,9 @@ function nativeBackendOf(binding: typeof Binding): Backend {
 }
 
 function loadNative(): { binding?: typeof Binding; error?: string } {
-  const file = process.env.SIMD_OPTIM_BINDING || path.join(__dirname, '..', 'build', 'Release', 'simd_optim.node');
   let binding: typeof Binding;
   try {
-    binding = require(file) as typeof Binding;
+    binding = require(addonFile()) as typeof Binding;
   } catch (e) {
     return { error: `${(e as Error).message.split('\n')[0]} (run \`npm rebuild simd-optim\` to build it)` };
   }

@@ -6,12 +6,13 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Adagrad, Parameter, RMSprop, backendInfo, useBackend, zeros } from '../lib';
+import { addonFile } from '../lib/addon-file';
 import { bytesOf, everyBackend, randomF32, resetBackend, runNode } from './helpers';
 
 const root = path.resolve(__dirname, '..');
 const requireNative = process.env.CI === 'true' || process.env.SIMD_OPTIM_REQUIRE_NATIVE === '1';
 /** The addon lib/backend.ts loaded (SIMD_OPTIM_BINDING points the sanitizer run at its own build). */
-const bindingPath = process.env.SIMD_OPTIM_BINDING || path.join(root, 'build', 'Release', 'simd_optim.node');
+const bindingPath = backendInfo().nativeLoaded ? addonFile() : '';
 
 const HUGE_PAGE = 2 ** 21;
 /** The kernel's THP mode ("always", "madvise", "never"), or undefined without THP. */
@@ -167,7 +168,7 @@ describe('backends and ISAs', () => {
       for (let s = 0; s < 3; s++) { w.grad = new Float32Array(37).map((_, i) => Math.sin(i + s)); opt.step(); }
       const st = opt.state.get(w);
       console.log(JSON.stringify({ external: backendInfo().externalBuffers,
-        alignments: ['square_avg', 'momentum_buffer', 'grad_avg'].map((k) => require(process.env.SIMD_OPTIM_BINDING || './build/Release/simd_optim.node').addressAlignment(st[k]) >= 64),
+        alignments: ['square_avg', 'momentum_buffer', 'grad_avg'].map((k) => require(require('./lib/addon-file').addonFile()).addressAlignment(st[k]) >= 64),
         bufferBytes: st.square_avg.buffer.byteLength,
         placed: (() => {
           const big = new Float32Array((1 << 15) + 3).subarray(3, 3 + (1 << 15));
@@ -175,7 +176,7 @@ describe('backends and ISAs', () => {
           const o = new RMSprop([p]);
           p.grad = new Float32Array(1 << 15).fill(1);
           o.step();
-          const b = require(process.env.SIMD_OPTIM_BINDING || './build/Release/simd_optim.node');
+          const b = require(require('./lib/addon-file').addonFile());
           return b.pageOffset(o.state.get(p).square_avg) === ((b.pageOffset(big) & ~63) + 1024) % 4096;
         })(),
         data: Buffer.from(w.data.buffer).toString('hex') }));`;
@@ -332,7 +333,7 @@ describe('backends and ISAs', () => {
     if (!backendInfo().nativeLoaded || process.platform !== 'linux' || thpMode() === undefined) this.skip();
     const code = `
       const { Parameter, RMSprop, backendInfo, zeros } = require('./lib');
-      const b = require(process.env.SIMD_OPTIM_BINDING || './build/Release/simd_optim.node');
+      const b = require(require('./lib/addon-file').addonFile());
       const fs = require('node:fs');
       const advised = (a) => {
         const at = b.addressOf(a);

@@ -9,10 +9,11 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Adagrad, backendInfo, Parameter, RMSprop, useBackend, zeros } from '../lib';
+import { addonFile } from '../lib/addon-file';
 import { bytesOf, randomF32, resetBackend, runNode } from './helpers';
 
 const root = path.resolve(__dirname, '..');
-const bindingPath = process.env.SIMD_OPTIM_BINDING || path.join(root, 'build', 'Release', 'simd_optim.node');
+const bindingPath = backendInfo().nativeLoaded ? addonFile() : '';
 const PAGE = 4096;
 const HUGE_PAGE = 2 ** 21;
 
