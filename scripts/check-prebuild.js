@@ -7,6 +7,7 @@
 //   node scripts/check-prebuild.js ARCH FILE [ARCH FILE ...]   (ARCH: x64 | arm64)
 'use strict';
 const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
 
 const GLIBC_FLOOR = '2.31';
 const MACHINES = { x64: 'Advanced Micro Devices X86-64', arm64: 'AArch64' };
@@ -54,6 +55,11 @@ function main(args) {
   let failed = false;
   for (let i = 0; i < args.length; i += 2) {
     const [arch, file] = [args[i], args[i + 1]];
+    if (!fs.existsSync(file)) {
+      console.error(`  FAIL ${file}: missing (npm run prebuild makes it)`);
+      failed = true;
+      continue;
+    }
     const text = execFileSync('readelf', ['--wide', '-h', '-d', '-S', '-V', file], { encoding: 'utf8' });
     const { problems, summary } = check(arch, parseReadelf(text));
     console.log(`${file}: ${summary}`);

@@ -4,9 +4,12 @@
 #      live against both oracles, and the stress, fuzz and crash tests of test/full/;
 #   2. the API reference in docs/api/ is what the TSDoc comments make;
 #   3. the C++ kernel tests: every ISA, under ASan + UBSan, NEON under qemu;
-#   4. the full mocha suite again, against an ASan + UBSan build of the addon.
+#   4. the package as users get it: prebuilds for linux-x64 and linux-arm64,
+#      the packed tarball installed with no compiler, arm64 under qemu;
+#   5. the full mocha suite again, against an ASan + UBSan build of the addon.
 # Set REQUIRE_TORCH=1 to make a missing PyTorch oracle a failure (CI does).
-# Installs the cross compiler and qemu with apt-get when they are missing.
+# Needs root: it installs the cross compiler, qemu and a Debian bullseye chroot
+# for the prebuilds when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +26,9 @@ node scripts/check-api-docs.js
 
 section "C++ kernel tests"
 bash scripts/native-tests.sh
+
+section "the package: prebuilds, a fresh install with no compiler, arm64 under qemu"
+bash scripts/package-tests.sh
 
 section "mocha, full suite, against an ASan + UBSan build of the addon"
 bash scripts/sanitized-tests.sh
