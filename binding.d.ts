@@ -125,7 +125,10 @@ export declare function info(): NativeInfo;
 /** Switches every later step to the given ISA's kernels. Throws if it cannot run here. */
 export declare function setIsa(name: string): void;
 
-/** The largest power of two (up to 4096) dividing the address of the view's first byte. For tests. */
+// The test build only (simd_optim_test.node, native/test_exports.h): the
+// addon users get has none of these three.
+
+/** The largest power of two (up to 4096) dividing the address of the view's first byte. */
 export declare function addressAlignment(view: ArrayBufferView): number;
 
 /** Where a view's first byte sits within its 4 KiB page (for tests of allocState's placement). */

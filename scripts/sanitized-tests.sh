@@ -12,14 +12,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out=build-asan
-node node_modules/cmake-js/bin/cmake-js compile --out "$out" --CDCMAKE_BUILD_TYPE=RelWithDebInfo \
+# The test build of the addon (test/setup.ts), which the suite needs.
+node node_modules/cmake-js/bin/cmake-js configure --out "$out" --CDCMAKE_BUILD_TYPE=RelWithDebInfo --CDSIMD_OPTIM_TEST_ADDON=ON \
   "--CDCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
   "--CDCMAKE_SHARED_LINKER_FLAGS=-fsanitize=address,undefined" >/dev/null
+node node_modules/cmake-js/bin/cmake-js build --out "$out" >/dev/null
 
 export LD_PRELOAD="$(g++ -print-file-name=libasan.so) $(g++ -print-file-name=libubsan.so)"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-export SIMD_OPTIM_BINDING="$PWD/$out/Release/simd_optim.node"
+export SIMD_OPTIM_BINDING="$PWD/$out/Release/simd_optim_test.node"
 # Without the instrumented addon the suite would fall back to pure JS and
 # skip the native tests, passing while checking nothing: make sure it loads.
 node --import tsx -e "const i = require('./lib').backendInfo();

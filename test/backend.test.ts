@@ -72,6 +72,15 @@ describe('backends and ISAs', () => {
     }
   });
 
+  it('keeps the exports only tests need out of the addon users get', function () {
+    const release = path.join(root, 'build', 'Release', 'simd_optim.node');
+    if (!fs.existsSync(release)) this.skip();
+    const testOnly = ['addressAlignment', 'pageOffset', 'addressOf'];
+    const exported = (file: string) => testOnly.filter((name) => typeof require(file)[name] === 'function');
+    expect(exported(release), 'simd_optim.node').to.deep.equal([]);
+    expect(exported(path.join(root, 'build', 'Release', 'simd_optim_test.node')), 'simd_optim_test.node').to.deep.equal(testOnly);
+  });
+
   it('makes one native call per param group per step, binding arrays only when they change', function () {
     if (!backendInfo().nativeLoaded) this.skip();
     const binding = require(bindingPath);
