@@ -10,7 +10,7 @@ import { ravineChart } from './charts/ravine';
 import { stepSizeChart } from './charts/step-size';
 import { loadDigits, trainTestSplit } from './data';
 import { ProgressBar } from './progress';
-import { ravineTrajectories } from './ravine';
+import { runRavine } from './ravine-tuning';
 import { loadRenderer, type Renderer } from './render';
 import { BATCH_SIZE, RUNS, runSpec, type RunResult } from './runs';
 import { summarizeSweep, sweepJobs } from './sweep';
@@ -121,7 +121,7 @@ async function demo(argv: string[]): Promise<void> {
     runs.push(result);
   }
 
-  const ravine = ravineTrajectories();
+  const ravine = runRavine();
 
   const jobs = sweepJobs(preset.sweep);
   const sweepBar = new ProgressBar(`α × batch sweep (${jobs.length} runs, ${sweepThreads()} threads)`.padEnd(30));
