@@ -137,6 +137,20 @@ export class Mlp {
     return { loss: loss / data.n, accuracy: correct / data.n };
   }
 
+  /**
+   * Hidden units that no image of `data` switches on (ReLU off for all):
+   * they pass no gradient, so their weights stop learning.
+   */
+  deadUnits(data: Dataset): number {
+    const nz = nonzeroPixels(data);
+    const fired = new Uint8Array(HIDDEN);
+    for (let row = 0; row < data.n; row++) {
+      this.forward(data, nz, row, data.y[row]);
+      for (let j = 0; j < HIDDEN; j++) if (this.hidden[j] > 0) fired[j] = 1;
+    }
+    return HIDDEN - fired.reduce((a, b) => a + b, 0);
+  }
+
   /** Image `row` of `data`: fills `hidden` (post-ReLU) and `probs` (softmax); returns its cross-entropy. */
   private forward(data: Dataset, { offsets, pixels }: NonzeroPixels, row: number, label: number): number {
     const { hidden, probs } = this;

@@ -75,6 +75,8 @@ export interface RunResult {
   stepSizes: StepSizeRecord[];
   finalTrainLoss: number;
   testAccuracy: number;
+  /** Hidden units that no training image switches on at the end (see Mlp.deadUnits). */
+  deadUnits: number;
   seconds: number;
 }
 
@@ -150,6 +152,7 @@ export function runSpec(spec: RunSpec, split: { train: Dataset; test: Dataset },
     stepSizes: r.stepSizes,
     finalTrainLoss: last.trainLoss,
     testAccuracy: last.testAccuracy,
+    deadUnits: r.model.deadUnits(split.train),
     seconds: r.seconds,
   };
 }

@@ -43,3 +43,12 @@ export function colorScale(labels: string[]): { domain: string[]; range: string[
 }
 
 export const runLabel = (r: RunResult) => `${r.label}, lr=${r.lr}`;
+
+/** Tick values at the powers of ten that span `values` (positive, finite ones): a log axis labelled 1e-3, 1e-2, … and nothing between. */
+export function decadeTicks(values: number[]): number[] {
+  const logs = values.filter((v) => v > 0 && Number.isFinite(v)).map(Math.log10);
+  if (logs.length === 0) return [];
+  const ticks: number[] = [];
+  for (let k = Math.floor(Math.min(...logs)); k <= Math.ceil(Math.max(...logs)); k++) ticks.push(Number(`1e${k}`));
+  return ticks;
+}
