@@ -13,22 +13,39 @@ function demo(args: string[]) {
   return spawnSync(process.execPath, [cli, 'demo', ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
 }
 
+/** The parts of results.json the checks read (null: a number JSON cannot hold, from a diverged run). */
+interface LrResult { lr: number; loss: number | null; seedLosses: (number | null)[] }
+interface SweepCell { alpha: number; batchSize: number; seeds: number; bestLr: number; edge: 'low' | 'high' | null; finalTrainLoss: number | null; seedLosses: (number | null)[]; byLr: LrResult[] }
+interface Results {
+  runs: { id: string; testAccuracy: number }[];
+  sweep: { steps: number; seeds: number; startLrs: number[]; ladder: number[]; cells: SweepCell[]; runs: unknown[] };
+}
+
+const worst = (x: number | null) => (x === null ? Infinity : x);
+const geometricMean = (xs: (number | null)[]) =>
+  xs.some((x) => x === null) ? Infinity : Math.exp(xs.reduce<number>((a, x) => a + Math.log(x as number), 0) / xs.length);
+
 describe('simd-optim demo', function () {
   this.timeout(180_000);
 
   let out: string;
+  let quick: ReturnType<typeof demo>;
+  let quickSeconds: number;
+  let results: Results;
   before(() => {
     out = fs.mkdtempSync(path.join(os.tmpdir(), 'simd-optim-demo-'));
+    const started = Date.now();
+    quick = demo(['--quick', '--out', out]);
+    quickSeconds = (Date.now() - started) / 1000;
+    if (quick.status === 0) results = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8'));
   });
   after(() => fs.rmSync(out, { recursive: true, force: true }));
 
   it('--quick trains all five runs, prints the table, writes four charts as SVG and PNG', () => {
-    const started = Date.now();
-    const r = demo(['--quick', '--out', out]);
-    const seconds = (Date.now() - started) / 1000;
+    const r = quick;
     expect(r.status, r.stderr).to.equal(0);
-    // About 6 s on an idle 2-core machine; the bound is loose because CI machines are shared.
-    expect(seconds, 'wall time of --quick').to.be.below(60);
+    // About 12 s on an idle 2-core machine; the bound is loose because CI machines are shared.
+    expect(quickSeconds, 'wall time of --quick').to.be.below(60);
 
     for (const label of ['RMSprop α=0.9', 'RMSprop α=0.99', 'RMSprop centered+momentum 0.9', 'Adagrad', 'SGD']) {
       const escaped = label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -47,11 +64,64 @@ describe('simd-optim demo', function () {
       expect(png.length, `${name}.png size`).to.be.above(20_000);
     }
 
-    const results = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8'));
-    const accuracy = (id: string) => results.runs.find((run: { id: string }) => run.id === id).testAccuracy;
+    const accuracy = (id: string) => results.runs.find((run) => run.id === id)!.testAccuracy;
     expect(accuracy('rmsprop-0.9'), 'RMSprop α=0.9 test accuracy').to.be.above(0.9);
     expect(accuracy('rmsprop-0.99'), 'RMSprop α=0.99 test accuracy').to.be.above(0.9);
-    expect(results.sweep, 'α × batch cells').to.have.length(16);
+  });
+
+  it('α × batch: every cell has its seeds, and its best lr is the lowest geometric mean of those it tried', () => {
+    const { cells, seeds } = results.sweep;
+    expect(cells, 'α × batch cells').to.have.length(16);
+    expect(seeds, '--quick seeds').to.equal(2);
+    for (const c of cells) {
+      const name = `α=${c.alpha} batch ${c.batchSize}`;
+      expect(c.seeds, name).to.equal(seeds);
+      for (const r of c.byLr) {
+        expect(r.seedLosses, `${name} lr ${r.lr}: one loss per seed`).to.have.length(seeds);
+        expect(worst(r.loss), `${name} lr ${r.lr}: geometric mean`).to.be.closeTo(geometricMean(r.seedLosses), 1e-12);
+      }
+      const best = c.byLr.reduce((b, r) => (worst(r.loss) < worst(b.loss) ? r : b));
+      expect(c.bestLr, `${name}: best lr`).to.equal(best.lr);
+      expect(c.seedLosses, `${name}: the winner's seeds`).to.deep.equal(best.seedLosses);
+    }
+  });
+
+  it('α × batch: each cell widened its lr search until its winner had a worse lr on both sides, or marks it as an edge winner', () => {
+    const { cells, startLrs, ladder } = results.sweep;
+    for (const c of cells) {
+      const name = `α=${c.alpha} batch ${c.batchSize}`;
+      const tried = c.byLr.map((r) => r.lr);
+      expect(tried, `${name}: lrs tried, in order`).to.deep.equal([...tried].sort((a, b) => a - b));
+      for (const lr of startLrs) expect(tried, `${name} starts at ${lr}`).to.include(lr);
+      // A contiguous stretch of the ladder: the search only ever steps one half decade out.
+      const first = ladder.indexOf(tried[0]);
+      expect(first, `${name}: ${tried[0]} on the ladder`).to.be.at.least(0);
+      expect(tried, name).to.deep.equal(ladder.slice(first, first + tried.length));
+      const expected = c.bestLr === tried[0] ? 'low' : c.bestLr === tried[tried.length - 1] ? 'high' : null;
+      expect(c.edge, `${name}: edge mark`).to.equal(expected);
+      // It stops at an edge only where the ladder ends.
+      if (c.edge === 'low') expect(c.bestLr, name).to.equal(ladder[0]);
+      if (c.edge === 'high') expect(c.bestLr, name).to.equal(ladder[ladder.length - 1]);
+    }
+  });
+
+  it('α × batch chart: an edge winner is marked, a cell shows its seeds\' range', () => {
+    // The quick run's winners are all inside their search, so mark one by hand.
+    const { sweepChart } = require(path.join(root, 'dist', 'demo', 'charts', 'alpha-batch.js'));
+    const sweep = structuredClone(results.sweep);
+    sweep.cells[0].edge = 'high';
+    sweep.cells[1].edge = 'low';
+    const spec = JSON.stringify(sweepChart(sweep).spec);
+    expect(spec).to.include(`lr ${sweep.cells[0].bestLr} ▶ edge`).and.include(`lr ${sweep.cells[1].bestLr} ◀ edge`);
+    expect(spec, 'legend of the marks').to.include('2 winners at the edge of its search');
+    const plain = JSON.stringify(sweepChart(results.sweep).spec);
+    expect(plain).not.to.match(/[◀▶] edge/);
+    expect(plain).to.include('Every winner has a worse lr on both sides');
+    const svg = fs.readFileSync(path.join(out, 'alpha-batch.svg'), 'utf8');
+    const c = results.sweep.cells[0];
+    const format = (x: number) => (x < 1e-3 ? x.toExponential(1) : String(Number(x.toPrecision(2))));
+    const losses = c.seedLosses as number[];
+    expect(svg, 'range over the seeds').to.include(`${format(Math.min(...losses))}–${format(Math.max(...losses))}`);
   });
 
   it('without the chart libraries (installed without dev dependencies): --no-charts works, charts name what to install', () => {
