@@ -7,6 +7,7 @@ import { cpus } from 'os';
 import { join } from 'path';
 import { Worker } from 'worker_threads';
 import type { Dataset } from './data';
+import type { TuneJob, TuneJobResult } from './lr-tuning';
 import type { SweepJob, SweepJobResult } from './sweep';
 import { jobCost, runTrainingJob, type TrainingJob, type TrainingJobResult } from './training-jobs';
 
@@ -56,6 +57,7 @@ export class TrainingPool {
   }
 
   run(job: SweepJob): Promise<SweepJobResult>;
+  run(job: TuneJob): Promise<TuneJobResult>;
   run(job: TrainingJob): Promise<TrainingJobResult> {
     if (this.failure !== null) return Promise.reject(this.failure);
     if (this.workers.length === 0) {

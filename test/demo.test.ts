@@ -124,6 +124,33 @@ describe('simd-optim demo', function () {
     expect(svg, 'range over the seeds').to.include(`${format(Math.min(...losses))}–${format(Math.max(...losses))}`);
   });
 
+  it("the five runs' learning rates sit inside the tuning grid, not at its edges", () => {
+    const { RUNS } = require(path.join(root, 'dist', 'demo', 'runs.js'));
+    const { TUNE_GRID } = require(path.join(root, 'dist', 'demo', 'lr-tuning.js'));
+    expect(RUNS).to.have.length(5);
+    for (const spec of RUNS as { label: string; lr: number }[]) {
+      const at = TUNE_GRID.indexOf(spec.lr);
+      expect(at, `${spec.label}: lr ${spec.lr} on the grid`).to.be.above(0);
+      expect(at, `${spec.label}: lr ${spec.lr} below the grid's top`).to.be.below(TUNE_GRID.length - 1);
+    }
+  });
+
+  it('the tuning tool picks, for each run, the lr of lowest geometric mean loss (a 1-epoch try)', () => {
+    const file = path.join(out, 'tune.json');
+    const r = spawnSync(process.execPath, [path.join(root, 'dist', 'demo', 'tune-lrs.js'), '--epochs', '1', '--seeds', '2', '--out', file], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    // 1 when a pick differs from the demo's 40-epoch lrs, as it may after one epoch.
+    expect(r.status, r.stderr).to.be.oneOf([0, 1]);
+    expect(r.stdout.match(/: best /g), r.stdout).to.have.length(5);
+    const tuned = JSON.parse(fs.readFileSync(file, 'utf8'));
+    expect(tuned.epochs).to.equal(1);
+    for (const s of tuned.summary as { label: string; bestLr: number; byLr: LrResult[] }[]) {
+      expect(s.byLr, s.label).to.have.length(tuned.grid.length);
+      for (const x of s.byLr) expect(x.seedLosses, `${s.label} lr ${x.lr}`).to.have.length(2);
+      const best = s.byLr.reduce((b, x) => (worst(x.loss) < worst(b.loss) ? x : b));
+      expect(s.bestLr, s.label).to.equal(best.lr);
+    }
+  });
+
   it('without the chart libraries (installed without dev dependencies): --no-charts works, charts name what to install', () => {
     // A copy of the package with no node_modules above it, as a user's install without devDependencies sees it.
     const pkg = path.join(out, 'package');
