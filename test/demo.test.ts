@@ -16,8 +16,11 @@ function demo(args: string[]) {
 /** The parts of results.json the checks read (null: a number JSON cannot hold, from a diverged run). */
 interface LrResult { lr: number; loss: number | null; seedLosses: (number | null)[] }
 interface SweepCell { alpha: number; batchSize: number; seeds: number; bestLr: number; edge: 'low' | 'high' | null; finalTrainLoss: number | null; seedLosses: (number | null)[]; byLr: LrResult[] }
+interface StepSizeRecord { step: number; capShare: number; neverShare: number }
+interface RavineTuning { id: string; label: string; lr: number; edge: boolean; scores: { lr: number; score: number | null }[] }
 interface Results {
-  runs: { id: string; testAccuracy: number }[];
+  runs: { id: string; lr: number; testAccuracy: number; deadUnits: number; stepSizes: StepSizeRecord[] }[];
+  ravine: { steps: number; window: { from: number; to: number }; floor: number; grid: number[]; tuning: RavineTuning[]; points: { optimizer: string; step: number; loss: number }[] };
   sweep: { steps: number; seeds: number; startLrs: number[]; ladder: number[]; cells: SweepCell[]; runs: unknown[] };
 }
 
@@ -122,6 +125,51 @@ describe('simd-optim demo', function () {
     const format = (x: number) => (x < 1e-3 ? x.toExponential(1) : String(Number(x.toPrecision(2))));
     const losses = c.seedLosses as number[];
     expect(svg, 'range over the seeds').to.include(`${format(Math.min(...losses))}–${format(Math.max(...losses))}`);
+  });
+
+  it('step size: the share of weights whose factor sits at the cap lr/ε, and the dead units, are recorded and drawn', () => {
+    const tracked = results.runs.filter((r) => r.stepSizes.length > 0);
+    expect(tracked.map((r) => r.id)).to.deep.equal(['rmsprop-0.9', 'rmsprop-0.99', 'adagrad']);
+    for (const run of results.runs) expect(run.deadUnits, `${run.id} dead units`).to.be.a('number').within(0, 32);
+    for (const run of tracked) {
+      for (const s of run.stepSizes) {
+        expect(s.capShare, `${run.id} step ${s.step}`).to.be.within(0, 1);
+        expect(s.neverShare, `${run.id} step ${s.step}: never a gradient is at the cap too`).to.be.within(0, s.capShare);
+        // Adagrad's sum of g² never decays: only a weight that never had a gradient is at the cap.
+        if (run.id === 'adagrad') expect(s.capShare, `adagrad step ${s.step}`).to.equal(s.neverShare);
+      }
+    }
+    // RMSprop's v decays for weights that went quiet: more are at the cap than never had a gradient.
+    const last = tracked[0].stepSizes[tracked[0].stepSizes.length - 1];
+    expect(last.capShare, 'RMSprop α=0.9 at the end').to.be.above(last.neverShare);
+    const svg = fs.readFileSync(path.join(out, 'step-size.svg'), 'utf8');
+    expect(svg).to.include('at the cap lr/ε').and.include('of which never a gradient (v = 0)');
+  });
+
+  it('ravine: every optimizer gets the lr of lowest median f over the second half, from one grid, inside it', () => {
+    const { steps, window, floor, grid, tuning, points } = results.ravine;
+    expect(tuning.map((t) => t.id)).to.deep.equal(['sgd', 'adagrad', 'rmsprop-0.9']);
+    expect(window).to.deep.equal({ from: Math.floor(steps / 2) + 1, to: steps });
+    for (const t of tuning) {
+      expect(t.scores.map((s) => s.lr), `${t.id}: one grid for all`).to.deep.equal(grid);
+      // The lowest score; among equal ones (at the floor), the smallest lr.
+      const best = t.scores.reduce((b, s) => (worst(s.score) < worst(b.score) ? s : b));
+      expect(t.lr, `${t.id}: the rule's pick`).to.equal(best.lr);
+      expect(t.edge, t.id).to.equal(false);
+      expect(t.lr, `${t.id} inside the grid`).to.be.above(grid[0]).and.below(grid[grid.length - 1]);
+      // The score, recomputed from the path drawn.
+      const window_ = points.filter((p) => p.optimizer === t.label && p.step >= window.from && p.step <= window.to);
+      expect(window_, t.id).to.have.length(window.to - window.from + 1);
+      const sorted = window_.map((p) => Math.max(p.loss, floor)).sort((a, b) => a - b);
+      const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+      expect(best.score, `${t.id}: score of its path`).to.equal(median);
+    }
+    // RMSprop ends in the cycle the chart explains: ±lr/2 per coordinate, f ≈ (1 + 100)·lr²/8.
+    const rms = tuning.find((t) => t.id === 'rmsprop-0.9')!;
+    const cycle = (101 * rms.lr ** 2) / 8;
+    expect(rms.scores.find((s) => s.lr === rms.lr)!.score, 'RMSprop end state').to.be.within(0.8 * cycle, 1.2 * cycle);
+    const svg = fs.readFileSync(path.join(out, 'ravine.svg'), 'utf8');
+    expect(svg).to.include(`with the lowest median f over steps ${window.from}–${window.to}`);
   });
 
   it("the five runs' learning rates sit inside the tuning grid, not at its edges", () => {
