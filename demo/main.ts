@@ -1,6 +1,7 @@
 // `simd-optim demo`: trains the digits MLP with five optimizers, runs the
 // ravine and the α × batch sweep, prints a table and writes four charts.
 import { mkdirSync, writeFileSync } from 'fs';
+import { cpus } from 'os';
 import { resolve } from 'path';
 import { parseArgs } from 'util';
 import { backendInfo } from 'simd-optim';
@@ -106,6 +107,7 @@ async function demo(argv: string[]): Promise<void> {
     return;
   }
   const preset = flags.quick ? PRESETS.quick : PRESETS.full;
+  const started = Date.now();
   const epochs = flags.epochs ?? preset.epochs;
   const sweepSize = { steps: preset.sweep.steps, seeds: flags.seeds ?? preset.sweep.seeds };
   const outDir = resolve(flags.out);
@@ -164,7 +166,7 @@ async function demo(argv: string[]): Promise<void> {
 
   mkdirSync(outDir, { recursive: true });
   const resultsPath = resolve(outDir, 'results.json');
-  writeFileSync(resultsPath, JSON.stringify({ backend: backendInfo(), epochs, runs, sweep, ravine }, null, 1) + '\n');
+  writeFileSync(resultsPath, JSON.stringify({ ...about(flags.quick, started), epochs, runs, sweep, ravine }, null, 1) + '\n');
 
   if (renderer === null) {
     console.log(`Results: ${resultsPath} (charts skipped: --no-charts)`);
@@ -174,4 +176,16 @@ async function demo(argv: string[]): Promise<void> {
   const charts = [lossCurvesChart(runs), stepSizeChart(runs), ravineChart(ravine), sweepChart(sweep)];
   for (const chart of charts) await renderer.write(chart, outDir);
   console.log(`Charts (${charts.map((c) => c.name).join(', ')}; SVG and PNG) and results.json written to ${outDir}`);
+}
+
+/** Where and when the results were made, so that a number quoted from them can be traced. */
+function about(quick: boolean, started: number) {
+  return {
+    date: new Date(started).toISOString(),
+    preset: quick ? 'quick' : 'default',
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', platform: process.platform, node: process.version },
+    backend: backendInfo(),
+    /** Wall time of training, the ravine and the sweep (not the charts). */
+    seconds: (Date.now() - started) / 1000,
+  };
 }

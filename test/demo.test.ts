@@ -234,6 +234,6 @@ describe('simd-optim demo', function () {
   it('--help describes the options', () => {
     const r = demo(['--help']);
     expect(r.status).to.equal(0);
-    for (const flag of ['--out', '--epochs', '--quick', '--no-charts']) expect(r.stdout).to.include(flag);
+    for (const flag of ['--out', '--epochs', '--seeds', '--quick', '--no-charts']) expect(r.stdout).to.include(flag);
   });
 });
