@@ -20,7 +20,7 @@ import { formatTable } from './table';
 import { UsageError } from './usage-error';
 
 /**
- * How long each part runs: the default (about two minutes on 2 cores) and
+ * How long each part runs: the default (about 70 s on 2 cores) and
  * --quick (under 20 s). The sweep's seeds give each cell a range; --quick's
  * 60 steps ask a different question than 400 (see docs/demo.md).
  */

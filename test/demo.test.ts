@@ -47,7 +47,7 @@ describe('simd-optim demo', function () {
   it('--quick trains all five runs, prints the table, writes four charts as SVG and PNG', () => {
     const r = quick;
     expect(r.status, r.stderr).to.equal(0);
-    // About 12 s on an idle 2-core machine; the bound is loose because CI machines are shared.
+    // About 10 s on a 2-core machine; the bound is loose because CI machines are shared.
     expect(quickSeconds, 'wall time of --quick').to.be.below(60);
 
     for (const label of ['RMSprop α=0.9', 'RMSprop α=0.99', 'RMSprop centered+momentum 0.9', 'Adagrad', 'SGD']) {

@@ -1,6 +1,6 @@
 // (1) Training loss and test accuracy per epoch of the five runs.
 import type { RunResult } from '../runs';
-import { CONFIG, SCHEMA, colorScale, runLabel, type Chart } from './style';
+import { CONFIG, SCHEMA, colorScale, decadeTicks, runLabel, type Chart } from './style';
 
 /** (1) Training loss and test accuracy per epoch, every run. */
 export function lossCurvesChart(runs: RunResult[]): Chart {
@@ -28,7 +28,10 @@ export function lossCurvesChart(runs: RunResult[]): Chart {
           mark: { type: 'line', strokeWidth: 2 },
           encoding: {
             x: epochAxis,
-            y: { field: 'trainLoss', type: 'quantitative', scale: { type: 'log' }, title: ['training loss', '(cross-entropy in nats, log scale)'] },
+            y: {
+              field: 'trainLoss', type: 'quantitative', scale: { type: 'log' }, title: ['training loss', '(cross-entropy in nats, log scale)'],
+              axis: { format: '~g', values: decadeTicks(values.map((v) => v.trainLoss)) },
+            },
             color,
           },
         },

@@ -43,8 +43,8 @@ export function ravineChart(ravine: RavineResult): Chart {
               data: { values: ravineContours(levels) },
               mark: { type: 'line', color: '#bbb', strokeWidth: 1, clip: true },
               encoding: {
-                x: { field: 'x', type: 'quantitative', scale: { domain: [-5, 1] }, title: 'x (shallow direction)' },
-                y: { field: 'y', type: 'quantitative', scale: { domain: [-1.75, 1.75] }, title: 'y (steep direction)' },
+                x: { field: 'x', type: 'quantitative', scale: { domain: [-5, 1], nice: false }, title: 'x (shallow direction)' },
+                y: { field: 'y', type: 'quantitative', scale: { domain: [-1.75, 1.75], nice: false }, title: 'y (steep direction)' },
                 detail: { field: 'level' },
                 order: { field: 'order' },
               },

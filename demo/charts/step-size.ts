@@ -49,7 +49,7 @@ export function stepSizeChart(runs: RunResult[]): Chart {
       title: {
         text: "AdaGrad freezes: its step size lr/(√v+ε) can only shrink",
         subtitle: [
-          "AdaGrad's v is a running sum of g²: it never decreases, so lr/(√v+ε) falls in the first steps and then stays frozen.",
+          "AdaGrad's v is a running sum of g²: it never decreases, so lr/(√v+ε) falls in the first steps and after that can only creep down.",
           "RMSprop's v averages the last ~1/(1-α) steps: as the gradients shrink, lr/(√v+ε) grows.",
           'Left and middle: the weights each step moved (gradient not 0); lines are medians, bands the 25th to 75th percentile. The updates end up',
           `of similar size: Adagrad's larger lr (${lrRatios(tracked)}) makes up for its frozen factor on a run this short.`,
@@ -78,13 +78,14 @@ export function stepSizeChart(runs: RunResult[]): Chart {
   };
 }
 
-/** "Adagrad's lr is 10× and 30× RMSprop's", from the runs' learning rates. */
+/** "30× RMSprop's", or "10× RMSprop α=0.9's, 30× RMSprop α=0.99's": Adagrad's lr against the others'. */
 function lrRatios(runs: RunResult[]): string {
   const adagrad = runs.find((r) => r.id === 'adagrad');
   const others = runs.filter((r) => r.id !== 'adagrad');
   if (adagrad === undefined || others.length === 0) return 'its own';
-  const ratios = others.map((r) => `${Number((adagrad.lr / r.lr).toPrecision(2))}× ${r.label}'s`);
-  return `${ratios.join(', ')}`;
+  const ratio = (r: RunResult) => Number((adagrad.lr / r.lr).toPrecision(2));
+  if (others.every((r) => ratio(r) === ratio(others[0]))) return `${adagrad.lr}, ${ratio(others[0])}× RMSprop's`;
+  return `${adagrad.lr}: ${others.map((r) => `${ratio(r)}× ${r.label}'s`).join(', ')}`;
 }
 
 /** "19 of 32 for RMSprop α=0.9, …": dead units at the end of each run. */
