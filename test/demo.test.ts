@@ -75,7 +75,7 @@ describe('simd-optim demo', function () {
   it('α × batch: every cell has its seeds, and its best lr is the lowest geometric mean of those it tried', () => {
     const { cells, seeds } = results.sweep;
     expect(cells, 'α × batch cells').to.have.length(16);
-    expect(seeds, '--quick seeds').to.equal(2);
+    expect(seeds, '--quick seeds').to.equal(3);
     for (const c of cells) {
       const name = `α=${c.alpha} batch ${c.batchSize}`;
       expect(c.seeds, name).to.equal(seeds);
