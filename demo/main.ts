@@ -15,7 +15,7 @@ import { runRavine } from './ravine-tuning';
 import { loadRenderer, type Renderer } from './render';
 import { BATCH_SIZE, RUNS, runSpec, type RunResult } from './runs';
 import { TrainingPool } from './pool';
-import { runSweep } from './sweep';
+import { runSweep, type SweepResult } from './sweep';
 import { formatTable } from './table';
 import { UsageError } from './usage-error';
 
@@ -146,7 +146,7 @@ async function demo(argv: string[]): Promise<void> {
   const sweepBar = new ProgressBar(`α × batch sweep (${pool.threads} threads)`.padEnd(30));
   let queued = 0;
   let finished = 0;
-  let sweep;
+  let sweep: SweepResult;
   try {
     // Cells ask for more runs as they go (see searchCell), so the total grows.
     sweep = await runSweep(sweepSize, (job) => {

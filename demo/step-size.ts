@@ -33,8 +33,8 @@ export interface StepSizeStats {
  * multiplies 0. Those are many here: units whose ReLU is off on every
  * training image pass no gradient to their weights, and pixels blank in
  * every image none to theirs. RMSprop's v for such a weight decays towards 0,
- * so its factor rises to the cap lr/ε (3·10⁶ at lr 0.03), which a median
- * over all weights would show instead of the factors in use; capShare counts
+ * so its factor rises to the cap lr/ε (10⁶ at lr 0.01), which quartiles
+ * over all weights could show instead of the factors in use; capShare counts
  * them. Quartiles, not the mean: a few weights of rarely inked pixels have
  * factors 10⁴ times the median.
  */
