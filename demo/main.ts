@@ -1,24 +1,33 @@
 // `simd-optim demo`: trains the digits MLP with five optimizers, runs the
 // ravine and the α × batch sweep, prints a table and writes four charts.
 import { mkdirSync, writeFileSync } from 'fs';
+import { cpus } from 'os';
 import { resolve } from 'path';
 import { parseArgs } from 'util';
 import { backendInfo } from 'simd-optim';
-import { lossCurvesChart, ravineChart, stepSizeChart, sweepChart } from './charts';
+import { sweepChart } from './charts/alpha-batch';
+import { lossCurvesChart } from './charts/loss-curves';
+import { ravineChart } from './charts/ravine';
+import { stepSizeChart } from './charts/step-size';
 import { loadDigits, trainTestSplit } from './data';
 import { ProgressBar } from './progress';
-import { ravineTrajectories } from './ravine';
+import { runRavine } from './ravine-tuning';
 import { loadRenderer, type Renderer } from './render';
 import { BATCH_SIZE, RUNS, runSpec, type RunResult } from './runs';
-import { summarizeSweep, sweepJobs } from './sweep';
-import { runSweepJobs, sweepThreads } from './sweep-pool';
+import { TrainingPool } from './pool';
+import { runSweep, type SweepResult } from './sweep';
 import { formatTable } from './table';
 import { UsageError } from './usage-error';
 
-/** How long each part runs: the default (about a minute on 2 cores) and --quick (under 20 s). */
+/**
+ * How long each part runs: the default (about 70 s on 2 cores) and --quick
+ * (about 12 s). Three seeds in both: with two, --quick once showed a lead at
+ * batch 512 that a third seed erased. --quick's 60 steps ask a different
+ * question than 400 (see docs/demo.md).
+ */
 const PRESETS = {
-  full: { epochs: 40, sweep: { steps: 400, seeds: 2 } },
-  quick: { epochs: 8, sweep: { steps: 60, seeds: 1 } },
+  full: { epochs: 40, sweep: { steps: 400, seeds: 3 } },
+  quick: { epochs: 8, sweep: { steps: 60, seeds: 3 } },
 };
 
 const USAGE = `usage: simd-optim demo [options]
@@ -30,6 +39,7 @@ through simd-optim; prints a table and writes four charts (SVG and PNG).
 options:
   --out DIR      where the charts and results.json go (default ./simd-optim-demo)
   --epochs N     epochs of each of the five runs (default ${PRESETS.full.epochs}; --quick: ${PRESETS.quick.epochs})
+  --seeds N      seeds of each α × batch cell and lr (default ${PRESETS.full.sweep.seeds}; --quick: ${PRESETS.quick.sweep.seeds})
   --quick        a short run, under 20 seconds
   --no-charts    the table and results.json, no charts (needs no chart libraries)
   --help         this text`;
@@ -50,6 +60,7 @@ export async function runDemo(argv: string[]): Promise<number> {
 interface Flags {
   out: string;
   epochs?: number;
+  seeds?: number;
   quick: boolean;
   charts: boolean;
   help: boolean;
@@ -59,6 +70,7 @@ function parseFlags(argv: string[]): Flags {
   const options = {
     out: { type: 'string', default: 'simd-optim-demo' },
     epochs: { type: 'string' },
+    seeds: { type: 'string' },
     quick: { type: 'boolean', default: false },
     'no-charts': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -73,12 +85,20 @@ function parseFlags(argv: string[]): Flags {
     throw new UsageError(`unknown option ${unknown[1]} (known: ${known})`);
   }
   const { values } = parsed;
-  let epochs: number | undefined;
-  if (values.epochs !== undefined) {
-    epochs = Number(values.epochs);
-    if (!Number.isSafeInteger(epochs) || epochs <= 0) throw new UsageError(`option --epochs needs a positive integer, got '${values.epochs}'`);
-  }
-  return { out: values.out!, epochs, quick: values.quick!, charts: !values['no-charts'], help: values.help! };
+  const positive = (name: string, text: string | undefined) => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`option --${name} needs a positive integer, got '${text}'`);
+    return n;
+  };
+  return {
+    out: values.out!,
+    epochs: positive('epochs', values.epochs),
+    seeds: positive('seeds', values.seeds),
+    quick: values.quick!,
+    charts: !values['no-charts'],
+    help: values.help!,
+  };
 }
 
 async function demo(argv: string[]): Promise<void> {
@@ -88,7 +108,9 @@ async function demo(argv: string[]): Promise<void> {
     return;
   }
   const preset = flags.quick ? PRESETS.quick : PRESETS.full;
+  const started = Date.now();
   const epochs = flags.epochs ?? preset.epochs;
+  const sweepSize = { steps: preset.sweep.steps, seeds: flags.seeds ?? preset.sweep.seeds };
   const outDir = resolve(flags.out);
 
   // Load the chart libraries before training, so a missing one fails at once.
@@ -118,19 +140,34 @@ async function demo(argv: string[]): Promise<void> {
     runs.push(result);
   }
 
-  const ravine = ravineTrajectories();
+  const ravine = runRavine();
 
-  const jobs = sweepJobs(preset.sweep);
-  const sweepBar = new ProgressBar(`α × batch sweep (${jobs.length} runs, ${sweepThreads()} threads)`.padEnd(30));
-  const sweepRuns = await runSweepJobs(split, jobs, (done, total) => sweepBar.update(done / total, `${done}/${total}`));
-  const sweep = summarizeSweep(sweepRuns);
-  sweepBar.done();
+  const pool = new TrainingPool(split);
+  const sweepBar = new ProgressBar(`α × batch sweep (${pool.threads} threads)`.padEnd(30));
+  let queued = 0;
+  let finished = 0;
+  let sweep: SweepResult;
+  try {
+    // Cells ask for more runs as they go (see searchCell), so the total grows.
+    sweep = await runSweep(sweepSize, (job) => {
+      queued++;
+      return pool.run(job).then((r) => {
+        finished++;
+        sweepBar.update(finished / queued, `${finished}/${queued} runs`);
+        return r;
+      });
+    });
+  } finally {
+    await pool.close();
+  }
+  const edges = sweep.cells.filter((c) => c.edge !== null).length;
+  sweepBar.done(`${sweep.runs.length} runs, ${sweep.seeds} seeds each; ${edges} cell${edges === 1 ? '' : 's'} won at an edge of the lr search`);
 
   console.log(`\n${formatTable(runs)}\n`);
 
   mkdirSync(outDir, { recursive: true });
   const resultsPath = resolve(outDir, 'results.json');
-  writeFileSync(resultsPath, JSON.stringify({ backend: backendInfo(), epochs, runs, sweep, sweepRuns, ravine }, null, 1) + '\n');
+  writeFileSync(resultsPath, JSON.stringify({ ...about(flags.quick, started), epochs, runs, sweep, ravine }, null, 1) + '\n');
 
   if (renderer === null) {
     console.log(`Results: ${resultsPath} (charts skipped: --no-charts)`);
@@ -140,4 +177,16 @@ async function demo(argv: string[]): Promise<void> {
   const charts = [lossCurvesChart(runs), stepSizeChart(runs), ravineChart(ravine), sweepChart(sweep)];
   for (const chart of charts) await renderer.write(chart, outDir);
   console.log(`Charts (${charts.map((c) => c.name).join(', ')}; SVG and PNG) and results.json written to ${outDir}`);
+}
+
+/** Where and when the results were made, so that a number quoted from them can be traced. */
+function about(quick: boolean, started: number) {
+  return {
+    date: new Date(started).toISOString(),
+    preset: quick ? 'quick' : 'default',
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', platform: process.platform, node: process.version },
+    backend: backendInfo(),
+    /** Wall time of training, the ravine and the sweep (not the charts). */
+    seconds: (Date.now() - started) / 1000,
+  };
 }

@@ -9,7 +9,8 @@ import { Sgd } from './sgd';
 
 export const CONDITION = 100;
 export const START: readonly [number, number] = [-4.5, 1.5];
-export const RAVINE_STEPS = 60;
+/** Long enough to see where each optimizer ends up, not only how it starts (see ravine-tuning.ts). */
+export const RAVINE_STEPS = 300;
 
 export function ravineLoss(x: number, y: number): number {
   return (x * x + CONDITION * y * y) / 2;
@@ -23,42 +24,43 @@ export interface RavinePoint {
   loss: number;
 }
 
-interface RavineRun {
+export interface RavineOptimizer {
+  /** Short name, used as a key in the results file. */
+  id: string;
+  /** What the chart calls it, before the learning rate. */
   label: string;
-  make(p: Parameter): Optimizer<{ lr: number }>;
+  make(p: Parameter, lr: number): Optimizer<{ lr: number }>;
+}
+
+export const RAVINE_OPTIMIZERS: RavineOptimizer[] = [
+  { id: 'sgd', label: 'SGD', make: (p, lr) => new Sgd([p], { lr }) },
+  { id: 'adagrad', label: 'Adagrad', make: (p, lr) => new Adagrad([p], { lr }) },
+  { id: 'rmsprop-0.9', label: 'RMSprop α=0.9', make: (p, lr) => new RMSprop([p], { lr, alpha: 0.9 }) },
+];
+
+/** One optimizer's path from START: f after each of `steps` steps (index 0 is the start), in float64. */
+export function ravinePath(opt: RavineOptimizer, lr: number, steps = RAVINE_STEPS): { x: number; y: number; loss: number }[] {
+  const p = new Parameter(Float64Array.from(START));
+  const optimizer = opt.make(p, lr);
+  const path = [{ x: START[0], y: START[1], loss: ravineLoss(START[0], START[1]) }];
+  for (let step = 1; step <= steps; step++) {
+    const [x, y] = p.data;
+    p.grad = Float64Array.of(x, CONDITION * y);
+    optimizer.step();
+    const [nx, ny] = p.data;
+    path.push({ x: nx, y: ny, loss: ravineLoss(nx, ny) });
+  }
+  return path;
 }
 
 /**
- * Learning rates: SGD just under its stability limit 2/κ (the fastest it can
- * go); Adagrad and RMSprop chosen so that their first step has the same
- * length along x, about 0.3 (their first steps are ≈ lr·sign(g) scaled by
- * 1 and 1/√(1-α)).
+ * Where RMSprop settles near the minimum. Once v has forgotten the large early
+ * gradients, v ≈ g² (PyTorch does not bias-correct, and ε = 1e-8 is tiny next
+ * to |g|), so each step is lr·g/|g| = lr·sign(g): a coordinate jumps between
+ * +lr/2 and -lr/2 for ever. Then f = (1 + κ)·(lr/2)²/2.
  */
-export const RAVINE_RUNS: RavineRun[] = [
-  { label: 'SGD lr=0.019', make: (p) => new Sgd([p], { lr: 0.019 }) },
-  { label: 'Adagrad lr=0.3', make: (p) => new Adagrad([p], { lr: 0.3 }) },
-  { label: 'RMSprop α=0.9 lr=0.1', make: (p) => new RMSprop([p], { lr: 0.1, alpha: 0.9 }) },
-];
-
-/** Each optimizer's path from START, RAVINE_STEPS steps, in float64. */
-export function ravineTrajectories(steps = RAVINE_STEPS): RavinePoint[] {
-  const points: RavinePoint[] = [];
-  for (const run of RAVINE_RUNS) {
-    const p = new Parameter(Float64Array.from(START));
-    const opt = run.make(p);
-    const record = (step: number) => {
-      const [x, y] = p.data;
-      points.push({ optimizer: run.label, step, x, y, loss: ravineLoss(x, y) });
-    };
-    record(0);
-    for (let step = 1; step <= steps; step++) {
-      const [x, y] = p.data;
-      p.grad = Float64Array.of(x, CONDITION * y);
-      opt.step();
-      record(step);
-    }
-  }
-  return points;
+export function rmspropCycleLoss(lr: number): number {
+  return ((1 + CONDITION) * (lr / 2) ** 2) / 2;
 }
 
 /**

@@ -6,7 +6,7 @@ import { existsSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { pathToFileURL } from 'url';
 import { UsageError } from './usage-error';
-import type { Chart, VegaLiteSpec } from './charts';
+import type { Chart, VegaLiteSpec } from './charts/style';
 
 export const CHART_PACKAGES = ['vega', 'vega-lite', '@resvg/resvg-js'];
 

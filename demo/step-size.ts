@@ -4,7 +4,7 @@
 // follows the current gradient scale.
 import { RMSprop, type Adagrad, type FloatArray } from 'simd-optim';
 
-/** Quartiles over the weights whose v is not 0. */
+/** Quartiles over a set of weights. */
 export interface Quartiles {
   q25: number;
   median: number;
@@ -12,23 +12,38 @@ export interface Quartiles {
 }
 
 export interface StepSizeStats {
-  /** lr / (√v + ε): how far a unit gradient moves a weight. */
+  /** lr / (√v + ε), over the weights the step moved (gradient not 0): how far a unit gradient moved them. */
   factor: Quartiles;
-  /** |lr · g / (√v + ε)|: how far the last step moved each weight (of those whose gradient was not 0). */
+  /** |lr · g / (√v + ε)|: how far the step moved each of those weights. */
   update: Quartiles;
+  /**
+   * The share of all weights whose factor is at its cap, lr/ε to within 2×
+   * (√v ≤ ε): weights whose gradient has been 0 for so long that v decayed
+   * below ε², or was never anything but 0.
+   */
+  capShare: number;
+  /** The share of all weights whose v is exactly 0: they never had a gradient. */
+  neverShare: number;
 }
 
 /**
  * Reads v from the optimizer's state (RMSprop's `square_avg`, Adagrad's
- * `sum`) and g from the grads of the step just taken. Weights that never had
- * a gradient (pixels that are 0 in every image) keep v = 0 and a factor of
- * lr/ε that is never used; they are left out. Quartiles, not the mean: a few
- * weights that almost never see a gradient (pixels rarely inked) have tiny v
- * and factors 10⁴ times the median, and they would swamp a mean.
+ * `sum`) and g from the grads of the step just taken. The quartiles are over
+ * the weights the step moved: a weight with no gradient has a factor that
+ * multiplies 0. Those are many here: units whose ReLU is off on every
+ * training image pass no gradient to their weights, and pixels blank in
+ * every image none to theirs. RMSprop's v for such a weight decays towards 0,
+ * so its factor rises to the cap lr/ε (10⁶ at lr 0.01), which quartiles
+ * over all weights could show instead of the factors in use; capShare counts
+ * them. Quartiles, not the mean: a few weights of rarely inked pixels have
+ * factors 10⁴ times the median.
  */
 export function effectiveStepSize(opt: RMSprop | Adagrad): StepSizeStats {
   const factors: number[] = [];
   const updates: number[] = [];
+  let total = 0;
+  let capped = 0;
+  let never = 0;
   const key = opt instanceof RMSprop ? 'square_avg' : 'sum';
   for (const group of opt.paramGroups) {
     if ('centered' in group && group.centered) throw new Error('effectiveStepSize: centered RMSprop divides by √(v - E[g]²), not √v');
@@ -36,17 +51,19 @@ export function effectiveStepSize(opt: RMSprop | Adagrad): StepSizeStats {
     for (const p of group.params) {
       const v = opt.state.get(p)?.[key] as FloatArray | undefined;
       if (v === undefined || p.grad === null) continue;
+      total += v.length;
       for (let i = 0; i < v.length; i++) {
-        if (v[i] === 0) continue;
-        const factor = group.lr / (Math.sqrt(v[i]) + group.eps);
+        const root = Math.sqrt(v[i]);
+        if (v[i] === 0) never++;
+        if (root <= group.eps) capped++;
+        if (p.grad[i] === 0) continue;
+        const factor = group.lr / (root + group.eps);
         factors.push(factor);
-        // A weight the batch did not touch (a pixel blank in all its images,
-        // a unit the ReLU switched off) did not move; a log scale has no 0.
-        if (p.grad[i] !== 0) updates.push(factor * Math.abs(p.grad[i]));
+        updates.push(factor * Math.abs(p.grad[i]));
       }
     }
   }
-  return { factor: quartiles(factors), update: quartiles(updates) };
+  return { factor: quartiles(factors), update: quartiles(updates), capShare: capped / total, neverShare: never / total };
 }
 
 function quartiles(values: number[]): Quartiles {

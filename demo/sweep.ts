@@ -1,22 +1,23 @@
 // The α × batch-size sweep: RMSprop with every combination of
 // α ∈ {0.5, 0.9, 0.99, 0.999} and batch ∈ {8, 32, 128, 512}, each trained for
-// the same number of optimizer steps at several learning rates; a cell shows
-// the best of them, scored by the final loss on the whole training set.
+// the same number of optimizer steps with several seeds, at the learning rate
+// that suits that cell best. Which lr that is differs by a factor of 30
+// between cells, so each cell searches for its own (see searchCell).
 import { RMSprop } from 'simd-optim';
 import type { Dataset } from './data';
+import { byLearningRate, pickBest, type LrResult } from './lr-choice';
 import { train } from './runs';
 
 export const SWEEP_ALPHAS = [0.5, 0.9, 0.99, 0.999] as const;
 export const SWEEP_BATCHES = [8, 32, 128, 512] as const;
-/**
- * Each cell gets its own best learning rate from this grid: at one fixed lr
- * the comparison would mostly show which α suits that lr. (A wider grid,
- * 3e-4 to 0.03 at 400 steps, never picked anything below 0.003.)
- */
-export const SWEEP_LRS = [0.003, 0.01, 0.03, 0.1] as const;
+/** Half decades: the learning rates a cell may try, and the bounds of its search. */
+export const SWEEP_LR_LADDER = [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1] as const;
+/** Every cell starts with these, and goes further out while its best is at an edge. */
+export const SWEEP_START_LRS = [3e-3, 0.01, 0.03] as const;
 
 /** One training run of the sweep. */
 export interface SweepJob {
+  kind: 'sweep';
   alpha: number;
   batchSize: number;
   lr: number;
@@ -25,6 +26,7 @@ export interface SweepJob {
 }
 
 export interface SweepJobResult extends SweepJob {
+  /** The loss on the whole training set after the last step; Infinity if the run diverged. */
   finalTrainLoss: number;
   testAccuracy: number;
 }
@@ -33,35 +35,23 @@ export interface SweepCell {
   alpha: number;
   batchSize: number;
   steps: number;
-  /** The learning rate with the lowest mean final training loss. */
+  seeds: number;
+  /** The learning rate whose geometric mean final training loss over the seeds is lowest. */
   bestLr: number;
-  /** That mean: the loss on the whole training set after `steps` steps, averaged over the seeds. */
+  /**
+   * 'low' or 'high' if bestLr is the smallest or largest lr the cell tried: a
+   * better one may lie beyond it. The search only stops there at the ladder's
+   * bounds; null when the best has a worse lr on both sides.
+   */
+  edge: 'low' | 'high' | null;
+  /** That geometric mean. */
   finalTrainLoss: number;
-  /** The final training loss of each seed at bestLr. */
+  /** The final training loss of each seed at bestLr (lowest and highest: the range the chart shows). */
   seedLosses: number[];
   /** Mean test accuracy over the seeds at bestLr. */
   testAccuracy: number;
-  /** Mean final training loss at every learning rate of the grid. */
-  lossByLr: Record<string, number>;
-}
-
-/**
- * Every run of the sweep, the costliest first (so that parallel workers end
- * together). Same number of steps for every cell, so a cell differs from its
- * neighbours only in how noisy each gradient is (batch) and how long v
- * remembers (α); a larger batch therefore sees more images in all. Each
- * (cell, lr) is run with `seeds` different initial weights and batch orders.
- */
-export function sweepJobs({ steps, seeds }: { steps: number; seeds: number }): SweepJob[] {
-  const jobs: SweepJob[] = [];
-  for (const batchSize of [...SWEEP_BATCHES].reverse()) {
-    for (const alpha of SWEEP_ALPHAS) {
-      for (const lr of SWEEP_LRS) {
-        for (let seed = 0; seed < seeds; seed++) jobs.push({ alpha, batchSize, lr, seed, steps });
-      }
-    }
-  }
-  return jobs;
+  /** Every lr the cell tried, smallest first. */
+  byLr: LrResult[];
 }
 
 /** Trains one run of the sweep. */
@@ -80,30 +70,61 @@ export function runSweepJob(split: { train: Dataset; test: Dataset }, job: Sweep
   return { ...job, finalTrainLoss: loss, testAccuracy: last.testAccuracy };
 }
 
-/** Groups the runs into cells and picks each cell's best learning rate. */
-export function summarizeSweep(results: SweepJobResult[]): SweepCell[] {
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const cells: SweepCell[] = [];
-  for (const alpha of SWEEP_ALPHAS) {
-    for (const batchSize of SWEEP_BATCHES) {
-      const runs = results.filter((r) => r.alpha === alpha && r.batchSize === batchSize);
-      if (runs.length === 0) continue;
-      const atLr = (lr: number) => runs.filter((r) => r.lr === lr);
-      const lossByLr: Record<string, number> = {};
-      for (const lr of SWEEP_LRS) lossByLr[lr] = mean(atLr(lr).map((r) => r.finalTrainLoss));
-      const bestLr = SWEEP_LRS.reduce((best, lr) => (lossByLr[lr] < lossByLr[best] ? lr : best));
-      const best = atLr(bestLr).sort((a, b) => a.seed - b.seed);
-      cells.push({
-        alpha,
-        batchSize,
-        steps: runs[0].steps,
-        bestLr,
-        finalTrainLoss: lossByLr[bestLr],
-        seedLosses: best.map((r) => r.finalTrainLoss),
-        testAccuracy: mean(best.map((r) => r.testAccuracy)),
-        lossByLr,
-      });
-    }
+/**
+ * One cell's search: every seed at SWEEP_START_LRS; then, while the best lr
+ * is the smallest (largest) tried, the next half decade below (above) it, up
+ * to the ladder's bounds. So each cell's winner ends with a worse lr on both
+ * sides, or is marked as an edge. `run` trains one job (on the pool).
+ */
+export async function searchCell(
+  cell: { alpha: number; batchSize: number; steps: number; seeds: number },
+  run: (job: SweepJob) => Promise<SweepJobResult>,
+): Promise<{ cell: SweepCell; runs: SweepJobResult[] }> {
+  const { alpha, batchSize, steps, seeds } = cell;
+  const runs: SweepJobResult[] = [];
+  const tryLr = async (lr: number) => {
+    runs.push(...(await Promise.all(Array.from({ length: seeds }, (_, seed) => run({ kind: 'sweep', alpha, batchSize, lr, seed, steps })))));
+  };
+  await Promise.all(SWEEP_START_LRS.map(tryLr));
+  for (;;) {
+    const { best, edge } = pickBest(byLearningRate(runs));
+    const at = SWEEP_LR_LADDER.indexOf(best.lr as (typeof SWEEP_LR_LADDER)[number]);
+    const next = edge === 'low' ? SWEEP_LR_LADDER[at - 1] : edge === 'high' ? SWEEP_LR_LADDER[at + 1] : undefined;
+    if (next === undefined) break;
+    await tryLr(next);
   }
-  return cells;
+  const byLr = byLearningRate(runs);
+  const { best, edge } = pickBest(byLr);
+  return {
+    cell: {
+      alpha, batchSize, steps, seeds,
+      bestLr: best.lr,
+      edge,
+      finalTrainLoss: best.loss,
+      seedLosses: best.seedLosses,
+      testAccuracy: best.testAccuracy,
+      byLr,
+    },
+    runs: runs.sort((a, b) => a.lr - b.lr || a.seed - b.seed),
+  };
+}
+
+export interface SweepResult {
+  steps: number;
+  seeds: number;
+  startLrs: readonly number[];
+  ladder: readonly number[];
+  cells: SweepCell[];
+  /** Every training run, cell by cell. */
+  runs: SweepJobResult[];
+}
+
+/** Searches every cell at once (their jobs share `run`'s pool); cells in α-major order. */
+export async function runSweep(
+  { steps, seeds }: { steps: number; seeds: number },
+  run: (job: SweepJob) => Promise<SweepJobResult>,
+): Promise<SweepResult> {
+  const searches = SWEEP_ALPHAS.flatMap((alpha) => SWEEP_BATCHES.map((batchSize) => searchCell({ alpha, batchSize, steps, seeds }, run)));
+  const done = await Promise.all(searches);
+  return { steps, seeds, startLrs: SWEEP_START_LRS, ladder: SWEEP_LR_LADDER, cells: done.map((d) => d.cell), runs: done.flatMap((d) => d.runs) };
 }

@@ -2,7 +2,7 @@
 // handwritten digits with RMSprop: the core of `npx simd-optim demo`, as a
 // script to read and change. Run it with `npx tsx examples/train-digits.ts`.
 //
-// The model (lib/demo/mlp.ts) is forward and backward by hand in TypeScript:
+// The model (demo/mlp.ts) is forward and backward by hand in TypeScript:
 // `lossAndGrad` fills each Parameter's grad; simd-optim does every update.
 import { RMSprop, backendInfo } from 'simd-optim';
 import { loadDigits, trainTestSplit } from '../demo/data';
