@@ -210,7 +210,7 @@ describe('simd-optim demo', function () {
     expect(withCharts.status, withCharts.stderr).to.equal(2);
     expect(withCharts.stderr).to.include('npm install --no-save vega vega-lite @resvg/resvg-js').and.include('--no-charts');
     expect(fs.existsSync(path.join(out, 'x')), 'fails before training').to.equal(false);
-    const noCharts = run(['--quick', '--no-charts', '--epochs', '1', '--out', path.join(out, 'y')]);
+    const noCharts = run(['--quick', '--no-charts', '--epochs', '1', '--seeds', '1', '--out', path.join(out, 'y')]);
     expect(noCharts.status, noCharts.stderr).to.equal(0);
     expect(noCharts.stdout).to.include('| SGD');
     expect(fs.readdirSync(path.join(out, 'y')), '--no-charts writes only results.json').to.deep.equal(['results.json']);

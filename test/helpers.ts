@@ -112,3 +112,8 @@ export const fullTests = process.env.SIMD_OPTIM_FULL_TESTS === '1';
 export function quickSlice<T>(items: readonly T[], quick: (item: T) => boolean): T[] {
   return fullTests ? [...items] : items.filter(quick);
 }
+
+/** it() in the full suite only: npm test leaves the test out (not skipped: not there at all). */
+export function itFull(title: string, fn: Mocha.Func): void {
+  if (fullTests) it(title, fn);
+}

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Adagrad, backendInfo, Parameter, RMSprop, useBackend, zeros } from '../lib';
 import { addonFile } from '../lib/addon-file';
-import { bytesOf, randomF32, resetBackend, runNode } from './helpers';
+import { bytesOf, itFull, randomF32, resetBackend, runNode } from './helpers';
 
 const root = path.resolve(__dirname, '..');
 const bindingPath = backendInfo().nativeLoaded ? addonFile() : '';
@@ -276,7 +276,8 @@ describe('mid-sized tensors: state', () => {
     }
   });
 
-  it('frees the allocation with the last state array (no leak over optimizers)', function () {
+  // Many optimizers made and dropped: a stress test, in the full suite.
+  itFull('frees the allocation with the last state array (no leak over optimizers)', function () {
     if (!backendInfo().nativeLoaded || !backendInfo().externalBuffers) this.skip();
     const r = runWithGc(`
       const { Parameter, RMSprop, zeros } = require('./lib');

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { Adagrad, Parameter, RMSprop, backendInfo } from '../lib';
-import { bytesOf, everyBackend, randomF32, resetBackend } from './helpers';
+import { bytesOf, everyBackend, itFull, randomF32, resetBackend } from './helpers';
 
 const root = path.resolve(__dirname, '..');
 
@@ -153,7 +153,8 @@ describe('threads and stepAsync', () => {
     expect(order).to.deep.equal(['immediate', 'step']);
   });
 
-  it('exits cleanly when the process ends during an async step', function () {
+  // A process ending mid-step, by exit() or an uncaught exception: a crash test, in the full suite.
+  itFull('exits cleanly when the process ends during an async step', function () {
     if (!backendInfo().nativeLoaded) this.skip();
     // Several groups and threads in flight; the process ends by exit() or by
     // an uncaught exception, and must neither crash nor hang.
