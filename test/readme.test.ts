@@ -10,7 +10,7 @@ const root = path.resolve(__dirname, '..');
 describe('README', () => {
   it('shows examples/quickstart.ts verbatim, and it fits y = 3x - 1', () => {
     const example = fs.readFileSync(path.join(root, 'examples', 'quickstart.ts'), 'utf8');
-    const body = example.split('\n').slice(1).join('\n').replace("from '../lib';", "from 'simd-optim';").trim();
+    const body = example.split('\n').slice(1).join('\n').trim();
     expect(fs.readFileSync(path.join(root, 'README.md'), 'utf8')).to.include(body);
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'examples/quickstart.ts'], { cwd: root, encoding: 'utf8' });
     expect(r.status, r.stderr).to.equal(0);
@@ -18,6 +18,18 @@ describe('README', () => {
     const [w, b] = last.split(' ').map(Number);
     expect(w).to.be.closeTo(3, 0.01);
     expect(b).to.be.closeTo(-1, 0.01);
+  });
+
+  it('quotes the summary table of docs/benchmark.md, the committed run, verbatim', () => {
+    const table = (text: string) => text.split('\n').filter((line) => line.startsWith('| RMSprop step') || /^\| [0-9,]+[K M]/.test(line) || line.startsWith('|---|---:'));
+    const page = fs.readFileSync(path.join(root, 'docs', 'benchmark.md'), 'utf8');
+    const summary = table(page.slice(page.indexOf('## Summary'), page.indexOf('## Targets')));
+    expect(summary.length, 'the summary table of docs/benchmark.md').to.be.above(3);
+    expect(table(fs.readFileSync(path.join(root, 'README.md'), 'utf8'))).to.deep.equal(summary);
+  });
+
+  it('stays a signpost: under 12 KB', () => {
+    expect(Buffer.byteLength(fs.readFileSync(path.join(root, 'README.md'))), 'README.md bytes').to.be.below(12 * 1024);
   });
 
   it('examples/resume-from-pytorch.ts continues the PyTorch run (loss keeps falling) and writes files loadTorch reads', async () => {
