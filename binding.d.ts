@@ -1,5 +1,5 @@
 // The exact shape of the native module (build/Release/simd_optim.node).
-// lib/backend.ts is its only user; everything user-facing lives in lib/.
+// lib/engine/backend.ts is its only user; everything user-facing lives in lib/.
 
 /** A dtype the kernels accept. */
 export type NativeDType = 'float32' | 'float64';
@@ -7,34 +7,37 @@ export type NativeArray = Float32Array | Float64Array;
 
 /**
  * Role of a bound array within its slot, for `ParamGroup.bind`: 0 param,
- * 1 grad, then the optimizer's state: RMSprop 2 square_avg, 3 momentum_buffer,
- * 4 grad_avg; Adagrad 2 sum.
+ * 1 grad, then the algorithm's state arrays in the order its layout names
+ * them (`algorithms()[id].states`): 2 + k for state k.
  */
-export type Role = 0 | 1 | 2 | 3 | 4;
+export type Role = number;
+
+/** Where a bindMany array goes: slot * 8 + role (native/param_group.cc kPlaceStride). */
+export type Place = number;
 
 /**
- * A param group as the kernels see it: per slot, the arrays of one parameter.
- * Bound arrays stay referenced until rebound or the group is collected. That
- * keeps the typed arrays, not their memory: the caller must not transfer
- * (detach) or resize a bound array's buffer until it rebinds it, and never
- * while an async step runs. lib/ checks every bound array's length before
- * each step (through one view per shared buffer), and binds no array on a
- * resizable buffer.
+ * A param group as the kernels of one algorithm see it: per slot, the
+ * arrays of one parameter. Bound arrays stay referenced until rebound or the
+ * group is collected. That keeps the typed arrays, not their memory: the
+ * caller must not transfer (detach) or resize a bound array's buffer until it
+ * rebinds it, and never while an async step runs. lib/ checks every bound
+ * array's length before each step (through one view per shared buffer), and
+ * binds no array on a resizable buffer.
  */
 export declare class ParamGroup {
   /**
+   * @param algorithm the algorithm's id: its index in `algorithms()`
    * @param slotCount number of parameters in the group
-   * @param hyper Float64Array(9) read at every step:
-   *   [lr, alpha, eps, weight_decay, momentum, centered, maximize, lerp_grad_avg, threads]
-   *   (booleans as 0/1; lerp_grad_avg = 1 for PyTorch 2.x, 0 for 1.13;
-   *   threads = 0 for SIMD_OPTIM_THREADS or every core). Adagrad reads eps,
-   *   weight_decay, maximize and threads from the same places.
-   * @param slotScalars Float64Array(slotCount) read at every Adagrad step:
-   *   each slot's learning rate clr = lr / (1 + (step - 1) * lr_decay).
+   * @param hyper Float64Array of the algorithm's hyperparameters, laid out as
+   *   `algorithms()[algorithm].hyper` names them (booleans as 0/1), read at
+   *   every step
+   * @param slotScalars Float64Array(slotCount * scalars), each slot's
+   *   per-tensor scalars as `algorithms()[algorithm].scalars` names them
+   *   (Adagrad's learning rate), read at every step
    * Both are read through pointers taken here, at no cost per step: their
    * buffers must never be transferred (lib/ keeps them private).
    */
-  constructor(slotCount: number, hyper: Float64Array, slotScalars?: Float64Array);
+  constructor(algorithm: number, slotCount: number, hyper: Float64Array, slotScalars: Float64Array);
   /**
    * Binds (or with null, unbinds) one array. Throws on a non-float typed
    * array, one on a SharedArrayBuffer, a slot or role that is not a whole
@@ -42,34 +45,45 @@ export declare class ParamGroup {
    */
   bind(slot: number, role: Role, array: NativeArray | null): void;
   /**
-   * bind() for many arrays in one call: `where[k]` is slot * 8 + role of
+   * bind() for many arrays in one call: `places[k]` is slot * 8 + role of
    * `arrays[k]`. Binds in order; on a bad array it throws, the ones before it
    * bound.
    */
-  bindMany(where: Uint32Array, arrays: readonly (NativeArray | null)[]): void;
+  bindMany(places: Uint32Array, arrays: readonly (NativeArray | null)[]): void;
   /**
-   * One RMSprop step over every slot whose grad is bound. Requires param,
-   * grad and square_avg bound with equal length and dtype, plus
-   * momentum_buffer when momentum > 0 and grad_avg when centered, and no
-   * array it writes (param and state) sharing memory with any other array of
-   * a slot it steps (threads write them at once); throws before writing
-   * anything otherwise.
+   * One step over every slot whose grad is bound, on up to `threads` threads
+   * (0: SIMD_OPTIM_THREADS or every core). Requires param, grad and each
+   * state array the hyperparameters call for bound with equal length and
+   * dtype, and no array it writes (param and state) sharing memory with any
+   * other array of a slot it steps (threads write them at once); throws
+   * before writing anything otherwise.
    */
-  rmspropStep(): void;
+  step(threads: number): void;
   /**
    * The same step on libuv's thread pool. Until the promise settles, bind()
    * and both step methods throw, and the bound arrays must not be touched.
    */
-  rmspropStepAsync(): Promise<void>;
-  /**
-   * One Adagrad step over every slot whose grad is bound: roles param, grad
-   * and 2 = sum. Needs slotScalars. Same checks as rmspropStep.
-   */
-  adagradStep(): void;
-  adagradStepAsync(): Promise<void>;
+  stepAsync(threads: number): Promise<void>;
   /** Whether every bound grad is free of NaN and ±Inf. */
   gradsFinite(): boolean;
 }
+
+/** One algorithm's layout, from native/kernels/<name>.h. */
+export interface AlgorithmLayout {
+  name: string;
+  /** The hyperparameter array's slots. */
+  hyper: string[];
+  /** The state arrays, in role order (role 2 + k). */
+  states: string[];
+  /** Each slot's per-tensor scalars. */
+  scalars: string[];
+}
+
+/** Every algorithm's layout, indexed by its id. */
+export declare function algorithms(): AlgorithmLayout[];
+
+/** The C library's pow(x, y), as Python's float ** calls it. */
+export declare function pow(x: number, y: number): number;
 
 /**
  * A zeroed state array whose data is 64-byte aligned. From 16 KiB and with

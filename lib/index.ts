@@ -1,6 +1,6 @@
 // simd-optim: PyTorch-compatible optimizers for Node.js. Public API only.
-export { Parameter, type DType, type DTypeArrays, type FloatArray, type FloatDType, type TensorRecord } from './tensor';
-export { zeros } from './zeros';
+export { Parameter, type DType, type DTypeArrays, type FloatArray, type FloatDType, type TensorRecord } from './core/tensor';
+export { zeros } from './engine/zeros';
 export {
   Optimizer,
   type ParamGroup,
@@ -9,13 +9,13 @@ export {
   type StateDict,
   type StateMap,
   type StateValue,
-} from './optimizer';
-export { RMSprop, type Compat, type RMSpropGroup, type RMSpropOptions } from './rmsprop';
-export { Adagrad, type AdagradGroup, type AdagradOptions } from './adagrad';
-export type { KernelOptions, OptimizerWideOptions } from './kernel-optimizer';
-export { ops } from './ops';
-export { alphaForWindow, effectiveWindow } from './hyper';
-export { backendInfo, useBackend, useIsa, type BackendInfo } from './backend';
+} from './core/optimizer';
+export { RMSprop, type Compat, type RMSpropGroup, type RMSpropOptions } from './optim/rmsprop';
+export { Adagrad, type AdagradGroup, type AdagradOptions } from './optim/adagrad';
+export type { KernelOptions, OptimizerWideOptions } from './engine/engine-optimizer';
+export { ops } from './engine/ops';
+export { alphaForWindow, effectiveWindow } from './optim/hyper';
+export { backendInfo, useBackend, useIsa, type BackendInfo } from './engine/backend';
 export {
   FileFormatError,
   loadTorch,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dispatch.h"
+#include "kernels/algorithms.h"
 #include "elementwise.h"
 #include "param_group.h"
 #include "state_buffer.h"
@@ -116,6 +117,37 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// algorithms(): each algorithm's layout, in the kernel table's order:
+// [{ name, hyper: [...], states: [...], scalars: [...] }]. lib/ checks its
+// own layouts against it when the addon loads.
+Napi::Value Algorithms(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const auto names = [&](const char* const* list, int count) {
+    Napi::Array out = Napi::Array::New(env, static_cast<size_t>(count));
+    for (int i = 0; i < count; ++i) out.Set(static_cast<uint32_t>(i), list[i]);
+    return out;
+  };
+  Napi::Array out = Napi::Array::New(env, kAlgorithmCount);
+  for (int a = 0; a < kAlgorithmCount; ++a) {
+    const AlgorithmInfo& d = algorithm_info(static_cast<Algorithm>(a));
+    Napi::Object entry = Napi::Object::New(env);
+    entry.Set("name", d.name);
+    entry.Set("hyper", names(d.hyper_names, d.hyper_count));
+    entry.Set("states", names(d.state_names, d.state_count));
+    entry.Set("scalars", names(d.scalar_names, d.scalar_count));
+    out.Set(static_cast<uint32_t>(a), entry);
+  }
+  return out;
+}
+
+// pow(x, y): the C library's pow, as Python's float ** calls it (PyTorch
+// computes Adam's bias corrections in Python), for lib/'s per-tensor scalars.
+Napi::Value Pow(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "pow(x: number, y: number)");
+  return Napi::Number::New(env, std::pow(info[0].As<Napi::Number>().DoubleValue(), info[1].As<Napi::Number>().DoubleValue()));
+}
+
 // setIsa(name): throws if this build or CPU cannot run it.
 Napi::Value SetIsa(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -136,6 +168,8 @@ Napi::Object InitSimdOptim(Napi::Env env, Napi::Object exports) {
   exports.Set("allocStateViews", Napi::Function::New(env, AllocStateViews, "allocStateViews"));
   exports.Set("allocZeros", Napi::Function::New(env, AllocZeros, "allocZeros"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("algorithms", Napi::Function::New(env, Algorithms, "algorithms"));
+  exports.Set("pow", Napi::Function::New(env, Pow, "pow"));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
   exports.Set("elementwise", Napi::Function::New(env, Elementwise, "elementwise"));
   register_test_exports(env, exports);

@@ -1,4 +1,4 @@
-// Node-API glue for the elementwise ops (lib/ops.ts).
+// Node-API glue for the elementwise ops (lib/engine/ops.ts).
 #pragma once
 
 #include <napi.h>

@@ -17,29 +17,16 @@
 namespace simd_optim {
 namespace {
 
-constexpr size_t kHyperLength = 9;
 // Below this many elements per thread, waking threads costs more than it saves.
 constexpr size_t kMinElementsPerThread = size_t{1} << 16;
-
-const char* role_name(Algorithm algorithm, int role) {
-  static const char* const rmsprop[kRoleCount] = {"param", "grad", "square_avg", "momentum_buffer",
-                                                  "grad_avg"};
-  static const char* const adagrad[kRoleCount] = {"param", "grad", "sum", "(unused)", "(unused)"};
-  return (algorithm == Algorithm::kAdagrad ? adagrad : rmsprop)[role];
-}
+// bindMany's places: slot * kPlaceStride + role (binding.d.ts).
+constexpr uint32_t kPlaceStride = 8;
+static_assert(kRoleCount <= static_cast<int>(kPlaceStride), "a place holds a role in its low bits");
 
 MemoryRange range_of(const BoundArray& a, size_t slot, int role) {
   const uintptr_t begin = reinterpret_cast<uintptr_t>(a.data);
   const size_t bytes = a.length * (a.dtype == DType::kFloat32 ? sizeof(float) : sizeof(double));
   return {begin, a.data == nullptr ? begin : begin + bytes, slot, role};
-}
-
-// `b` shares memory with `a`, which a step writes.
-Napi::Error shared_memory_error(Napi::Env env, Algorithm algorithm, const MemoryRange& a, const MemoryRange& b) {
-  return Napi::Error::New(env, std::string("simd-optim: the ") + role_name(algorithm, b.role) + " of param slot " +
-                                   std::to_string(b.slot) + " shares memory with the " + role_name(algorithm, a.role) +
-                                   " of param slot " + std::to_string(a.slot) +
-                                   ", which a step writes (the result would depend on the order of the writes)");
 }
 
 // A slot or role given to bind(): a whole number below `count`, else -1.
@@ -67,27 +54,6 @@ size_t default_threads() {
   return threads;
 }
 
-void rmsprop(const KernelTable& k, const RmspropHyper& h, const RmspropSlice<float>* s, size_t count) {
-  k.rmsprop_f32(RmspropConsts<float>(h), s, count);
-}
-void rmsprop(const KernelTable& k, const RmspropHyper& h, const RmspropSlice<double>* s, size_t count) {
-  k.rmsprop_f64(RmspropConsts<double>(h), s, count);
-}
-void adagrad(const KernelTable& k, const AdagradHyper& h, const RmspropSlice<float>& s) {
-  k.adagrad_f32(AdagradConsts<float>(h), s.n, s.p, s.g, s.v);
-}
-void adagrad(const KernelTable& k, const AdagradHyper& h, const RmspropSlice<double>& s) {
-  k.adagrad_f64(AdagradConsts<double>(h), s.n, s.p, s.g, s.v);
-}
-
-// Adagrad over `piece` of slice `slice`, at that slot's learning rate.
-template <typename T>
-void adagrad_slice(const StepWork& w, const SliceList<T>& list, size_t slice, const RmspropSlice<T>& piece) {
-  AdagradHyper h = w.adagrad;
-  h.clr = w.slot_scalars[list.slots[slice]];
-  adagrad(*w.kernels, h, piece);
-}
-
 template <typename T>
 T* advance(T* p, size_t by) {
   return p == nullptr ? nullptr : p + by;
@@ -96,18 +62,16 @@ T* advance(T* p, size_t by) {
 // Steps slices [first, first + count) of the list whole (count > 0).
 template <typename T>
 void step_whole(const StepWork& w, const SliceList<T>& list, size_t first, size_t count) {
-  if (w.algorithm == Algorithm::kRmsprop) return rmsprop(*w.kernels, w.hyper, &list.slices[first], count);
-  for (size_t s = first; s < first + count; ++s) adagrad_slice(w, list, s, list.slices[s]);
+  step_of<T>(*w.kernels, w.algorithm)(w.hyper.data(), &list.slices[first], count);
 }
 
 // Steps elements [begin, end) of one slice (begin < end).
 template <typename T>
 void step_piece(const StepWork& w, const SliceList<T>& list, size_t slice, size_t begin, size_t end) {
-  const RmspropSlice<T>& s = list.slices[slice];
-  const RmspropSlice<T> piece{s.p + begin, s.g + begin, s.v + begin, advance(s.buf, begin), advance(s.gavg, begin),
-                              end - begin};
-  if (w.algorithm == Algorithm::kRmsprop) return rmsprop(*w.kernels, w.hyper, &piece, 1);
-  adagrad_slice(w, list, slice, piece);
+  const Slice<T>& s = list.slices[slice];
+  Slice<T> piece{s.p + begin, s.g + begin, {}, s.scalars, end - begin};
+  for (int k = 0; k < kMaxStates; ++k) piece.state[k] = advance(s.state[k], begin);
+  step_of<T>(*w.kernels, w.algorithm)(w.hyper.data(), &piece, 1);
 }
 
 // Steps elements [lo, hi) of a list (split_range in step_split.h).
@@ -128,11 +92,16 @@ void run_part(void* context, size_t part) {
   step_range(w, *w.f64, std::max(lo, f32_total) - f32_total, std::max(hi, f32_total) - f32_total);
 }
 
+// A slot's arrays as a Slice for the kernels: the states the step uses, and
+// its scalars.
 template <typename T>
-void add_slice(SliceList<T>& list, void* const (&data)[kRoleCount], size_t n, size_t slot) {
-  list.add({static_cast<T*>(data[kParam]), static_cast<const T*>(data[kGrad]), static_cast<T*>(data[kSquareAvg]),
-            static_cast<T*>(data[kMomentumBuffer]), static_cast<T*>(data[kGradAvg]), n},
-           slot);
+Slice<T> slice_of(const Slot& s, unsigned states, const double* scalars) {
+  Slice<T> slice{static_cast<T*>(s[kParam].data), static_cast<const T*>(s[kGrad].data), {}, scalars,
+                 s[kParam].length};
+  for (int k = 0; k < kMaxStates; ++k) {
+    slice.state[k] = (states >> k) & 1u ? static_cast<T*>(s[kFirstState + k].data) : nullptr;
+  }
+  return slice;
 }
 
 // Async steps in flight, so that environment teardown can wait for them.
@@ -198,39 +167,50 @@ Napi::Function ParamGroup::Define(Napi::Env env) {
   return DefineClass(env, "ParamGroup",
                      {InstanceMethod<&ParamGroup::Bind>("bind", kMethod),
                       InstanceMethod<&ParamGroup::BindMany>("bindMany", kMethod),
-                      InstanceMethod<&ParamGroup::RmspropStep>("rmspropStep", kMethod),
-                      InstanceMethod<&ParamGroup::RmspropStepAsync>("rmspropStepAsync", kMethod),
-                      InstanceMethod<&ParamGroup::AdagradStep>("adagradStep", kMethod),
-                      InstanceMethod<&ParamGroup::AdagradStepAsync>("adagradStepAsync", kMethod),
+                      InstanceMethod<&ParamGroup::Step>("step", kMethod),
+                      InstanceMethod<&ParamGroup::StepAsync>("stepAsync", kMethod),
                       InstanceMethod<&ParamGroup::GradsFinite>("gradsFinite", kMethod)});
 }
 
-// new ParamGroup(slotCount, hyper: Float64Array(9), slotScalars?: Float64Array(slotCount))
+// new ParamGroup(algorithm, slotCount, hyper: Float64Array, slotScalars: Float64Array)
 ParamGroup::ParamGroup(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ParamGroup>(info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || info.Length() > 3 || !info[0].IsNumber() || !info[1].IsTypedArray()) {
-    throw Napi::TypeError::New(env, "ParamGroup(slotCount: number, hyper: Float64Array, slotScalars?: Float64Array)");
+  const char* usage = "ParamGroup(algorithm: number, slotCount: number, hyper: Float64Array, slotScalars: Float64Array)";
+  if (info.Length() != 4 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsTypedArray() ||
+      !info[3].IsTypedArray()) {
+    throw Napi::TypeError::New(env, usage);
   }
-  const double count = info[0].As<Napi::Number>().DoubleValue();
+  const int64_t algorithm = index_below(info[0], kAlgorithmCount);
+  if (algorithm < 0) throw Napi::RangeError::New(env, "ParamGroup: unknown algorithm " + number_text(info[0]));
+  algorithm_ = static_cast<Algorithm>(algorithm);
+  info_ = &algorithm_info(algorithm_);
+  roles_ = kFirstState + info_->state_count;
+  const double count = info[1].As<Napi::Number>().DoubleValue();
   if (!(count >= 0 && count <= 1e9) || count != static_cast<double>(static_cast<size_t>(count))) {
     throw Napi::RangeError::New(env, "ParamGroup: slotCount must be a non-negative integer");
   }
-  Napi::TypedArray hyper = info[1].As<Napi::TypedArray>();
-  if (hyper.TypedArrayType() != napi_float64_array || hyper.ElementLength() != kHyperLength) {
-    throw Napi::TypeError::New(env, "ParamGroup: hyper must be a Float64Array of length 9");
-  }
   slots_.resize(static_cast<size_t>(count));
+  Napi::TypedArray hyper = info[2].As<Napi::TypedArray>();
+  if (hyper.TypedArrayType() != napi_float64_array || hyper.ElementLength() != static_cast<size_t>(info_->hyper_count)) {
+    throw Napi::TypeError::New(env, std::string("ParamGroup: hyper must be a Float64Array of length ") +
+                                        std::to_string(info_->hyper_count) + " for " + info_->name);
+  }
   hyper_ = hyper.As<Napi::Float64Array>().Data();
   hyper_ref_ = Napi::Persistent(hyper.As<Napi::Float64Array>());
-  if (info.Length() == 3 && !info[2].IsUndefined()) {
-    if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-        info[2].As<Napi::TypedArray>().ElementLength() != slots_.size()) {
-      throw Napi::TypeError::New(env, "ParamGroup: slotScalars must be a Float64Array of length slotCount");
-    }
-    Napi::Float64Array scalars = info[2].As<Napi::Float64Array>();
-    slot_scalars_ = scalars.Data();
-    slot_scalars_ref_ = Napi::Persistent(scalars);
+  Napi::TypedArray scalars = info[3].As<Napi::TypedArray>();
+  if (scalars.TypedArrayType() != napi_float64_array ||
+      scalars.ElementLength() != slots_.size() * static_cast<size_t>(info_->scalar_count)) {
+    throw Napi::TypeError::New(env, "ParamGroup: slotScalars must be a Float64Array of length slotCount * " +
+                                        std::to_string(info_->scalar_count) + " for " + info_->name);
   }
+  slot_scalars_ = scalars.As<Napi::Float64Array>().Data();
+  slot_scalars_ref_ = Napi::Persistent(scalars.As<Napi::Float64Array>());
+}
+
+const char* ParamGroup::role_name(int role) const {
+  if (role == kParam) return "param";
+  if (role == kGrad) return "grad";
+  return info_->state_names[role - kFirstState];
 }
 
 void ParamGroup::throw_if_busy(Napi::Env env) const {
@@ -247,21 +227,22 @@ Napi::Value ParamGroup::Bind(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "bind(slot: number, role: number, array: TypedArray | null)");
   }
   const int64_t slot = index_below(info[0], slots_.size());
-  const int64_t role = index_below(info[1], kRoleCount);
+  const int64_t role = index_below(info[1], static_cast<size_t>(roles_));
   if (slot < 0 || role < 0) {
     throw Napi::RangeError::New(env, "bind: slot " + number_text(info[0]) + " or role " + number_text(info[1]) +
-                                         " out of range (slots: " + std::to_string(slots_.size()) + ", roles: 5)");
+                                         " out of range (slots: " + std::to_string(slots_.size()) +
+                                         ", roles: " + std::to_string(roles_) + ")");
   }
   bind_one(env, slot, role, info[2]);
   return env.Undefined();
 }
 
-// bindMany(where: Uint32Array, arrays: (TypedArray | null)[]): where[k] is
+// bindMany(places: Uint32Array, arrays: (TypedArray | null)[]): places[k] is
 // slot * 8 + role of arrays[k]. One call for every array a step rebinds.
 Napi::Value ParamGroup::BindMany(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   throw_if_busy(env);
-  const char* usage = "bindMany(where: Uint32Array, arrays: (TypedArray | null)[])";
+  const char* usage = "bindMany(places: Uint32Array, arrays: (TypedArray | null)[])";
   if (info.Length() != 2 || !info[0].IsTypedArray() || !info[1].IsArray()) throw Napi::TypeError::New(env, usage);
   Napi::TypedArray where = info[0].As<Napi::TypedArray>();
   Napi::Array arrays = info[1].As<Napi::Array>();
@@ -273,18 +254,18 @@ Napi::Value ParamGroup::BindMany(const Napi::CallbackInfo& info) {
     const uint32_t place = places[k];
     napi_value array = nullptr;
     NAPI_THROW_IF_FAILED(env, napi_get_element(env, arrays, static_cast<uint32_t>(k), &array), env.Undefined());
-    bind_one(env, place >> 3, place & 7, Napi::Value(env, array));
+    bind_one(env, place / kPlaceStride, place % kPlaceStride, Napi::Value(env, array));
   }
   return env.Undefined();
 }
 
 void ParamGroup::bind_one(Napi::Env env, int64_t slot, int64_t role, const Napi::Value& value) {
-  if (slot < 0 || static_cast<size_t>(slot) >= slots_.size() || role < 0 || role >= kRoleCount) {
+  if (slot < 0 || static_cast<size_t>(slot) >= slots_.size() || role < 0 || role >= roles_) {
     throw Napi::RangeError::New(env, "bind: slot " + std::to_string(slot) + " or role " +
                                          std::to_string(role) + " out of range");
   }
   BoundArray& bound = slots_[static_cast<size_t>(slot)][static_cast<size_t>(role)];
-  checked_roles_ = -1;
+  checked_states_ = -1;
   napi_valuetype kind = napi_undefined;
   NAPI_THROW_IF_FAILED_VOID(env, napi_typeof(env, value, &kind));
   // What a step writes changes with any array but a grad, and with a grad coming or going.
@@ -321,82 +302,76 @@ void ParamGroup::bind_one(Napi::Env env, int64_t slot, int64_t role, const Napi:
   bound = std::move(next);
 }
 
-StepWork ParamGroup::prepare(Napi::Env env, Algorithm algorithm) {
+// step(threads) / stepAsync(threads): the thread count, 1 to 1024, or 0 for
+// SIMD_OPTIM_THREADS or every core.
+StepWork ParamGroup::prepare(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   throw_if_busy(env);
+  if (info.Length() != 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "step(threads: number)");
   StepWork w;
-  w.algorithm = algorithm;
-  w.hyper.lr = hyper_[0];
-  w.hyper.alpha = hyper_[1];
-  w.hyper.eps = hyper_[2];
-  w.hyper.weight_decay = hyper_[3];
-  w.hyper.momentum = hyper_[4];
-  w.hyper.centered = hyper_[5] != 0;
-  w.hyper.maximize = hyper_[6] != 0;
-  w.hyper.lerp_grad_avg = hyper_[7] != 0;
-  w.adagrad.eps = hyper_[2];
-  w.adagrad.weight_decay = hyper_[3];
-  w.adagrad.maximize = hyper_[6] != 0;
-  w.slot_scalars = slot_scalars_;
-  // An empty Float64Array may have no data pointer; an empty group reads none.
-  if (algorithm == Algorithm::kAdagrad && slot_scalars_ == nullptr && !slots_.empty()) {
-    throw Napi::Error::New(env, "simd-optim internal error: adagradStep needs slotScalars");
-  }
-  const double threads = hyper_[8];
+  w.algorithm = algorithm_;
+  std::copy(hyper_, hyper_ + info_->hyper_count, w.hyper.begin());
+  const double threads = info[0].As<Napi::Number>().DoubleValue();
   w.threads = threads >= 1 && threads <= 1024 ? static_cast<size_t>(threads) : default_threads();
   w.kernels = &active_kernels();
   w.f32 = &f32_;
   w.f64 = &f64_;
-  const bool rmsprop = algorithm == Algorithm::kRmsprop;
-  const bool needs[kRoleCount] = {true, true, true, rmsprop && w.hyper.momentum > 0,
-                                  rmsprop && w.hyper.centered};
-  const int roles = (needs[kMomentumBuffer] ? 1 : 0) | (needs[kGradAvg] ? 2 : 0) | (rmsprop ? 0 : 4);
-  if (roles != checked_roles_) check_slots(env, algorithm, needs, roles);
+  const unsigned states = info_->used_states(w.hyper.data());
+  if (static_cast<int64_t>(states) != checked_states_) check_slots(env, states);
   w.total = f32_.total + f64_.total;
   w.parts = std::max<size_t>(1, std::min(w.threads, w.total / kMinElementsPerThread));
   return w;
 }
 
+// `b` shares memory with `a`, which a step writes.
+static Napi::Error shared_memory_error(Napi::Env env, const char* a_name, const MemoryRange& a, const char* b_name,
+                                       const MemoryRange& b) {
+  return Napi::Error::New(env, std::string("simd-optim: the ") + b_name + " of param slot " + std::to_string(b.slot) +
+                                   " shares memory with the " + a_name + " of param slot " + std::to_string(a.slot) +
+                                   ", which a step writes (the result would depend on the order of the writes)");
+}
+
 // Checks every slot with a grad and lists them for the kernels; throws on the
 // first bad one, leaving the lists to be rebuilt by the next step.
-void ParamGroup::check_slots(Napi::Env env, Algorithm algorithm, const bool (&needs)[kRoleCount], int roles) {
-  checked_roles_ = -1;
+void ParamGroup::check_slots(Napi::Env env, unsigned states) {
+  checked_states_ = -1;
   f32_.clear();
   f64_.clear();
+  const size_t scalar_count = static_cast<size_t>(info_->scalar_count);
   for (size_t i = 0; i < slots_.size(); ++i) {
     const Slot& s = slots_[i];
     if (s[kGrad].ref.IsEmpty()) continue;  // no grad: skipped, as in PyTorch
-    for (int r = 0; r < kRoleCount; ++r) {
-      if (!needs[r]) continue;
+    for (int r = 0; r < roles_; ++r) {
+      if (r >= kFirstState && ((states >> (r - kFirstState)) & 1u) == 0) continue;
       const BoundArray& a = s[r];
       if (a.ref.IsEmpty() || a.length != s[kParam].length || a.dtype != s[kParam].dtype) {
-        throw Napi::Error::New(env, "simd-optim internal error: slot " + std::to_string(i) + " " +
-                                        role_name(algorithm, r) + " is unbound or does not match its param");
+        throw Napi::Error::New(env, "simd-optim internal error: slot " + std::to_string(i) + " " + role_name(r) +
+                                        " is unbound or does not match its param");
       }
     }
-    void* data[kRoleCount];
-    for (int r = 0; r < kRoleCount; ++r) data[r] = needs[r] ? s[r].data : nullptr;
-    if (s[kParam].dtype == DType::kFloat32) add_slice(f32_, data, s[kParam].length, i);
-    else add_slice(f64_, data, s[kParam].length, i);
+    const double* scalars = scalar_count > 0 ? slot_scalars_ + i * scalar_count : nullptr;
+    if (s[kParam].dtype == DType::kFloat32) f32_.add(slice_of<float>(s, states, scalars));
+    else f64_.add(slice_of<double>(s, states, scalars));
   }
   // Threads write their parts at once: an array written through two slots
   // (or read through one while written through another) would make the
   // result depend on the thread count, and is a data race.
-  if (written_stale_ || written_roles_ != roles) check_written(env, algorithm, needs, roles);
+  if (written_stale_ || written_states_ != static_cast<int64_t>(states)) check_written(env, states);
   for (size_t i = 0; i < slots_.size(); ++i) {
-    if (!slots_[i][kGrad].ref.IsEmpty()) check_grad_reads(env, algorithm, i);
+    if (!slots_[i][kGrad].ref.IsEmpty()) check_grad_reads(env, i);
   }
-  checked_roles_ = roles;
+  checked_states_ = states;
 }
 
 // Lists what the stepped slots write, and throws if two of those arrays overlap.
-void ParamGroup::check_written(Napi::Env env, Algorithm algorithm, const bool (&needs)[kRoleCount], int roles) {
+void ParamGroup::check_written(Napi::Env env, unsigned states) {
   written_stale_ = true;
   written_.clear();
   for (size_t i = 0; i < slots_.size(); ++i) {
     const Slot& s = slots_[i];
     if (s[kGrad].ref.IsEmpty()) continue;  // not stepped, not written
-    for (int r = 0; r < kRoleCount; ++r) {
-      if (r == kGrad || !needs[r]) continue;
+    for (int r = 0; r < roles_; ++r) {
+      if (r == kGrad || (r >= kFirstState && ((states >> (r - kFirstState)) & 1u) == 0)) continue;
       const MemoryRange m = range_of(s[r], i, r);
       if (m.begin != m.end) written_.push_back(m);
     }
@@ -405,34 +380,33 @@ void ParamGroup::check_written(Napi::Env env, Algorithm algorithm, const bool (&
             [](const MemoryRange& a, const MemoryRange& b) { return a.begin < b.begin; });
   // Sorted and disjoint so far, so the one before ends last.
   for (size_t k = 1; k < written_.size(); ++k) {
-    if (written_[k].begin < written_[k - 1].end) throw shared_memory_error(env, algorithm, written_[k - 1], written_[k]);
+    if (written_[k].begin < written_[k - 1].end) {
+      const MemoryRange& a = written_[k - 1];
+      const MemoryRange& b = written_[k];
+      throw shared_memory_error(env, role_name(a.role), a, role_name(b.role), b);
+    }
   }
   written_stale_ = false;
-  written_roles_ = roles;
+  written_states_ = states;
 }
 
 // Throws if a slot's grad overlaps anything a step writes.
-void ParamGroup::check_grad_reads(Napi::Env env, Algorithm algorithm, size_t slot) const {
+void ParamGroup::check_grad_reads(Napi::Env env, size_t slot) const {
   const MemoryRange g = range_of(slots_[slot][kGrad], slot, kGrad);
   if (g.begin == g.end) return;
   // The last written range that begins before the grad ends is the only one that can reach into it.
   const auto after = std::lower_bound(written_.begin(), written_.end(), g.end,
                                       [](const MemoryRange& m, uintptr_t end) { return m.begin < end; });
   if (after != written_.begin() && std::prev(after)->end > g.begin) {
-    throw shared_memory_error(env, algorithm, *std::prev(after), g);
+    const MemoryRange& a = *std::prev(after);
+    throw shared_memory_error(env, role_name(a.role), a, role_name(kGrad), g);
   }
 }
 
-// rmspropStep() / adagradStep(): one step over every slot whose grad is
-// bound. All slots are checked before any is written, so a bad slot changes
-// nothing.
-Napi::Value ParamGroup::RmspropStep(const Napi::CallbackInfo& info) {
-  run_step(prepare(info.Env(), Algorithm::kRmsprop));
-  return info.Env().Undefined();
-}
-
-Napi::Value ParamGroup::AdagradStep(const Napi::CallbackInfo& info) {
-  run_step(prepare(info.Env(), Algorithm::kAdagrad));
+// step(threads): one step over every slot whose grad is bound. All slots are
+// checked before any is written, so a bad slot changes nothing.
+Napi::Value ParamGroup::Step(const Napi::CallbackInfo& info) {
+  run_step(prepare(info));
   return info.Env().Undefined();
 }
 
@@ -452,19 +426,11 @@ Napi::Value ParamGroup::GradsFinite(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 
-Napi::Value ParamGroup::RmspropStepAsync(const Napi::CallbackInfo& info) {
-  return StepAsync(info, Algorithm::kRmsprop);
-}
-
-Napi::Value ParamGroup::AdagradStepAsync(const Napi::CallbackInfo& info) {
-  return StepAsync(info, Algorithm::kAdagrad);
-}
-
-// The same step on the libuv thread pool; returns a Promise. The group
-// refuses bind() and steps until it settles.
-Napi::Value ParamGroup::StepAsync(const Napi::CallbackInfo& info, Algorithm algorithm) {
+// stepAsync(threads): the same step on the libuv thread pool; returns a
+// Promise. The group refuses bind() and steps until it settles.
+Napi::Value ParamGroup::StepAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const StepWork work = prepare(env, algorithm);
+  const StepWork work = prepare(info);
   auto* worker = new StepAsyncWorker(env, this, info.This().As<Napi::Object>(), work);
   Napi::Promise promise = worker->promise();
   busy_ = true;

@@ -11,13 +11,15 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/algorithms.h"
 #include "kernels/kernels.h"
 #include "state_buffer.h"
 
 namespace simd_optim {
 
-// What a bound array is to its parameter. Order matches binding.d.ts.
-enum Role : int { kParam = 0, kGrad, kSquareAvg, kMomentumBuffer, kGradAvg, kRoleCount };
+// What a bound array is to its parameter: its data, its grad, then the
+// algorithm's state arrays in its descriptor's order (algorithms.h).
+enum Role : int { kParam = 0, kGrad = 1, kFirstState = 2, kRoleCount = kFirstState + kMaxStates };
 
 struct BoundArray {
   void* data = nullptr;
@@ -34,26 +36,21 @@ using Slot = std::array<BoundArray, kRoleCount>;
 // tensor before the kernels.
 template <typename T>
 struct SliceList {
-  std::vector<RmspropSlice<T>> slices;  // Adagrad: v is its sum; buf and gavg are null
-  std::vector<size_t> starts;           // elements of the slices before each one
-  std::vector<size_t> slots;            // each slice's slot (Adagrad's per-slot rate)
+  std::vector<Slice<T>> slices;
+  std::vector<size_t> starts;  // elements of the slices before each one
   size_t total = 0;
 
   void clear() {
     slices.clear();
     starts.clear();
-    slots.clear();
     total = 0;
   }
-  void add(const RmspropSlice<T>& slice, size_t slot) {
+  void add(const Slice<T>& slice) {
     slices.push_back(slice);
     starts.push_back(total);
-    slots.push_back(slot);
     total += slice.n;
   }
 };
-
-enum class Algorithm { kRmsprop, kAdagrad };
 
 // The bytes one bound array covers, for the check that what a step writes
 // shares no memory with any other array of the group.
@@ -68,9 +65,7 @@ struct MemoryRange {
 // it can run on other threads.
 struct StepWork {
   Algorithm algorithm = Algorithm::kRmsprop;
-  RmspropHyper hyper;
-  AdagradHyper adagrad;              // clr comes per slot from slot_scalars
-  const double* slot_scalars = nullptr;
+  std::array<double, kMaxHyper> hyper{};
   size_t threads = 1;
   const KernelTable* kernels = nullptr;
   // The float32 tensors, then the float64 ones: the order in which the
@@ -97,43 +92,45 @@ class ParamGroup : public Napi::ObjectWrap<ParamGroup> {
   Napi::Value BindMany(const Napi::CallbackInfo& info);
   // Binds one array (or none, for null) to a slot's role; throws on a bad one.
   void bind_one(Napi::Env env, int64_t slot, int64_t role, const Napi::Value& value);
-  Napi::Value RmspropStep(const Napi::CallbackInfo& info);
-  Napi::Value RmspropStepAsync(const Napi::CallbackInfo& info);
-  Napi::Value AdagradStep(const Napi::CallbackInfo& info);
-  Napi::Value AdagradStepAsync(const Napi::CallbackInfo& info);
+  Napi::Value Step(const Napi::CallbackInfo& info);
+  Napi::Value StepAsync(const Napi::CallbackInfo& info);
   Napi::Value GradsFinite(const Napi::CallbackInfo& info);
-  Napi::Value StepAsync(const Napi::CallbackInfo& info, Algorithm algorithm);
 
-  // Checks every active slot and the hyperparameters; throws before anything
-  // is written. Returns the step to run.
-  StepWork prepare(Napi::Env env, Algorithm algorithm);
-  void check_slots(Napi::Env env, Algorithm algorithm, const bool (&needs)[kRoleCount], int roles);
+  // Checks every active slot and the arrays the hyperparameters call for;
+  // throws before anything is written. Returns the step to run.
+  StepWork prepare(const Napi::CallbackInfo& info);
+  void check_slots(Napi::Env env, unsigned states);
   void throw_if_busy(Napi::Env env) const;
+  const char* role_name(int role) const;
 
+  Algorithm algorithm_;
+  const AlgorithmInfo* info_;
+  int roles_;  // bound roles per slot: param, grad and the algorithm's states
   std::vector<Slot> slots_;
-  // Float64Array(9) of hyperparameters that JS fills before each step (layout
-  // in binding.d.ts), and an optional Float64Array(slotCount) of per-slot
-  // scalars (Adagrad's learning rate, which depends on each tensor's step).
+  // The hyperparameter array that JS fills before each step (the layout of
+  // the algorithm's header), and the per-slot scalars (AlgorithmInfo::
+  // scalar_count per slot, e.g. Adagrad's learning rate, which depends on
+  // each tensor's step).
   Napi::Reference<Napi::Float64Array> hyper_ref_;
   const double* hyper_ = nullptr;
   Napi::Reference<Napi::Float64Array> slot_scalars_ref_;
   const double* slot_scalars_ = nullptr;
   bool busy_ = false;  // an async step holds the bound arrays
   // The slot check of prepare() depends only on the bindings and on which
-  // state roles the step uses; while neither changes, its result is reused
+  // state arrays the step uses; while neither changes, its result is reused
   // (with 1,000 small tensors the check costs as much as their arithmetic).
   // -1: check again (set by every bind).
-  int checked_roles_ = -1;
+  int64_t checked_states_ = -1;
   SliceList<float> f32_;  // what that check found to step
   SliceList<double> f64_;
   // What the stepped slots write (params and state), sorted and disjoint, as
   // of the last slot check: a group whose grads alone are rebound at every
   // step checks each grad against it, without sorting again.
   std::vector<MemoryRange> written_;
-  bool written_stale_ = true;  // set by a bind that changes what a step writes
-  int written_roles_ = -1;     // the roles written_ was built for (as checked_roles_)
-  void check_written(Napi::Env env, Algorithm algorithm, const bool (&needs)[kRoleCount], int roles);
-  void check_grad_reads(Napi::Env env, Algorithm algorithm, size_t slot) const;
+  bool written_stale_ = true;        // set by a bind that changes what a step writes
+  int64_t written_states_ = -1;      // the states written_ was built for (as checked_states_)
+  void check_written(Napi::Env env, unsigned states);
+  void check_grad_reads(Napi::Env env, size_t slot) const;
 };
 
 // Makes environment teardown wait for async steps still writing to buffers

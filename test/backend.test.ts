@@ -6,13 +6,23 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Adagrad, Parameter, RMSprop, backendInfo, useBackend, zeros } from '../lib';
-import { addonFile } from '../lib/addon-file';
+import { addonFile } from '../lib/engine/addon-file';
+import { place } from '../lib/engine/backend';
+import { RMSPROP_HYPER, RMSPROP_KERNEL } from '../lib/reference/rmsprop';
 import { bytesOf, everyBackend, randomF32, resetBackend, runNode } from './helpers';
 
 const root = path.resolve(__dirname, '..');
 const requireNative = process.env.CI === 'true' || process.env.SIMD_OPTIM_REQUIRE_NATIVE === '1';
 /** The addon lib/backend.ts loaded (SIMD_OPTIM_BINDING points the sanitizer run at its own build). */
 const bindingPath = backendInfo().nativeLoaded ? addonFile() : '';
+
+/** RMSprop's hyperparameter array for a raw native group: PyTorch's defaults, 2.x, with `over` on top. */
+function rmspropHyper(over: Partial<Record<keyof typeof RMSPROP_HYPER, number>>): Float64Array {
+  const h = new Float64Array(RMSPROP_KERNEL.hyper.length);
+  const values = { lr: 0.01, alpha: 0.99, eps: 1e-8, lerpGradAvg: 1, ...over };
+  for (const [name, value] of Object.entries(values)) h[RMSPROP_HYPER[name as keyof typeof RMSPROP_HYPER]] = value;
+  return h;
+}
 
 const HUGE_PAGE = 2 ** 21;
 /** The kernel's THP mode ("always", "madvise", "never"), or undefined without THP. */
@@ -85,9 +95,9 @@ describe('backends and ISAs', () => {
     if (!backendInfo().nativeLoaded) this.skip();
     const binding = require(bindingPath);
     const proto = binding.ParamGroup.prototype;
-    const original = { step: proto.rmspropStep, bind: proto.bind, bindMany: proto.bindMany };
+    const original = { step: proto.step, bind: proto.bind, bindMany: proto.bindMany };
     const calls = { step: 0, bind: 0, bindCalls: 0 }; // bind: arrays bound; bindCalls: native calls that bound them
-    proto.rmspropStep = function (this: unknown) { calls.step++; return original.step.call(this); };
+    proto.step = function (this: unknown, threads: number) { calls.step++; return original.step.call(this, threads); };
     proto.bind = function (this: unknown, ...args: unknown[]) { calls.bind++; calls.bindCalls++; return original.bind.apply(this, args); };
     proto.bindMany = function (this: unknown, where: Uint32Array, arrays: unknown[]) {
       calls.bind += where.length;
@@ -115,7 +125,7 @@ describe('backends and ISAs', () => {
       expect(calls.bind - firstBinds, '400 more new grads, in one more call').to.equal(401);
       expect(calls.bindCalls).to.equal(4);
     } finally {
-      proto.rmspropStep = original.step;
+      proto.step = original.step;
       proto.bind = original.bind;
       proto.bindMany = original.bindMany;
     }
@@ -177,7 +187,7 @@ describe('backends and ISAs', () => {
       for (let s = 0; s < 3; s++) { w.grad = new Float32Array(37).map((_, i) => Math.sin(i + s)); opt.step(); }
       const st = opt.state.get(w);
       console.log(JSON.stringify({ external: backendInfo().externalBuffers,
-        alignments: ['square_avg', 'momentum_buffer', 'grad_avg'].map((k) => require(require('./lib/addon-file').addonFile()).addressAlignment(st[k]) >= 64),
+        alignments: ['square_avg', 'momentum_buffer', 'grad_avg'].map((k) => require(require('./lib/engine/addon-file').addonFile()).addressAlignment(st[k]) >= 64),
         bufferBytes: st.square_avg.buffer.byteLength,
         placed: (() => {
           const big = new Float32Array((1 << 15) + 3).subarray(3, 3 + (1 << 15));
@@ -185,7 +195,7 @@ describe('backends and ISAs', () => {
           const o = new RMSprop([p]);
           p.grad = new Float32Array(1 << 15).fill(1);
           o.step();
-          const b = require(require('./lib/addon-file').addonFile());
+          const b = require(require('./lib/engine/addon-file').addonFile());
           return b.pageOffset(o.state.get(p).square_avg) === ((b.pageOffset(big) & ~63) + 1024) % 4096;
         })(),
         data: Buffer.from(w.data.buffer).toString('hex') }));`;
@@ -342,7 +352,7 @@ describe('backends and ISAs', () => {
     if (!backendInfo().nativeLoaded || process.platform !== 'linux' || thpMode() === undefined) this.skip();
     const code = `
       const { Parameter, RMSprop, backendInfo, zeros } = require('./lib');
-      const b = require(require('./lib/addon-file').addonFile());
+      const b = require(require('./lib/engine/addon-file').addonFile());
       const fs = require('node:fs');
       const advised = (a) => {
         const at = b.addressOf(a);
@@ -396,40 +406,39 @@ describe('native ParamGroup.bindMany', () => {
   it('binds like bind() one call at a time, and refuses a bad array or place by name', function () {
     if (!backendInfo().nativeLoaded) this.skip();
     const binding = require(bindingPath);
-    const hyper = new Float64Array([0.01, 0.99, 1e-8, 0, 0.9, 1, 0, 1, 1]); // momentum, centered
+    const hyper = rmspropHyper({ momentum: 0.9, centered: 1 });
     const make = () => [3, 17, 100].map((n, i) => [randomF32(n, i), randomF32(n, 10 + i), new Float32Array(n), new Float32Array(n), new Float32Array(n)]);
     const one = make();
     const many = make();
-    const a = new binding.ParamGroup(3, hyper);
-    const b = new binding.ParamGroup(3, hyper);
+    const a = new binding.ParamGroup(RMSPROP_KERNEL.id, 3, hyper, new Float64Array(0));
+    const b = new binding.ParamGroup(RMSPROP_KERNEL.id, 3, hyper, new Float64Array(0));
     one.forEach((arrays, slot) => arrays.forEach((array, role) => a.bind(slot, role, array)));
-    const where = new Uint32Array(15).map((_, k) => Math.floor(k / 5) * 8 + (k % 5));
+    const where = new Uint32Array(15).map((_, k) => place(Math.floor(k / 5), k % 5));
     b.bindMany(where, many.flat());
     for (let s = 0; s < 3; s++) {
-      a.rmspropStep();
-      b.rmspropStep();
+      a.step(1);
+      b.step(1);
     }
     expect(many.flat().map((x) => bytesOf(x).toString('hex'))).to.deep.equal(one.flat().map((x) => bytesOf(x).toString('hex')));
     expect(() => b.bindMany(new Uint32Array([1, 9]), [new Float32Array(3), new Int32Array(17)])).to.throw(TypeError, /role 1 must be a Float32Array or Float64Array/);
-    expect(() => b.bindMany(new Uint32Array([3 * 8]), [null])).to.throw(RangeError, /slot 3 or role 0 out of range/);
-    expect(() => b.bindMany(new Uint32Array([1, 2]), [null])).to.throw(TypeError, /bindMany\(where: Uint32Array/);
+    expect(() => b.bindMany(new Uint32Array([place(3, 0)]), [null])).to.throw(RangeError, /slot 3 or role 0 out of range/);
+    expect(() => b.bindMany(new Uint32Array([1, 2]), [null])).to.throw(TypeError, /bindMany\(places: Uint32Array/);
   });
 });
 
 describe('native ParamGroup: a grad that shares memory with the state', () => {
   // The TypeScript layer refuses it first; the addon must too, for any other caller.
-  it('rmspropStep throws, changing nothing', function () {
+  it('step throws, changing nothing', function () {
     if (!backendInfo().nativeLoaded) this.skip();
     const binding = require(bindingPath);
-    const hyper = new Float64Array([0.01, 0.99, 1e-8, 0, 0, 0, 0, 1, 1]);
-    const g = new binding.ParamGroup(1, hyper);
+    const g = new binding.ParamGroup(RMSPROP_KERNEL.id, 1, rmspropHyper({}), new Float64Array(0));
     const p = new Float32Array([1, 2, 3, 4]);
     const buffer = new Float32Array(8).fill(0.5);
     const v = buffer.subarray(0, 4);
     g.bind(0, 0, p);
     g.bind(0, 1, buffer.subarray(2, 6)); // the grad overlaps v
     g.bind(0, 2, v);
-    expect(() => g.rmspropStep()).to.throw(/shares memory/);
+    expect(() => g.step(1)).to.throw(/shares memory/);
     expect(Array.from(p)).to.deep.equal([1, 2, 3, 4]);
     expect(Array.from(buffer)).to.deep.equal(new Array<number>(8).fill(0.5));
   });
@@ -439,11 +448,11 @@ describe('native ParamGroup: memory shared between slots', () => {
   // Threads step parts of a group at once: an array written through two slots,
   // or read through one while written through another, would give results that
   // depend on the thread count.
-  const hyper = new Float64Array([0.01, 0.99, 1e-8, 0, 0, 0, 0, 1, 2]);
+  // Two threads, so that the native checks guard what a threaded step would race on.
   const group = (slots: (Float32Array | null)[][]) => {
-    const g = new (require(bindingPath).ParamGroup)(slots.length, hyper);
+    const g = new (require(bindingPath).ParamGroup)(RMSPROP_KERNEL.id, slots.length, rmspropHyper({}), new Float64Array(0));
     slots.forEach((arrays, slot) => arrays.forEach((array, role) => g.bind(slot, role, array)));
-    return g;
+    return { bind: g.bind.bind(g), step: () => g.step(2) };
   };
   const filled = (n: number, x: number) => new Float32Array(n).fill(x);
   const hex = (arrays: Float32Array[]) => arrays.map((a) => bytesOf(a).toString('hex'));
@@ -466,7 +475,7 @@ describe('native ParamGroup: memory shared between slots', () => {
     for (const [name, slots, message] of cases) {
       const arrays = slots.flat() as Float32Array[];
       const before = hex(arrays);
-      expect(() => group(slots).rmspropStep(), name).to.throw(Error, message);
+      expect(() => group(slots).step(), name).to.throw(Error, message);
       expect(hex(arrays), name).to.deep.equal(before);
     }
   });
@@ -474,22 +483,22 @@ describe('native ParamGroup: memory shared between slots', () => {
   it('refuses a grad bound after a step onto what another slot writes', () => {
     const p0 = filled(4, 1);
     const g = group([[p0, filled(4, 0.5), filled(4, 0)], [filled(4, 2), filled(4, 0.5), filled(4, 0)]]);
-    g.rmspropStep();
+    g.step();
     const before = hex([p0]);
     g.bind(1, 1, p0); // only a grad is new: the step's check is the short one
-    expect(() => g.rmspropStep()).to.throw(Error, /the grad of param slot 1 shares memory with the param of param slot 0/);
+    expect(() => g.step()).to.throw(Error, /the grad of param slot 1 shares memory with the param of param slot 0/);
     expect(hex([p0])).to.deep.equal(before);
     g.bind(1, 1, filled(4, 0.5));
-    expect(() => g.rmspropStep()).to.not.throw();
+    expect(() => g.step()).to.not.throw();
   });
 
   it('lets a slot without a grad share what another writes, until it gets a grad', () => {
     const p0 = filled(4, 1);
     const g = group([[p0, filled(4, 0.5), filled(4, 0)], [p0, null, filled(4, 0)]]);
-    g.rmspropStep(); // slot 1 is not stepped: nothing writes through it
+    g.step(); // slot 1 is not stepped: nothing writes through it
     const before = hex([p0]);
     g.bind(1, 1, filled(4, 0.5));
-    expect(() => g.rmspropStep()).to.throw(Error, /the param of param slot 1 shares memory with the param of param slot 0/);
+    expect(() => g.step()).to.throw(Error, /the param of param slot 1 shares memory with the param of param slot 0/);
     expect(hex([p0])).to.deep.equal(before);
   });
 
@@ -508,8 +517,8 @@ describe('native ParamGroup: memory shared between slots', () => {
       const ga = group(a);
       const gb = group(b);
       for (let s = 0; s < 3; s++) {
-        ga.rmspropStep();
-        gb.rmspropStep();
+        ga.step();
+        gb.step();
       }
       expect(hex(a.flat()), `${n}`).to.deep.equal(hex(b.flat()));
     }

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { backendInfo, useBackend, useIsa, type Parameter } from '../lib';
-import { isDetached } from '../lib/tensor';
+import { isDetached } from '../lib/core/tensor';
 
 /** Every (backend, ISA) pair this machine can run, as a label and a switch. */
 export function everyBackend(): { label: string; use: () => void }[] {

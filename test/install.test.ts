@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { addonFile } from '../lib/addon-file';
+import { addonFile } from '../lib/engine/addon-file';
 
 const root = path.resolve(__dirname, '..');
 const { main } = require('../scripts/install.js') as {

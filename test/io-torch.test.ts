@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Adagrad, loadTorch, Parameter, RMSprop, saveTorch, torchBytes, type StateDict, type TensorRecord } from '../lib';
-import { isIntKey } from '../lib/python-values';
+import { isIntKey } from '../lib/core/python-values';
 import { quickSlice, randomF32 } from './helpers';
 import { oracleFor } from './torch/python';
 import { zipRecords } from './zip-helpers';

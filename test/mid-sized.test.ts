@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Adagrad, backendInfo, Parameter, RMSprop, useBackend, zeros } from '../lib';
-import { addonFile } from '../lib/addon-file';
+import { addonFile } from '../lib/engine/addon-file';
 import { bytesOf, itFull, randomF32, resetBackend, runNode } from './helpers';
 
 const root = path.resolve(__dirname, '..');

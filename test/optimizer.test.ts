@@ -450,7 +450,7 @@ describe('RMSprop: state changed between steps', () => {
 describe('RMSprop: arrays swapped between clean steps', () => {
   afterEach(resetBackend);
   // After a step the group stays bound, and the next step only compares
-  // identities and lengths (KernelOptimizer.boundAsBefore). Each swap here must
+  // identities and lengths (EngineOptimizer.boundAsBefore). Each swap here must
   // be seen there: the new array is the one stepped, the old one is left alone.
   type Swap = [string, (opt: RMSprop, w: Parameter) => Float32Array];
   const swaps: Swap[] = [

@@ -7,9 +7,10 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { Adagrad, backendInfo, Parameter, RMSprop, useBackend } from '../lib';
-import { KernelBinding } from '../lib/kernel-binding';
-import { isDetached } from '../lib/tensor';
-import { SHARED_STATE_MAX_BYTES } from '../lib/state-slabs';
+import { KernelBinding } from '../lib/engine/kernel-binding';
+import { ADAGRAD_KERNEL } from '../lib/reference/adagrad';
+import { isDetached } from '../lib/core/tensor';
+import { SHARED_STATE_MAX_BYTES } from '../lib/engine/state-slabs';
 import { everyBackend, hex, randomF32, resetBackend, snapshot, thrown } from './helpers';
 
 
@@ -255,7 +256,7 @@ describe('KernelBinding.sharedBufferRuns', () => {
     const a = new Float32Array(64);
     const b = new Float32Array(64);
     const own = () => new Float32Array(4);
-    const binding = new KernelBinding(3); // data, grad, one state role
+    const binding = new KernelBinding(ADAGRAD_KERNEL); // data, grad, one state role
     const g = [own(), own(), own(), null, own(), own(), own()];
     // slot:      0             1             2             3 (no grad)   4             5             6
     const data = [a.subarray(0, 0), a.subarray(0, 4), a.subarray(4, 8), a.subarray(8, 12), b.subarray(0, 4), a.subarray(12, 16), own()];

@@ -1,5 +1,5 @@
 // `simd-optim inspect <file>`: what a checkpoint holds, without Python.
-import { bfloat16ToNumber, float16ToNumber, numelOf, type TensorRecord } from '../tensor';
+import { bfloat16ToNumber, float16ToNumber, numelOf, type TensorRecord } from '../core/tensor';
 import { loadAny } from '../io/any-file';
 import { CliError, parseArgs } from './args';
 

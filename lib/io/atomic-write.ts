@@ -9,7 +9,7 @@
 import { randomBytes } from 'crypto';
 import { constants as fsConstants, promises as fsp } from 'fs';
 import * as path from 'path';
-import { typeError } from '../errors';
+import { typeError } from '../core/errors';
 
 /** A temporary file left by a killed writer is removed once this old (ms) and its process is gone. */
 const STALE_AFTER = 10 * 60 * 1000;

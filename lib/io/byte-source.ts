@@ -3,8 +3,8 @@
 // checkpoint is never read into one buffer.
 import { promises as fsp } from 'fs';
 import { FileFormatError } from './format-error';
-import { typeError } from '../errors';
-import { isDetached } from '../tensor';
+import { typeError } from '../core/errors';
+import { isDetached } from '../core/tensor';
 
 export interface ByteSource {
   /** The path, or `<bytes>`: used in error messages. */

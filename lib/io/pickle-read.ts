@@ -4,7 +4,7 @@
 // torch.load(weights_only=True) does. Python values become plain JS:
 // None → null, int → number (bigint beyond 2^53), float → number, str →
 // string, bytes → Uint8Array, list/tuple → array, dict → object.
-import { isIntKey, markIntKey } from '../python-values';
+import { isIntKey, markIntKey } from '../core/python-values';
 
 /** What a GLOBAL resolves to: a function REDUCE may call, or a marker value. */
 export type PickleGlobal = ((...args: unknown[]) => unknown) | { readonly global: string };

@@ -7,8 +7,8 @@
 // steps (PyTorch 1.13's Python ints) in `state_scalars`, so `step` keeps its
 // exact type and value either way.
 import * as os from 'os';
-import { describe, typeError } from '../errors';
-import { checkRecord, dtypeOf, isFloatArray, numelOf, Parameter, type DType, type TensorRecord } from '../tensor';
+import { describe, typeError } from '../core/errors';
+import { checkRecord, dtypeOf, isFloatArray, numelOf, Parameter, type DType, type TensorRecord } from '../core/tensor';
 import { isOptimizerDict, type OptimizerDict } from './optimizer-dict';
 import { checkFilePath, writeFileAtomic } from './atomic-write';
 import { openSource, type ByteSource } from './byte-source';

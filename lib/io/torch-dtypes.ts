@@ -1,5 +1,5 @@
 // PyTorch's storage classes and the dtypes of our tensor records, both ways.
-import type { DType, DTypeArrays } from '../tensor';
+import type { DType, DTypeArrays } from '../core/tensor';
 
 export interface StorageType {
   /** `torch.FloatStorage` and friends: what a pickle names. */

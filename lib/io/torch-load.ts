@@ -4,11 +4,11 @@
 // TensorRecords (strided views are copied out).
 import { constants as bufferConstants } from 'buffer';
 import * as os from 'os';
-import { numelOf, type TensorRecord } from '../tensor';
+import { numelOf, type TensorRecord } from '../core/tensor';
 import { openSource, type ByteSource } from './byte-source';
 import { FileFormatError } from './format-error';
 import { newDict, unpickle, type PickleGlobal } from './pickle-read';
-import { ORDERED_DICTS } from '../python-values';
+import { ORDERED_DICTS } from '../core/python-values';
 import { ITEM_SIZE, STORAGE_TYPES, swapBytes, typedArrayOf, type StorageType } from './torch-dtypes';
 import { readZipDirectory, readZipEntry, type ZipEntry } from './zip';
 

@@ -4,11 +4,11 @@
 import { randomInt } from 'crypto';
 import * as os from 'os';
 import * as path from 'path';
-import { checkOptionNames, describe } from '../errors';
-import { checkRecord, isFloatArray, Parameter, type DType, type TensorRecord } from '../tensor';
+import { checkOptionNames, describe } from '../core/errors';
+import { checkRecord, isFloatArray, Parameter, type DType, type TensorRecord } from '../core/tensor';
 import { writeFileAtomic } from './atomic-write';
 import { isOptimizerDict, type OptimizerDict } from './optimizer-dict';
-import { isIntKey, ORDERED_DICTS } from '../python-values';
+import { isIntKey, ORDERED_DICTS } from '../core/python-values';
 import { pickle, dict, persistentId, pyGlobal, reduce, tuple, tupleOf, type PyValue } from './pickle-write';
 import { bytesOf, ITEM_SIZE, storageNameOf, swapBytes } from './torch-dtypes';
 import { ZipWriter } from './zip';

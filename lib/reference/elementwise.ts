@@ -1,7 +1,7 @@
 // The elementwise ops of lib/ops.ts in plain JavaScript, with the native
 // kernels' (and PyTorch's) arithmetic: one rounding per operation, exact fma.
 // Op codes and meanings: binding.d.ts `elementwise`.
-import type { FloatArray } from '../tensor';
+import type { FloatArray } from '../core/tensor';
 import { fma64, fmaf32 } from './fma';
 
 export function elementwise(op: number, a: FloatArray, b: FloatArray | null, c: FloatArray | null, s1: number, s2: number): void {

@@ -1,18 +1,50 @@
 // RMSprop in plain JavaScript with the kernels' exact arithmetic: every
 // float32 operation rounds once (Math.fround), and fma is exact (fmaf32 /
-// fma64). Operation order: docs/spec/rmsprop-arithmetic.md.
-import type { RMSpropOptions } from '../rmsprop';
-import type { FloatArray } from '../tensor';
+// fma64). Operation order: docs/spec/rmsprop-arithmetic.md. With its layout,
+// the twin of native/kernels/rmsprop.h and rmsprop_step.h.
+import type { FloatArray } from '../core/tensor';
 import { fma64, fmaf32 } from './fma';
+import { slots, type KernelSpec } from './kernel-spec';
 
-/** The hyperparameters of one step, as the native kernels receive them. */
-export type RmspropHyper = Pick<RMSpropOptions, 'lr' | 'alpha' | 'eps' | 'weightDecay' | 'momentum' | 'centered' | 'maximize'> & {
-  /** PyTorch 2.x's grad_avg.lerp_ (true) or 1.13's mul_().add_() (false). */
-  lerpGradAvg: boolean;
+/** The hyperparameter array's slots (native/kernels/rmsprop.h): Python floats, booleans as 0/1. */
+export const RMSPROP_HYPER = slots(['lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered', 'maximize', 'lerpGradAvg']);
+/** The state arrays, in role order. */
+export const RMSPROP_STATES = slots(['square_avg', 'momentum_buffer', 'grad_avg']);
+
+const H = RMSPROP_HYPER;
+
+/** RMSprop's kernels: native id 0. */
+export const RMSPROP_KERNEL: KernelSpec = {
+  id: 0,
+  name: 'rmsprop',
+  hyper: Object.keys(RMSPROP_HYPER),
+  states: Object.keys(RMSPROP_STATES),
+  scalars: [],
+  usedStates: (h) => 1 | (h[H.momentum] > 0 ? 2 : 0) | (h[H.centered] !== 0 ? 4 : 0),
+  reference(h, { p, g, states: [v, buf, gavg] }) {
+    const hyper: RmspropHyper = {
+      lr: h[H.lr], alpha: h[H.alpha], eps: h[H.eps], weightDecay: h[H.weightDecay], momentum: h[H.momentum],
+      centered: h[H.centered] !== 0, maximize: h[H.maximize] !== 0, lerpGradAvg: h[H.lerpGradAvg] !== 0,
+    };
+    rmspropStep(hyper, p, g, v!, hyper.momentum > 0 ? buf : null, hyper.centered ? gavg : null);
+  },
 };
 
+/** The hyperparameters of one step, decoded. */
+interface RmspropHyper {
+  lr: number;
+  alpha: number;
+  eps: number;
+  weightDecay: number;
+  momentum: number;
+  centered: boolean;
+  maximize: boolean;
+  /** PyTorch 2.x's grad_avg.lerp_ (true) or 1.13's mul_().add_() (false). */
+  lerpGradAvg: boolean;
+}
+
 /** One tensor, in place. buf/gavg are needed when momentum > 0 / centered. */
-export function rmspropStep(
+function rmspropStep(
   h: RmspropHyper,
   p: FloatArray,
   g: FloatArray,

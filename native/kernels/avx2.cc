@@ -2,15 +2,18 @@
 // -mavx2 -mfma for this file only; dispatch.cc calls it only after cpuid and
 // xgetbv say the CPU and the OS support it.
 #include "avx2_ops.h"
-#include "kernel_loop.h"
+#include "adagrad_step.h"
+#include "rmsprop_step.h"
 
 namespace simd_optim {
 
 const KernelTable& avx2_kernels() {
-  static const KernelTable table{"avx2", &rmsprop_step<Avx2F32>, &rmsprop_step<Avx2F64>,
-                                 &adagrad_step<Avx2F32>, &adagrad_step<Avx2F64>,
-                                 &elementwise<Avx2F32>, &elementwise<Avx2F64>,
-                                 &all_finite<Avx2F32>, &all_finite<Avx2F64>};
+  static const KernelTable table{
+      "avx2",
+      {&rmsprop_step<Avx2F32>, &adagrad_step<Avx2F32>},
+      {&rmsprop_step<Avx2F64>, &adagrad_step<Avx2F64>},
+      &elementwise<Avx2F32>, &elementwise<Avx2F64>,
+      &all_finite<Avx2F32>, &all_finite<Avx2F64>};
   return table;
 }
 

@@ -6,7 +6,8 @@
 #include <cstdint>
 
 #include "avx2_ops.h"
-#include "kernel_loop.h"
+#include "adagrad_step.h"
+#include "rmsprop_step.h"
 
 namespace simd_optim {
 namespace {
@@ -60,10 +61,12 @@ struct Avx512F64 {
 }  // namespace
 
 const KernelTable& avx512_kernels() {
-  static const KernelTable table{"avx512", &rmsprop_step<Avx512F32>, &rmsprop_step<Avx512F64>,
-                                 &adagrad_step<Avx512F32>, &adagrad_step<Avx512F64>,
-                                 &elementwise<Avx512F32>, &elementwise<Avx512F64>,
-                                 &all_finite<Avx512F32>, &all_finite<Avx512F64>};
+  static const KernelTable table{
+      "avx512",
+      {&rmsprop_step<Avx512F32>, &adagrad_step<Avx512F32>},
+      {&rmsprop_step<Avx512F64>, &adagrad_step<Avx512F64>},
+      &elementwise<Avx512F32>, &elementwise<Avx512F64>,
+      &all_finite<Avx512F32>, &all_finite<Avx512F64>};
   return table;
 }
 

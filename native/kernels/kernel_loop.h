@@ -1,12 +1,15 @@
-// The RMSprop element loop, written once over a small "Ops" interface that
-// each ISA file implements (scalar, AVX2, AVX-512, NEON). The operation order
-// is docs/spec/rmsprop-arithmetic.md's; only the vector width differs.
+// The machinery every algorithm's element loop shares, written once over a
+// small "Ops" interface that each ISA file implements (scalar, AVX2,
+// AVX-512, NEON): walking a tensor in vectors, its ragged end, and the
+// elementwise ops and finiteness check. The arithmetic of each algorithm is
+// in its own header (rmsprop.h, adagrad.h, ...); only the vector width
+// differs between ISAs.
 //
 // Everything here has internal linkage on purpose: each ISA's translation
 // unit is compiled with its own -m flags, and an inline function shared
 // between them could be merged by the linker into the AVX version and then
 // run on a CPU without AVX (highway's warning). Include this file only from
-// kernel .cc files.
+// kernel .cc files (through the algorithm headers).
 #pragma once
 
 #include <cstddef>
@@ -26,55 +29,6 @@ namespace {  // NOLINT(build/namespaces): per-TU copies are the point
 //   set1(T), add, sub, mul, div, sqrt, neg (exact sign flip),
 //   fma(a, b, c) = a*b + c with one rounding.
 
-template <class O>
-struct VecConsts {
-  using V = typename O::V;
-  using T = typename O::T;
-  V alpha, one_minus_alpha, eps, weight_decay, momentum, neg_lr, lerp_coeff;
-  bool lerp_from_grad;
-  explicit VecConsts(const RmspropConsts<T>& k)
-      : alpha(O::set1(k.alpha)),
-        one_minus_alpha(O::set1(k.one_minus_alpha)),
-        eps(O::set1(k.eps)),
-        weight_decay(O::set1(k.weight_decay)),
-        momentum(O::set1(k.momentum)),
-        neg_lr(O::set1(k.neg_lr)),
-        lerp_coeff(O::set1(k.lerp_coeff)),
-        lerp_from_grad(k.lerp_from_grad) {}
-};
-
-// One vector of W elements: p, v, buf and gavg are updated in place (buf
-// and gavg only when used). The flags are template parameters so that each
-// configuration compiles to a straight-line loop body.
-template <class O, bool kMaximize, bool kWeightDecay, bool kCentered, bool kLerp,
-          bool kMomentum>
-inline void rmsprop_lanes(const VecConsts<O>& k, typename O::V& p, typename O::V g,
-                          typename O::V& v, typename O::V& buf, typename O::V& gavg) {
-  using V = typename O::V;
-  if (kMaximize) g = O::neg(g);
-  if (kWeightDecay) g = O::fma(k.weight_decay, p, g);            // grad.add(param, alpha=wd)
-  v = O::mul(v, k.alpha);                                        // square_avg.mul_(alpha)
-  v = O::fma(O::mul(k.one_minus_alpha, g), g, v);                // .addcmul_(g, g, value=1-alpha)
-  V avg;
-  if (kCentered) {
-    if (kLerp) {                                                 // 2.x: grad_avg.lerp_(g, 1-alpha)
-      V d = O::sub(g, gavg);
-      gavg = O::fma(k.lerp_coeff, d, k.lerp_from_grad ? g : gavg);
-    } else {                                                     // 1.13: mul_(alpha).add_(g, alpha=1-alpha)
-      gavg = O::fma(k.one_minus_alpha, g, O::mul(gavg, k.alpha));
-    }
-    avg = O::add(O::sqrt(O::fma(O::neg(gavg), gavg, v)), k.eps);  // addcmul(ga, ga, value=-1).sqrt_().add_(eps)
-  } else {
-    avg = O::add(O::sqrt(v), k.eps);                             // square_avg.sqrt().add_(eps)
-  }
-  if (kMomentum) {
-    buf = O::add(O::mul(buf, k.momentum), O::div(g, avg));       // buf.mul_(m).addcdiv_(g, avg)
-    p = O::fma(k.neg_lr, buf, p);                                // param.add_(buf, alpha=-lr)
-  } else {
-    p = O::add(p, O::div(O::mul(k.neg_lr, g), avg));             // param.addcdiv_(g, avg, value=-lr)
-  }
-}
-
 // The ISA's half-width vectors, if it names them as O::Half (AVX-512: AVX2's),
 // with the same arithmetic per lane.
 template <class O, class = void>
@@ -88,45 +42,59 @@ struct HalfOf<O, std::void_t<typename O::Half>> {
   static constexpr bool kHas = true;
 };
 
-// One vector of a slice's arrays, loaded at element `at`, stepped, stored
-// back at `at`.
-template <class O, bool kMaximize, bool kWeightDecay, bool kCentered, bool kLerp,
-          bool kMomentum>
-struct Lanes {
+// One vector of a slice: p, g and the state arrays whose bit is set in
+// kStates, loaded whole at element `at` (or the first n lanes), and stored
+// back the same way: p and the states (g is only read).
+template <class O, unsigned kStates>
+struct Vectors {
   using T = typename O::T;
   using V = typename O::V;
-  V p = O::set1(T(0)), g = p, v = p, buf = p, gavg = p;
+  V p = O::set1(T(0)), g = p;
+  V s[kMaxStates] = {p, p, p};
 
-  void load(const RmspropSlice<T>& s, std::size_t at) {
-    p = O::load(s.p + at);
-    g = O::load(s.g + at);
-    v = O::load(s.v + at);
-    if (kMomentum) buf = O::load(s.buf + at);
-    if (kCentered) gavg = O::load(s.gavg + at);
+  static constexpr bool uses(int k) { return ((kStates >> k) & 1u) != 0; }
+
+  void load(const Slice<T>& x, std::size_t at) {
+    p = O::load(x.p + at);
+    g = O::load(x.g + at);
+    for (int k = 0; k < kMaxStates; ++k) {
+      if (uses(k)) s[k] = O::load(x.state[k] + at);
+    }
   }
-  void step_and_store(const VecConsts<O>& k, const RmspropSlice<T>& s, std::size_t at) {
-    rmsprop_lanes<O, kMaximize, kWeightDecay, kCentered, kLerp, kMomentum>(k, p, g, v, buf, gavg);
-    O::store(s.p + at, p);
-    O::store(s.v + at, v);
-    if (kMomentum) O::store(s.buf + at, buf);
-    if (kCentered) O::store(s.gavg + at, gavg);
+  void store(const Slice<T>& x, std::size_t at) const {
+    O::store(x.p + at, p);
+    for (int k = 0; k < kMaxStates; ++k) {
+      if (uses(k)) O::store(x.state[k] + at, s[k]);
+    }
+  }
+  void load_partial(const Slice<T>& x, std::size_t n) {
+    p = O::load_partial(x.p, n);
+    g = O::load_partial(x.g, n);
+    for (int k = 0; k < kMaxStates; ++k) {
+      if (uses(k)) s[k] = O::load_partial(x.state[k], n);
+    }
+  }
+  void store_partial(const Slice<T>& x, std::size_t n) const {
+    O::store_partial(x.p, p, n);
+    for (int k = 0; k < kMaxStates; ++k) {
+      if (uses(k)) O::store_partial(x.state[k], s[k], n);
+    }
   }
 };
 
-// One tensor (or a thread's part of one).
-template <class O, bool kMaximize, bool kWeightDecay, bool kCentered, bool kLerp,
-          bool kMomentum>
-inline void rmsprop_slice(const VecConsts<O>& k, const VecConsts<typename HalfOf<O>::type>& k_half,
-                          const RmspropSlice<typename O::T>& in) {
+// Runs an element step over one slice, vector by vector: `step` on
+// Vectors<O, kStates>, `step_half` on the ISA's half-width vectors (both the
+// same arithmetic). kStates names the state arrays the step uses.
+template <class O, unsigned kStates, class Step, class StepHalf>
+inline void each_vector(const Slice<typename O::T>& in, const Step& step, const StepHalf& step_half) {
   using T = typename O::T;
-  using V = typename O::V;
   using H = typename HalfOf<O>::type;
-  using Full = Lanes<O, kMaximize, kWeightDecay, kCentered, kLerp, kMomentum>;
-  using Half = Lanes<H, kMaximize, kWeightDecay, kCentered, kLerp, kMomentum>;
+  using Full = Vectors<O, kStates>;
+  using Half = Vectors<H, kStates>;
   constexpr std::size_t W = O::W;
   // A copy, so that its pointers live in registers: the vector stores may
   // alias anything in memory, and would make the loop reload them.
-  const RmspropSlice<T> slice = in;
+  const Slice<T> slice = in;
   const std::size_t n = slice.n;
   const std::size_t rest = n % W;
   // A ragged tensor of more than W elements ends with one more vector over its
@@ -148,29 +116,38 @@ inline void rmsprop_slice(const VecConsts<O>& k, const VecConsts<typename HalfOf
   for (; i + W <= n; i += W) {
     Full lanes;
     lanes.load(slice, i);
-    lanes.step_and_store(k, slice, i);
+    step(lanes);
+    lanes.store(slice, i);
   }
-  if (full) full_tail.step_and_store(k, slice, n - W);
-  if (half) half_tail.step_and_store(k_half, slice, n - H::W);
+  if (full) {
+    step(full_tail);
+    full_tail.store(slice, n - W);
+  }
+  if (half) {
+    step_half(half_tail);
+    half_tail.store(slice, n - H::W);
+  }
   if (full || half || i == n) return;
   // Fewer than W elements: the same vector code on partial loads and stores,
   // so its arithmetic cannot differ from the main loop's. Lanes past the end
   // compute on whatever load_partial fills in and are never stored.
-  T* const p = slice.p;
-  T* const v = slice.v;
-  T* const buf = slice.buf;
-  T* const gavg = slice.gavg;
-  const V zero = O::set1(T(0));
-  V pi = O::load_partial(p, rest), vi = O::load_partial(v, rest);
-  V bi = kMomentum ? O::load_partial(buf, rest) : zero;
-  V ai = kCentered ? O::load_partial(gavg, rest) : zero;
-  rmsprop_lanes<O, kMaximize, kWeightDecay, kCentered, kLerp, kMomentum>(
-      k, pi, O::load_partial(slice.g, rest), vi, bi, ai);
-  O::store_partial(p, pi, rest);
-  O::store_partial(v, vi, rest);
-  if (kMomentum) O::store_partial(buf, bi, rest);
-  if (kCentered) O::store_partial(gavg, ai, rest);
+  Full lanes;
+  lanes.load_partial(slice, rest);
+  step(lanes);
+  lanes.store_partial(slice, rest);
 }
+
+// Turns runtime flags into one of 2^N instantiations of Fn<kFlags...>, a
+// class template whose static `run` is the step: Pick<Fn>::pick(a, b, c)
+// returns &Fn<a, b, c>::run.
+template <template <bool...> class Fn, bool... kFlags>
+struct Pick {
+  template <class... Rest>
+  static auto pick(bool flag, Rest... rest) {
+    return flag ? Pick<Fn, kFlags..., true>::pick(rest...) : Pick<Fn, kFlags..., false>::pick(rest...);
+  }
+  static auto pick() { return &Fn<kFlags...>::run; }
+};
 
 // load_partial/store_partial through a lane buffer, for ISAs without masked
 // memory operations.
@@ -191,69 +168,6 @@ struct BufferedPartial {
     std::memcpy(x, lanes, n * sizeof(T));
   }
 };
-
-template <class O, bool... kFlags>
-void rmsprop_loop(const RmspropConsts<typename O::T>& consts, const RmspropSlice<typename O::T>* slices,
-                  std::size_t count) {
-  const VecConsts<O> k(consts);
-  const VecConsts<typename HalfOf<O>::type> k_half(consts);
-  for (std::size_t s = 0; s < count; ++s) rmsprop_slice<O, kFlags...>(k, k_half, slices[s]);
-}
-
-// Turns the runtime flags into one of the 32 instantiations above.
-template <class O, bool... kFlags>
-struct PickRmsprop {
-  using T = typename O::T;
-  using Fn = void (*)(const RmspropConsts<T>&, const RmspropSlice<T>*, std::size_t);
-  template <class... Rest>
-  static Fn pick(bool flag, Rest... rest) {
-    return flag ? PickRmsprop<O, kFlags..., true>::pick(rest...)
-                : PickRmsprop<O, kFlags..., false>::pick(rest...);
-  }
-  static Fn pick() { return &rmsprop_loop<O, kFlags...>; }
-};
-
-// Adagrad, one vector: p and sum in place.
-template <class O, bool kMaximize, bool kWeightDecay>
-inline void adagrad_lanes(const AdagradConsts<typename O::T>& k, typename O::V& p, typename O::V g,
-                          typename O::V& sum) {
-  using V = typename O::V;
-  if (kMaximize) g = O::neg(g);
-  if (kWeightDecay) g = O::fma(O::set1(k.weight_decay), p, g);  // grad.add(param, alpha=wd)
-  sum = O::fma(g, g, sum);                                      // state_sum.addcmul_(g, g, value=1)
-  V std = O::add(O::sqrt(sum), O::set1(k.eps));                 // state_sum.sqrt().add_(eps)
-  p = O::add(p, O::div(O::mul(O::set1(k.neg_clr), g), std));    // param.addcdiv_(g, std, value=-clr)
-}
-
-template <class O, bool kMaximize, bool kWeightDecay>
-void adagrad_loop(const AdagradConsts<typename O::T>& k, std::size_t n, typename O::T* p,
-                  const typename O::T* g, typename O::T* sum) {
-  constexpr std::size_t W = O::W;
-  using V = typename O::V;
-  std::size_t i = 0;
-  for (; i + W <= n; i += W) {
-    V pi = O::load(p + i), si = O::load(sum + i);
-    adagrad_lanes<O, kMaximize, kWeightDecay>(k, pi, O::load(g + i), si);
-    O::store(p + i, pi);
-    O::store(sum + i, si);
-  }
-  if (i == n) return;
-  const std::size_t rest = n - i;  // same code, partial loads and stores
-  V pi = O::load_partial(p + i, rest), si = O::load_partial(sum + i, rest);
-  adagrad_lanes<O, kMaximize, kWeightDecay>(k, pi, O::load_partial(g + i, rest), si);
-  O::store_partial(p + i, pi, rest);
-  O::store_partial(sum + i, si, rest);
-}
-
-template <class O>
-void adagrad_step(const AdagradConsts<typename O::T>& k, std::size_t n, typename O::T* p,
-                  const typename O::T* g, typename O::T* sum) {
-  if (k.maximize) {
-    (k.has_weight_decay ? adagrad_loop<O, true, true> : adagrad_loop<O, true, false>)(k, n, p, g, sum);
-  } else {
-    (k.has_weight_decay ? adagrad_loop<O, false, true> : adagrad_loop<O, false, false>)(k, n, p, g, sum);
-  }
-}
 
 // a[i] = f(a[i], b[i], c[i]) over n elements; b and c are loaded only when
 // used (kB, kC). The tail runs f on partial loads, like the optimizer loops.
@@ -341,13 +255,6 @@ bool all_finite(std::size_t n, const typename O::T* x) {
     if (lanes[j] != lanes[j]) return false;
   }
   return true;
-}
-
-template <class O>
-void rmsprop_step(const RmspropConsts<typename O::T>& k, const RmspropSlice<typename O::T>* slices,
-                  std::size_t count) {
-  PickRmsprop<O>::pick(k.maximize, k.has_weight_decay, k.centered, k.centered && k.lerp,
-                       k.has_momentum)(k, slices, count);
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 // multiply-add (one rounding) and vsqrtq_*/vdivq_* are IEEE correctly rounded.
 #include <arm_neon.h>
 
-#include "kernel_loop.h"
+#include "adagrad_step.h"
+#include "rmsprop_step.h"
 
 namespace simd_optim {
 namespace {
@@ -43,10 +44,12 @@ struct NeonF64 : BufferedPartial<NeonF64> {
 }  // namespace
 
 const KernelTable& neon_kernels() {
-  static const KernelTable table{"neon", &rmsprop_step<NeonF32>, &rmsprop_step<NeonF64>,
-                                 &adagrad_step<NeonF32>, &adagrad_step<NeonF64>,
-                                 &elementwise<NeonF32>, &elementwise<NeonF64>,
-                                 &all_finite<NeonF32>, &all_finite<NeonF64>};
+  static const KernelTable table{
+      "neon",
+      {&rmsprop_step<NeonF32>, &adagrad_step<NeonF32>},
+      {&rmsprop_step<NeonF64>, &adagrad_step<NeonF64>},
+      &elementwise<NeonF32>, &elementwise<NeonF64>,
+      &all_finite<NeonF32>, &all_finite<NeonF64>};
   return table;
 }
 

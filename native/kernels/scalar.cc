@@ -1,7 +1,8 @@
 // Portable reference kernels: one element at a time, exact fma from the
 // compiler builtin (an instruction where the target has one, libm's exact
 // software fma otherwise). Always built; every other ISA is tested against it.
-#include "kernel_loop.h"
+#include "adagrad_step.h"
+#include "rmsprop_step.h"
 
 namespace simd_optim {
 namespace {
@@ -33,10 +34,12 @@ struct ScalarOps : BufferedPartial<ScalarOps<TT>> {
 }  // namespace
 
 const KernelTable& scalar_kernels() {
-  static const KernelTable table{"scalar", &rmsprop_step<ScalarOps<float>>, &rmsprop_step<ScalarOps<double>>,
-                                 &adagrad_step<ScalarOps<float>>, &adagrad_step<ScalarOps<double>>,
-                                 &elementwise<ScalarOps<float>>, &elementwise<ScalarOps<double>>,
-                                 &all_finite<ScalarOps<float>>, &all_finite<ScalarOps<double>>};
+  static const KernelTable table{
+      "scalar",
+      {&rmsprop_step<ScalarOps<float>>, &adagrad_step<ScalarOps<float>>},
+      {&rmsprop_step<ScalarOps<double>>, &adagrad_step<ScalarOps<double>>},
+      &elementwise<ScalarOps<float>>, &elementwise<ScalarOps<double>>,
+      &all_finite<ScalarOps<float>>, &all_finite<ScalarOps<double>>};
   return table;
 }
 

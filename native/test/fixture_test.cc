@@ -23,11 +23,16 @@
 #include <vector>
 
 #include "dispatch.h"
+#include "kernels/adagrad.h"
 #include "kernels/kernels.h"
+#include "kernels/rmsprop.h"
 
 namespace {
 
+using simd_optim::Algorithm;
 using simd_optim::KernelTable;
+using simd_optim::Slice;
+using simd_optim::step_of;
 
 constexpr uint32_t kFormatVersion = 1;
 // The thread pool cuts tensors at multiples of 16 elements (param_group.cc).
@@ -160,35 +165,36 @@ void call_kernel(const KernelTable& k, const Record<T>& r, const Call& c, bool l
   const size_t cuts[3] = {0, split, r.n};
   const size_t pieces = split < r.n ? 2 : 1;
   if (r.adagrad) {
-    simd_optim::AdagradHyper h;
-    h.clr = c.h[0];
-    h.eps = c.h[1];
-    h.weight_decay = c.h[2];
-    h.maximize = c.maximize;
+    namespace a = simd_optim::adagrad;
+    double h[a::kHyperCount];
+    h[a::kEps] = c.h[1];
+    h[a::kWeightDecay] = c.h[2];
+    h[a::kMaximize] = c.maximize;
+    const double clr = c.h[0];
     for (size_t i = 0; i < pieces; ++i) {
       const size_t lo = cuts[i], len = cuts[i + 1] - lo;
-      if constexpr (sizeof(T) == 4) k.adagrad_f32(simd_optim::AdagradConsts<float>(h), len, p + lo, g + lo, s[0].data() + lo);
-      else k.adagrad_f64(simd_optim::AdagradConsts<double>(h), len, p + lo, g + lo, s[0].data() + lo);
+      const Slice<T> slice{p + lo, g + lo, {s[0].data() + lo, nullptr, nullptr}, &clr, len};
+      step_of<T>(k, Algorithm::kAdagrad)(h, &slice, 1);
     }
     return;
   }
-  simd_optim::RmspropHyper h;
-  h.lr = c.h[0];
-  h.alpha = c.h[1];
-  h.eps = c.h[2];
-  h.weight_decay = c.h[3];
-  h.momentum = c.h[4];
-  h.centered = c.centered;
-  h.maximize = c.maximize;
-  h.lerp_grad_avg = lerp;
-  simd_optim::RmspropSlice<T> slices[2];
+  namespace rms = simd_optim::rmsprop;
+  double h[rms::kHyperCount];
+  h[rms::kLr] = c.h[0];
+  h[rms::kAlpha] = c.h[1];
+  h[rms::kEps] = c.h[2];
+  h[rms::kWeightDecay] = c.h[3];
+  h[rms::kMomentum] = c.h[4];
+  h[rms::kCentered] = c.centered;
+  h[rms::kMaximize] = c.maximize;
+  h[rms::kLerpGradAvg] = lerp;
+  Slice<T> slices[2];
   for (size_t i = 0; i < pieces; ++i) {
     const size_t lo = cuts[i];
-    slices[i] = {p + lo, g + lo, s[0].data() + lo, h.momentum > 0 ? s[1].data() + lo : nullptr,
-                 h.centered ? s[2].data() + lo : nullptr, cuts[i + 1] - lo};
+    slices[i] = {p + lo, g + lo, {s[0].data() + lo, c.h[4] > 0 ? s[1].data() + lo : nullptr,
+                 c.centered ? s[2].data() + lo : nullptr}, nullptr, cuts[i + 1] - lo};
   }
-  if constexpr (sizeof(T) == 4) k.rmsprop_f32(simd_optim::RmspropConsts<float>(h), slices, pieces);
-  else k.rmsprop_f64(simd_optim::RmspropConsts<double>(h), slices, pieces);
+  step_of<T>(k, Algorithm::kRmsprop)(h, slices, pieces);
 }
 
 // Replays a record for one PyTorch version, with the tensor cut at `split`

@@ -13,12 +13,52 @@
 #include <string>
 #include <vector>
 
+#include <array>
+
 #include "dispatch.h"
+#include "kernels/adagrad.h"
 #include "kernels/kernels.h"
+#include "kernels/rmsprop.h"
 
 namespace {
 
+using simd_optim::Algorithm;
 using simd_optim::KernelTable;
+using simd_optim::Slice;
+using simd_optim::step_of;
+
+// RMSprop's settings, as the hyperparameter array the kernel reads (rmsprop.h).
+struct RmspropHyper {
+  double lr = 0.01, alpha = 0.99, eps = 1e-8, weight_decay = 0, momentum = 0;
+  bool centered = false, maximize = false, lerp_grad_avg = true;
+  std::array<double, simd_optim::rmsprop::kHyperCount> array() const {
+    namespace r = simd_optim::rmsprop;
+    std::array<double, r::kHyperCount> h{};
+    h[r::kLr] = lr;
+    h[r::kAlpha] = alpha;
+    h[r::kEps] = eps;
+    h[r::kWeightDecay] = weight_decay;
+    h[r::kMomentum] = momentum;
+    h[r::kCentered] = centered;
+    h[r::kMaximize] = maximize;
+    h[r::kLerpGradAvg] = lerp_grad_avg;
+    return h;
+  }
+};
+
+// Adagrad's settings (adagrad.h), with the one tensor's learning rate.
+struct AdagradHyper {
+  double clr = 0.01, eps = 1e-10, weight_decay = 0;
+  bool maximize = false;
+  std::array<double, simd_optim::adagrad::kHyperCount> array() const {
+    namespace a = simd_optim::adagrad;
+    std::array<double, a::kHyperCount> h{};
+    h[a::kEps] = eps;
+    h[a::kWeightDecay] = weight_decay;
+    h[a::kMaximize] = maximize;
+    return h;
+  }
+};
 
 int failures = 0;
 long checks = 0;
@@ -109,16 +149,16 @@ void compare(const std::string& label, const T* got, const T* want, size_t n) {
 }
 
 template <typename T>
-void run_rmsprop(const KernelTable& k, const simd_optim::RmspropHyper& h, size_t n, T* p, const T* g, T* v, T* b, T* a) {
-  const simd_optim::RmspropSlice<T> slice{p, g, v, b, a, n};
-  if constexpr (sizeof(T) == 4) k.rmsprop_f32(simd_optim::RmspropConsts<float>(h), &slice, 1);
-  else k.rmsprop_f64(simd_optim::RmspropConsts<double>(h), &slice, 1);
+void run_rmsprop(const KernelTable& k, const RmspropHyper& h, size_t n, T* p, const T* g, T* v, T* b, T* a) {
+  const Slice<T> slice{p, g, {v, b, a}, nullptr, n};
+  step_of<T>(k, Algorithm::kRmsprop)(h.array().data(), &slice, 1);
 }
 
 template <typename T>
-void run_adagrad(const KernelTable& k, const simd_optim::AdagradHyper& h, size_t n, T* p, const T* g, T* s) {
-  if constexpr (sizeof(T) == 4) k.adagrad_f32(simd_optim::AdagradConsts<float>(h), n, p, g, s);
-  else k.adagrad_f64(simd_optim::AdagradConsts<double>(h), n, p, g, s);
+void run_adagrad(const KernelTable& k, const AdagradHyper& h, size_t n, T* p, const T* g, T* s) {
+  const double clr = h.clr;
+  const Slice<T> slice{p, g, {s, nullptr, nullptr}, &clr, n};
+  step_of<T>(k, Algorithm::kAdagrad)(h.array().data(), &slice, 1);
 }
 
 template <typename T>
@@ -142,7 +182,7 @@ void check_isa(const KernelTable& isa, const KernelTable& scalar) {
     const size_t offset = n % offsets;  // every offset, spread over the lengths
     const bool specials = n % 5 == 0;
     for (int flags = 0; flags < 64; ++flags) {
-      simd_optim::RmspropHyper h;
+      RmspropHyper h;
       h.lr = 0.01;
       h.alpha = (flags & 32) ? 0.3 : 0.99;
       h.eps = (flags & 16) ? 0.0 : 1e-8;
@@ -165,7 +205,7 @@ void check_isa(const KernelTable& isa, const KernelTable& scalar) {
       }
     }
     for (int flags = 0; flags < 4; ++flags) {
-      simd_optim::AdagradHyper h;
+      AdagradHyper h;
       h.clr = 0.05;
       h.eps = 1e-10;
       h.weight_decay = (flags & 1) ? 0.01 : 0.0;
@@ -215,7 +255,7 @@ void check_isa(const KernelTable& isa, const KernelTable& scalar) {
 // Worked by hand from the spec: one element, float32, step by step.
 void check_spec() {
   const KernelTable& k = simd_optim::scalar_kernels();
-  simd_optim::RmspropHyper h;
+  RmspropHyper h;
   h.lr = 0.01;
   h.alpha = 0.99;
   h.eps = 1e-8;
@@ -258,7 +298,7 @@ void check_slices(const KernelTable& isa, const KernelTable& scalar) {
   const size_t lengths[] = {100, 0, 1, 17, 16, 257, 33, 100, 7, 64, 15, 100, 3, 48, 129, 100};
   constexpr size_t kTensors = sizeof lengths / sizeof lengths[0];
   for (int flags = 0; flags < 8; ++flags) {
-    simd_optim::RmspropHyper h;
+    RmspropHyper h;
     h.momentum = (flags & 1) ? 0.9 : 0.0;
     h.centered = flags & 2;
     h.weight_decay = (flags & 4) ? 0.05 : 0.0;
@@ -273,17 +313,16 @@ void check_slices(const KernelTable& isa, const KernelTable& scalar) {
         std::memcpy(mine[t].a[r].data(), ref[t].a[r].data(), lengths[t] * sizeof(T));
       }
     }
-    std::vector<simd_optim::RmspropSlice<T>> slices;
+    std::vector<Slice<T>> slices;
     for (size_t t = 0; t < kTensors; ++t) {
       auto& a = mine[t].a;
-      slices.push_back({a[0].data(), a[1].data(), a[2].data(), h.momentum > 0 ? a[3].data() : nullptr,
-                        h.centered ? a[4].data() : nullptr, lengths[t]});
+      slices.push_back({a[0].data(), a[1].data(), {a[2].data(), h.momentum > 0 ? a[3].data() : nullptr,
+                        h.centered ? a[4].data() : nullptr}, nullptr, lengths[t]});
       auto& b = ref[t].a;
       run_rmsprop(scalar, h, lengths[t], b[0].data(), b[1].data(), b[2].data(), h.momentum > 0 ? b[3].data() : nullptr,
                   h.centered ? b[4].data() : nullptr);
     }
-    if constexpr (sizeof(T) == 4) isa.rmsprop_f32(simd_optim::RmspropConsts<float>(h), slices.data(), slices.size());
-    else isa.rmsprop_f64(simd_optim::RmspropConsts<double>(h), slices.data(), slices.size());
+    step_of<T>(isa, Algorithm::kRmsprop)(h.array().data(), slices.data(), slices.size());
     for (size_t t = 0; t < kTensors; ++t) {
       const std::string label = std::string(isa.isa) + " rmsprop " + (sizeof(T) == 4 ? "f32" : "f64") +
                                 " slice " + std::to_string(t) + " of one call, flags=" + std::to_string(flags);

@@ -2,7 +2,7 @@
 // describes the Python value, so the two can be compared as JSON: tensors by
 // dtype, shape and the hex of their bytes; tuples (frozen arrays) apart from
 // lists; int dict keys marked.
-import { isIntKey } from '../../lib/python-values';
+import { isIntKey } from '../../lib/core/python-values';
 
 export function describeValue(v: unknown): unknown {
   if (v === null) return null;

@@ -1,9 +1,9 @@
 // Param-group dicts in PyTorch's form: names, key order per PyTorch
 // generation, and the keys PyTorch has that we do not model. Each optimizer
 // describes its groups with one schema; this module does the mapping.
-import { checkBoolean, describe } from './errors';
-import { copyPythonValue } from './python-values';
-import { castFloatRecord, checkRecord, isFloatDType } from './tensor';
+import { checkBoolean, describe } from '../core/errors';
+import { copyPythonValue } from '../core/python-values';
+import { castFloatRecord, checkRecord, isFloatDType } from '../core/tensor';
 
 /** Which PyTorch generation to match: numerics and state-dict form. */
 export type Compat = '2.x' | '1.13';

@@ -1,7 +1,7 @@
 // zeros(): arrays for parameters and grads, laid out for fast steps.
 import { backendInfo, currentBackend } from './backend';
-import { typeError } from './errors';
-import type { FloatArray, FloatDType } from './tensor';
+import { typeError } from '../core/errors';
+import type { FloatArray, FloatDType } from '../core/tensor';
 
 /** From this size an array can hold a whole 2 MiB huge page. */
 const HUGE_PAGE_BYTES = 2 ** 21;

@@ -3,8 +3,8 @@
 // custom optimizer written like PyTorch's tutorial gives the bits of the
 // built-in one: see examples/custom-rmsprop.ts.
 import { currentBackend } from './backend';
-import { typeError } from './errors';
-import { checkUsableMemory, isFloatArray, type FloatArray } from './tensor';
+import { typeError } from '../core/errors';
+import { checkUsableMemory, isFloatArray, type FloatArray } from '../core/tensor';
 
 /** Op codes of binding.d.ts `elementwise`. */
 const Op = { mulScalar: 0, mul: 1, add: 2, addScalar: 3, addcmul: 4, addcdiv: 5, sqrt: 6, lerp: 7 } as const;

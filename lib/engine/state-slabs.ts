@@ -13,7 +13,7 @@
 //   could alone (`zeros` does the same for params and grads). Each keeps an
 //   ArrayBuffer of its own (binding.d.ts allocStateViews).
 // - Large ones get an allocation of their own, on huge pages.
-import type { FloatArray, FloatDType } from './tensor';
+import type { FloatArray, FloatDType } from '../core/tensor';
 
 /**
  * From this size (bytes) a state tensor gets an allocation of its own, which

@@ -6,26 +6,29 @@
 //   SIMD_OPTIM_BINDING=/path/simd_optim.node  load this build of the addon
 //     (else a local build, else the prebuild for this platform: addon-file.ts)
 //   SIMD_OPTIM_THREADS=n, SIMD_OPTIM_HUGE_PAGES=0|1   read by the addon, checked here
-import type * as Binding from '../binding';
+import type * as Binding from '../../binding';
 import { addonFile } from './addon-file';
-import { describe, typeError } from './errors';
-import { adagradStep } from './reference/adagrad';
-import { elementwise as jsElementwise } from './reference/elementwise';
-import { rmspropStep } from './reference/rmsprop';
-import type { FloatArray, FloatDType } from './tensor';
+import { describe, typeError } from '../core/errors';
+import { elementwise as jsElementwise } from '../reference/elementwise';
+import { powCorrect } from '../reference/pow';
+import type { KernelSpec } from '../reference/kernel-spec';
+import type { FloatArray, FloatDType } from '../core/tensor';
 
-export type Role = Binding.Role;
-export const Roles = { param: 0, grad: 1, square_avg: 2, momentum_buffer: 3, grad_avg: 4 } as const;
+/** A bound array's role in its slot: the param, its grad, then the algorithm's state arrays (binding.d.ts). */
+export const Role = { param: 0, grad: 1, firstState: 2 } as const;
 
-/** A param group as a backend sees it (see binding.d.ts for the contract). */
+/** Where bindMany puts an array: `place(slot, role)` (binding.d.ts). */
+export const PLACE_STRIDE = 8;
+export const place = (slot: number, role: number): number => slot * PLACE_STRIDE + role;
+
+/** A param group as a backend sees it: one algorithm's kernels over bound arrays (binding.d.ts ParamGroup). */
 export interface KernelGroup {
-  bind(slot: number, role: Role, array: FloatArray | null): void;
-  /** bind() for each `arrays[k]` at slot `where[k] >> 3`, role `where[k] & 7` (binding.d.ts). */
-  bindMany(where: Uint32Array, arrays: readonly (FloatArray | null)[]): void;
-  rmspropStep(): void;
-  rmspropStepAsync(): Promise<void>;
-  adagradStep(): void;
-  adagradStepAsync(): Promise<void>;
+  bind(slot: number, role: number, array: FloatArray | null): void;
+  /** bind() for each `arrays[k]` at `places[k]` (place()). */
+  bindMany(places: Uint32Array, arrays: readonly (FloatArray | null)[]): void;
+  /** One step over every slot with a grad, on up to `threads` threads (0: the default). */
+  step(threads: number): void;
+  stepAsync(threads: number): Promise<void>;
   gradsFinite(): boolean;
 }
 
@@ -40,7 +43,8 @@ export interface Backend {
   allocStateViews(dtype: FloatDType, lengths: number[], likes: FloatArray[], quarter: 1 | 2 | 3): FloatArray[];
   /** A zeroed array for `zeros` (native: page-aligned, from a huge-page arena; binding.d.ts allocZeros). */
   allocZeros(dtype: FloatDType, length: number): FloatArray;
-  createGroup(slotCount: number, hyper: Float64Array, slotScalars: Float64Array): KernelGroup;
+  /** A group of `kernel`'s: `hyper` has its hyperparameters, `slotScalars` each slot's scalars (read at every step). */
+  createGroup(kernel: KernelSpec, slotCount: number, hyper: Float64Array, slotScalars: Float64Array): KernelGroup;
   /** In-place elementwise op (binding.d.ts `elementwise`); arguments already checked. */
   elementwise(op: number, a: FloatArray, b: FloatArray | null, c: FloatArray | null, s1: number, s2: number): void;
 }
@@ -80,63 +84,55 @@ const jsBackend: Backend = {
   allocState: (dtype, length) => newArray(dtype, length),
   allocStateViews: (dtype, lengths) => lengths.map((length) => newArray(dtype, length)),
   allocZeros: newArray,
-  createGroup: (slotCount, hyper, slotScalars) => new JsGroup(slotCount, hyper, slotScalars),
+  createGroup: (kernel, slotCount, hyper, slotScalars) => new JsGroup(kernel, slotCount, hyper, slotScalars),
   elementwise: jsElementwise,
 };
 
-/** The JS backend's group: the same contract as the native ParamGroup (binding.d.ts). */
+/** The JS backend's group: the same contract as the native ParamGroup (binding.d.ts), over the reference steps. */
 class JsGroup implements KernelGroup {
   private readonly slots: (FloatArray | null)[][];
+  private readonly roles: number;
   constructor(
+    private readonly kernel: KernelSpec,
     slotCount: number,
     private readonly hyper: Float64Array,
     private readonly slotScalars: Float64Array,
   ) {
-    this.slots = Array.from({ length: slotCount }, () => [null, null, null, null, null]);
+    this.roles = Role.firstState + kernel.states.length;
+    this.slots = Array.from({ length: slotCount }, () => new Array<FloatArray | null>(this.roles).fill(null));
   }
-  bind(slot: number, role: Role, array: FloatArray | null): void {
+  bind(slot: number, role: number, array: FloatArray | null): void {
     this.slots[slot][role] = array;
   }
-  bindMany(where: Uint32Array, arrays: readonly (FloatArray | null)[]): void {
-    for (let k = 0; k < where.length; k++) this.bind(where[k] >> 3, (where[k] & 7) as Role, arrays[k]);
+  bindMany(places: Uint32Array, arrays: readonly (FloatArray | null)[]): void {
+    for (let k = 0; k < places.length; k++) this.bind(Math.floor(places[k] / PLACE_STRIDE), places[k] % PLACE_STRIDE, arrays[k]);
   }
-  rmspropStep(): void {
-    const [lr, alpha, eps, weightDecay, momentum, centered, maximize, lerp] = this.hyper;
-    const h = { lr, alpha, eps, weightDecay, momentum, centered: centered !== 0, maximize: maximize !== 0, lerpGradAvg: lerp !== 0 };
-    const active = this.activeSlots([true, true, true, momentum > 0, h.centered]);
-    for (const [p, g, v, buf, gavg] of active) {
-      rmspropStep(h, p!, g!, v!, momentum > 0 ? buf : null, h.centered ? gavg : null);
-    }
-  }
-  adagradStep(): void {
-    const [, , eps, weightDecay, , , maximize] = this.hyper;
-    this.activeSlots([true, true, true, false, false]);
-    this.slots.forEach(([p, g, sum], i) => {
-      if (g !== null) adagradStep({ clr: this.slotScalars[i], eps, weightDecay, maximize: maximize !== 0 }, p!, g, sum!);
-    });
-  }
-  gradsFinite(): boolean {
-    return this.slots.every(([, g]) => g === null || g.every(Number.isFinite));
-  }
-  // The JS backend has no threads: the step runs now, the promise reports it.
-  rmspropStepAsync(): Promise<void> {
-    return settle(() => this.rmspropStep());
-  }
-  adagradStepAsync(): Promise<void> {
-    return settle(() => this.adagradStep());
-  }
-  /** Slots with a grad, after checking that each has the arrays its step needs. */
-  private activeSlots(needed: boolean[]): (FloatArray | null)[][] {
-    const active = this.slots.filter((s) => s[Roles.grad] !== null);
-    for (const s of active) {
-      needed.forEach((need, role) => {
+  step(): void {
+    const used = this.kernel.usedStates(this.hyper);
+    const scalarCount = this.kernel.scalars.length;
+    // Every slot is checked before any is stepped, as the native group does.
+    const active = this.slots.map((s, i) => ({ s, i })).filter(({ s }) => s[Role.grad] !== null);
+    for (const { s } of active) {
+      for (let role = 0; role < this.roles; role++) {
+        const needed = role < Role.firstState || ((used >> (role - Role.firstState)) & 1) !== 0;
         const a = s[role];
-        if (need && (a === null || a.length !== s[0]!.length || a.constructor !== s[0]!.constructor)) {
+        if (needed && (a === null || a.length !== s[Role.param]!.length || a.constructor !== s[Role.param]!.constructor)) {
           throw new Error(`simd-optim internal error: role ${role} unbound or mismatched`);
         }
-      });
+      }
     }
-    return active;
+    for (const { s, i } of active) {
+      const states = s.slice(Role.firstState).map((a, k) => (((used >> k) & 1) !== 0 ? a : null));
+      const scalars = this.slotScalars.subarray(i * scalarCount, (i + 1) * scalarCount);
+      this.kernel.reference(this.hyper, { p: s[Role.param]!, g: s[Role.grad]!, states, scalars });
+    }
+  }
+  // The JS backend has no threads: the step runs now, the promise reports it.
+  stepAsync(): Promise<void> {
+    return settle(() => this.step());
+  }
+  gradsFinite(): boolean {
+    return this.slots.every((s) => s[Role.grad] === null || s[Role.grad]!.every(Number.isFinite));
   }
 }
 
@@ -155,9 +151,29 @@ function nativeBackendOf(binding: typeof Binding): Backend {
     allocState: (dtype, length, like, quarter) => binding.allocState(dtype, length, like, quarter),
     allocStateViews: (dtype, lengths, likes, quarter) => binding.allocStateViews(dtype, lengths, likes, quarter),
     allocZeros: (dtype, length) => binding.allocZeros(dtype, length),
-    createGroup: (slotCount, hyper, slotScalars) => new binding.ParamGroup(slotCount, hyper, slotScalars),
+    createGroup: (kernel, slotCount, hyper, slotScalars) => {
+      checkLayout(binding, kernel);
+      return new binding.ParamGroup(kernel.id, slotCount, hyper, slotScalars);
+    },
     elementwise: (op, a, b, c, s1, s2) => binding.elementwise(op, a, b, c, s1, s2),
   };
+}
+
+const checkedLayouts = new Set<KernelSpec>();
+/**
+ * Throws unless the addon lays out `kernel`'s algorithm as lib/ does (its
+ * name, hyperparameters, states and scalars): a build of other sources would
+ * read the wrong slots.
+ */
+function checkLayout(binding: typeof Binding, kernel: KernelSpec): void {
+  if (checkedLayouts.has(kernel)) return;
+  const native = binding.algorithms()[kernel.id];
+  const ours = { name: kernel.name, hyper: kernel.hyper, states: kernel.states, scalars: kernel.scalars };
+  if (JSON.stringify(native) !== JSON.stringify(ours)) {
+    throw new Error(`simd-optim: the native addon lays out algorithm ${kernel.id} as ${JSON.stringify(native)}, ` +
+      `lib/ as ${JSON.stringify(ours)}: rebuild the addon (npm rebuild simd-optim)`);
+  }
+  checkedLayouts.add(kernel);
 }
 
 function loadNative(): { binding?: typeof Binding; error?: string } {
@@ -200,6 +216,19 @@ let current: Backend = nativeBackend ?? jsBackend;
 export function currentBackend(): Backend {
   return current;
 }
+
+/** The scalar maths PyTorch's Python does for an optimizer, with its bits. */
+export interface LibMath {
+  /** x ** y as Python computes it: the C library's pow. */
+  pow(x: number, y: number): number;
+}
+
+/**
+ * The C library's pow through the addon, with Python's bits on this machine,
+ * whichever backend steps; without the addon, a correctly rounded pow
+ * (lib/reference/pow.ts), which the C library's matches on nearly all inputs.
+ */
+export const libm: LibMath = loaded.binding ? { pow: loaded.binding.pow } : { pow: powCorrect };
 
 /** Which backend and ISA are in use, and what else this machine could run. */
 export function backendInfo(): BackendInfo {

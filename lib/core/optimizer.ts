@@ -1,10 +1,10 @@
 // The Optimizer base class: param groups, per-parameter state, zeroGrad,
 // addParamGroup and state dicts with PyTorch's names and layout. Subclasses
 // (RMSprop, or a user's own optimizer) add defaults, validation and step().
-import { currentBackend } from './backend';
+import { currentBackend } from '../engine/backend';
 import { checkBoolean, checkOptionNames, describe, typeError } from './errors';
 import { copyPythonValue } from './python-values';
-import { allocStates, type StateRequest } from './state-slabs';
+import { allocStates, type StateRequest } from '../engine/state-slabs';
 import {
   castFloatRecord,
   checkRecord,
@@ -109,7 +109,7 @@ export class StateMap extends Map<Parameter, ParamState> {
  *
  * @typeParam H - the hyperparameters of one group, e.g. `{ lr: number }`.
  */
-export abstract class Optimizer<H extends object = Record<string, unknown>> {
+export abstract class Optimizer<H extends object = object> {
   /** The hyperparameters a group gets for every option it does not set. */
   readonly defaults: Readonly<H>;
   /**
@@ -237,7 +237,7 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
       const toNone = setToNone ?? this.defaultSetToNone(group);
       for (const p of group.params) {
         if (p.grad === null) continue;
-        if (toNone) p.grad = null;
+        if (toNone) p.releaseGrad();
         else p.grad.fill(0);
       }
     }
@@ -326,7 +326,7 @@ export abstract class Optimizer<H extends object = Record<string, unknown>> {
     return false;
   }
 
-  /** A loaded step count as the group's generation keeps it (a float32 tensor in PyTorch 2.x: KernelOptimizer). */
+  /** A loaded step count as the group's generation keeps it (a float32 tensor in PyTorch 2.x: EngineOptimizer). */
   protected loadedStep(step: number, _group: ParamGroup<H>): number {
     return step;
   }

@@ -3,16 +3,26 @@
 // grad array, a replaced param.data, a state load, a backend switch), so a
 // step costs one native call however many tensors the group has, and arrays
 // that are still bound need only a length check before the next step.
-import { currentBackend, type Backend, type KernelGroup } from './backend';
-import type { FloatArray } from './tensor';
+import { currentBackend, place, Role, type Backend, type KernelGroup } from './backend';
+import type { KernelSpec } from '../reference/kernel-spec';
+import type { FloatArray } from '../core/tensor';
 
 export class KernelBinding {
-  /** Hyperparameters the kernels read at each step; see binding.d.ts. */
-  readonly hyper = new Float64Array(9);
+  /** Hyperparameters the kernels read at each step, laid out as the kernel's `hyper` names them. */
+  readonly hyper: Float64Array;
+  /** Arrays per slot: param, grad and the kernel's states. */
+  readonly rolesPerSlot: number;
   /** Scratch list the caller fills before sync(): slot-major, rolesPerSlot per slot. */
   readonly arrays: (FloatArray | null)[] = [];
-  /** Per-slot scalars the kernels read (Adagrad's learning rate); sized by sync(). */
+  /** Each slot's scalars the kernels read (the kernel's `scalars` per slot); sized by sync(). */
   slotScalars = new Float64Array(0);
+  /** Per slot, which state keys the step being prepared created (bit k: the kernel's states[k]). */
+  readonly created: number[] = [];
+  /** Which state arrays the group's step uses (bit k: states[k]), as of the step's checks. */
+  used = 0;
+  /** The group's option values when they were last validated (StepGuard), and scratch to read them into. */
+  validatedValues: unknown[] = [];
+  readonly hyperScratch: unknown[] = [];
   /** Each slot's optimizer state as of the last step (undefined: none, or no grad). */
   readonly states: (Record<string, unknown> | undefined)[] = [];
   /**
@@ -27,13 +37,13 @@ export class KernelBinding {
   clean = false;
   /**
    * Which optional state roles the group's settings used when its state was
-   * last completed and bound (KernelOptimizer.stateNeeds); -1 when unknown.
+   * last completed and bound (EngineOptimizer: bit k for the kernel's states[k]); -1 when unknown.
    */
   needs = -1;
   private backend: Backend | undefined;
   private group: KernelGroup | undefined;
   private bound: (FloatArray | null)[] = [];
-  /** sync()'s scratch: where each changed array goes (slot * 8 + role), and the arrays. */
+  /** sync()'s scratch: where each changed array goes (place(slot, role)), and the arrays. */
   private where = new Uint32Array(0);
   private readonly changed: (FloatArray | null)[] = [];
   /** Each bound array's buffer (read once at binding: a typed array's buffer never changes). */
@@ -44,9 +54,12 @@ export class KernelBinding {
 
   /** @param onBoundMemoryChange called when anything but a grad is rebound (BoundMemory.invalidate). */
   constructor(
-    readonly rolesPerSlot: number,
+    private readonly kernel: KernelSpec,
     private readonly onBoundMemoryChange: () => void = () => undefined,
-  ) {}
+  ) {
+    this.hyper = new Float64Array(kernel.hyper.length);
+    this.rolesPerSlot = Role.firstState + kernel.states.length;
+  }
 
   /** Whether the bindings were made on the backend in use now. */
   isCurrent(): boolean {
@@ -79,8 +92,9 @@ export class KernelBinding {
     const size = slotCount * this.rolesPerSlot;
     if (this.group === undefined || backend !== this.backend || this.bound.length !== size) {
       this.backend = backend;
-      if (this.slotScalars.length !== slotCount) this.slotScalars = new Float64Array(slotCount);
-      this.group = backend.createGroup(slotCount, this.hyper, this.slotScalars);
+      const scalars = slotCount * this.kernel.scalars.length;
+      if (this.slotScalars.length !== scalars) this.slotScalars = new Float64Array(scalars);
+      this.group = backend.createGroup(this.kernel, slotCount, this.hyper, this.slotScalars);
       this.bound = Array.from({ length: size }, () => null); // packed: no hole checks on reads
       this.boundBuffers = Array.from({ length: size }, () => null);
       this.runs = new Uint8Array(slotCount);
@@ -96,8 +110,8 @@ export class KernelBinding {
     for (let i = 0; i < size; i++) {
       const array = arrays[i] ?? null;
       if (array === bound[i]) continue;
-      if (i % rolesPerSlot !== 1) this.onBoundMemoryChange();
-      where[count] = ((i / rolesPerSlot) | 0) * 8 + (i % rolesPerSlot);
+      if (i % rolesPerSlot !== Role.grad) this.onBoundMemoryChange();
+      where[count] = place((i / rolesPerSlot) | 0, i % rolesPerSlot);
       changed[count++] = array;
       const buffer = array === null ? null : array.buffer;
       // The step's checks refuse these; an accessor that returns another array

@@ -4,7 +4,7 @@
 // array written through two params, or read through one while written
 // through another, would give results that depend on the order of the writes.
 import type { KernelBinding } from './kernel-binding';
-import type { FloatArray } from './tensor';
+import type { FloatArray } from '../core/tensor';
 
 /** The arrays bound in one buffer, sorted by start: each one's start, and the furthest end up to it. */
 interface Ranges {

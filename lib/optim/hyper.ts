@@ -1,7 +1,7 @@
 // RMSprop's decay α as a number of steps. v_t = α·v_{t-1} + (1-α)·g_t²
 // weighs the gradient of k steps ago by (1-α)·α^k: an exponential memory
 // that averages over about 1/(1-α) recent steps (α = 0.9 → 10, 0.99 → 100).
-import { checkHyper } from './errors';
+import { checkHyper } from '../core/errors';
 
 /**
  * The number of recent steps RMSprop's average effectively spans:

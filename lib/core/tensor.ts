@@ -138,6 +138,47 @@ export class Parameter {
   get dtype(): FloatDType {
     return dtypeOf(this.data);
   }
+
+  /** The grad array `releaseGrad()` set aside, to be filled again instead of allocating another. */
+  #spare: FloatArray | null = null;
+
+  /**
+   * Adds `values` to the grad, as PyTorch's `backward()` accumulates into
+   * `.grad`; where the grad is null, fills one with them. The array filled is
+   * the one `zeroGrad()` released, when there is one: a training loop of
+   * `opt.zeroGrad()`, `p.accumulateGrad(g)`, `opt.step()` then allocates its
+   * grads once and the step binds them once. Sums round as PyTorch's do.
+   *
+   * @returns the grad
+   */
+  accumulateGrad(values: ArrayLike<number>): FloatArray {
+    const n = this.numel;
+    if (values === null || typeof values !== 'object' || values.length !== n) {
+      throw typeError('accumulateGrad values', `${n} numbers (an array or typed array of the parameter's length)`, values);
+    }
+    const grad = this.grad;
+    if (grad !== null) {
+      for (let i = 0; i < n; i++) grad[i] += values[i];
+      return grad;
+    }
+    const spare = this.#spare;
+    const fresh = spare !== null && spare.length === n && spare.constructor === this.data.constructor && !isDetached(spare.buffer)
+      ? spare
+      : this.data instanceof Float32Array ? new Float32Array(n) : new Float64Array(n);
+    this.#spare = null;
+    for (let i = 0; i < n; i++) fresh[i] = values[i];
+    this.grad = fresh;
+    return fresh;
+  }
+
+  /**
+   * Sets the grad to null, as `zeroGrad()` does under PyTorch 2.x's
+   * set_to_none, keeping its array for `accumulateGrad` to fill again.
+   */
+  releaseGrad(): void {
+    if (this.grad !== null) this.#spare = this.grad;
+    this.grad = null;
+  }
 }
 
 /** A record holding a copy of `array`, with the given shape. */

@@ -11,12 +11,12 @@ interface BindingOptions {
 }
 type Resolve = (basePath: string, options: BindingOptions, verifyPrebuild: boolean, throwOnMissing: boolean) => string | null;
 
-const root = path.join(__dirname, '..');
+const root = path.join(__dirname, '..', '..');
 
 /** The addon's path; throws, in one line, if there is neither a build nor a prebuild for this platform. */
 export function addonFile(): string {
   if (process.env.SIMD_OPTIM_BINDING) return process.env.SIMD_OPTIM_BINDING;
-  const options = require('../binding-options') as BindingOptions;
+  const options = require('../../binding-options') as BindingOptions;
   const resolve = (require('pkg-prebuilds') as { resolve: Resolve }).resolve;
   const found = resolve(root, options, false, false);
   if (!found) {
