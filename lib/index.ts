@@ -1,4 +1,5 @@
 // simd-optim: PyTorch-compatible optimizers for Node.js. Public API only.
+import './optim/registry';
 export { Parameter, type DType, type DTypeArrays, type FloatArray, type FloatDType, type TensorRecord } from './core/tensor';
 export { zeros } from './engine/zeros';
 export {

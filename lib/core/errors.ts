@@ -59,6 +59,16 @@ export function checkHyper(
   return value;
 }
 
+/** Checks a hyperparameter PyTorch takes as any number, such as SGD's dampening: finite, in our stricter reading. */
+export function checkFiniteHyper(label: string, name: string, value: unknown, where?: string): number {
+  const at = where ? `, in ${where}` : '';
+  if (typeof value !== 'number') {
+    throw new TypeError(`Invalid ${label}: ${describe(value)} (${name} must be a number, got ${typeof value}${at})`);
+  }
+  if (!Number.isFinite(value)) throw new RangeError(`Invalid ${label}: ${value} (${name} must be a finite number${at})`);
+  return value;
+}
+
 export function checkBoolean(name: string, value: unknown): boolean {
   if (typeof value !== 'boolean') throw typeError(name, 'a boolean', value);
   return value;

@@ -35,8 +35,8 @@ export type ParamGroup<H> = H & {
   params: Parameter[];
 };
 
-/** A state dict value: numbers, tensor records, and (from files) bigints. */
-export type StateValue = number | bigint | TensorRecord;
+/** A state dict value: numbers, tensor records, (from files) bigints, and null for PyTorch's None (1.13's SGD writes momentum_buffer: None). */
+export type StateValue = number | bigint | TensorRecord | null;
 
 /** `state_dict()` in PyTorch's layout: params are numbered across groups, in order. */
 export interface StateDict {
@@ -326,6 +326,11 @@ export abstract class Optimizer<H extends object = object> {
     return false;
   }
 
+  /** Whether each param's state counts its steps in `step` (SGD's keeps no count). */
+  protected get countsSteps(): boolean {
+    return true;
+  }
+
   /** A loaded step count as the group's generation keeps it (a float32 tensor in PyTorch 2.x: EngineOptimizer). */
   protected loadedStep(step: number, _group: ParamGroup<H>): number {
     return step;
@@ -349,7 +354,7 @@ export abstract class Optimizer<H extends object = object> {
     if (grad === null) return;
     this.checkGradForStep(p, grad, where);
     const state = this.state.get(p);
-    if (state !== undefined && typeof state.step !== 'number') {
+    if (state !== undefined && this.countsSteps && typeof state.step !== 'number') {
       throw typeError(`${where} state step`, 'a number (the steps it has taken)', state.step);
     }
     for (const key in state) {
@@ -476,6 +481,8 @@ export abstract class Optimizer<H extends object = object> {
           loaded[name] = this.loadedStep(loadStep(`${where}.step`, value), groupOf.get(p)!);
           continue;
         }
+        // PyTorch's None for a tensor not made yet (1.13 SGD's momentum_buffer without momentum): absent.
+        if (value === null && this.isTensorStateKey(name)) continue;
         if ((typeof value === 'number' || typeof value === 'bigint') && !this.isTensorStateKey(name)) {
           loaded[name] = loadScalar(`${where}.${name}`, value); // a custom optimizer's own number
           continue;

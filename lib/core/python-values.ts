@@ -45,3 +45,15 @@ export function copyPythonValue<T>(value: T, copies = new Map<object, unknown>()
   if (ORDERED_DICTS.has(value)) ORDERED_DICTS.add(out);
   return out as T;
 }
+
+/** How a state entry's `step` is stored in each PyTorch generation: a Python int or a 0-dim float32 tensor. */
+export type StepForms = Readonly<Record<'1.13' | '2.x', 'int' | 'tensor'>>;
+
+/**
+ * What an optimizer's stateDict() knows of the dict it made and saveTorch
+ * needs, which the plain values cannot carry: the generation the dict has the
+ * form of, and how each state entry's `step` is stored in each generation
+ * (1.13 keeps RMSprop's in an int, Adam's and Adagrad's in a tensor).
+ */
+export const DICT_GENERATIONS = new WeakMap<object, '1.13' | '2.x'>();
+export const STEP_FORMS = new WeakMap<object, StepForms>();

@@ -10,7 +10,7 @@ import type * as Binding from '../../binding';
 import { addonFile } from './addon-file';
 import { describe, typeError } from '../core/errors';
 import { elementwise as jsElementwise } from '../reference/elementwise';
-import { powCorrect } from '../reference/pow';
+import { pow as referencePow } from '../reference/pow';
 import type { KernelSpec } from '../reference/kernel-spec';
 import type { FloatArray, FloatDType } from '../core/tensor';
 
@@ -225,10 +225,10 @@ export interface LibMath {
 
 /**
  * The C library's pow through the addon, with Python's bits on this machine,
- * whichever backend steps; without the addon, a correctly rounded pow
- * (lib/reference/pow.ts), which the C library's matches on nearly all inputs.
+ * whichever backend steps; without the addon, lib/reference/pow.ts, which
+ * the C library's matches on nearly all inputs.
  */
-export const libm: LibMath = loaded.binding ? { pow: loaded.binding.pow } : { pow: powCorrect };
+export const libm: LibMath = loaded.binding ? { pow: loaded.binding.pow } : { pow: referencePow };
 
 /** Which backend and ISA are in use, and what else this machine could run. */
 export function backendInfo(): BackendInfo {

@@ -7,8 +7,10 @@ import { checkBoolean, checkHyper, describe, typeError } from '../core/errors';
 import { KernelBinding } from './kernel-binding';
 import type { KernelOptions, OptimizerSpec } from './optimizer-spec';
 import { stateAccess, type StateAccess } from './state-access';
-import { fromTorchGroup, toTorchGroup } from './torch-groups';
-import { checkStateKeys, Optimizer, toSnake, withDefaults, type ParamGroup, type ParamGroupInput, type ParamState } from '../core/optimizer';
+import { wrongKindError } from './dict-kinds';
+import { fromTorchGroup, toTorchGroup, type Compat } from './torch-groups';
+import { checkStateKeys, Optimizer, toSnake, withDefaults, type ParamGroup, type ParamGroupInput, type ParamState, type StateDict } from '../core/optimizer';
+import { DICT_GENERATIONS, STEP_FORMS } from '../core/python-values';
 import type { Parameter } from '../core/tensor';
 import { groupValues } from './group-values';
 import { StepGuard } from './step-guard';
@@ -96,6 +98,7 @@ export class EngineOptimizer<H extends KernelOptions> extends Optimizer<H> {
       stateNames: this.stateNames,
       access,
       stateComplete: (s, used) => this.stateComplete(s, used),
+      countsSteps: spec.countsSteps,
       checkParam: (p, where) => this.checkParamForStep(p, where),
       checkGrad: (p, grad, where) => this.checkGradForStep(p, grad, where),
     });
@@ -133,6 +136,8 @@ export class EngineOptimizer<H extends KernelOptions> extends Optimizer<H> {
    */
   protected override fromTorchGroup(saved: Record<string, unknown>, current: ParamGroup<H>, where: string): ParamGroup<H> {
     const schema = this.spec.torchGroups;
+    const wrongKind = wrongKindError(this.spec, saved);
+    if (wrongKind !== undefined) throw wrongKind;
     const loaded = fromTorchGroup(schema, saved, where, Object.keys(this.defaults));
     const generation = schema.generationOf(saved);
     const chosen = this.compatGiven || this.givenOptionNames.has('compat');
@@ -202,6 +207,30 @@ export class EngineOptimizer<H extends KernelOptions> extends Optimizer<H> {
   /** The page quarter of a state buffer: a different one for each buffer a step streams through. */
   protected override stateQuarter(key: string): 1 | 2 | 3 {
     return Math.min(3, Math.max(1, this.stateNames.indexOf(key) + 1)) as 1 | 2 | 3;
+  }
+
+  /**
+   * The state dict as each group's PyTorch generation writes it (the spec
+   * shapes the entries), marked with that form for saveTorch: the dict's
+   * generation, and how each entry's `step` is stored.
+   */
+  override stateDict(): StateDict {
+    const dict = super.stateDict();
+    const groupAt: ParamGroup<H>[] = this.paramGroups.flatMap((g) => g.params.map(() => g));
+    const state: StateDict['state'] = {};
+    for (const [key, entry] of Object.entries(dict.state)) {
+      const group = groupAt[Number(key)];
+      const out = this.spec.stateDictEntry ? this.spec.stateDictEntry(entry, group) : entry;
+      if (out === undefined) continue;
+      if ('step' in out) {
+        const form = (compat: Compat) => (this.spec.stepIsFloat32({ ...group, compat }) ? 'tensor' : 'int');
+        STEP_FORMS.set(out, { '1.13': form('1.13'), '2.x': form('2.x') });
+      }
+      state[Number(key)] = out;
+    }
+    const result: StateDict = { state, param_groups: dict.param_groups };
+    DICT_GENERATIONS.set(result, this.paramGroups.some((g) => g.compat === '2.x') ? '2.x' : '1.13');
+    return result;
   }
 
   protected override checkLoadedStateKeys(keys: string[], group: ParamGroup<H>, where: string): void {
@@ -366,6 +395,10 @@ export class EngineOptimizer<H extends KernelOptions> extends Optimizer<H> {
    */
   protected override loadedStep(step: number, group: ParamGroup<H>): number {
     return this.spec.stepIsFloat32(group) ? Math.fround(step) : step;
+  }
+
+  protected override get countsSteps(): boolean {
+    return this.spec.countsSteps;
   }
 
   protected override isTensorStateKey(key: string): boolean {

@@ -3,6 +3,7 @@
 // its hyperparameters reach the kernels), so that the engine itself names
 // none. lib/optim/ holds one spec per optimizer.
 import type { KernelSpec } from '../reference/kernel-spec';
+import type { StateValue } from '../core/optimizer';
 import type { LibMath } from './backend';
 import type { Compat, TorchGroupSchema } from './torch-groups';
 
@@ -59,4 +60,10 @@ export interface OptimizerSpec<H extends KernelOptions> {
    * PyTorch's Python computes such scalars.
    */
   writeScalars?(group: H, step: number, created: number, out: Float64Array, at: number, math: LibMath): void;
+  /**
+   * A param's entry in stateDict() as the group's PyTorch generation writes
+   * it, from the entry as the engine keeps it; undefined for none. Without
+   * this, the entry as it is.
+   */
+  stateDictEntry?(entry: Record<string, StateValue>, group: H): Record<string, StateValue | null> | undefined;
 }

@@ -33,6 +33,8 @@ export interface GuardHost {
   readonly access: StateAccess;
   /** Whether a param's state has every tensor `used` names. */
   stateComplete(s: ParamState, used: number): boolean;
+  /** Whether a param's state counts its steps in `step`. */
+  readonly countsSteps: boolean;
   /** The base optimizer's checks of a param's arrays (and of a grad alone). */
   checkParam(p: Parameter, where: string): void;
   checkGrad(p: Parameter, grad: FloatArray, where: string): void;
@@ -180,7 +182,7 @@ export class StepGuard {
       grad === bound[at + 1] &&
       ((shared & 1) !== 0 || data.length === n) &&
       ((shared & 2) !== 0 || grad.length === n) &&
-      typeof s.step === 'number' && // the step counts it; anything else gets the full check's error
+      (typeof s.step === 'number' || !this.host.countsSteps) && // anything else gets the full check's error
       this.host.access.same(s, bound, at + 2, n, shared >> 2)
     );
   }
@@ -197,7 +199,7 @@ export class StepGuard {
       n !== 0 &&
       data === bound[at] &&
       data.length === n &&
-      typeof s.step === 'number' &&
+      (typeof s.step === 'number' || !this.host.countsSteps) &&
       this.host.access.same(s, bound, at + 2, n, 0)
     );
   }

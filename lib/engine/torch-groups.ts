@@ -15,10 +15,18 @@ export interface TorchGroupSchema {
   ours: Readonly<Record<string, string>>;
   /** What we write for PyTorch keys we do not model (foreach, differentiable, ...). */
   fixed: Readonly<Record<string, unknown>>;
+  /** Where a generation writes such a key differently (Adam's fused: False in 1.13, None in 2.x). */
+  fixedIn?: Partial<Record<Compat, Readonly<Record<string, unknown>>>>;
   /** Keys a loaded group must have; the others default (old PyTorch dicts lack them). */
   required: readonly string[];
   /** Defaults for modelled keys a loaded group may lack. */
   optional: Readonly<Record<string, unknown>>;
+  /**
+   * Why a saved group that has the required keys is another optimizer's
+   * (an AdamW group offered to Adam), if it says so: the evidence, worded
+   * for an error. See dict-kinds.ts.
+   */
+  disowns?: (saved: Record<string, unknown>) => string | undefined;
   /** The generation a saved group shows it comes from, if it does (see RMSprop's and Adagrad's). */
   generationOf: (saved: Record<string, unknown>) => Compat | undefined;
 }
@@ -43,9 +51,16 @@ export function toTorchGroup(
   const other = schema.order[group.compat === '2.x' ? '1.13' : '2.x'];
   const kept = extras.filter((k) => keys.includes(k) || !other.includes(k));
   const order = new Set([...firstKeys.filter((k) => keys.includes(k) || kept.includes(k)), ...keys, ...kept]);
+  const fixed = { ...schema.fixed, ...schema.fixedIn?.[group.compat] };
   const out: Record<string, unknown> = {};
   for (const key of order) {
-    out[key] = key in schema.ours ? values[schema.ours[key]] : key in values ? values[key] : schema.fixed[key];
+    if (key in schema.ours) {
+      // A list option (Adam's betas) is a tuple in PyTorch's dict.
+      const value = values[schema.ours[key]];
+      out[key] = Array.isArray(value) ? Object.freeze(value.slice()) : value;
+    } else {
+      out[key] = key in values ? values[key] : fixed[key];
+    }
   }
   return out;
 }

@@ -8,10 +8,11 @@ import { checkOptionNames, describe } from '../core/errors';
 import { checkRecord, isFloatArray, Parameter, type DType, type TensorRecord } from '../core/tensor';
 import { writeFileAtomic } from './atomic-write';
 import { isOptimizerDict, type OptimizerDict } from './optimizer-dict';
-import { isIntKey, ORDERED_DICTS } from '../core/python-values';
+import { isIntKey, ORDERED_DICTS, DICT_GENERATIONS, STEP_FORMS } from '../core/python-values';
 import { pickle, dict, persistentId, pyGlobal, reduce, tuple, tupleOf, type PyValue } from './pickle-write';
 import { bytesOf, ITEM_SIZE, storageNameOf, swapBytes } from './torch-dtypes';
 import { ZipWriter } from './zip';
+import { stepFormOf } from '../engine/dict-kinds';
 
 /** Which PyTorch's file layout to write: '2.x' (byteorder, serialization id, tensor steps) or '1.13'. */
 export type TorchFileForm = '2.x' | '1.13';
@@ -20,10 +21,11 @@ export type TorchFileForm = '2.x' | '1.13';
 export interface SaveTorchOptions {
   /**
    * The PyTorch generation to write for. By default it follows the dict: an
-   * optimizer dict whose groups carry 2.x-only keys (`capturable`, `fused`)
-   * is '2.x', one without them '1.13' (each optimizer dict in the value
-   * stores `step` as its own generation does; the file's records follow the
-   * first); anything else '2.x'.
+   * optimizer's stateDict() is written in the generation of its groups'
+   * `compat`; another optimizer dict is '2.x' if its groups carry 2.x-only
+   * keys (`capturable`, `fused`), else '1.13'. Each optimizer dict in the
+   * value stores `step` as its optimizer does in that generation; the file's
+   * records follow the first. Anything else is written as '2.x'.
    */
   form?: TorchFileForm;
 }
@@ -108,8 +110,13 @@ function serializationId(): string {
   return id;
 }
 
-/** The generation an optimizer dict comes from: 2.x if a group has a 2.x-only key. */
+/**
+ * The generation an optimizer dict comes from: as its optimizer's
+ * stateDict() marked it, else 2.x if a group has a 2.x-only key.
+ */
 function formOf(sd: OptimizerDict): TorchFileForm {
+  const marked = DICT_GENERATIONS.get(sd);
+  if (marked !== undefined) return marked;
   const newer = sd.param_groups.some((g) => g !== null && typeof g === 'object' && ('capturable' in g || 'fused' in g));
   return newer ? '2.x' : '1.13';
 }
@@ -132,17 +139,26 @@ class Encoder {
 
   /**
    * An optimizer dict: state keys become Python ints, and `step` takes the
-   * type its PyTorch generation uses: a 0-dim float32 tensor in 2.x and in
-   * Adagrad (which 1.13 already stored as a tensor), a Python int in 1.13.
+   * type its PyTorch generation uses, as its optimizer's stateDict() marked
+   * it: a 0-dim float32 tensor (2.x; Adam and Adagrad in 1.13 too) or a
+   * Python int (1.13's RMSprop). Unmarked (a dict from a file), as the
+   * optimizer its groups' keys name stores it (dict-kinds.ts); else a
+   * tensor in 2.x and an int in 1.13.
    */
   optimizerDict(sd: OptimizerDict): PyValue {
     const form = this.forced ?? formOf(sd);
     this.firstOptimizerForm ??= form;
+    const groupOf = new Map<string, Record<string, unknown>>();
+    for (const group of sd.param_groups) {
+      if (group === null || typeof group !== 'object' || !Array.isArray(group.params)) continue;
+      for (const id of group.params) groupOf.set(String(id), group);
+    }
     const state: Array<[PyValue, PyValue]> = Object.entries(sd.state).map(([key, entry]) => {
       if (!/^\d+$/.test(key)) throw new TypeError(`state dict state key ${describe(key)} is not a parameter index`);
       const where = `state[${key}]`;
       if (entry === null || typeof entry !== 'object') throw new TypeError(`Expected an object for ${where} but received ${describe(entry)}`);
-      const tensorStep = form === '2.x' || 'sum' in entry;
+      const stepForm = STEP_FORMS.get(entry)?.[form] ?? stepFormOf(groupOf.get(key) ?? {}, form) ?? (form === '2.x' ? 'tensor' : 'int');
+      const tensorStep = stepForm === 'tensor';
       const fields: Array<[PyValue, PyValue]> = Object.entries(entry).map(([name, v]) =>
         [name, name === 'step' ? this.step(v, tensorStep, `${where}.step`) : this.value(v, `${where}.${name}`)]);
       return [Number(key), dict(fields)];

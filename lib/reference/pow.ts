@@ -1,13 +1,22 @@
-// x ** y as the pure-JS backend computes the per-tensor scalars it needs
-// (Adam's bias corrections: beta ** step, and x ** 0.5), correctly rounded,
-// where V8's Math.pow is not. With the addon loaded the engine calls the C
-// library's pow instead, as PyTorch's Python does; the C library's pow is
-// within about half an ulp and rounds the other way on some inputs, which
-// docs/spec/adam-arithmetic.md measures.
+// x ** y for the per-tensor scalars of the pure-JS backend when the addon is
+// not loaded (with the addon, the engine calls the C library's pow, as
+// PyTorch's Python does): Adam's bias corrections, beta ** step and
+// x ** 0.5. Correctly rounded there, where V8's Math.pow is not; the C
+// library's pow is within about half an ulp and differs on a few inputs in
+// ten thousand, which docs/spec/adam-arithmetic.md measures.
 
-/** x ** y: correctly rounded for x > 0 with a whole exponent 1 ≤ y ≤ 2^53, and for y = 0.5; else Math.pow. */
-export function powCorrect(x: number, y: number): number {
+/** 1 - 2^-53, the largest double below 1. */
+const BELOW_ONE = 1 - 2 ** -53;
+
+/**
+ * x ** y: correctly rounded for x > 0 with a whole exponent 1 ≤ y ≤ 2^53,
+ * and for y = 0.5 (where glibc's pow(1 - 2^-53, 0.5) is 1, which Adam meets
+ * for thousands of consecutive steps once b2^t falls below 2^-53, and which
+ * is kept); Math.pow elsewhere.
+ */
+export function pow(x: number, y: number): number {
   if (y === 0 || x === 1) return 1; // as Python's float pow, before it calls the C library
+  if (y === 0.5 && x === BELOW_ONE) return 1;
   if (y === 0.5 && x >= 0) return Math.sqrt(x); // IEEE sqrt is correctly rounded
   if (Number.isInteger(y) && y >= 1 && y <= 2 ** 53 && x > 0 && Number.isFinite(x)) return wholePower(x, y);
   return Math.pow(x, y);

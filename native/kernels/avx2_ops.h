@@ -24,6 +24,10 @@ struct Avx2F32 {
   static V sqrt(V a) { return _mm256_sqrt_ps(a); }
   static V neg(V a) { return _mm256_xor_ps(a, _mm256_set1_ps(-0.0f)); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  // NaN if either is NaN, as torch.maximum (vmaxps alone returns its second operand then).
+  static V maximum(V a, V b) {
+    return _mm256_blendv_ps(_mm256_max_ps(a, b), _mm256_add_ps(a, b), _mm256_cmp_ps(a, b, _CMP_UNORD_Q));
+  }
   // vmaskmov neither reads nor writes masked-off lanes (no fault past the end).
   static V load_partial(const T* x, std::size_t n) { return _mm256_maskload_ps(x, mask(n)); }
   static void store_partial(T* x, V a, std::size_t n) { _mm256_maskstore_ps(x, mask(n), a); }
@@ -46,6 +50,9 @@ struct Avx2F64 {
   static V sqrt(V a) { return _mm256_sqrt_pd(a); }
   static V neg(V a) { return _mm256_xor_pd(a, _mm256_set1_pd(-0.0)); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  static V maximum(V a, V b) {
+    return _mm256_blendv_pd(_mm256_max_pd(a, b), _mm256_add_pd(a, b), _mm256_cmp_pd(a, b, _CMP_UNORD_Q));
+  }
   static V load_partial(const T* x, std::size_t n) { return _mm256_maskload_pd(x, mask(n)); }
   static void store_partial(T* x, V a, std::size_t n) { _mm256_maskstore_pd(x, mask(n), a); }
   static __m256i mask(std::size_t n) {

@@ -30,6 +30,8 @@ struct Avx512F32 {
     return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), _mm512_set1_epi32(INT32_MIN)));
   }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  // NaN if either is NaN, as torch.maximum (vmaxps alone returns its second operand then).
+  static V maximum(V a, V b) { return _mm512_mask_add_ps(_mm512_max_ps(a, b), _mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q), a, b); }
   // Masked lanes are neither read nor written (no fault past the end).
   static V load_partial(const T* x, std::size_t n) { return _mm512_maskz_loadu_ps(mask(n), x); }
   static void store_partial(T* x, V a, std::size_t n) { _mm512_mask_storeu_ps(x, mask(n), a); }
@@ -53,6 +55,7 @@ struct Avx512F64 {
     return _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(a), _mm512_set1_epi64(INT64_MIN)));
   }
   static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+  static V maximum(V a, V b) { return _mm512_mask_add_pd(_mm512_max_pd(a, b), _mm512_cmp_pd_mask(a, b, _CMP_UNORD_Q), a, b); }
   static V load_partial(const T* x, std::size_t n) { return _mm512_maskz_loadu_pd(mask(n), x); }
   static void store_partial(T* x, V a, std::size_t n) { _mm512_mask_storeu_pd(x, mask(n), a); }
   static __mmask8 mask(std::size_t n) { return static_cast<__mmask8>((1u << n) - 1); }

@@ -27,7 +27,8 @@ namespace {  // NOLINT(build/namespaces): per-TU copies are the point
 //     only; memory past them is neither read nor written, and load_partial
 //     fills the other lanes with 0
 //   set1(T), add, sub, mul, div, sqrt, neg (exact sign flip),
-//   fma(a, b, c) = a*b + c with one rounding.
+//   fma(a, b, c) = a*b + c with one rounding,
+//   maximum(a, b): the larger, NaN if either is NaN (torch.maximum).
 
 // The ISA's half-width vectors, if it names them as O::Half (AVX-512: AVX2's),
 // with the same arithmetic per lane.

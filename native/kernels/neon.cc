@@ -23,6 +23,7 @@ struct NeonF32 : BufferedPartial<NeonF32> {
   static V sqrt(V a) { return vsqrtq_f32(a); }
   static V neg(V a) { return vnegq_f32(a); }
   static V fma(V a, V b, V c) { return vfmaq_f32(c, a, b); }  // c + a*b
+  static V maximum(V a, V b) { return vmaxq_f32(a, b); }         // FMAX: NaN if either is NaN
 };
 
 struct NeonF64 : BufferedPartial<NeonF64> {
@@ -39,6 +40,7 @@ struct NeonF64 : BufferedPartial<NeonF64> {
   static V sqrt(V a) { return vsqrtq_f64(a); }
   static V neg(V a) { return vnegq_f64(a); }
   static V fma(V a, V b, V c) { return vfmaq_f64(c, a, b); }
+  static V maximum(V a, V b) { return vmaxq_f64(a, b); }
 };
 
 }  // namespace

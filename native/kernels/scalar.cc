@@ -29,6 +29,8 @@ struct ScalarOps : BufferedPartial<ScalarOps<TT>> {
     if constexpr (sizeof(T) == 4) return __builtin_fmaf(a, b, c);
     else return __builtin_fma(a, b, c);
   }
+  // NaN if either is NaN, as torch.maximum.
+  static V maximum(V a, V b) { return a != a || b != b ? a + b : (a > b ? a : b); }
 };
 
 }  // namespace

@@ -1,0 +1,10 @@
+// The optimizers this package has, so that a state dict loaded into one of
+// them is recognised when it is another's (lib/engine/dict-kinds.ts).
+import { registerOptimizers } from '../engine/dict-kinds';
+import { Adagrad } from './adagrad';
+import { RMSprop } from './rmsprop';
+
+registerOptimizers([
+  RMSprop.spec,
+  Adagrad.spec,
+]);
