@@ -3,7 +3,7 @@
 #   1. a plain Release build: the thread split of a step (split_test: every
 #      element in exactly one part), every ISA this CPU runs against scalar
 #      (kernel_test) and against PyTorch's bits (fixture_test, replaying
-#      test/fixtures/kernel-cases.bin, made from the committed PyTorch fixtures);
+#      test/fixtures/kernel-cases.bin.gz, made from the committed PyTorch fixtures);
 #   2. the same under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   3. the NEON kernels, cross-compiled for arm64 and run under qemu-aarch64,
 #      both tests, so that NEON never ships untested.
@@ -15,7 +15,9 @@ cd "$(dirname "$0")/.."
 
 section() { printf '\n---- %s ----\n' "$*"; }
 jobs=$(nproc 2>/dev/null || echo 2)
-fixtures=test/fixtures/kernel-cases.bin
+fixtures=build/native-tests/kernel-cases.bin
+mkdir -p build/native-tests
+gzip -dc test/fixtures/kernel-cases.bin.gz >"$fixtures"
 
 build() {  # dir, then extra cmake arguments
   local dir=$1

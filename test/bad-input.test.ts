@@ -1,4 +1,4 @@
-// A table of bad inputs, for RMSprop and Adagrad: every row must throw a
+// A table of bad inputs, for every optimizer: every row must throw a
 // TypeError or RangeError whose message names the argument and the value
 // received, and leave parameters, grads, state and hyperparameters
 // byte-identical. Step rows run on every backend and ISA, through step() and
@@ -21,6 +21,12 @@ type ErrorType = typeof TypeError | typeof RangeError;
 interface Kind {
   name: 'RMSprop' | 'Adagrad';
   make(params: unknown, options?: unknown): Opt;
+  /** Options every optimizer of the table gets (SGD's momentum, so that every param has state). */
+  base?: Record<string, unknown>;
+  /** Whether its state counts steps (SGD's does not). */
+  countsSteps: boolean;
+  /** A state key of another optimizer, unknown to this one. */
+  foreignKey: string;
   /** Numeric hyperparameters: our name, PyTorch's, and the values outside their range besides NaN, ±Infinity. */
   numbers: { ours: string; torch: string; outside: number[] }[];
   booleans: string[];
@@ -35,6 +41,8 @@ const kinds: Kind[] = [
   {
     name: 'RMSprop',
     make: (params, options) => new RMSprop(params as never, options as never),
+    countsSteps: true,
+    foreignKey: 'exp_avg',
     numbers: [
       { ours: 'lr', torch: 'lr', outside: [-1] },
       { ours: 'alpha', torch: 'alpha', outside: [-0.1, 1, 1.5] },
@@ -50,6 +58,8 @@ const kinds: Kind[] = [
   {
     name: 'Adagrad',
     make: (params, options) => new Adagrad(params as never, options as never),
+    countsSteps: true,
+    foreignKey: 'exp_avg',
     numbers: [
       { ours: 'lr', torch: 'lr', outside: [-1] },
       { ours: 'lrDecay', torch: 'lr_decay', outside: [-0.01] },
@@ -83,7 +93,7 @@ const param = (n: number, seed: number, shape?: number[]) => new Parameter(rando
 /** Two groups (a 4-element param, then a 4- and a 3×3-element one), one step taken. */
 function stepped(kind: Kind, options: Record<string, unknown> = {}) {
   const params = [param(4, 1), param(4, 2), param(9, 3, [3, 3])];
-  const opt = kind.make([{ params: [params[0]] }, { params: [params[1], params[2]], ...kind.full }], options);
+  const opt = kind.make([{ params: [params[0]] }, { params: [params[1], params[2]], ...kind.full }], { ...kind.base, ...options });
   params.forEach((p, i) => (p.grad = randomF32(p.numel, 10 + i)));
   opt.step();
   params.forEach((p, i) => (p.grad = randomF32(p.numel, 20 + i)));
@@ -305,9 +315,11 @@ for (const kind of kinds) {
       ['a group missing lr', (sd) => delete sd.param_groups[0].lr, TypeError, 'param_groups[0]', "missing 'lr'"],
       ['a group with a simd-optim option name', (sd) => (sd.param_groups[0].threads = 2), TypeError, 'param_groups[0]', "'threads', which is a simd-optim option name"],
       ['a group with our spelling of weight_decay', (sd) => (sd.param_groups[1].weightDecay = 0.5), TypeError, 'param_groups[1]', "'weightDecay'"],
-      ['a state entry missing step', (sd) => delete sd.state[0].step, TypeError, 'state[0]', "missing 'step'"],
+      kind.countsSteps
+        ? ['a state entry missing step', (sd) => delete sd.state[0].step, TypeError, 'state[0]', "missing 'step'"]
+        : ['a state entry with a step', (sd) => (sd.state[0].step = 3), TypeError, 'state[0]', "unknown key 'step'"],
       [`a state entry missing ${key}`, (sd) => delete sd.state[1][key], TypeError, 'state[1]', `missing '${key}'`],
-      ['a state entry with an unknown key', (sd) => (sd.state[0].exp_avg = sd.state[0][key]), TypeError, 'state[0]', "unknown key 'exp_avg'"],
+      ['a state entry with an unknown key', (sd) => (sd.state[0][kind.foreignKey] = sd.state[0][key]), TypeError, 'state[0]', `unknown key '${kind.foreignKey}'`],
       ['a state entry that is null', (sd) => (sd.state[0] = null as never), TypeError, 'state[0]', 'received null'],
       ['state for an index with no parameter', (sd) => (sd.state[7] = sd.state[0]), RangeError, 'state[7]', 'index 7'],
       [`a ${key} of the wrong shape`, (sd) => (record(sd, 2).shape = [9]), RangeError, `state[2].${key}`, 'shape [9]'],
@@ -316,10 +328,12 @@ for (const kind of kinds) {
       [`an int32 ${key}`, (sd) => (sd.state[0][key] = { dtype: 'int32', shape: [4], data: new Int32Array(4) }), TypeError, `state[0].${key}`, 'int32'],
       [`a ${key} whose data is not its dtype`, (sd) => (record(sd, 0).dtype = 'float64'), TypeError, `state[0].${key}`, 'Float32Array(4)'],
       [`a ${key} that is a plain array`, (sd) => (sd.state[0][key] = [1, 2, 3, 4] as never), TypeError, `state[0].${key}`, 'Array(4)'],
-      ...([[-1, '-1'], [1.5, '1.5'], [NaN, 'NaN'], [Infinity, 'Infinity'], ['3', '"3"'], [-1n, '-1n']] as [unknown, string][]).map(
-        ([v, s]) => [`a step of ${s}`, (sd: StateDict) => (sd.state[1].step = v as never), RangeError, 'state[1].step', s] as [string, (sd: StateDict) => unknown, ErrorType, string, string]),
-      ['a step of 2.5 in a tensor', (sd) => (sd.state[1].step = { dtype: 'float32', shape: [], data: new Float32Array([2.5]) }), RangeError, 'state[1].step', '2.5'],
-      ['a step tensor of two values', (sd) => (sd.state[1].step = { dtype: 'float32', shape: [2], data: new Float32Array([1, 2]) }), RangeError, 'state[1].step', 'has 2'],
+      ...(!kind.countsSteps ? [] : [
+        ...([[-1, '-1'], [1.5, '1.5'], [NaN, 'NaN'], [Infinity, 'Infinity'], ['3', '"3"'], [-1n, '-1n']] as [unknown, string][]).map(
+          ([v, s]) => [`a step of ${s}`, (sd: StateDict) => (sd.state[1].step = v as never), RangeError, 'state[1].step', s] as [string, (sd: StateDict) => unknown, ErrorType, string, string]),
+        ['a step of 2.5 in a tensor', (sd) => (sd.state[1].step = { dtype: 'float32', shape: [], data: new Float32Array([2.5]) }), RangeError, 'state[1].step', '2.5'],
+        ['a step tensor of two values', (sd) => (sd.state[1].step = { dtype: 'float32', shape: [2], data: new Float32Array([1, 2]) }), RangeError, 'state[1].step', 'has 2'],
+      ] as [string, (sd: StateDict) => unknown, ErrorType, string, string][]),
     ];
 
     for (const [what, corrupt, type, argument, value] of rows) {

@@ -24,9 +24,11 @@ const PARAMS = [
   { name: 'fc2.weight', shape: [2, 4] },
 ];
 
+const OPTIMIZERS = { RMSprop, Adagrad };
+
 interface IoCase {
   name: string;
-  optimizer: 'RMSprop' | 'Adagrad';
+  optimizer: keyof typeof OPTIMIZERS;
   dtype: 'float32' | 'float64';
   defaults: Record<string, unknown>;
   groups: Record<string, unknown>[];
@@ -98,7 +100,7 @@ async function continueInNode(c: IoCase, seed: number, folder: string, compat: '
   });
   const groups = c.groups.map((g) => ({ ...camelKeys(g), params: (g.params as number[]).map((i) => params[i]) }));
   const options = { ...camelKeys(c.defaults), compat };
-  const opt = c.optimizer === 'RMSprop' ? new RMSprop(groups, options) : new Adagrad(groups, options);
+  const opt = new OPTIMIZERS[c.optimizer](groups as never, options as never);
   opt.loadStateDict(await loadTorch<StateDict>(path.join(folder, 'opt-torch.pt')));
   if (c.extras) {
     // Kept on the groups under PyTorch's names, as they are.
@@ -124,8 +126,9 @@ async function recordLayout(file: string): Promise<string[]> {
   return names.map((n) => (n.startsWith('data/') ? 'data/*' : n)).filter((n, i, all) => all.indexOf(n) === i);
 }
 
-/** The round trips of npm test: groups, float64 and Adagrad with the keys real runs leave; all in the full suite. */
-const roundTrips = quickSlice(CASES, (c) => ['groups', 'float64', 'adagrad-extra-group-keys'].includes(c.name));
+/** The round trips of npm test: groups, float64, and each optimizer with the keys real runs leave; all in the full suite. */
+const roundTrips = quickSlice(CASES, (c) =>
+  ['groups', 'float64', 'adagrad-extra-group-keys'].includes(c.name));
 /** Both generations in the full suite, the default one (2.x) in npm test. */
 const generations = quickSlice(['torch-1.13', 'torch-2.6'] as const, (id) => id === 'torch-2.6');
 

@@ -1,7 +1,7 @@
 // Non-finite gradients: propagated exactly like PyTorch by default; with
 // skipNonFinite, a step that sees one changes nothing and is counted.
 import { expect } from 'chai';
-import { Adagrad, Parameter, RMSprop, type FloatArray } from '../lib';
+import { Adagrad, Parameter, RMSprop, type FloatArray, type Optimizer } from '../lib';
 import { everyBackend, randomF32, resetBackend, snapshot } from './helpers';
 
 function model() {
@@ -14,6 +14,12 @@ function grads(params: Parameter[], seed: number) {
     p.grad = p.data instanceof Float64Array ? Float64Array.from(g) : g;
   });
 }
+
+/** Each optimizer with the settings that use all its state, with or without skipNonFinite. */
+const makers: [string, (params: Parameter[], skipNonFinite: boolean) => Optimizer & { stepAsync(): Promise<unknown>; lastStepSkipped: boolean; skippedSteps: number }][] = [
+  ['RMSprop', (ps, skipNonFinite) => new RMSprop(ps, { momentum: 0.9, centered: true, skipNonFinite })],
+  ['Adagrad', (ps, skipNonFinite) => new Adagrad(ps, { lrDecay: 0.01, skipNonFinite })],
+];
 
 describe('non-finite gradients', () => {
   afterEach(resetBackend);
@@ -32,14 +38,14 @@ describe('non-finite gradients', () => {
   });
 
   for (const bad of [NaN, Infinity, -Infinity]) {
-    it(`with skipNonFinite, a step with ${bad} anywhere changes nothing, on every backend`, async () => {
+    it(`with skipNonFinite, a step with ${bad} anywhere changes nothing, on every backend (${makers.map((m) => m[0]).join(', ')})`, async () => {
       for (const backend of everyBackend()) {
         backend.use();
-        for (const at of [0, 15, 16, 31, 36]) {
+        for (const [[name, make], at] of makers.flatMap((m) => [0, 15, 16, 31, 36].map((at) => [m, at] as const))) {
           const params = model();
           const clean = model();
-          const opt = new RMSprop(params, { momentum: 0.9, centered: true, skipNonFinite: true });
-          const ref = new RMSprop(clean, { momentum: 0.9, centered: true });
+          const opt = make(params, true);
+          const ref = make(clean, false);
           grads(params, 1);
           grads(clean, 1);
           opt.step();
@@ -48,7 +54,7 @@ describe('non-finite gradients', () => {
           (params[0].grad as FloatArray)[at] = bad;
           const before = snapshot(opt, params, { grads: false });
           opt.step();
-          expect(snapshot(opt, params, { grads: false }), `${backend.label} at ${at}`).to.equal(before);
+          expect(snapshot(opt, params, { grads: false }), `${backend.label} ${name} at ${at}`).to.equal(before);
           expect(opt.lastStepSkipped).to.equal(true);
           expect(opt.skippedSteps).to.equal(1);
           grads(params, 3);
@@ -56,7 +62,7 @@ describe('non-finite gradients', () => {
           await opt.stepAsync();
           ref.step();
           expect(opt.lastStepSkipped).to.equal(false);
-          expect(snapshot(opt, params, { grads: false }), `${backend.label}: as if the bad step never happened`).to.equal(snapshot(ref, clean, { grads: false }));
+          expect(snapshot(opt, params, { grads: false }), `${backend.label} ${name}: as if the bad step never happened`).to.equal(snapshot(ref, clean, { grads: false }));
         }
       }
     });

@@ -3,9 +3,9 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { Adagrad, Parameter, RMSprop, backendInfo } from '../lib';
+import { Adagrad, Parameter, RMSprop, backendInfo, type Optimizer } from '../lib';
 import { addonFile } from '../lib/engine/addon-file';
-import { bytesOf, everyBackend, itFull, randomF32, resetBackend } from './helpers';
+import { bytesOf, everyBackend, itFull, quickSlice, randomF32, resetBackend } from './helpers';
 
 const root = path.resolve(__dirname, '..');
 
@@ -14,12 +14,26 @@ const root = path.resolve(__dirname, '..');
  * steps. Threads split it mid-tensor, and between runs of small tensors that a
  * part steps whole.
  */
-function run(options: { threads?: number; async?: boolean }, steps = 3): Promise<string> | string {
+type Stepping = Optimizer & { stepAsync(): Promise<unknown> };
+
+/** Each optimizer with the settings that use all its state; npm test takes RMSprop, the full suite all. */
+const OPTIMIZERS: [string, (params: Parameter[], threads: number) => Stepping][] = quickSlice<[string, (params: Parameter[], threads: number) => Stepping]>([
+  ['RMSprop', (ps, threads) => new RMSprop(ps, { momentum: 0.9, centered: true, weightDecay: 0.01, threads })],
+  ['Adagrad', (ps, threads) => new Adagrad(ps, { lrDecay: 0.01, weightDecay: 0.01, threads })],
+], ([name]) => name === 'RMSprop');
+
+/** Two groups of each optimizer, for the locking test; npm test takes Adagrad, the full suite all. */
+const LOCKED = quickSlice<[string, (ps: Parameter[]) => Stepping]>([
+  ['RMSprop', (ps) => new RMSprop([{ params: [ps[0]] }, { params: [ps[1]], momentum: 0.9, centered: true }])],
+  ['Adagrad', (ps) => new Adagrad([{ params: [ps[0]] }, { params: [ps[1]], lrDecay: 0.01 }])],
+], ([name]) => name === 'Adagrad');
+
+function run(make: (params: Parameter[], threads: number) => Stepping, options: { threads?: number; async?: boolean }, steps = 3): Promise<string> | string {
   const small = Array.from({ length: 120 }, (_, i) => 1 + ((i * 37) % 300));
   const sizes = [300_001, 17, ...small, 200_000, 5, 131_072, ...small];
   const params = sizes.map((n, k) =>
     k % 2 ? new Parameter(Float64Array.from(randomF32(n, k))) : new Parameter(randomF32(n, k)));
-  const opt = new RMSprop(params, { momentum: 0.9, centered: true, weightDecay: 0.01, threads: options.threads ?? 0 });
+  const opt = make(params, options.threads ?? 0);
   const setGrads = (s: number) =>
     params.forEach((p, k) => (p.grad = p.data instanceof Float64Array ? Float64Array.from(randomF32(p.numel, 10 * s + k)) : randomF32(p.numel, 10 * s + k)));
   const digest = () => params.map((p) => require('node:crypto').createHash('sha256').update(bytesOf(p.data)).digest('hex')).join();
@@ -42,11 +56,13 @@ function run(options: { threads?: number; async?: boolean }, steps = 3): Promise
 describe('threads and stepAsync', () => {
   afterEach(resetBackend);
 
-  it('gives the same bits for any thread count, on every backend', () => {
+  it(`gives the same bits for any thread count, on every backend (${OPTIMIZERS.map((o) => o[0]).join(', ')})`, () => {
     for (const backend of everyBackend().filter((b) => b.label !== 'js')) {
       backend.use();
-      const one = run({ threads: 1 });
-      for (const threads of [2, 3, 7]) expect(run({ threads }), `${backend.label} threads=${threads}`).to.equal(one);
+      for (const [name, make] of OPTIMIZERS) {
+        const one = run(make, { threads: 1 });
+        for (const threads of [2, 3, 7]) expect(run(make, { threads }), `${backend.label} ${name} threads=${threads}`).to.equal(one);
+      }
     }
   });
 
@@ -56,11 +72,11 @@ describe('threads and stepAsync', () => {
     expect(() => new RMSprop([p], { threads: 1.5 })).to.throw(RangeError, /threads must be an integer/);
   });
 
-  it('stepAsync gives the bits of step, on every backend', async () => {
+  it(`stepAsync gives the bits of step, on every backend (${OPTIMIZERS.map((o) => o[0]).join(', ')})`, async () => {
     for (const backend of everyBackend()) {
       backend.use();
       if (backend.label === 'js') continue; // the JS backend is covered by the equality of backends
-      expect(await run({ async: true }), backend.label).to.equal(run({}));
+      for (const [name, make] of OPTIMIZERS) expect(await run(make, { async: true }), `${backend.label} ${name}`).to.equal(run(make, {}));
     }
   });
 
@@ -109,15 +125,11 @@ describe('threads and stepAsync', () => {
     expect(() => opt.step()).to.not.throw();
   });
 
-  it('refuses every call that would touch its arrays while stepAsync runs, changing nothing (RMSprop and Adagrad, every backend)', async () => {
+  it(`refuses every call that would touch its arrays while stepAsync runs, changing nothing (every backend: ${LOCKED.map((m) => m[0]).join(', ')})`, async () => {
     const n = 1 << 18;
-    const makers: [string, (ps: Parameter[]) => RMSprop | Adagrad][] = [
-      ['RMSprop', (ps) => new RMSprop([{ params: [ps[0]] }, { params: [ps[1]], momentum: 0.9, centered: true }])],
-      ['Adagrad', (ps) => new Adagrad([{ params: [ps[0]] }, { params: [ps[1]], lrDecay: 0.01 }])],
-    ];
     for (const backend of everyBackend()) {
       backend.use();
-      for (const [name, make] of makers) {
+      for (const [name, make] of LOCKED) {
         const run = async (disturb: boolean) => {
           const ps = [new Parameter(randomF32(n, 1)), new Parameter(Float64Array.from(randomF32(n, 2)))];
           const opt = make(ps);

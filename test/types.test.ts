@@ -16,7 +16,9 @@ function paramCount(opt: Optimizer): number {
 describe('types', () => {
   it('every optimizer is an Optimizer, and one with a learning rate an Optimizer<{ lr: number }>', () => {
     const p = () => new Parameter(new Float32Array(2));
-    const optimizers: Optimizer[] = [new RMSprop([p()], { lr: 0.1 }), new Adagrad([p()], { lr: 0.2 })];
+    const optimizers: Optimizer[] = [
+      new RMSprop([p()], { lr: 0.1 }), new Adagrad([p()], { lr: 0.2 }),
+    ];
     const base: Optimizer = new RMSprop([p()]);
     const groups: ParamGroup<{ lr: number }>[] = new Adagrad([p()]).paramGroups;
     expect(optimizers.map(paramCount)).to.deep.equal([1, 1]);

@@ -1,10 +1,10 @@
 // Every ISA's kernels against PyTorch's own bits, without Node: replays the
 // records of test/fixtures/kernel-cases.bin (made from the committed PyTorch
 // 1.13 and 2.6 fixtures by test/torch/make-kernel-fixtures.ts, which also
-// documents the layout) through the KernelTable, building the kernel
-// constants from the hyperparameters as native/param_group.cc does, and
-// compares the final param and state bits (any NaN equals any NaN, as in
-// test/pytorch-bits.test.ts). Each record is run whole and split at 16
+// documents the layout) through the KernelTable, with the hyperparameters and
+// per-tensor scalars each PyTorch version's optimizer writes for the kernel
+// (so any algorithm replays the same way), and compares the final param and
+// state bits (any NaN equals any NaN, as in test/pytorch-bits.test.ts). Each record is run whole and split at 16
 // elements, where the thread pool may cut a tensor. scripts/native-tests.sh
 // runs it plainly, under ASan + UBSan, and for NEON under qemu-aarch64.
 //
@@ -23,9 +23,8 @@
 #include <vector>
 
 #include "dispatch.h"
-#include "kernels/adagrad.h"
+#include "kernels/algorithms.h"
 #include "kernels/kernels.h"
-#include "kernels/rmsprop.h"
 
 namespace {
 
@@ -34,7 +33,7 @@ using simd_optim::KernelTable;
 using simd_optim::Slice;
 using simd_optim::step_of;
 
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;
 // The thread pool cuts tensors at multiples of 16 elements (param_group.cc).
 constexpr size_t kChunkAlign = 16;
 
@@ -87,60 +86,62 @@ class Reader {
   size_t pos_ = 0;
 };
 
-struct Call {
-  double h[5];  // RMSprop: lr, alpha, eps, weight_decay, momentum; Adagrad: clr, eps, weight_decay
-  bool centered, maximize;
-};
-
+// What one PyTorch version expects of a record: the kernel's inputs at each
+// call as that version's optimizer writes them, and the bits it produced.
 template <typename T>
 struct Expectation {
   std::string label;
-  bool lerp_grad_avg;
-  std::vector<int> arrays;              // which: 0 param, 1 + r state role r
-  std::vector<std::vector<T>> values;   // PyTorch's bits, one per entry of `arrays`
+  bool any_zero_sign;                       // +0 and -0 count as equal
+  std::vector<std::vector<double>> hyper;   // per call
+  std::vector<std::vector<double>> scalars; // per call
+  std::vector<int> arrays;                  // which: 0 param, 1 + k state k
+  std::vector<std::vector<T>> values;       // PyTorch's bits, one per entry of `arrays`
 };
 
 template <typename T>
 struct Record {
   std::string name;
-  bool adagrad;
+  Algorithm algorithm;
   size_t n;
   std::vector<T> param;
-  std::vector<std::vector<T>> state;  // initial, in kernel role order
-  std::vector<Call> calls;
-  std::vector<std::vector<T>> grads;
+  std::vector<std::vector<T>> state;  // initial, in the kernel's order
+  std::vector<std::vector<T>> grads;  // per call
   std::vector<Expectation<T>> expected;
 };
 
 template <typename T>
-Record<T> read_record(Reader& in, std::string name, bool adagrad) {
+Record<T> read_record(Reader& in, std::string name, Algorithm algorithm) {
   Record<T> r;
   r.name = std::move(name);
-  r.adagrad = adagrad;
+  r.algorithm = algorithm;
   r.n = in.uint(4);
   const size_t calls = in.uint(4);
-  const int roles = adagrad ? 1 : 3;
-  r.param = in.array<T>(r.n);
-  for (int i = 0; i < roles; ++i) r.state.push_back(in.array<T>(r.n));
-  for (size_t c = 0; c < calls; ++c) {
-    Call call{};
-    for (int i = 0; i < (adagrad ? 3 : 5); ++i) call.h[i] = in.f64();
-    const uint64_t flags = in.uint(1);
-    call.centered = flags & 1;
-    call.maximize = flags & 2;
-    r.calls.push_back(call);
-    r.grads.push_back(in.array<T>(r.n));
+  const size_t states = in.uint(1), hyper = in.uint(1), scalars = in.uint(1);
+  const simd_optim::AlgorithmInfo& info = simd_optim::algorithm_info(algorithm);
+  if (states != static_cast<size_t>(info.state_count) || hyper != static_cast<size_t>(info.hyper_count) ||
+      scalars != static_cast<size_t>(info.scalar_count)) {
+    throw std::runtime_error(r.name + ": the record's layout is not " + info.name + "'s");
   }
+  r.param = in.array<T>(r.n);
+  for (size_t k = 0; k < states; ++k) r.state.push_back(in.array<T>(r.n));
+  for (size_t c = 0; c < calls; ++c) r.grads.push_back(in.array<T>(r.n));
   const size_t expectations = in.uint(1);
   for (size_t e = 0; e < expectations; ++e) {
     Expectation<T> x;
     x.label = in.text();
-    x.lerp_grad_avg = in.uint(1) != 0;
+    x.any_zero_sign = in.uint(1) != 0;
+    for (size_t c = 0; c < calls; ++c) {
+      const bool changed = in.uint(1) != 0;
+      if (changed) x.hyper.push_back(in.array<double>(hyper));
+      else if (c == 0) throw std::runtime_error(r.name + ": the first call has no hyperparameters");
+      else x.hyper.push_back(x.hyper.back());
+      x.scalars.push_back(in.array<double>(scalars));
+    }
     const uint64_t mask = in.uint(1);
-    if (mask >> (1 + roles)) throw std::runtime_error(r.name + ": mask names a state role this kernel does not have");
-    for (int a = 0; a <= roles; ++a) {
-      if (!(mask & (1u << a))) continue;
-      x.arrays.push_back(a);
+    if (mask >> (1 + states)) throw std::runtime_error(r.name + ": mask names a state array this kernel does not have");
+    for (size_t a = 0; a <= states; ++a) {
+      if (!((mask >> a) & 1)) continue;
+      x.arrays.push_back(static_cast<int>(a));
       x.values.push_back(in.array<T>(r.n));
     }
     r.expected.push_back(std::move(x));
@@ -149,52 +150,29 @@ Record<T> read_record(Reader& in, std::string name, bool adagrad) {
 }
 
 template <typename T>
-bool same(T a, T b) {
+bool same(T a, T b, bool any_zero_sign) {
   if (std::isnan(a) && std::isnan(b)) return true;
+  if (any_zero_sign && a == 0 && b == 0) return true;
   return std::memcmp(&a, &b, sizeof(T)) == 0;
 }
 
-// One step of the tensor cut at `split` into [0, split) and [split, n), as
-// threads cut it (run_part in param_group.cc): the constants built from the
-// step's hyperparameters, the momentum and centered buffers passed only when
-// the step uses them. RMSprop's two pieces go to one kernel call as two
-// slices, which also tests a list of slices; Adagrad's, one call each.
+// One call of the kernel with the tensor cut at `split` into [0, split) and
+// [split, n), as threads cut it (run_part in param_group.cc): the state
+// arrays passed only when the call's hyperparameters use them, the two pieces
+// as a list of two slices, which also tests a list.
 template <typename T>
-void call_kernel(const KernelTable& k, const Record<T>& r, const Call& c, bool lerp, size_t split, T* p,
-                 const T* g, std::vector<std::vector<T>>& s) {
+void call_kernel(const KernelTable& k, const Record<T>& r, const std::vector<double>& hyper,
+                 const std::vector<double>& scalars, size_t split, T* p, const T* g, std::vector<std::vector<T>>& s) {
   const size_t cuts[3] = {0, split, r.n};
   const size_t pieces = split < r.n ? 2 : 1;
-  if (r.adagrad) {
-    namespace a = simd_optim::adagrad;
-    double h[a::kHyperCount];
-    h[a::kEps] = c.h[1];
-    h[a::kWeightDecay] = c.h[2];
-    h[a::kMaximize] = c.maximize;
-    const double clr = c.h[0];
-    for (size_t i = 0; i < pieces; ++i) {
-      const size_t lo = cuts[i], len = cuts[i + 1] - lo;
-      const Slice<T> slice{p + lo, g + lo, {s[0].data() + lo, nullptr, nullptr}, &clr, len};
-      step_of<T>(k, Algorithm::kAdagrad)(h, &slice, 1);
-    }
-    return;
-  }
-  namespace rms = simd_optim::rmsprop;
-  double h[rms::kHyperCount];
-  h[rms::kLr] = c.h[0];
-  h[rms::kAlpha] = c.h[1];
-  h[rms::kEps] = c.h[2];
-  h[rms::kWeightDecay] = c.h[3];
-  h[rms::kMomentum] = c.h[4];
-  h[rms::kCentered] = c.centered;
-  h[rms::kMaximize] = c.maximize;
-  h[rms::kLerpGradAvg] = lerp;
+  const unsigned used = simd_optim::algorithm_info(r.algorithm).used_states(hyper.data());
   Slice<T> slices[2];
   for (size_t i = 0; i < pieces; ++i) {
     const size_t lo = cuts[i];
-    slices[i] = {p + lo, g + lo, {s[0].data() + lo, c.h[4] > 0 ? s[1].data() + lo : nullptr,
-                 c.centered ? s[2].data() + lo : nullptr}, nullptr, cuts[i + 1] - lo};
+    slices[i] = {p + lo, g + lo, {}, scalars.data(), cuts[i + 1] - lo};
+    for (size_t j = 0; j < s.size(); ++j) slices[i].state[j] = (used >> j) & 1u ? s[j].data() + lo : nullptr;
   }
-  step_of<T>(k, Algorithm::kRmsprop)(h, slices, pieces);
+  step_of<T>(k, r.algorithm)(hyper.data(), slices, pieces);
 }
 
 // Replays a record for one PyTorch version, with the tensor cut at `split`
@@ -203,13 +181,13 @@ template <typename T>
 std::string replay(const KernelTable& k, const Record<T>& r, const Expectation<T>& x, size_t split) {
   std::vector<T> p = r.param;
   std::vector<std::vector<T>> s = r.state;
-  for (size_t c = 0; c < r.calls.size(); ++c) {
-    call_kernel(k, r, r.calls[c], x.lerp_grad_avg, split, p.data(), r.grads[c].data(), s);
+  for (size_t c = 0; c < r.grads.size(); ++c) {
+    call_kernel(k, r, x.hyper[c], x.scalars[c], split, p.data(), r.grads[c].data(), s);
   }
   for (size_t a = 0; a < x.arrays.size(); ++a) {
     const std::vector<T>& got = x.arrays[a] == 0 ? p : s[x.arrays[a] - 1];
     for (size_t i = 0; i < r.n; ++i) {
-      if (same(got[i], x.values[a][i])) continue;
+      if (same(got[i], x.values[a][i], x.any_zero_sign)) continue;
       char values[96];
       std::snprintf(values, sizeof values, "%.17g (ours) vs %.17g (PyTorch)", static_cast<double>(got[i]),
                     static_cast<double>(x.values[a][i]));
@@ -305,12 +283,15 @@ int main(int argc, char** argv) {
     for (uint64_t i = 0; i < count; ++i) {
       std::string name = in.text();
       const uint64_t algorithm = in.uint(1), dtype = in.uint(1);
-      if (algorithm > 1 || dtype > 1) throw std::runtime_error(name + ": unknown algorithm or dtype");
+      if (algorithm >= static_cast<uint64_t>(simd_optim::kAlgorithmCount) || dtype > 1) {
+        throw std::runtime_error(name + ": unknown algorithm or dtype");
+      }
+      const Algorithm a = static_cast<Algorithm>(algorithm);
       if (dtype == 0) {
-        Record<float> r = read_record<float>(in, std::move(name), algorithm == 1);
+        Record<float> r = read_record<float>(in, std::move(name), a);
         check_record(r, isas, flip, t);
       } else {
-        Record<double> r = read_record<double>(in, std::move(name), algorithm == 1);
+        Record<double> r = read_record<double>(in, std::move(name), a);
         check_record(r, isas, flip, t);
       }
     }

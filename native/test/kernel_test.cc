@@ -1,5 +1,5 @@
 // Kernel tests without Node: every ISA this build has and this CPU runs,
-// against the scalar kernels, bit for bit (NaN equal to NaN), on lengths
+// against the scalar kernels, every algorithm, bit for bit (NaN equal to NaN), on lengths
 // 0..257 and misaligned pointers, with guard words around every array to
 // catch a write past either end. Plus a few values worked out by hand from
 // docs/spec/rmsprop-arithmetic.md, so scalar is not only checked against
@@ -159,6 +159,43 @@ void run_adagrad(const KernelTable& k, const AdagradHyper& h, size_t n, T* p, co
   const double clr = h.clr;
   const Slice<T> slice{p, g, {s, nullptr, nullptr}, &clr, n};
   step_of<T>(k, Algorithm::kAdagrad)(h.array().data(), &slice, 1);
+}
+
+// One tensor through any algorithm's kernel: a[0] param, a[1] grad, a[2..] its
+// state arrays (nullptr where the settings use none), with its scalars.
+template <typename T>
+void run_step(const KernelTable& k, Algorithm algorithm, const double* hyper, const double* scalars, size_t n,
+              T* const* a, int states) {
+  Slice<T> slice{a[0], a[1], {nullptr, nullptr, nullptr}, scalars, n};
+  for (int s = 0; s < states; ++s) slice.state[s] = a[2 + s];
+  step_of<T>(k, algorithm)(hyper, &slice, 1);
+}
+
+// One ISA against scalar on one generic configuration: `count` arrays
+// (param, grad, then `states` state arrays, those past `used` left out),
+// filled alike, stepped by both, compared, guards checked.
+template <typename T>
+void check_config(const KernelTable& isa, const KernelTable& scalar, Algorithm algorithm, const char* name,
+                  const double* hyper, const double* scalars, unsigned used, int states, size_t n, size_t offset,
+                  bool specials, const std::string& what) {
+  const int count = 2 + states;
+  Arrays<T> mine(count, n, offset), ref(count, n, 0);
+  std::vector<T*> mp(count), rp(count);
+  for (int r = 0; r < count; ++r) {
+    fill(ref.a[r].data(), n, specials, r >= 3);  // second moments and the like start non-negative
+    std::memcpy(mine.a[r].data(), ref.a[r].data(), n * sizeof(T));
+    const bool present = r < 2 || ((used >> (r - 2)) & 1);
+    mp[r] = present ? mine.a[r].data() : nullptr;
+    rp[r] = present ? ref.a[r].data() : nullptr;
+  }
+  run_step(scalar, algorithm, hyper, scalars, n, rp.data(), states);
+  run_step(isa, algorithm, hyper, scalars, n, mp.data(), states);
+  const std::string label = std::string(isa.isa) + " " + name + " " + (sizeof(T) == 4 ? "f32" : "f64") +
+                            " n=" + std::to_string(n) + " offset=" + std::to_string(offset) + " " + what;
+  for (int r = 0; r < count; ++r) {
+    compare(label + " array " + std::to_string(r), mine.a[r].data(), ref.a[r].data(), n);
+    if (!mine.a[r].guards_intact()) fail(label + ": wrote outside array " + std::to_string(r));
+  }
 }
 
 template <typename T>

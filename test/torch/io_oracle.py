@@ -110,6 +110,7 @@ def fixtures(out):
         "python": [1, -5, 2**70, -(2**70), 0.1, 1e-8, None, True, False, "ünïcode", b"\x00\xffbytes", (1, (2.5, "x")), {"nested": [1, 2]}],
         "int_keys": {0: "a", 7: "b", 300: "c"},
     })
+
     # The legacy (pre-1.6) format: loadTorch must refuse it with advice.
     torch.save({"x": torch.ones(2)}, os.path.join(out, "legacy.pt"), _use_new_zipfile_serialization=False)
 
@@ -157,7 +158,7 @@ def encode(tensor):
 def build(case):
     dtype = DTYPES[case["dtype"]]
     params = [torch.nn.Parameter(decode(p["data"], dtype, p["shape"])) for p in case["params"]]
-    groups = [dict(g, params=[params[i] for i in g["params"]]) for g in case["groups"]]
+    groups = [tupled(dict(g, params=[params[i] for i in g["params"]])) for g in case["groups"]]
     if case.get("extras"):
         # What real runs put in groups besides hyperparameters: a key of the
         # user's own, and (2.x) the names of params given as (name, param).
@@ -165,7 +166,12 @@ def build(case):
             g["name"] = f"group {gi}"
             if not torch.__version__.startswith("1."):
                 g["params"] = [(case["params"][i]["name"], params[i]) for i in spec["params"]]
-    return params, getattr(torch.optim, case["optimizer"])(groups, **case["defaults"])
+    return params, getattr(torch.optim, case["optimizer"])(groups, **tupled(case["defaults"]))
+
+
+def tupled(options):
+    """Adam's betas as Python code passes them: a tuple (JSON has only lists), which the state dict keeps."""
+    return dict(options, betas=tuple(options["betas"])) if "betas" in options else options
 
 
 def schedule(case, opt, last_epoch):
@@ -200,7 +206,7 @@ def final(params, opt):
     sd = opt.state_dict()
     return {
         "params": [encode(p) for p in params],
-        "state": {str(i): {k: (float(v) if k == "step" else encode(v)) for k, v in entry.items()}
+        "state": {str(i): {k: (float(v) if k == "step" else None if v is None else encode(v)) for k, v in entry.items()}
                   for i, entry in sd["state"].items()},
     }
 
