@@ -13,6 +13,7 @@ export {
 } from './core/optimizer';
 export { RMSprop, type Compat, type RMSpropGroup, type RMSpropOptions } from './optim/rmsprop';
 export { Adagrad, type AdagradGroup, type AdagradOptions } from './optim/adagrad';
+export { SGD, type SGDGroup, type SGDOptions } from './optim/sgd';
 export type { KernelOptions, OptimizerWideOptions } from './engine/engine-optimizer';
 export { ops } from './engine/ops';
 export { alphaForWindow, effectiveWindow } from './optim/hyper';

@@ -10,16 +10,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  Adagrad, alphaForWindow, backendInfo, loadSafetensors, loadTorch, Optimizer, Parameter, RMSprop, saveSafetensors, torchBytes,
+  Adagrad, SGD, alphaForWindow, backendInfo, loadSafetensors, loadTorch, Optimizer, Parameter, RMSprop, saveSafetensors, torchBytes,
   useBackend, useIsa, zeros, type StateDict, type TensorRecord,
 } from '../lib';
 import { bytesOf, everyBackend, hex, randomF32, resetBackend, snapshot, thrown } from './helpers';
 
-type Opt = RMSprop | Adagrad;
+type Opt = RMSprop | Adagrad | SGD;
 type ErrorType = typeof TypeError | typeof RangeError;
 
 interface Kind {
-  name: 'RMSprop' | 'Adagrad';
+  name: 'RMSprop' | 'Adagrad' | 'SGD';
   make(params: unknown, options?: unknown): Opt;
   /** Options every optimizer of the table gets (SGD's momentum, so that every param has state). */
   base?: Record<string, unknown>;
@@ -71,6 +71,24 @@ const kinds: Kind[] = [
     misnamed: [['lr_decay', 'lrDecay'], ['initial_accumulator_value', 'initialAccumulatorValue'], ['weightdecay', 'weightDecay']],
     stateKey: 'sum',
     full: { lrDecay: 0.01, weightDecay: 0.01, initialAccumulatorValue: 0.1 },
+  },
+  {
+    name: 'SGD',
+    make: (params, options) => new SGD(params as never, options as never),
+    base: { momentum: 0.5 },
+    countsSteps: false,
+    foreignKey: 'exp_avg',
+    numbers: [
+      { ours: 'lr', torch: 'lr', outside: [-1] },
+      { ours: 'momentum', torch: 'momentum', outside: [-0.5] },
+      // PyTorch takes any dampening; a finite number is all it must be.
+      { ours: 'dampening', torch: 'dampening', outside: [] },
+      { ours: 'weightDecay', torch: 'weight_decay', outside: [-0.1] },
+    ],
+    booleans: ['nesterov', 'maximize'],
+    misnamed: [['weight_decay', 'weightDecay'], ['momentun', 'momentum'], ['nesterow', 'nesterov']],
+    stateKey: 'momentum_buffer',
+    full: { momentum: 0.9, nesterov: true, weightDecay: 0.01 },
   },
 ];
 

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Adagrad, loadTorch, Parameter, RMSprop, saveTorch, torchBytes, type StateDict, type TensorRecord } from '../lib';
+import { Adagrad, loadTorch, Parameter, RMSprop, SGD, saveTorch, torchBytes, type StateDict, type TensorRecord } from '../lib';
 import { isIntKey } from '../lib/core/python-values';
 import { quickSlice, randomF32 } from './helpers';
 import { oracleFor } from './torch/python';
@@ -24,7 +24,7 @@ const PARAMS = [
   { name: 'fc2.weight', shape: [2, 4] },
 ];
 
-const OPTIMIZERS = { RMSprop, Adagrad };
+const OPTIMIZERS = { RMSprop, Adagrad, SGD };
 
 interface IoCase {
   name: string;
@@ -58,6 +58,12 @@ const CASES: IoCase[] = [
     name: 'adagrad-extra-group-keys', optimizer: 'Adagrad', dtype: 'float32', defaults: { lr: 0.1, lr_decay: 0.01 }, extras: true,
     groups: ALL,
   },
+  // SGD without momentum in one group: 1.13 writes momentum_buffer None for its params, 2.x no entry.
+  {
+    name: 'sgd', optimizer: 'SGD', dtype: 'float32', defaults: { lr: 0.05 },
+    groups: [{ params: [0, 1], momentum: 0.9, nesterov: true, weight_decay: 0.01 }, { params: [2] }],
+  },
+  { name: 'sgd-dampening-float64', optimizer: 'SGD', dtype: 'float64', defaults: { lr: 0.05, momentum: 0.5, dampening: 0.2 }, groups: ALL },
 ];
 
 function typed(dtype: IoCase['dtype'], values: Float32Array): Float32Array | Float64Array {
@@ -128,7 +134,7 @@ async function recordLayout(file: string): Promise<string[]> {
 
 /** The round trips of npm test: groups, float64, and each optimizer with the keys real runs leave; all in the full suite. */
 const roundTrips = quickSlice(CASES, (c) =>
-  ['groups', 'float64', 'adagrad-extra-group-keys'].includes(c.name));
+  ['groups', 'float64', 'adagrad-extra-group-keys', 'sgd'].includes(c.name));
 /** Both generations in the full suite, the default one (2.x) in npm test. */
 const generations = quickSlice(['torch-1.13', 'torch-2.6'] as const, (id) => id === 'torch-2.6');
 

@@ -1,7 +1,7 @@
 // Non-finite gradients: propagated exactly like PyTorch by default; with
 // skipNonFinite, a step that sees one changes nothing and is counted.
 import { expect } from 'chai';
-import { Adagrad, Parameter, RMSprop, type FloatArray, type Optimizer } from '../lib';
+import { Adagrad, Parameter, RMSprop, SGD, type FloatArray, type Optimizer } from '../lib';
 import { everyBackend, randomF32, resetBackend, snapshot } from './helpers';
 
 function model() {
@@ -19,6 +19,7 @@ function grads(params: Parameter[], seed: number) {
 const makers: [string, (params: Parameter[], skipNonFinite: boolean) => Optimizer & { stepAsync(): Promise<unknown>; lastStepSkipped: boolean; skippedSteps: number }][] = [
   ['RMSprop', (ps, skipNonFinite) => new RMSprop(ps, { momentum: 0.9, centered: true, skipNonFinite })],
   ['Adagrad', (ps, skipNonFinite) => new Adagrad(ps, { lrDecay: 0.01, skipNonFinite })],
+  ['SGD', (ps, skipNonFinite) => new SGD(ps, { lr: 0.1, momentum: 0.9, dampening: 0.1, skipNonFinite })],
 ];
 
 describe('non-finite gradients', () => {

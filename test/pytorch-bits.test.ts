@@ -93,7 +93,7 @@ function check(answer: OracleAnswer, list: readonly Case[] = cases, resumed: (c:
   }
 }
 
-describe('bit-exact with PyTorch (RMSprop, Adagrad)', function () {
+describe('bit-exact with PyTorch (RMSprop, Adagrad, SGD)', function () {
   this.timeout(600_000);
   afterEach(resetBackend);
 

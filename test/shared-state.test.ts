@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { Adagrad, backendInfo, Parameter, RMSprop, useBackend, type Optimizer } from '../lib';
+import { Adagrad, backendInfo, Parameter, RMSprop, SGD, useBackend, type Optimizer } from '../lib';
 import { KernelBinding } from '../lib/engine/kernel-binding';
 import { ADAGRAD_KERNEL } from '../lib/reference/adagrad';
 import { isDetached } from '../lib/core/tensor';
@@ -25,6 +25,11 @@ const kinds = [
     name: 'Adagrad',
     keys: ['sum'],
     make: (groups: Parameter[][]) => new Adagrad(groups.map((params) => ({ params })), { lr: 0.05, initialAccumulatorValue: 0.25 }),
+  },
+  {
+    name: 'SGD',
+    keys: ['momentum_buffer'],
+    make: (groups: Parameter[][]) => new SGD(groups.map((params) => ({ params })), { lr: 0.05, momentum: 0.9, nesterov: true }),
   },
 ];
 

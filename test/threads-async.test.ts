@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { Adagrad, Parameter, RMSprop, backendInfo, type Optimizer } from '../lib';
+import { Adagrad, Parameter, RMSprop, SGD, backendInfo, type Optimizer } from '../lib';
 import { addonFile } from '../lib/engine/addon-file';
 import { bytesOf, everyBackend, itFull, quickSlice, randomF32, resetBackend } from './helpers';
 
@@ -20,13 +20,15 @@ type Stepping = Optimizer & { stepAsync(): Promise<unknown> };
 const OPTIMIZERS: [string, (params: Parameter[], threads: number) => Stepping][] = quickSlice<[string, (params: Parameter[], threads: number) => Stepping]>([
   ['RMSprop', (ps, threads) => new RMSprop(ps, { momentum: 0.9, centered: true, weightDecay: 0.01, threads })],
   ['Adagrad', (ps, threads) => new Adagrad(ps, { lrDecay: 0.01, weightDecay: 0.01, threads })],
+  ['SGD', (ps, threads) => new SGD(ps, { lr: 0.01, momentum: 0.9, nesterov: true, weightDecay: 0.01, threads })],
 ], ([name]) => name === 'RMSprop');
 
-/** Two groups of each optimizer, for the locking test; npm test takes Adagrad, the full suite all. */
+/** Two groups of each optimizer, for the locking test; npm test takes Adagrad and SGD, the full suite all. */
 const LOCKED = quickSlice<[string, (ps: Parameter[]) => Stepping]>([
   ['RMSprop', (ps) => new RMSprop([{ params: [ps[0]] }, { params: [ps[1]], momentum: 0.9, centered: true }])],
   ['Adagrad', (ps) => new Adagrad([{ params: [ps[0]] }, { params: [ps[1]], lrDecay: 0.01 }])],
-], ([name]) => name === 'Adagrad');
+  ['SGD', (ps) => new SGD([{ params: [ps[0]] }, { params: [ps[1]], momentum: 0.9 }], { lr: 0.1 })],
+], ([name]) => name === 'Adagrad' || name === 'SGD');
 
 function run(make: (params: Parameter[], threads: number) => Stepping, options: { threads?: number; async?: boolean }, steps = 3): Promise<string> | string {
   const small = Array.from({ length: 120 }, (_, i) => 1 + ((i * 37) % 300));

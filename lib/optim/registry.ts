@@ -3,8 +3,10 @@
 import { registerOptimizers } from '../engine/dict-kinds';
 import { Adagrad } from './adagrad';
 import { RMSprop } from './rmsprop';
+import { SGD } from './sgd';
 
 registerOptimizers([
   RMSprop.spec,
   Adagrad.spec,
+  SGD.spec,
 ]);

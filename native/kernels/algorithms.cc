@@ -4,6 +4,7 @@
 
 #include "adagrad.h"
 #include "rmsprop.h"
+#include "sgd.h"
 
 namespace simd_optim {
 namespace {
@@ -17,17 +18,24 @@ unsigned rmsprop_states(const double* h) {
 // Adagrad: its sum, always.
 unsigned adagrad_states(const double*) { return 1u << adagrad::kSum; }
 
+// SGD: its momentum buffer while momentum != 0.
+unsigned sgd_states(const double* h) { return h[sgd::kMomentum] != 0 ? 1u << sgd::kMomentumBuffer : 0u; }
+
 const AlgorithmInfo kInfo[kAlgorithmCount] = {
     {"rmsprop", rmsprop::kHyperCount, rmsprop::kHyperNames, rmsprop::kStateCount, rmsprop::kStateNames, 0, nullptr,
      &rmsprop_states},
     {"adagrad", adagrad::kHyperCount, adagrad::kHyperNames, adagrad::kStateCount, adagrad::kStateNames,
      adagrad::kScalarCount, adagrad::kScalarNames, &adagrad_states},
+    {"sgd", sgd::kHyperCount, sgd::kHyperNames, sgd::kStateCount, sgd::kStateNames, sgd::kScalarCount,
+     sgd::kScalarNames, &sgd_states},
 };
 
 static_assert(rmsprop::kHyperCount <= kMaxHyper && rmsprop::kStateCount <= kMaxStates, "RMSprop fits the engine");
 static_assert(adagrad::kHyperCount <= kMaxHyper && adagrad::kStateCount <= kMaxStates &&
                   adagrad::kScalarCount <= kMaxScalars,
               "Adagrad fits the engine");
+static_assert(sgd::kHyperCount <= kMaxHyper && sgd::kStateCount <= kMaxStates && sgd::kScalarCount <= kMaxScalars,
+              "SGD fits the engine");
 
 }  // namespace
 

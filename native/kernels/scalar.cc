@@ -3,6 +3,7 @@
 // software fma otherwise). Always built; every other ISA is tested against it.
 #include "adagrad_step.h"
 #include "rmsprop_step.h"
+#include "sgd_step.h"
 
 namespace simd_optim {
 namespace {
@@ -38,8 +39,8 @@ struct ScalarOps : BufferedPartial<ScalarOps<TT>> {
 const KernelTable& scalar_kernels() {
   static const KernelTable table{
       "scalar",
-      {&rmsprop_step<ScalarOps<float>>, &adagrad_step<ScalarOps<float>>},
-      {&rmsprop_step<ScalarOps<double>>, &adagrad_step<ScalarOps<double>>},
+      {&rmsprop_step<ScalarOps<float>>, &adagrad_step<ScalarOps<float>>, &sgd_step<ScalarOps<float>>},
+      {&rmsprop_step<ScalarOps<double>>, &adagrad_step<ScalarOps<double>>, &sgd_step<ScalarOps<double>>},
       &elementwise<ScalarOps<float>>, &elementwise<ScalarOps<double>>,
       &all_finite<ScalarOps<float>>, &all_finite<ScalarOps<double>>};
   return table;

@@ -19,6 +19,7 @@
 #include "kernels/adagrad.h"
 #include "kernels/kernels.h"
 #include "kernels/rmsprop.h"
+#include "kernels/sgd.h"
 
 namespace {
 
@@ -198,6 +199,26 @@ void check_config(const KernelTable& isa, const KernelTable& scalar, Algorithm a
   }
 }
 
+// SGD in every combination: momentum, dampening, Nesterov, weight decay,
+// maximize, and the first step of a new buffer.
+template <typename T>
+void check_sgd(const KernelTable& isa, const KernelTable& scalar, size_t n, size_t offset, bool specials) {
+  namespace s = simd_optim::sgd;
+  for (int flags = 0; flags < 64; ++flags) {
+    std::array<double, s::kHyperCount> h{};
+    h[s::kLr] = 0.01;
+    h[s::kMomentum] = (flags & 1) ? 0.9 : 0.0;
+    h[s::kDampening] = (flags & 2) ? 0.1 : 0.0;
+    h[s::kNesterov] = (flags & 4) ? 1 : 0;
+    h[s::kWeightDecay] = (flags & 8) ? 0.05 : 0.0;
+    h[s::kMaximize] = (flags & 16) ? 1 : 0;
+    const double first = (flags & 32) ? 1 : 0;
+    const unsigned used = h[s::kMomentum] != 0 ? 1u : 0u;
+    check_config<T>(isa, scalar, Algorithm::kSgd, "sgd", h.data(), &first, used, s::kStateCount, n, offset, specials,
+                    "flags=" + std::to_string(flags));
+  }
+}
+
 template <typename T>
 void run_elementwise(const KernelTable& k, simd_optim::ElementwiseOp op, size_t n, T* a, const T* b, const T* c, double s1, double s2) {
   if constexpr (sizeof(T) == 4) k.elementwise_f32(op, n, a, b, c, s1, s2);
@@ -260,6 +281,7 @@ void check_isa(const KernelTable& isa, const KernelTable& scalar) {
         if (!mine.a[r].guards_intact()) fail(label + ": wrote outside array " + std::to_string(r));
       }
     }
+    check_sgd<T>(isa, scalar, n, offset, specials);
     for (int op = 0; op < simd_optim::kElementwiseOpCount; ++op) {
       Arrays<T> mine(3, n, offset), ref(3, n, 0);
       for (int r = 0; r < 3; ++r) {

@@ -7,7 +7,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { Adagrad, Parameter, RMSprop, type FloatArray, type TensorRecord } from '../../lib';
+import { Adagrad, Parameter, RMSprop, SGD, type FloatArray, type TensorRecord } from '../../lib';
 import { pythonOracles } from './python';
 
 export const fixtureFile = path.join(__dirname, '..', 'fixtures', 'pytorch-optim.json.gz');
@@ -18,7 +18,7 @@ type Grads = 'range' | 'zeros';
 
 export interface Case {
   name: string;
-  optimizer: 'RMSprop' | 'Adagrad';
+  optimizer: 'RMSprop' | 'Adagrad' | 'SGD';
   dtype: DType;
   sizes: number[];
   /** Constructor keyword arguments (PyTorch names). */
@@ -108,8 +108,44 @@ function adagradCases(dtype: DType): Case[] {
   ];
 }
 
+/** Every valid combination of SGD's options, and groups, schedules and sizes. */
+function sgdCases(dtype: DType): Case[] {
+  const base = { optimizer: 'SGD' as const, dtype, sizes: SIZES, defaults: { lr: 0.01 }, steps: 6, grads: 'range' as Grads, spread: 4 };
+  const out: Case[] = [];
+  for (const momentum of [0, 0.9]) {
+    for (const dampening of [0, 0.1]) {
+      for (const nesterov of momentum > 0 && dampening === 0 ? [false, true] : [false]) {
+        for (const wd of [0, 0.01]) {
+          for (const maximize of [false, true]) {
+            const group = { params: all(SIZES), momentum, dampening, nesterov, weight_decay: wd, maximize };
+            out.push({ ...base, name: `SGD ${dtype} ${JSON.stringify(group).replace(/"params":\[[^\]]*\],/, '')}`, groups: [group] });
+          }
+        }
+      }
+    }
+  }
+  out.push(
+    {
+      ...base, name: `SGD ${dtype} everything, 120 steps`, steps: 120, spread: 6,
+      groups: [{ params: all(SIZES), lr: 0.01, momentum: 0.9, nesterov: true, weight_decay: 0.01, maximize: true }],
+    },
+    {
+      ...base, name: `SGD ${dtype} three groups, 110 steps, lr changed, momentum halved then switched on`, steps: 110,
+      defaults: { lr: 0.03, momentum: 0.5 },
+      groups: [{ params: [0, 1, 2] }, { params: [3, 4, 5], momentum: 0, weight_decay: 0.01 }, { params: [6, 7], lr: 0.1, nesterov: true }],
+      lrFrom: { step: 40, lr: [0.01, 0.002, 0.05] },
+      setAt: { step: 70, groups: [{ momentum: 0.25 }, { momentum: 0.9 }, { momentum: 0.45 }] },
+    },
+    {
+      ...base, name: `SGD ${dtype} huge range, 100003 elements`, sizes: [33, 100003], steps: 3, spread: dtype === 'float32' ? 60 : 300,
+      groups: [{ params: [0, 1], momentum: 0.9, weight_decay: 0.01, dampening: 0.1 }],
+    },
+  );
+  return out;
+}
+
 export const cases: Case[] = (['float32', 'float64'] as const).flatMap((d) => [
-  ...rmspropCases(d), ...adagradCases(d),
+  ...rmspropCases(d), ...adagradCases(d), ...sgdCases(d),
 ]);
 
 const b64 = (a: FloatArray) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
@@ -137,7 +173,7 @@ export type Answer = ReturnType<typeof ours>;
 const CAMEL: Record<string, string> = {
   weight_decay: 'weightDecay', lr_decay: 'lrDecay', initial_accumulator_value: 'initialAccumulatorValue',
 };
-const OPTIMIZERS = { RMSprop, Adagrad };
+const OPTIMIZERS = { RMSprop, Adagrad, SGD };
 const camel = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [CAMEL[k] ?? k, v]));
 
 /**
