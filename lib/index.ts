@@ -14,6 +14,7 @@ export {
 export { RMSprop, type Compat, type RMSpropGroup, type RMSpropOptions } from './optim/rmsprop';
 export { Adagrad, type AdagradGroup, type AdagradOptions } from './optim/adagrad';
 export { SGD, type SGDGroup, type SGDOptions } from './optim/sgd';
+export { Adam, AdamW, type AdamGroup, type AdamOptions } from './optim/adam';
 export type { KernelOptions, OptimizerWideOptions } from './engine/engine-optimizer';
 export { ops } from './engine/ops';
 export { alphaForWindow, effectiveWindow } from './optim/hyper';

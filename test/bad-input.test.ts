@@ -10,16 +10,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  Adagrad, SGD, alphaForWindow, backendInfo, loadSafetensors, loadTorch, Optimizer, Parameter, RMSprop, saveSafetensors, torchBytes,
+  Adagrad, Adam, AdamW, SGD, alphaForWindow, backendInfo, loadSafetensors, loadTorch, Optimizer, Parameter, RMSprop, saveSafetensors, torchBytes,
   useBackend, useIsa, zeros, type StateDict, type TensorRecord,
 } from '../lib';
 import { bytesOf, everyBackend, hex, randomF32, resetBackend, snapshot, thrown } from './helpers';
 
-type Opt = RMSprop | Adagrad | SGD;
+type Opt = RMSprop | Adagrad | SGD | Adam | AdamW;
 type ErrorType = typeof TypeError | typeof RangeError;
 
 interface Kind {
-  name: 'RMSprop' | 'Adagrad' | 'SGD';
+  name: 'RMSprop' | 'Adagrad' | 'SGD' | 'Adam' | 'AdamW';
   make(params: unknown, options?: unknown): Opt;
   /** Options every optimizer of the table gets (SGD's momentum, so that every param has state). */
   base?: Record<string, unknown>;
@@ -90,6 +90,21 @@ const kinds: Kind[] = [
     stateKey: 'momentum_buffer',
     full: { momentum: 0.9, nesterov: true, weightDecay: 0.01 },
   },
+  ...(['Adam', 'AdamW'] as const).map((name): Kind => ({
+    name,
+    make: (params, options) => (name === 'Adam' ? new Adam(params as never, options as never) : new AdamW(params as never, options as never)),
+    countsSteps: true,
+    foreignKey: 'square_avg',
+    numbers: [
+      { ours: 'lr', torch: 'lr', outside: [-1] },
+      { ours: 'eps', torch: 'eps', outside: [-1e-8] },
+      { ours: 'weightDecay', torch: 'weight_decay', outside: [-0.1] },
+    ],
+    booleans: ['amsgrad', 'maximize'],
+    misnamed: [['weight_decay', 'weightDecay'], ['beta', 'betas'], ['amsGrad', 'amsgrad']],
+    stateKey: 'exp_avg',
+    full: { amsgrad: true, weightDecay: 0.01, betas: [0.8, 0.99] },
+  })),
 ];
 
 /** Non-finite numbers and non-numbers, with how a message must show them. */

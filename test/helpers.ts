@@ -97,6 +97,7 @@ export function runNode(code: string, env: Record<string, string> = {}, nodeFlag
     cwd: path.resolve(__dirname, '..'),
     env: { ...process.env, ...env },
     encoding: 'utf8',
+    maxBuffer: 1 << 28,
   });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
 }

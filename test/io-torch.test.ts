@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Adagrad, loadTorch, Parameter, RMSprop, SGD, saveTorch, torchBytes, type StateDict, type TensorRecord } from '../lib';
+import { Adagrad, Adam, AdamW, loadTorch, Parameter, RMSprop, SGD, saveTorch, torchBytes, type StateDict, type TensorRecord } from '../lib';
 import { isIntKey } from '../lib/core/python-values';
 import { quickSlice, randomF32 } from './helpers';
 import { oracleFor } from './torch/python';
@@ -24,7 +24,7 @@ const PARAMS = [
   { name: 'fc2.weight', shape: [2, 4] },
 ];
 
-const OPTIMIZERS = { RMSprop, Adagrad, SGD };
+const OPTIMIZERS = { RMSprop, Adagrad, SGD, Adam, AdamW };
 
 interface IoCase {
   name: string;
@@ -64,6 +64,16 @@ const CASES: IoCase[] = [
     groups: [{ params: [0, 1], momentum: 0.9, nesterov: true, weight_decay: 0.01 }, { params: [2] }],
   },
   { name: 'sgd-dampening-float64', optimizer: 'SGD', dtype: 'float64', defaults: { lr: 0.05, momentum: 0.5, dampening: 0.2 }, groups: ALL },
+  {
+    name: 'adam', optimizer: 'Adam', dtype: 'float32', defaults: { lr: 0.01, betas: [0.8, 0.99] },
+    groups: [{ params: [0, 1], amsgrad: true }, { params: [2], weight_decay: 0.1 }],
+  },
+  { name: 'adam-float64', optimizer: 'Adam', dtype: 'float64', defaults: { lr: 0.01, maximize: true }, groups: ALL },
+  { name: 'adamw', optimizer: 'AdamW', dtype: 'float32', defaults: { lr: 0.01, amsgrad: true }, groups: ALL },
+  {
+    name: 'adamw-extra-group-keys', optimizer: 'AdamW', dtype: 'float32', defaults: { lr: 0.003, weight_decay: 0.05 }, extras: true,
+    groups: [{ params: [0, 1] }, { params: [2], betas: [0.9, 0.95] }],
+  },
 ];
 
 function typed(dtype: IoCase['dtype'], values: Float32Array): Float32Array | Float64Array {
@@ -134,7 +144,7 @@ async function recordLayout(file: string): Promise<string[]> {
 
 /** The round trips of npm test: groups, float64, and each optimizer with the keys real runs leave; all in the full suite. */
 const roundTrips = quickSlice(CASES, (c) =>
-  ['groups', 'float64', 'adagrad-extra-group-keys', 'sgd'].includes(c.name));
+  ['groups', 'float64', 'adagrad-extra-group-keys', 'sgd', 'adam', 'adamw-extra-group-keys'].includes(c.name));
 /** Both generations in the full suite, the default one (2.x) in npm test. */
 const generations = quickSlice(['torch-1.13', 'torch-2.6'] as const, (id) => id === 'torch-2.6');
 

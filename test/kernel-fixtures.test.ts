@@ -23,7 +23,7 @@ describe('kernel fixtures for the C++ tests', function () {
   it('is small and holds every dtype and kernel', () => {
     expect(fs.statSync(kernelFixtureFile).size).to.be.below(1 << 20);
     const names = fresh.toString('latin1');
-    const optimizers = ['RMSprop', 'Adagrad', 'SGD'];
+    const optimizers = ['RMSprop', 'Adagrad', 'SGD', 'Adam', 'AdamW'];
     for (const name of [...optimizers.flatMap((o) => [`${o} float32`, `${o} float64`]), 'torch 1.13', 'torch 2.6']) {
       expect(names, name).to.contain(name);
     }

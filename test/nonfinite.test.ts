@@ -1,7 +1,7 @@
 // Non-finite gradients: propagated exactly like PyTorch by default; with
 // skipNonFinite, a step that sees one changes nothing and is counted.
 import { expect } from 'chai';
-import { Adagrad, Parameter, RMSprop, SGD, type FloatArray, type Optimizer } from '../lib';
+import { Adagrad, Adam, AdamW, Parameter, RMSprop, SGD, type FloatArray, type Optimizer } from '../lib';
 import { everyBackend, randomF32, resetBackend, snapshot } from './helpers';
 
 function model() {
@@ -20,6 +20,8 @@ const makers: [string, (params: Parameter[], skipNonFinite: boolean) => Optimize
   ['RMSprop', (ps, skipNonFinite) => new RMSprop(ps, { momentum: 0.9, centered: true, skipNonFinite })],
   ['Adagrad', (ps, skipNonFinite) => new Adagrad(ps, { lrDecay: 0.01, skipNonFinite })],
   ['SGD', (ps, skipNonFinite) => new SGD(ps, { lr: 0.1, momentum: 0.9, dampening: 0.1, skipNonFinite })],
+  ['Adam', (ps, skipNonFinite) => new Adam(ps, { amsgrad: true, skipNonFinite })],
+  ['AdamW', (ps, skipNonFinite) => new AdamW(ps, { amsgrad: true, skipNonFinite })],
 ];
 
 describe('non-finite gradients', () => {

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { Adagrad, backendInfo, Parameter, RMSprop, SGD, useBackend, type Optimizer } from '../lib';
+import { Adagrad, Adam, backendInfo, Parameter, RMSprop, SGD, useBackend, type Optimizer } from '../lib';
 import { KernelBinding } from '../lib/engine/kernel-binding';
 import { ADAGRAD_KERNEL } from '../lib/reference/adagrad';
 import { isDetached } from '../lib/core/tensor';
@@ -30,6 +30,11 @@ const kinds = [
     name: 'SGD',
     keys: ['momentum_buffer'],
     make: (groups: Parameter[][]) => new SGD(groups.map((params) => ({ params })), { lr: 0.05, momentum: 0.9, nesterov: true }),
+  },
+  {
+    name: 'Adam',
+    keys: ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'],
+    make: (groups: Parameter[][]) => new Adam(groups.map((params) => ({ params })), { lr: 0.01, amsgrad: true, weightDecay: 0.1 }),
   },
 ];
 

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { Adagrad, Parameter, RMSprop, SGD, backendInfo, type Optimizer } from '../lib';
+import { Adagrad, Adam, AdamW, Parameter, RMSprop, SGD, backendInfo, type Optimizer } from '../lib';
 import { addonFile } from '../lib/engine/addon-file';
 import { bytesOf, everyBackend, itFull, quickSlice, randomF32, resetBackend } from './helpers';
 
@@ -16,18 +16,22 @@ const root = path.resolve(__dirname, '..');
  */
 type Stepping = Optimizer & { stepAsync(): Promise<unknown> };
 
-/** Each optimizer with the settings that use all its state; npm test takes RMSprop, the full suite all. */
+/** Each optimizer with the settings that use all its state; npm test takes RMSprop and Adam, the full suite all. */
 const OPTIMIZERS: [string, (params: Parameter[], threads: number) => Stepping][] = quickSlice<[string, (params: Parameter[], threads: number) => Stepping]>([
   ['RMSprop', (ps, threads) => new RMSprop(ps, { momentum: 0.9, centered: true, weightDecay: 0.01, threads })],
   ['Adagrad', (ps, threads) => new Adagrad(ps, { lrDecay: 0.01, weightDecay: 0.01, threads })],
   ['SGD', (ps, threads) => new SGD(ps, { lr: 0.01, momentum: 0.9, nesterov: true, weightDecay: 0.01, threads })],
-], ([name]) => name === 'RMSprop');
+  ['Adam', (ps, threads) => new Adam(ps, { amsgrad: true, weightDecay: 0.01, threads })],
+  ['AdamW', (ps, threads) => new AdamW(ps, { amsgrad: true, threads })],
+], ([name]) => name === 'RMSprop' || name === 'Adam');
 
 /** Two groups of each optimizer, for the locking test; npm test takes Adagrad and SGD, the full suite all. */
 const LOCKED = quickSlice<[string, (ps: Parameter[]) => Stepping]>([
   ['RMSprop', (ps) => new RMSprop([{ params: [ps[0]] }, { params: [ps[1]], momentum: 0.9, centered: true }])],
   ['Adagrad', (ps) => new Adagrad([{ params: [ps[0]] }, { params: [ps[1]], lrDecay: 0.01 }])],
   ['SGD', (ps) => new SGD([{ params: [ps[0]] }, { params: [ps[1]], momentum: 0.9 }], { lr: 0.1 })],
+  ['Adam', (ps) => new Adam([{ params: [ps[0]] }, { params: [ps[1]], amsgrad: true }])],
+  ['AdamW', (ps) => new AdamW([{ params: [ps[0]] }, { params: [ps[1]], amsgrad: true }])],
 ], ([name]) => name === 'Adagrad' || name === 'SGD');
 
 function run(make: (params: Parameter[], threads: number) => Stepping, options: { threads?: number; async?: boolean }, steps = 3): Promise<string> | string {

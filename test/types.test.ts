@@ -1,7 +1,7 @@
 // Type-level checks, which `npm test` compiles (tsc --noEmit over test/):
 // generic code takes an Optimizer and accepts every optimizer.
 import { expect } from 'chai';
-import { Adagrad, Optimizer, Parameter, RMSprop, SGD, type ParamGroup } from '../lib';
+import { Adagrad, Adam, AdamW, Optimizer, Parameter, RMSprop, SGD, type ParamGroup } from '../lib';
 
 /** What a scheduler or a clipping helper would write: any optimizer, its groups' learning rates. */
 function learningRates(opt: Optimizer<{ lr: number }>): number[] {
@@ -17,13 +17,14 @@ describe('types', () => {
   it('every optimizer is an Optimizer, and one with a learning rate an Optimizer<{ lr: number }>', () => {
     const p = () => new Parameter(new Float32Array(2));
     const optimizers: Optimizer[] = [
-      new RMSprop([p()], { lr: 0.1 }), new Adagrad([p()], { lr: 0.2 }), new SGD([p()], { lr: 0.3 }),
+      new RMSprop([p()], { lr: 0.1 }), new Adagrad([p()], { lr: 0.2 }), new SGD([p()], { lr: 0.3 }), new Adam([p()], { lr: 0.4 }),
+      new AdamW([p()], { lr: 0.5 }),
     ];
     const base: Optimizer = new RMSprop([p()]);
     const groups: ParamGroup<{ lr: number }>[] = new Adagrad([p()]).paramGroups;
-    expect(optimizers.map(paramCount)).to.deep.equal([1, 1, 1]);
-    expect(optimizers.map((o) => learningRates(o as Optimizer<{ lr: number }>))).to.deep.equal([[0.1], [0.2], [0.3]]);
-    expect(learningRates(new SGD([p()]))).to.deep.equal([0.001]);
+    expect(optimizers.map(paramCount)).to.deep.equal([1, 1, 1, 1, 1]);
+    expect(optimizers.map((o) => learningRates(o as Optimizer<{ lr: number }>))).to.deep.equal([[0.1], [0.2], [0.3], [0.4], [0.5]]);
+    expect(learningRates(new AdamW([p()]))).to.deep.equal([0.001]);
     expect(learningRates(new RMSprop([p()], { lr: 0.3 }))).to.deep.equal([0.3]);
     expect(paramCount(base)).to.equal(1);
     expect(groups[0].lr).to.equal(0.01);

@@ -2,6 +2,7 @@
 // them is recognised when it is another's (lib/engine/dict-kinds.ts).
 import { registerOptimizers } from '../engine/dict-kinds';
 import { Adagrad } from './adagrad';
+import { Adam, AdamW } from './adam';
 import { RMSprop } from './rmsprop';
 import { SGD } from './sgd';
 
@@ -9,4 +10,6 @@ registerOptimizers([
   RMSprop.spec,
   Adagrad.spec,
   SGD.spec,
+  Adam.spec,
+  AdamW.spec,
 ]);

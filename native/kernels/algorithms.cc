@@ -3,6 +3,7 @@
 #include "algorithms.h"
 
 #include "adagrad.h"
+#include "adam.h"
 #include "rmsprop.h"
 #include "sgd.h"
 
@@ -21,6 +22,11 @@ unsigned adagrad_states(const double*) { return 1u << adagrad::kSum; }
 // SGD: its momentum buffer while momentum != 0.
 unsigned sgd_states(const double* h) { return h[sgd::kMomentum] != 0 ? 1u << sgd::kMomentumBuffer : 0u; }
 
+// Adam: both moments, and the maximum of exp_avg_sq with amsgrad.
+unsigned adam_states(const double* h) {
+  return (1u << adam::kExpAvg) | (1u << adam::kExpAvgSq) | (h[adam::kAmsgrad] != 0 ? 1u << adam::kMaxExpAvgSq : 0u);
+}
+
 const AlgorithmInfo kInfo[kAlgorithmCount] = {
     {"rmsprop", rmsprop::kHyperCount, rmsprop::kHyperNames, rmsprop::kStateCount, rmsprop::kStateNames, 0, nullptr,
      &rmsprop_states},
@@ -28,6 +34,8 @@ const AlgorithmInfo kInfo[kAlgorithmCount] = {
      adagrad::kScalarCount, adagrad::kScalarNames, &adagrad_states},
     {"sgd", sgd::kHyperCount, sgd::kHyperNames, sgd::kStateCount, sgd::kStateNames, sgd::kScalarCount,
      sgd::kScalarNames, &sgd_states},
+    {"adam", adam::kHyperCount, adam::kHyperNames, adam::kStateCount, adam::kStateNames, adam::kScalarCount,
+     adam::kScalarNames, &adam_states},
 };
 
 static_assert(rmsprop::kHyperCount <= kMaxHyper && rmsprop::kStateCount <= kMaxStates, "RMSprop fits the engine");
@@ -36,6 +44,8 @@ static_assert(adagrad::kHyperCount <= kMaxHyper && adagrad::kStateCount <= kMaxS
               "Adagrad fits the engine");
 static_assert(sgd::kHyperCount <= kMaxHyper && sgd::kStateCount <= kMaxStates && sgd::kScalarCount <= kMaxScalars,
               "SGD fits the engine");
+static_assert(adam::kHyperCount <= kMaxHyper && adam::kStateCount <= kMaxStates && adam::kScalarCount <= kMaxScalars,
+              "Adam fits the engine");
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 // xgetbv say the CPU and the OS support it.
 #include "avx2_ops.h"
 #include "adagrad_step.h"
+#include "adam_step.h"
 #include "rmsprop_step.h"
 #include "sgd_step.h"
 
@@ -11,8 +12,8 @@ namespace simd_optim {
 const KernelTable& avx2_kernels() {
   static const KernelTable table{
       "avx2",
-      {&rmsprop_step<Avx2F32>, &adagrad_step<Avx2F32>, &sgd_step<Avx2F32>},
-      {&rmsprop_step<Avx2F64>, &adagrad_step<Avx2F64>, &sgd_step<Avx2F64>},
+      {&rmsprop_step<Avx2F32>, &adagrad_step<Avx2F32>, &sgd_step<Avx2F32>, &adam_step<Avx2F32>},
+      {&rmsprop_step<Avx2F64>, &adagrad_step<Avx2F64>, &sgd_step<Avx2F64>, &adam_step<Avx2F64>},
       &elementwise<Avx2F32>, &elementwise<Avx2F64>,
       &all_finite<Avx2F32>, &all_finite<Avx2F64>};
   return table;

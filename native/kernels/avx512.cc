@@ -7,6 +7,7 @@
 
 #include "avx2_ops.h"
 #include "adagrad_step.h"
+#include "adam_step.h"
 #include "rmsprop_step.h"
 #include "sgd_step.h"
 
@@ -67,8 +68,8 @@ struct Avx512F64 {
 const KernelTable& avx512_kernels() {
   static const KernelTable table{
       "avx512",
-      {&rmsprop_step<Avx512F32>, &adagrad_step<Avx512F32>, &sgd_step<Avx512F32>},
-      {&rmsprop_step<Avx512F64>, &adagrad_step<Avx512F64>, &sgd_step<Avx512F64>},
+      {&rmsprop_step<Avx512F32>, &adagrad_step<Avx512F32>, &sgd_step<Avx512F32>, &adam_step<Avx512F32>},
+      {&rmsprop_step<Avx512F64>, &adagrad_step<Avx512F64>, &sgd_step<Avx512F64>, &adam_step<Avx512F64>},
       &elementwise<Avx512F32>, &elementwise<Avx512F64>,
       &all_finite<Avx512F32>, &all_finite<Avx512F64>};
   return table;

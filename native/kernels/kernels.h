@@ -15,7 +15,7 @@ namespace simd_optim {
 
 // The algorithms, in the order of the kernel table (and of lib/'s algorithm
 // ids, binding.d.ts). algorithms.cc describes each.
-enum class Algorithm : int { kRmsprop = 0, kAdagrad, kSgd, kCount };
+enum class Algorithm : int { kRmsprop = 0, kAdagrad, kSgd, kAdam, kCount };
 constexpr int kAlgorithmCount = static_cast<int>(Algorithm::kCount);
 
 // The most state arrays an algorithm keeps per tensor.

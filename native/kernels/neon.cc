@@ -4,6 +4,7 @@
 #include <arm_neon.h>
 
 #include "adagrad_step.h"
+#include "adam_step.h"
 #include "rmsprop_step.h"
 #include "sgd_step.h"
 
@@ -49,8 +50,8 @@ struct NeonF64 : BufferedPartial<NeonF64> {
 const KernelTable& neon_kernels() {
   static const KernelTable table{
       "neon",
-      {&rmsprop_step<NeonF32>, &adagrad_step<NeonF32>, &sgd_step<NeonF32>},
-      {&rmsprop_step<NeonF64>, &adagrad_step<NeonF64>, &sgd_step<NeonF64>},
+      {&rmsprop_step<NeonF32>, &adagrad_step<NeonF32>, &sgd_step<NeonF32>, &adam_step<NeonF32>},
+      {&rmsprop_step<NeonF64>, &adagrad_step<NeonF64>, &sgd_step<NeonF64>, &adam_step<NeonF64>},
       &elementwise<NeonF32>, &elementwise<NeonF64>,
       &all_finite<NeonF32>, &all_finite<NeonF64>};
   return table;

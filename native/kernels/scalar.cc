@@ -2,6 +2,7 @@
 // compiler builtin (an instruction where the target has one, libm's exact
 // software fma otherwise). Always built; every other ISA is tested against it.
 #include "adagrad_step.h"
+#include "adam_step.h"
 #include "rmsprop_step.h"
 #include "sgd_step.h"
 
@@ -39,8 +40,8 @@ struct ScalarOps : BufferedPartial<ScalarOps<TT>> {
 const KernelTable& scalar_kernels() {
   static const KernelTable table{
       "scalar",
-      {&rmsprop_step<ScalarOps<float>>, &adagrad_step<ScalarOps<float>>, &sgd_step<ScalarOps<float>>},
-      {&rmsprop_step<ScalarOps<double>>, &adagrad_step<ScalarOps<double>>, &sgd_step<ScalarOps<double>>},
+      {&rmsprop_step<ScalarOps<float>>, &adagrad_step<ScalarOps<float>>, &sgd_step<ScalarOps<float>>, &adam_step<ScalarOps<float>>},
+      {&rmsprop_step<ScalarOps<double>>, &adagrad_step<ScalarOps<double>>, &sgd_step<ScalarOps<double>>, &adam_step<ScalarOps<double>>},
       &elementwise<ScalarOps<float>>, &elementwise<ScalarOps<double>>,
       &all_finite<ScalarOps<float>>, &all_finite<ScalarOps<double>>};
   return table;

@@ -17,6 +17,7 @@
 
 #include "dispatch.h"
 #include "kernels/adagrad.h"
+#include "kernels/adam.h"
 #include "kernels/kernels.h"
 #include "kernels/rmsprop.h"
 #include "kernels/sgd.h"
@@ -219,6 +220,31 @@ void check_sgd(const KernelTable& isa, const KernelTable& scalar, size_t n, size
   }
 }
 
+// Adam and AdamW in every combination: b1 = 0 or not, weight decay, amsgrad,
+// maximize, decoupled decay, and each generation's exp_avg update.
+template <typename T>
+void check_adam(const KernelTable& isa, const KernelTable& scalar, size_t n, size_t offset, bool specials) {
+  namespace a = simd_optim::adam;
+  for (int flags = 0; flags < 64; ++flags) {
+    std::array<double, a::kHyperCount> h{};
+    h[a::kLr] = 0.001;
+    h[a::kBeta1] = (flags & 1) ? 0.0 : 0.9;
+    h[a::kBeta2] = 0.999;
+    h[a::kEps] = 1e-8;
+    h[a::kWeightDecay] = (flags & 2) ? 0.05 : 0.0;
+    h[a::kAmsgrad] = (flags & 4) ? 1 : 0;
+    h[a::kMaximize] = (flags & 8) ? 1 : 0;
+    h[a::kDecoupled] = (flags & 16) ? 1 : 0;
+    h[a::kLerpExpAvg] = (flags & 32) ? 1 : 0;
+    std::array<double, a::kScalarCount> scalars{};
+    scalars[a::kStepSize] = 0.001 / (1 - 0.9 * 0.9 * 0.9);
+    scalars[a::kBc2Sqrt] = std::sqrt(1 - 0.999 * 0.999 * 0.999);
+    const unsigned used = 3u | (h[a::kAmsgrad] != 0 ? 4u : 0u);
+    check_config<T>(isa, scalar, Algorithm::kAdam, "adam", h.data(), scalars.data(), used, a::kStateCount, n, offset,
+                    specials, "flags=" + std::to_string(flags));
+  }
+}
+
 template <typename T>
 void run_elementwise(const KernelTable& k, simd_optim::ElementwiseOp op, size_t n, T* a, const T* b, const T* c, double s1, double s2) {
   if constexpr (sizeof(T) == 4) k.elementwise_f32(op, n, a, b, c, s1, s2);
@@ -282,6 +308,7 @@ void check_isa(const KernelTable& isa, const KernelTable& scalar) {
       }
     }
     check_sgd<T>(isa, scalar, n, offset, specials);
+    check_adam<T>(isa, scalar, n, offset, specials);
     for (int op = 0; op < simd_optim::kElementwiseOpCount; ++op) {
       Arrays<T> mine(3, n, offset), ref(3, n, 0);
       for (int r = 0; r < 3; ++r) {

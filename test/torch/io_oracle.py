@@ -110,10 +110,14 @@ def fixtures(out):
         "python": [1, -5, 2**70, -(2**70), 0.1, 1e-8, None, True, False, "ünïcode", b"\x00\xffbytes", (1, (2.5, "x")), {"nested": [1, 2]}],
         "int_keys": {0: "a", 7: "b", 300: "c"},
     })
-    # SGD with and without momentum (1.13 keeps momentum_buffer: None for the latter).
+    # SGD with and without momentum (1.13 keeps momentum_buffer: None for the latter), Adam with amsgrad in one group, AdamW.
     v = [torch.nn.Parameter(torch.randn(3, 2)), torch.nn.Parameter(torch.randn(2))]
     expected["sgd.pt"] = save("sgd.pt", optimizer(
         torch.optim.SGD, [{"params": v[:1], "momentum": 0.9, "nesterov": True}, {"params": v[1:]}], 2, lr=0.1))
+    expected["adam.pt"] = save("adam.pt", optimizer(
+        torch.optim.Adam, [{"params": v[:1], "amsgrad": True}, {"params": v[1:], "betas": (0.8, 0.99)}], 3, lr=0.01))
+    expected["adamw.pt"] = save("adamw.pt", optimizer(
+        torch.optim.AdamW, [{"params": [torch.nn.Parameter(torch.randn(4, dtype=torch.float64))]}], 2, weight_decay=0.1))
 
     # The legacy (pre-1.6) format: loadTorch must refuse it with advice.
     torch.save({"x": torch.ones(2)}, os.path.join(out, "legacy.pt"), _use_new_zipfile_serialization=False)

@@ -33,7 +33,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { Adagrad, Parameter, RMSprop, SGD, type FloatArray } from '../../lib';
+import { Adagrad, Adam, AdamW, Parameter, RMSprop, SGD, type FloatArray } from '../../lib';
 import { libm } from '../../lib/engine/backend';
 import type { KernelOptions, OptimizerSpec } from '../../lib/engine/optimizer-spec';
 import { cases, fixtureFile, inputsDigest, request, type Case } from './optim-cases';
@@ -47,7 +47,7 @@ const FORMAT_VERSION = 2;
  * the file stays small enough to commit.
  */
 const MAX_GRAD_ELEMENTS = 4_000;
-const OPTIMIZERS = { RMSprop, Adagrad, SGD };
+const OPTIMIZERS = { RMSprop, Adagrad, SGD, Adam, AdamW };
 const CAMEL: Record<string, string> = {
   weight_decay: 'weightDecay', lr_decay: 'lrDecay', initial_accumulator_value: 'initialAccumulatorValue',
 };

@@ -7,7 +7,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { Adagrad, Parameter, RMSprop, SGD, type FloatArray, type TensorRecord } from '../../lib';
+import { Adagrad, Adam, AdamW, Parameter, RMSprop, SGD, type FloatArray, type TensorRecord } from '../../lib';
 import { pythonOracles } from './python';
 
 export const fixtureFile = path.join(__dirname, '..', 'fixtures', 'pytorch-optim.json.gz');
@@ -18,7 +18,7 @@ type Grads = 'range' | 'zeros';
 
 export interface Case {
   name: string;
-  optimizer: 'RMSprop' | 'Adagrad' | 'SGD';
+  optimizer: 'RMSprop' | 'Adagrad' | 'SGD' | 'Adam' | 'AdamW';
   dtype: DType;
   sizes: number[];
   /** Constructor keyword arguments (PyTorch names). */
@@ -144,8 +144,47 @@ function sgdCases(dtype: DType): Case[] {
   return out;
 }
 
+/** Adam's and AdamW's options in combination (both lerp branches, w = 0.5 and b1 = 0), and groups, schedules and sizes. */
+function adamCases(optimizer: 'Adam' | 'AdamW', dtype: DType): Case[] {
+  const base = { optimizer, dtype, sizes: SIZES, defaults: {}, steps: 6, grads: 'range' as Grads, spread: 4 };
+  const out: Case[] = [];
+  for (const betas of [[0.9, 0.999], [0.0, 0.99], [0.5, 0.9], [0.3, 0.995]]) {
+    for (const wd of [0, 0.1]) {
+      for (const amsgrad of [false, true]) {
+        for (const maximize of [false, true]) {
+          const group = { params: all(SIZES), betas, weight_decay: wd, amsgrad, maximize };
+          out.push({ ...base, name: `${optimizer} ${dtype} ${JSON.stringify(group).replace(/"params":\[[^\]]*\],/, '')}`, groups: [group], zeroSigns: betas[0] !== 0 });
+        }
+      }
+    }
+  }
+  out.push(
+    {
+      ...base, name: `${optimizer} ${dtype} everything, 120 steps`, steps: 120, spread: 6,
+      groups: [{ params: all(SIZES), lr: 0.01, betas: [0.8, 0.99], eps: 1e-6, weight_decay: 0.05, amsgrad: true, maximize: true }],
+    },
+    {
+      ...base, name: `${optimizer} ${dtype} three groups, lr and betas changed mid-run`, steps: 105, defaults: { lr: 0.002 },
+      groups: [{ params: [0, 1, 2] }, { params: [3, 4, 5], betas: [0.5, 0.9], amsgrad: true }, { params: [6, 7], lr: 0.01, weight_decay: 0.02 }],
+      lrFrom: { step: 50, lr: [0.001, 0.004, 0.02] },
+      setAt: { step: 80, groups: [{ betas: [0.95, 0.9999] }, { eps: 1e-5, betas: [0.85, 0.98] }, { betas: [0.9, 0.995] }] },
+    },
+    {
+      // b2 = 0.9 reaches bc2 = 1 - 2^-53 at t = 345 to 355, where 2.x's pow(bc2, 0.5) is 1 and 1.13's sqrt is not.
+      ...base, name: `${optimizer} ${dtype} 360 steps past bc2 = 1 - 2^-53`, sizes: [1, 9, 33], steps: 360,
+      groups: [{ params: [0, 1, 2], betas: [0.9, 0.9], lr: 0.01 }],
+    },
+    { ...base, name: `${optimizer} ${dtype} zero grads, eps = 0 (NaN)`, grads: 'zeros', steps: 2, groups: [{ params: all(SIZES), eps: 0 }] },
+    {
+      ...base, name: `${optimizer} ${dtype} huge range, 100003 elements`, sizes: [33, 100003], steps: 3, spread: dtype === 'float32' ? 60 : 300,
+      groups: [{ params: [0, 1], amsgrad: true, weight_decay: 0.01 }],
+    },
+  );
+  return out;
+}
+
 export const cases: Case[] = (['float32', 'float64'] as const).flatMap((d) => [
-  ...rmspropCases(d), ...adagradCases(d), ...sgdCases(d),
+  ...rmspropCases(d), ...adagradCases(d), ...sgdCases(d), ...adamCases('Adam', d), ...adamCases('AdamW', d),
 ]);
 
 const b64 = (a: FloatArray) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
@@ -173,7 +212,7 @@ export type Answer = ReturnType<typeof ours>;
 const CAMEL: Record<string, string> = {
   weight_decay: 'weightDecay', lr_decay: 'lrDecay', initial_accumulator_value: 'initialAccumulatorValue',
 };
-const OPTIMIZERS = { RMSprop, Adagrad, SGD };
+const OPTIMIZERS = { RMSprop, Adagrad, SGD, Adam, AdamW };
 const camel = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [CAMEL[k] ?? k, v]));
 
 /**
