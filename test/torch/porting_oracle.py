@@ -7,7 +7,7 @@
 #   steps 0 .. k-1, optionally set every state's step to `set_step` (through
 #   the state dict), save <dir>/<name>-opt.pt and <dir>/<name>-model.pt (an
 #   OrderedDict name -> tensor), run the remaining steps, and answer with the
-#   final params (hex of their bytes) and each state's step.
+#   final params (hex of their bytes) and each state's step (SGD's keep none).
 # scenario: {"name", "optimizer", "defaults": {...}, "lr_tensor": bool (lr as
 #   a 0-dim tensor), "params": [{"name", "shape", "data": b64 float32}],
 #   "grads": [[b64 float32 or null per param] per step], "k",
@@ -66,7 +66,7 @@ def run(scenario, folder):
     state = opt.state_dict()["state"]
     return {
         "params": [p.detach().numpy().tobytes().hex() for p in params],
-        "steps": {str(i): float(entry["step"]) for i, entry in state.items()},
+        "steps": {str(i): float(entry["step"]) for i, entry in state.items() if "step" in entry},
     }
 
 
