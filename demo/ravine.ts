@@ -4,8 +4,7 @@
 // (AdaGrad, RMSprop) divides each coordinate by its own gradient scale, so it
 // steps alike in both and does not zigzag. Every step is taken by the real
 // optimizers, on a two-element Parameter.
-import { Adagrad, Parameter, RMSprop, type Optimizer } from 'simd-optim';
-import { Sgd } from './sgd';
+import { Adagrad, Parameter, RMSprop, SGD, type Optimizer } from 'simd-optim';
 
 export const CONDITION = 100;
 export const START: readonly [number, number] = [-4.5, 1.5];
@@ -33,7 +32,7 @@ export interface RavineOptimizer {
 }
 
 export const RAVINE_OPTIMIZERS: RavineOptimizer[] = [
-  { id: 'sgd', label: 'SGD', make: (p, lr) => new Sgd([p], { lr }) },
+  { id: 'sgd', label: 'SGD', make: (p, lr) => new SGD([p], { lr }) },
   { id: 'adagrad', label: 'Adagrad', make: (p, lr) => new Adagrad([p], { lr }) },
   { id: 'rmsprop-0.9', label: 'RMSprop α=0.9', make: (p, lr) => new RMSprop([p], { lr, alpha: 0.9 }) },
 ];

@@ -1,11 +1,10 @@
 // The demo's five training runs on the digits, and the loop that trains one:
 // same split, same initial weights, same batch order; only the optimizer
 // differs.
-import { Adagrad, RMSprop, type Optimizer, type Parameter } from 'simd-optim';
+import { Adagrad, RMSprop, SGD, type Optimizer, type Parameter } from 'simd-optim';
 import type { Dataset } from './data';
 import { Mlp } from './mlp';
 import { mulberry32, shuffle } from './random';
-import { Sgd } from './sgd';
 import { effectiveStepSize, type StepSizeStats } from './step-size';
 
 export interface RunSpec {
@@ -51,9 +50,8 @@ export const RUNS: RunSpec[] = [
     make: (params, lr) => new Adagrad(params, { lr }),
   },
   {
-    // Plain SGD through simd-optim's ops.add_ (see sgd.ts).
     id: 'sgd', label: 'SGD', lr: 1, tracksStepSize: false,
-    make: (params, lr) => new Sgd(params, { lr }),
+    make: (params, lr) => new SGD(params, { lr }),
   },
 ];
 
