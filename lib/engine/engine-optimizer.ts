@@ -210,11 +210,13 @@ export class EngineOptimizer<H extends KernelOptions> extends Optimizer<H> {
   }
 
   /**
-   * The state dict as each group's PyTorch generation writes it (the spec
-   * shapes the entries), marked with that form for saveTorch: the dict's
-   * generation, and how each entry's `step` is stored.
+   * The optimizer's state and hyperparameters in PyTorch's `state_dict()`
+   * layout, as each group's PyTorch generation writes it, holding copies:
+   * pass it to `saveTorch` for `torch.load`.
    */
   override stateDict(): StateDict {
+    // The spec shapes each entry (1.13 SGD's None buffers); the marks tell
+    // saveTorch the dict's generation and how each entry's `step` is stored.
     const dict = super.stateDict();
     const groupAt: ParamGroup<H>[] = this.paramGroups.flatMap((g) => g.params.map(() => g));
     const state: StateDict['state'] = {};
