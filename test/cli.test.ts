@@ -69,17 +69,19 @@ describe('simd-optim CLI', function () {
   });
 
   for (const version of ['torch-1.13', 'torch-2.6']) {
-    it(`convert ${version} .pt → .safetensors → .pt keeps every value and the file's PyTorch form`, async () => {
-      const source = fixture(version, 'rmsprop.pt');
-      const st = path.join(dir, `${version}.safetensors`);
-      const back = path.join(dir, `${version}.pt`);
-      for (const [from, to] of [[source, st], [st, back]]) {
-        const r = run('convert', from, to);
-        expect(r.status, r.stderr).to.equal(0);
-        expect(r.stdout).to.include(`${from} → ${to}`);
+    it(`convert ${version} .pt → .safetensors → .pt keeps every value and the file's PyTorch form, for every optimizer`, async () => {
+      for (const name of ['rmsprop', 'adagrad', 'sgd', 'adam', 'adamw']) {
+        const source = fixture(version, `${name}.pt`);
+        const st = path.join(dir, `${version}-${name}.safetensors`);
+        const back = path.join(dir, `${version}-${name}.pt`);
+        for (const [from, to] of [[source, st], [st, back]]) {
+          const r = run('convert', from, to);
+          expect(r.status, r.stderr).to.equal(0);
+          expect(r.stdout).to.include(`${from} → ${to}`);
+        }
+        expect(describeValue(await loadTorch(back)), name).to.deep.equal(describeValue(await loadTorch(source)));
+        expect(run('inspect', st).stdout).to.include('safetensors file');
       }
-      expect(describeValue(await loadTorch(back))).to.deep.equal(describeValue(await loadTorch(source)));
-      expect(run('inspect', st).stdout).to.include('safetensors file');
     });
   }
 

@@ -4,6 +4,8 @@ import * as path from 'path';
 import { saveSafetensors } from '../io/safetensors';
 import { saveTorch, type TorchFileForm } from '../io/torch-save';
 import { CliError, parseArgs } from './args';
+// The optimizers, so that a dict's step is written as its optimizer stores it in the form asked for.
+import '../optim/registry';
 import { loadOrExplain } from './inspect';
 
 const HELP = `usage: simd-optim convert <input> <output> [--form 2.x|1.13]

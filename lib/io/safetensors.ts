@@ -29,8 +29,8 @@ const OPTIMIZER_FORMAT = 'simd-optim/optimizer-state-dict';
 export type SafetensorsValue =
   | Record<string, TensorRecord>
   | {
-      /** Each parameter's state, by index (numbers and tensors). */
-      state: Record<string, Record<string, number | TensorRecord>>;
+      /** Each parameter's state, by index (numbers, tensors, and null for PyTorch's None). */
+      state: Record<string, Record<string, number | null | TensorRecord>>;
       /** The groups, as stored in the file's metadata. */
       param_groups: unknown[];
     };
@@ -162,7 +162,7 @@ function encode(tensors: Array<[string, TensorRecord]>, metadata: Record<string,
 
 function flatten(sd: OptimizerDict): { tensors: Array<[string, TensorRecord]>; meta: Record<string, string> } {
   const tensors: Array<[string, TensorRecord]> = [];
-  const scalars: Record<string, Record<string, number>> = {};
+  const scalars: Record<string, Record<string, number | null>> = {};
   const order: Record<string, string[]> = {};
   for (const [index, entry] of Object.entries(sd.state)) {
     if (!/^\d+$/.test(index)) throw new TypeError(`state dict state key ${describe(index)} is not a parameter index`);
@@ -172,6 +172,8 @@ function flatten(sd: OptimizerDict): { tensors: Array<[string, TensorRecord]>; m
       if (typeof v === 'number' || typeof v === 'bigint') {
         if (!Number.isSafeInteger(Number(v))) throw new RangeError(`${where} = ${describe(v)} is not an integer`);
         (scalars[index] ??= {})[name] = Number(v);
+      } else if (v === null) {
+        (scalars[index] ??= {})[name] = null; // PyTorch's None (1.13 SGD's momentum_buffer without momentum)
       } else {
         tensors.push([`state.${index}.${name}`, checkRecord(where, v)]);
       }
@@ -182,6 +184,8 @@ function flatten(sd: OptimizerDict): { tensors: Array<[string, TensorRecord]>; m
     meta: {
       [FORMAT_KEY]: OPTIMIZER_FORMAT,
       param_groups: strictJson(sd.param_groups, 'param_groups'),
+      // JSON has no tuples: which group keys hold one (Adam's betas), as "<group>.<key>".
+      param_group_tuples: JSON.stringify(tupleKeys(sd.param_groups)),
       state_keys: JSON.stringify(order),
       state_scalars: JSON.stringify(scalars),
     },
@@ -200,21 +204,23 @@ function unflatten(tensors: Record<string, TensorRecord>, metadata: Record<strin
     }
   };
   const groups = parse('param_groups');
+  const tuples = parse('param_group_tuples') ?? [];
+  if (!Array.isArray(tuples) || !tuples.every((t) => typeof t === 'string')) fail('metadata param_group_tuples must be a list of "<group>.<key>"');
   const order = parse('state_keys') as Record<string, string[]> | null;
-  const scalars = (parse('state_scalars') ?? {}) as Record<string, Record<string, number>>;
+  const scalars = (parse('state_scalars') ?? {}) as Record<string, Record<string, number | null>>;
   if (!Array.isArray(groups) || order === null || typeof order !== 'object') fail('optimizer metadata lacks param_groups or state_keys');
   const isNames = (names: unknown) => Array.isArray(names) && names.every((n) => typeof n === 'string');
   if (!Object.values(order!).every(isNames)) fail('metadata state_keys must map each param index to a list of names');
   if (scalars === null || typeof scalars !== 'object' || !Object.values(scalars).every((s) => s !== null && typeof s === 'object')) {
     fail('metadata state_scalars must map each param index to an object');
   }
-  const state: Record<string, Record<string, number | TensorRecord>> = {};
+  const state: Record<string, Record<string, number | null | TensorRecord>> = {};
   const used = new Set<string>();
   for (const [index, names] of Object.entries(order!)) {
-    const entry: Record<string, number | TensorRecord> = {};
+    const entry: Record<string, number | null | TensorRecord> = {};
     for (const name of names) {
       const key = `state.${index}.${name}`;
-      const value = scalars[index]?.[name] ?? tensors[key];
+      const value = scalars[index] !== undefined && name in scalars[index] ? scalars[index][name] : tensors[key];
       if (value === undefined) fail(`state ${index} lacks ${name}`);
       if (key in tensors) used.add(key);
       entry[name] = value;
@@ -223,7 +229,22 @@ function unflatten(tensors: Record<string, TensorRecord>, metadata: Record<strin
   }
   const extra = Object.keys(tensors).find((k) => !used.has(k));
   if (extra !== undefined) fail(`tensor ${extra} is not part of the optimizer state`);
+  for (const at of tuples as string[]) {
+    const dot = at.indexOf('.');
+    const group = (groups as unknown[])[Number(at.slice(0, dot))] as Record<string, unknown> | undefined;
+    const key = at.slice(dot + 1);
+    if (dot < 0 || group === null || typeof group !== 'object' || !Array.isArray(group[key])) fail(`metadata param_group_tuples names ${at}, which is not a list`);
+    Object.freeze(group![key]); // a frozen array is a tuple, as loadTorch gives them
+  }
   return { state, param_groups: groups as unknown[] };
+}
+
+/** The "<group>.<key>" of every tuple (frozen array) directly in a group. */
+function tupleKeys(groups: readonly unknown[]): string[] {
+  return groups.flatMap((g, i) =>
+    g !== null && typeof g === 'object'
+      ? Object.entries(g).filter(([, v]) => Array.isArray(v) && Object.isFrozen(v)).map(([k]) => `${i}.${k}`)
+      : []);
 }
 
 function tensorsOf(value: unknown): Array<[string, TensorRecord]> {
