@@ -111,6 +111,8 @@ describe('bit-exact with PyTorch (RMSprop, Adagrad, SGD, Adam, AdamW)', function
   it('matches the committed fixtures without the addon too, where the bias corrections use the JS pow (lib/reference/pow.ts)', function () {
     // Adam's and AdamW's cases (the optimizers that call pow); in npm test, those in float64, where a pow difference would show.
     const list = quickSlice(cases.filter((c) => c.optimizer.startsWith('Adam')), (c) => c.dtype === 'float64');
+    // Where glibc's pow is not correctly rounded, float64 under 2.x differs, and must: that is the promise's edge.
+    const differs = (c: Case, compat: Compat) => c.glibcPow === true && c.dtype === 'float64' && compat === '2.x';
     const child = runNode(
       `const { cases, ours } = require('./test/torch/optim-cases');
        const { backendInfo } = require('./lib');
@@ -125,8 +127,12 @@ describe('bit-exact with PyTorch (RMSprop, Adagrad, SGD, Adam, AdamW)', function
     const fixtures = JSON.parse(zlib.gunzipSync(fs.readFileSync(fixtureFile)).toString());
     for (const answer of fixtures.results as OracleAnswer[]) {
       const compat: Compat = answer.torch.startsWith('1.13') ? '1.13' : '2.x';
-      list.forEach((c, i) => compare(`js without the addon, ${c.name}, torch ${answer.torch}`, c, compat,
-        answers[compat === '1.13' ? 0 : 1][i], answer.cases.find((e) => e.name === c.name)!));
+      list.forEach((c, i) => {
+        const label = `js without the addon, ${c.name}, torch ${answer.torch}`;
+        const check = () => compare(label, c, compat, answers[compat === '1.13' ? 0 : 1][i], answer.cases.find((e) => e.name === c.name)!);
+        if (differs(c, compat)) expect(check, `${label}: differs where glibc's pow is not correctly rounded`).to.throw(/element/);
+        else check();
+      });
     }
   });
 

@@ -124,6 +124,24 @@ describe('a state dict of another optimizer', () => {
     }
   });
 
+  it("writes a dict's generation marks as each group's compat has them, so that it loads back as that generation", async () => {
+    for (const [version, compat, fused] of [['torch-2.6', '1.13', false], ['torch-1.13', '2.x', null]] as const) {
+      const dict = await loadTorch<StateDict>(path.join(root, version, 'adam.pt'));
+      const opt = new Adam(paramsFor('adam.pt', dict).groups, { compat });
+      opt.loadStateDict(dict);
+      const written = opt.stateDict();
+      expect(written.param_groups.map((g) => g.fused), `${version} as ${compat}`).to.deep.equal([fused, fused]);
+      const again = new Adam(paramsFor('adam.pt', dict).groups);
+      again.loadStateDict(written);
+      expect(again.paramGroups.map((g) => g.compat), `${version} as ${compat}, loaded again`).to.deep.equal([compat, compat]);
+    }
+    // 1.13's Adam dict in AdamW: fused False says 1.13 there too.
+    const adam113 = await loadTorch<StateDict>(path.join(root, 'torch-1.13', 'adam.pt'));
+    const adamw = new AdamW(paramsFor('adam.pt', adam113).groups);
+    adamw.loadStateDict(adam113);
+    expect(adamw.paramGroups.map((g) => g.compat)).to.deep.equal(['1.13', '1.13']);
+  });
+
   it('falls back to naming the missing key when the dict is no known optimizer\'s', () => {
     const opt = new SGD([new Parameter(randomF32(3, 1))], { momentum: 0.9 });
     const sd = opt.stateDict();
@@ -162,6 +180,19 @@ describe("Adam's and AdamW's betas, as PyTorch checks them", () => {
     });
   }
 
+  it("gives each group its own betas: the defaults' and a loaded dict's are copies, changed in place for that group alone", () => {
+    const [p, q] = [new Parameter(randomF32(3, 1)), new Parameter(randomF32(3, 2))];
+    const opt = new Adam([{ params: [p] }, { params: [q] }]);
+    (opt.paramGroups[0].betas as unknown as number[])[0] = 0.5;
+    expect([opt.paramGroups[0].betas, opt.paramGroups[1].betas]).to.deep.equal([[0.5, 0.999], [0.9, 0.999]]);
+    const sd = opt.stateDict();
+    const other = new Adam([{ params: [new Parameter(randomF32(3, 1))] }, { params: [new Parameter(randomF32(3, 2))] }]);
+    other.loadStateDict(sd);
+    expect(other.paramGroups[0].betas).to.not.equal(sd.param_groups[0].betas);
+    (other.paramGroups[0].betas as unknown as number[])[1] = 0.9;
+    expect(sd.param_groups[0].betas).to.deep.equal([0.5, 0.999]);
+  });
+
   it('keeps betas a tuple in the state dict and takes a new pair between steps', () => {
     const p = new Parameter(randomF32(3, 1));
     const opt = new Adam([p]);
@@ -179,6 +210,20 @@ describe("SGD's own rules", () => {
     const p = () => [new Parameter(randomF32(3, 1))];
     expect(() => new SGD(p(), { nesterov: true })).to.throw(RangeError, /Nesterov momentum requires a momentum and zero dampening \(momentum 0, dampening 0/);
     expect(() => new SGD(p(), { nesterov: true, momentum: 0.9, dampening: 0.1 })).to.throw(RangeError, /dampening 0\.1/);
+  });
+
+  it('checks that rule on the constructor\'s options alone, as PyTorch: a group, a schedule or a dict may have Nesterov without momentum', () => {
+    const [a, b] = [new Parameter(randomF32(3, 1)), new Parameter(randomF32(3, 2))];
+    const opt = new SGD([{ params: [a] }, { params: [b], nesterov: true }], { lr: 0.1, momentum: 0.9 });
+    opt.paramGroups[1].momentum = 0; // Nesterov without momentum steps as plain SGD
+    const before = Float32Array.from(b.data);
+    [a.grad, b.grad] = [randomF32(3, 3), randomF32(3, 4)];
+    opt.step();
+    expect(Array.from(b.data)).to.deep.equal(Array.from(before, (x, i) => Math.fround(x - Math.fround(0.1) * b.grad![i])));
+    opt.paramGroups[0].nesterov = true;
+    opt.paramGroups[0].dampening = 0.5; // Nesterov with dampening: PyTorch's arithmetic, no error
+    opt.step();
+    opt.loadStateDict(opt.stateDict());
   });
 
   it('keeps no state without momentum: 1.13 writes momentum_buffer None for a stepped param, 2.x no entry', () => {

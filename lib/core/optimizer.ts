@@ -203,7 +203,8 @@ export abstract class Optimizer<H extends object = object> {
     }
     const group = { params, ...options } as ParamGroup<H>;
     for (const [key, value] of Object.entries(this.defaults)) {
-      if (!(key in group)) (group as Record<string, unknown>)[key] = value;
+      // A list default (Adam's betas) is the group's own copy: changing it in place changes this group only.
+      if (!(key in group)) (group as Record<string, unknown>)[key] = Array.isArray(value) ? value.slice() : value;
     }
     this.validateGroup(group, where);
     this.torchKeyOrder.set(group, Object.keys(options).map(toSnake));

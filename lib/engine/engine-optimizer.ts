@@ -74,7 +74,9 @@ export class EngineOptimizer<H extends KernelOptions> extends Optimizer<H> {
   constructor(params: Iterable<Parameter> | Iterable<ParamGroupInput<H>>, options: Partial<H> & OptimizerWideOptions = {}) {
     const spec = specOf<H>(new.target);
     const [hyper, skipNonFinite] = splitOptions<H>(options);
-    super(params, withDefaults(spec.name, spec.defaults, hyper));
+    const merged = withDefaults(spec.name, spec.defaults, hyper);
+    spec.validateOptions?.(merged);
+    super(params, merged);
     this.spec = spec;
     this.compatGiven = hyper !== null && typeof hyper === 'object' && 'compat' in hyper;
     this.skipNonFinite = skipNonFinite;

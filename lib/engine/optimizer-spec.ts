@@ -34,6 +34,12 @@ export interface OptimizerSpec<H extends KernelOptions> {
    * compat and threads itself.
    */
   validate(group: H, where: string): void;
+  /**
+   * Checks PyTorch makes on the constructor's options alone, not on groups
+   * or later values (SGD's Nesterov rule): runs once, on the options merged
+   * with the defaults.
+   */
+  validateOptions?(options: H): void;
   /** How its groups look in PyTorch's dicts. */
   readonly torchGroups: TorchGroupSchema;
   /** Whether a param's state counts its steps in `step` (SGD's does not). */

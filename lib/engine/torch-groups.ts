@@ -52,14 +52,19 @@ export function toTorchGroup(
   const kept = extras.filter((k) => keys.includes(k) || !other.includes(k));
   const order = new Set([...firstKeys.filter((k) => keys.includes(k) || kept.includes(k)), ...keys, ...kept]);
   const fixed = { ...schema.fixed, ...schema.fixedIn?.[group.compat] };
+  const otherFixed = { ...schema.fixed, ...schema.fixedIn?.[group.compat === '2.x' ? '1.13' : '2.x'] };
   const out: Record<string, unknown> = {};
   for (const key of order) {
     if (key in schema.ours) {
       // A list option (Adam's betas) is a tuple in PyTorch's dict.
       const value = values[schema.ours[key]];
       out[key] = Array.isArray(value) ? Object.freeze(value.slice()) : value;
+    } else if (key in values) {
+      // A loaded value that marks the other generation (1.13 Adam's fused: False in a 2.x group) is written as this one's.
+      const marksOther = Object.is(values[key], otherFixed[key]) && !Object.is(values[key], fixed[key]);
+      out[key] = marksOther ? fixed[key] : values[key];
     } else {
-      out[key] = key in values ? values[key] : fixed[key];
+      out[key] = fixed[key];
     }
   }
   return out;
@@ -86,7 +91,9 @@ export function fromTorchGroup(
   const out: Record<string, unknown> = {};
   for (const [torchKey, ourKey] of Object.entries(schema.ours)) {
     if (!(torchKey in saved)) out[ourKey] = schema.optional[torchKey];
-    else out[ourKey] = torchKey === 'lr' ? loadedLr(saved.lr, `${where}.lr`) : saved[torchKey];
+    else if (torchKey === 'lr') out[ourKey] = loadedLr(saved.lr, `${where}.lr`);
+    // A list (Adam's betas) is copied, as PyTorch deep-copies loaded groups, and may be changed in place.
+    else out[ourKey] = Array.isArray(saved[torchKey]) ? (saved[torchKey] as unknown[]).slice() : saved[torchKey];
   }
   for (const [key, value] of Object.entries(saved)) {
     if (key === 'params' || key in schema.ours) continue;

@@ -88,8 +88,9 @@ const ADAMW_GROUP: TorchGroupSchema = {
   required: ['lr', 'betas', 'eps', 'weight_decay', 'amsgrad'],
   optional: { maximize: false },
   disowns: (saved) => (saved.decoupled_weight_decay === false ? 'decoupled_weight_decay is False' : undefined),
-  // 1.13's AdamW writes neither differentiable nor fused.
-  generationOf: (saved) => ('differentiable' in saved ? '2.x' : '1.13'),
+  // 1.13's AdamW writes neither differentiable nor fused; a group with
+  // fused: False is 1.13 Adam's (or a 2.x one built with fused=False), as Adam's rule says.
+  generationOf: (saved) => (!('differentiable' in saved) || saved.fused === false ? '1.13' : '2.x'),
 };
 
 function validate(g: AdamOptions, where: string): void {
@@ -161,7 +162,9 @@ export const ADAMW: OptimizerSpec<AdamOptions> = spec('AdamW', true, ADAMW_GROUP
  * `exp_avg.lerp_` and `bc2 ** 0.5`, or 1.13's), with amsgrad, maximize and
  * L2 weight decay, in float32 and float64. One fused pass per tensor reads
  * g, p and both moments and writes p and the moments. The operation order is
- * in docs/spec/adam-arithmetic.md.
+ * in docs/spec/adam-arithmetic.md. (Without the native addon, float64 can
+ * differ in the last bits where the C library's `pow` is not correctly
+ * rounded: docs/backends.md.)
  *
  * @example
  * ```ts

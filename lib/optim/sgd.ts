@@ -66,8 +66,14 @@ export const SGD_SPEC: OptimizerSpec<SGDOptions> = {
     checkFiniteHyper('dampening value', 'dampening', g.dampening, where);
     checkBoolean(`nesterov (${where})`, g.nesterov);
     checkBoolean(`maximize (${where})`, g.maximize);
-    if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0)) {
-      throw new RangeError(`Nesterov momentum requires a momentum and zero dampening (momentum ${g.momentum}, dampening ${g.dampening}, in ${where})`);
+  },
+  // PyTorch checks this on the constructor's arguments only: a group, a
+  // momentum schedule down to 0 or a loaded dict may have Nesterov without
+  // momentum, which then steps as plain SGD.
+  validateOptions(o) {
+    // Values of the wrong type are left for the groups' checks to name.
+    if (o.nesterov === true && typeof o.momentum === 'number' && typeof o.dampening === 'number' && (o.momentum <= 0 || o.dampening !== 0)) {
+      throw new RangeError(`Nesterov momentum requires a momentum and zero dampening (momentum ${o.momentum}, dampening ${o.dampening})`);
     }
   },
   torchGroups: TORCH_GROUP,

@@ -46,7 +46,7 @@ const FORMAT_VERSION = 2;
  * their smaller tensors, whose calls carry the same per-call scalars, and
  * the file stays small enough to commit.
  */
-const MAX_GRAD_ELEMENTS = 4_000;
+const MAX_GRAD_ELEMENTS = 3_500;
 const OPTIMIZERS = { RMSprop, Adagrad, SGD, Adam, AdamW };
 const CAMEL: Record<string, string> = {
   weight_decay: 'weightDecay', lr_decay: 'lrDecay', initial_accumulator_value: 'initialAccumulatorValue',
