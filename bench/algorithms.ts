@@ -34,6 +34,7 @@ export interface AlgorithmConfig {
   workloads?: string[];
 }
 
+/** An optimizer the benchmark steps: its configs, and how far the run goes with it. */
 export interface Algorithm {
   name: AlgorithmName;
   /**
@@ -95,7 +96,7 @@ const SGD: Algorithm = {
       torch: { lr: LR },
       tfjs: { optimizer: 'sgd', args: [LR] },
       loop: sgdLoop(LR),
-      reads: 2, writes: 1, sqrtDiv: false, workloads: ['1M', '64M'],
+      reads: 2, writes: 1, sqrtDiv: false, workloads: ['1M', '16M'],
     },
   ],
 };

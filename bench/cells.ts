@@ -9,6 +9,7 @@ export const cellName = (c: CellResult) => `${c.workload} ${shortName(c.algorith
 /** The first measured peer of a cell that `pred` picks. */
 export const peer = (c: CellResult, pred: (r: PeerResult) => boolean) => c.peers.find((r) => pred(r) && r.melemPerSec);
 
+/** Whether a peer runs at one thread, or at more (all cores). */
 export const atThreads = (r: PeerResult, threads: 'one' | 'all') => (threads === 'one' ? r.threads === 1 : r.threads > 1);
 
 /** simd-optim at its default ISA, at one thread or all cores: the peer every ratio is of. */

@@ -8,6 +8,7 @@ import { atThreads, byAlgorithm, cellName, fastestTorch, nativeAt, outOfCache, p
 import { bytesName, pct, times } from './stats';
 import type { CellResult, PeerResult, RunMeta } from './types';
 
+/** A target's verdict on a run, with the numbers that decide it. */
 export interface TargetResult {
   /** The optimizer (and config) it judges, e.g. "RMSprop", "SGD, momentum 0.9": the page groups targets by it. */
   group: string;
