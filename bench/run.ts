@@ -1,23 +1,31 @@
-// npm run bench: RMSprop step throughput of simd-optim against every peer,
+// npm run bench: the step throughput of simd-optim's optimizers against every peer,
 // side by side in one run, and the limits of this machine measured in the same run.
+// What runs is bench/algorithms.ts: one entry per optimizer, each with its configs.
+// RMSprop (the sweep) runs every size from 4K to 64M; SGD with momentum, Adam and
+// AdamW (the family) run 1000 × 100, 1M, 16M and 64M float32 and 16M float64, plain
+// SGD 1M and 16M only.
 //
-//   npm run bench                    full run (~15 minutes on 2 cores): the page on stdout and in
-//                                    docs/benchmark.md, its chart in docs/images/benchmark-rmsprop.svg,
-//                                    every number in bench/out/results.json (not committed)
-//   npm run bench -- --quick         smoke run (< 1 minute): small sizes, 3 rounds, into bench/out/
+//   npm run bench                    full run (~33 minutes on 2 cores, estimated; RMSprop ~15): the page
+//                                    on stdout and in docs/benchmark.md, RMSprop's chart in
+//                                    docs/images/benchmark-rmsprop.svg, every number in
+//                                    bench/out/results.json (not committed)
+//   npm run bench -- --quick         smoke run (~3 minutes): small sizes, 3 rounds, into bench/out/
 //   npm run bench -- --render FILE   writes docs/benchmark.md again from a run's results.json
 //   options: --json FILE  --md FILE  --svg FILE  --rounds N
+//            --algorithms LIST comma-separated optimizer names, e.g. sgd,adam (default: all)
 //            --peers REGEX    only peers whose id matches (limits and native always run)
 //            --workloads LIST comma-separated workload names, e.g. 1M,16M,1000x100
 //
-// Peers (bench/peers-*.ts): simd-optim native per ISA at one thread and all cores (params
-// and grads from `zeros`), the same at its default ISA over params from `new Float32Array`,
-// its pure-JS backend, a plain JS loop, TensorFlow.js cpu and wasm, PyTorch 1.13 and 2.6
-// (foreach and single-tensor, one thread and all cores), PyTorch 2.6 with
-// THP_MEM_ALLOC_ENABLE=1 (for information), the bandwidth limits (copy, triad, the
-// config's own streams; huge pages from 2 MiB) and the sqrt+div bound.
+// Peers (bench/peers-*.ts), each stepping the cell's optimizer and config: simd-optim
+// native per ISA at one thread and all cores (params and grads from `zeros`), the same at
+// its default ISA over params from `new Float32Array`, its pure-JS backend, the plain JS
+// loop (bench/loops.ts), TensorFlow.js cpu and wasm (where it has the optimizer), PyTorch
+// 1.13 (single-tensor and foreach) and 2.6 (single-tensor, foreach and fused), one thread
+// and all cores, PyTorch 2.6 with THP_MEM_ALLOC_ENABLE=1 (RMSprop only, for information),
+// the bandwidth limits (copy, triad, a loop with the config's own reads and writes; huge
+// pages from 2 MiB) and the sqrt+div bound (RMSprop and Adam).
 //
-// Method: for each cell (workload × config × dtype) every peer is set up on the same
+// Method: for each cell (optimizer config × workload × dtype) every peer is set up on the same
 // values, warmed up (the first step creates state, compiles, binds; then at least two
 // batches, fast peers until 20 ms), and calibrated to a sample of ~12 ms (--quick 15 ms):
 // many short samples, so that a burst of work from another process spoils few.
