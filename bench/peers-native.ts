@@ -2,8 +2,8 @@
 // runs, one thread and all cores), its pure-JS backend, and the plain
 // JavaScript loop a user would write (bench/loops.ts). They share one set of
 // params and grads per cell: the native peers step one optimizer (the cell's,
-// from bench/algorithms.ts) whose ISA and thread
-// count are switched before each sample (useIsa, paramGroups[0].threads), the
+// from bench/algorithms.ts) whose ISA and thread count are switched before
+// each sample (useIsa, paramGroups[0].threads), the
 // JS backend steps a second optimizer of its own over the same params (see
 // jsBackendOpt), and the loop steps the first one's arrays. Sharing keeps a
 // 128M-element cell within memory and gives every peer the same memory

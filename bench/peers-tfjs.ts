@@ -1,6 +1,6 @@
 // TensorFlow.js's optimizer for the cell (bench/algorithms.ts: tf.train.rmsprop,
-// momentum, adam, ...) on the 'cpu' and the 'wasm' backends, each in
-// its own child Node process (bench/tfjs-worker.ts): a wasm abort or an out-of-
+// momentum, adam, ...) on the 'cpu' and the 'wasm' backends, each in its own
+// child Node process (bench/tfjs-worker.ts): a wasm abort or an out-of-
 // memory error ends that child, is reported in the table, and the next cell
 // starts a fresh one. Float32 only (TensorFlow.js has no float64).
 import * as path from 'node:path';

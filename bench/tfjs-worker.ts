@@ -1,5 +1,6 @@
-// A TensorFlow.js optimizer (tf.train.rmsprop, momentum, adam, ...), timed inside a child Node process, one per
-// backend ('cpu' or 'wasm'), for bench/peers-tfjs.ts. One JSON request per
+// A TensorFlow.js optimizer (tf.train.rmsprop, momentum, adam, ...), timed
+// inside a child Node process, one per backend ('cpu' or 'wasm'), for
+// bench/peers-tfjs.ts. One JSON request per
 // stdin line, one response per stdout line prefixed "@@bench " (TensorFlow.js
 // prints banners on stdout; they are ignored).
 //
