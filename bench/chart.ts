@@ -1,9 +1,10 @@
-// The throughput chart: Melem/s against elements per step, log-log, one line
-// per peer, one panel per config (float32 single tensors), the limits as
-// dashed lines and the sqrt+div bound as dots. Hand-written SVG, no dependencies.
-import type { RunMeta } from './report';
+// The throughput chart of the sweep's optimizer (RMSprop): Melem/s against
+// elements per step, log-log, one line per peer, one panel per config
+// (float32 single tensors), the limits as dashed lines and the sqrt+div bound
+// as dots. Hand-written SVG, no dependencies.
+import { sweepAlgorithm } from './cells';
 import { sizeName } from './stats';
-import type { CellResult, PeerResult } from './types';
+import type { CellResult, PeerResult, RunMeta } from './types';
 
 interface Point {
   x: number;
@@ -103,8 +104,9 @@ function panel(title: string, series: Series[], ox: number, oy: number, w: numbe
 }
 
 export function renderChart(meta: RunMeta, cells: CellResult[]): string {
-  const single = cells.filter((c) => c.dtype === 'float32' && c.tensors === 1);
-  const configs = ['plain', 'momentum+centered'];
+  const sweep = sweepAlgorithm();
+  const single = cells.filter((c) => c.algorithm === sweep.name && c.dtype === 'float32' && c.tensors === 1);
+  const configs = sweep.configs.map((c) => c.name);
   const perConfig = configs.map((name) => seriesFor(single.filter((c) => c.config === name), meta.defaultIsa));
   const xs = single.map((c) => c.elements);
   const ys = perConfig.flat().flatMap((s) => s.points.flatMap((p) => [p.y, p.lo ?? p.y, p.hi ?? p.y])).filter((y) => y > 0);
@@ -122,7 +124,7 @@ export function renderChart(meta: RunMeta, cells: CellResult[]): string {
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">`);
   parts.push(`<rect width="100%" height="100%" fill="#fafafa"/>`);
   const m = meta.machine;
-  parts.push(`<text x="${left}" y="24" font-size="17" font-weight="bold">RMSprop step throughput, float32 — simd-optim against its peers and the machine's limits</text>`);
+  parts.push(`<text x="${left}" y="24" font-size="17" font-weight="bold">${sweep.name} step throughput, float32 — simd-optim against its peers and the machine's limits</text>`);
   parts.push(`<text x="${left}" y="44" font-size="12" fill="#444">${esc(`${m.cpu}, ${m.cores} cores, L${m.llcLevel ?? '?'} ${m.llcBytes ? `${Math.round(m.llcBytes / 2 ** 20)} MiB` : '?'}; Node ${m.node}; ${m.date}${meta.quick ? ' (--quick)' : ''}; default ISA ${meta.defaultIsa}; one thread unless marked`)}</text>`);
   configs.forEach((name, i) => {
     parts.push(panel(name, perConfig[i], left + i * (pw + gap), top, pw, ph, xr, yr));

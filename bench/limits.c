@@ -1,20 +1,23 @@
 /*
- * The limits the benchmark measures RMSprop against, in the same run:
+ * The limits the benchmark measures each optimizer against, in the same run:
  *
- *   copy      b[i] = a[i]                       (counted: 2 elements moved)
- *   triad     a[i] = b[i] + s * c[i]            (counted: 3)
- *   streams3  RMSprop plain's memory pattern: read p, g, v; write p, v in place,
- *             with only trivial arithmetic      (counted: 5, i.e. 20 B per float32)
- *   streams5  momentum+centered's pattern: read p, g, v, buf, gavg; write all but g
- *                                               (counted: 9, i.e. 36 B per float32)
+ *   copy          b[i] = a[i]                   (counted: 2 elements moved)
+ *   triad         a[i] = b[i] + s * c[i]        (counted: 3)
+ *   streams-R-W   an optimizer's memory pattern, with only trivial arithmetic:
+ *                 read R arrays (p, g, then R - 2 state arrays), write W of them
+ *                 in place (p, then the first W - 1 state arrays; g never)
+ *                                               (counted: R + W). RMSprop plain is
+ *                 streams-3-2 (20 B per float32), momentum+centered streams-5-4,
+ *                 SGD with momentum streams-3-2, Adam streams-4-3.
  * The streaming kernels are compiled for the best ISA the CPU has (GCC
  * target_clones: AVX-512, AVX2 or baseline); the ISA argument of `run`
- * selects only the sqrtdiv variant (sqrtdiv3/sqrtdiv5).
+ * selects only the sqrtdiv variant.
  *
- *   sqrtdiv3  p[i] = g[i] / sqrt(v[i])          the in-cache bound: only the square
- *   sqrtdiv5  root and the divide of a step, over the same values simd-optim steps
- *             (see fill) and the same streams (3: p, g, v; 5: also buf, gavg; every
- *             array the step stores is stored), with the intrinsics of one ISA
+ *   sqrtdiv-R     p[i] = g[i] / sqrt(v[i])      the in-cache bound: only the square
+ *                 root and the divide of a step, over the same values simd-optim steps
+ *                 (see fill) and the same streams (R = 3: p, g, v; up to 5: also the
+ *                 other state arrays; every array but g stored, i.e. W = R - 1),
+ *                 with the intrinsics of one ISA
  *
  * Standalone C, compiled at bench time by bench/limits.ts with `cc -O3 -fopenmp`
  * into build/bench/. It speaks a line protocol on stdin/stdout so the Node
@@ -98,7 +101,7 @@ static void chunk(size_t n, size_t esize, int t, int T, size_t *lo, size_t *hi) 
 #else
 #define ISA_ATTR
 #endif
-#define STREAMS(T, SUF)                                                                    \
+#define COPY_TRIAD(T, SUF)                                                                 \
   ISA_ATTR static void copy_##SUF(T *restrict a, T *restrict b, size_t lo, size_t hi) {    \
     for (size_t i = lo; i < hi; i++) b[i] = a[i];                                          \
   }                                                                                        \
@@ -106,33 +109,62 @@ static void chunk(size_t n, size_t esize, int t, int T, size_t *lo, size_t *hi) 
                                    size_t lo, size_t hi) {                                 \
     const T s = (T)0.5;                                                                    \
     for (size_t i = lo; i < hi; i++) a[i] = b[i] + s * c[i];                               \
-  }                                                                                        \
-  ISA_ATTR static void streams3_##SUF(T *restrict p, const T *restrict g, T *restrict v,    \
-                                      size_t lo, size_t hi) {                              \
+  }
+COPY_TRIAD(float, f32)
+COPY_TRIAD(double, f64)
+
+/* streams-R-W: state array k (2 <= k < R) becomes x[k] * s + g, stored if k <= W
+   (written), else added into what p subtracts (read only, so that its load
+   stays). R and W are constants: the compiler drops the branches. */
+#define STREAMS_RW(T, SUF, R, W)                                                           \
+  ISA_ATTR static void streams_##R##_##W##_##SUF(T *restrict p, const T *restrict g,      \
+                                                 T *restrict v, T *restrict m,             \
+                                                 T *restrict a, size_t lo, size_t hi) {    \
     const T s = (T)0.5, r = (T)1e-3;                                                       \
     for (size_t i = lo; i < hi; i++) {                                                     \
-      v[i] = v[i] * s + g[i];                                                              \
-      p[i] = p[i] - r * g[i];                                                              \
-    }                                                                                      \
-  }                                                                                        \
-  ISA_ATTR static void streams5_##SUF(T *restrict p, const T *restrict g, T *restrict v,    \
-                                      T *restrict m, T *restrict a, size_t lo, size_t hi) { \
-    const T s = (T)0.5, r = (T)1e-3;                                                       \
-    for (size_t i = lo; i < hi; i++) {                                                     \
-      T gi = g[i];                                                                         \
-      v[i] = v[i] * s + gi;                                                                \
-      a[i] = a[i] * s + gi;                                                                \
-      m[i] = m[i] * s + gi;                                                                \
-      p[i] = p[i] - r * m[i];                                                              \
+      T gi = g[i], d = gi;                                                                 \
+      if (R > 2) {                                                                         \
+        T y = v[i] * s + gi;                                                               \
+        if (W > 1) v[i] = y; else d += y;                                                  \
+      }                                                                                    \
+      if (R > 3) {                                                                         \
+        T y = m[i] * s + gi;                                                               \
+        if (W > 2) m[i] = y; else d += y;                                                  \
+      }                                                                                    \
+      if (R > 4) {                                                                         \
+        T y = a[i] * s + gi;                                                               \
+        if (W > 3) a[i] = y; else d += y;                                                  \
+      }                                                                                    \
+      p[i] = p[i] - r * d;                                                                 \
     }                                                                                      \
   }
-STREAMS(float, f32)
-STREAMS(double, f64)
+#define STREAMS_ALL(T, SUF)                                                                \
+  STREAMS_RW(T, SUF, 2, 1)                                                                 \
+  STREAMS_RW(T, SUF, 3, 1) STREAMS_RW(T, SUF, 3, 2)                                        \
+  STREAMS_RW(T, SUF, 4, 1) STREAMS_RW(T, SUF, 4, 2) STREAMS_RW(T, SUF, 4, 3)               \
+  STREAMS_RW(T, SUF, 5, 1) STREAMS_RW(T, SUF, 5, 2) STREAMS_RW(T, SUF, 5, 3)               \
+  STREAMS_RW(T, SUF, 5, 4)
+STREAMS_ALL(float, f32)
+STREAMS_ALL(double, f64)
+
+/* streams-R-W by R and W (unused entries NULL). */
+typedef void (*streams_f32_fn)(float *, const float *, float *, float *, float *, size_t, size_t);
+typedef void (*streams_f64_fn)(double *, const double *, double *, double *, double *, size_t, size_t);
+#define STREAMS_TABLE(SUF)                                                                 \
+  {                                                                                        \
+    [2][1] = streams_2_1_##SUF, [3][1] = streams_3_1_##SUF, [3][2] = streams_3_2_##SUF,    \
+    [4][1] = streams_4_1_##SUF, [4][2] = streams_4_2_##SUF, [4][3] = streams_4_3_##SUF,    \
+    [5][1] = streams_5_1_##SUF, [5][2] = streams_5_2_##SUF, [5][3] = streams_5_3_##SUF,    \
+    [5][4] = streams_5_4_##SUF                                                             \
+  }
+static const streams_f32_fn streams_f32[6][5] = STREAMS_TABLE(f32);
+static const streams_f64_fn streams_f64[6][5] = STREAMS_TABLE(f64);
 
 /* ---- the in-cache bound: only the square root and the divide ---- */
 /* p[i] = g[i] / sqrt(v[i]) over the step's own streams: it loads every array
-   the step loads (p, g, v; for momentum+centered also buf and gavg) and
-   stores every array the step stores (p, v; buf, gavg), so that it moves the
+   the step loads (p, g, v; then arrays 3 and 4 where R is 4 or 5, e.g. Adam's
+   exp_avg_sq or RMSprop's buf and gavg) and stores every array the step
+   stores (all but g), so that it moves the
    same data through the same caches, and does no arithmetic but the square
    root and the divide. KEEP makes the compiler treat a value as read and
    changed, so that the load feeding it and the store of it both happen. */
@@ -143,7 +175,7 @@ STREAMS(double, f64)
 #else
 #define KEEP(x) __asm__ volatile("" : "+g"(x))
 #endif
-#define SQRTDIV(NAME, ATTR, T, V, W, LOAD, STORE, SQRT, DIV, SQRT1, FIVE)                         \
+#define SQRTDIV(NAME, ATTR, T, V, W, LOAD, STORE, SQRT, DIV, SQRT1, R)                            \
   ATTR static void NAME(T *restrict p, const T *restrict g, T *restrict v, T *restrict m,          \
                         T *restrict a, size_t lo, size_t hi) {                                      \
     size_t i = lo;                                                                                  \
@@ -153,11 +185,14 @@ STREAMS(double, f64)
       KEEP(vi);                                                                                     \
       STORE(p + i, DIV(LOAD(g + i), SQRT(vi)));                                                     \
       STORE(v + i, vi);                                                                             \
-      if (FIVE) {                                                                                   \
-        V mi = LOAD(m + i), ai = LOAD(a + i);                                                       \
+      if (R > 3) {                                                                                  \
+        V mi = LOAD(m + i);                                                                         \
         KEEP(mi);                                                                                   \
-        KEEP(ai);                                                                                   \
         STORE(m + i, mi);                                                                           \
+      }                                                                                             \
+      if (R > 4) {                                                                                  \
+        V ai = LOAD(a + i);                                                                         \
+        KEEP(ai);                                                                                   \
         STORE(a + i, ai);                                                                           \
       }                                                                                             \
     }                                                                                               \
@@ -167,45 +202,38 @@ STREAMS(double, f64)
 #define S_STORE(x, y) (*(x) = (y))
 #define S_DIV(a, b) ((a) / (b))
 #define SCALAR_ATTR __attribute__((optimize("no-tree-vectorize")))
-#define SQRTDIV_SCALAR(FIVE, N)                                                                    \
-  SQRTDIV(sqrtdiv##N##_scalar_f32, SCALAR_ATTR, float, float, 1, S_LOAD, S_STORE, sqrtf, S_DIV, sqrtf, FIVE) \
-  SQRTDIV(sqrtdiv##N##_scalar_f64, SCALAR_ATTR, double, double, 1, S_LOAD, S_STORE, sqrt, S_DIV, sqrt, FIVE)
-SQRTDIV_SCALAR(0, 3)
-SQRTDIV_SCALAR(1, 5)
+#define SQRTDIV_SCALAR(R)                                                                          \
+  SQRTDIV(sqrtdiv##R##_scalar_f32, SCALAR_ATTR, float, float, 1, S_LOAD, S_STORE, sqrtf, S_DIV, sqrtf, R) \
+  SQRTDIV(sqrtdiv##R##_scalar_f64, SCALAR_ATTR, double, double, 1, S_LOAD, S_STORE, sqrt, S_DIV, sqrt, R)
+SQRTDIV_SCALAR(3)
+SQRTDIV_SCALAR(4)
+SQRTDIV_SCALAR(5)
 #if defined(__x86_64__)
 #define AVX2_ATTR __attribute__((target("avx2,fma")))
 #define AVX512_ATTR __attribute__((target("avx512f")))
-#define SQRTDIV_X86(FIVE, N)                                                                       \
-  SQRTDIV(sqrtdiv##N##_avx2_f32, AVX2_ATTR, float, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps,   \
-          _mm256_sqrt_ps, _mm256_div_ps, sqrtf, FIVE)                                               \
-  SQRTDIV(sqrtdiv##N##_avx2_f64, AVX2_ATTR, double, __m256d, 4, _mm256_loadu_pd, _mm256_storeu_pd, \
-          _mm256_sqrt_pd, _mm256_div_pd, sqrt, FIVE)                                                \
-  SQRTDIV(sqrtdiv##N##_avx512_f32, AVX512_ATTR, float, __m512, 16, _mm512_loadu_ps,                \
-          _mm512_storeu_ps, _mm512_sqrt_ps, _mm512_div_ps, sqrtf, FIVE)                             \
-  SQRTDIV(sqrtdiv##N##_avx512_f64, AVX512_ATTR, double, __m512d, 8, _mm512_loadu_pd,               \
-          _mm512_storeu_pd, _mm512_sqrt_pd, _mm512_div_pd, sqrt, FIVE)
-SQRTDIV_X86(0, 3)
-SQRTDIV_X86(1, 5)
+#define SQRTDIV_X86(R)                                                                             \
+  SQRTDIV(sqrtdiv##R##_avx2_f32, AVX2_ATTR, float, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps,   \
+          _mm256_sqrt_ps, _mm256_div_ps, sqrtf, R)                                                  \
+  SQRTDIV(sqrtdiv##R##_avx2_f64, AVX2_ATTR, double, __m256d, 4, _mm256_loadu_pd, _mm256_storeu_pd, \
+          _mm256_sqrt_pd, _mm256_div_pd, sqrt, R)                                                   \
+  SQRTDIV(sqrtdiv##R##_avx512_f32, AVX512_ATTR, float, __m512, 16, _mm512_loadu_ps,                \
+          _mm512_storeu_ps, _mm512_sqrt_ps, _mm512_div_ps, sqrtf, R)                                \
+  SQRTDIV(sqrtdiv##R##_avx512_f64, AVX512_ATTR, double, __m512d, 8, _mm512_loadu_pd,               \
+          _mm512_storeu_pd, _mm512_sqrt_pd, _mm512_div_pd, sqrt, R)
+SQRTDIV_X86(3)
+SQRTDIV_X86(4)
+SQRTDIV_X86(5)
+#define SQRTDIV_ROW(R, SUF) {sqrtdiv##R##_scalar_##SUF, sqrtdiv##R##_avx2_##SUF, sqrtdiv##R##_avx512_##SUF}
 #else
-#define sqrtdiv3_avx2_f32 sqrtdiv3_scalar_f32
-#define sqrtdiv3_avx2_f64 sqrtdiv3_scalar_f64
-#define sqrtdiv3_avx512_f32 sqrtdiv3_scalar_f32
-#define sqrtdiv3_avx512_f64 sqrtdiv3_scalar_f64
-#define sqrtdiv5_avx2_f32 sqrtdiv5_scalar_f32
-#define sqrtdiv5_avx2_f64 sqrtdiv5_scalar_f64
-#define sqrtdiv5_avx512_f32 sqrtdiv5_scalar_f32
-#define sqrtdiv5_avx512_f64 sqrtdiv5_scalar_f64
+/* No SIMD loops here: run() refuses avx2 and avx512 (cpu_has). */
+#define SQRTDIV_ROW(R, SUF) {sqrtdiv##R##_scalar_##SUF, NULL, NULL}
 #endif
 
-/* The sqrt+div loop of an ISA for a dtype and stream count, as a function pointer. */
+/* The sqrt+div loop of a dtype by R - 3 and ISA. */
 typedef void (*sqrtdiv_f32_fn)(float *, const float *, float *, float *, float *, size_t, size_t);
 typedef void (*sqrtdiv_f64_fn)(double *, const double *, double *, double *, double *, size_t, size_t);
-static const sqrtdiv_f32_fn sqrtdiv_f32[2][3] = {
-    {sqrtdiv3_scalar_f32, sqrtdiv3_avx2_f32, sqrtdiv3_avx512_f32},
-    {sqrtdiv5_scalar_f32, sqrtdiv5_avx2_f32, sqrtdiv5_avx512_f32}};
-static const sqrtdiv_f64_fn sqrtdiv_f64[2][3] = {
-    {sqrtdiv3_scalar_f64, sqrtdiv3_avx2_f64, sqrtdiv3_avx512_f64},
-    {sqrtdiv5_scalar_f64, sqrtdiv5_avx2_f64, sqrtdiv5_avx512_f64}};
+static const sqrtdiv_f32_fn sqrtdiv_f32[3][3] = {SQRTDIV_ROW(3, f32), SQRTDIV_ROW(4, f32), SQRTDIV_ROW(5, f32)};
+static const sqrtdiv_f64_fn sqrtdiv_f64[3][3] = {SQRTDIV_ROW(3, f64), SQRTDIV_ROW(4, f64), SQRTDIV_ROW(5, f64)};
 
 static int cpu_has(const char *isa) {
   if (!strcmp(isa, "scalar")) return 1;
@@ -252,16 +280,16 @@ static void fill(void) {
 }
 
 static int run(const char *kernel, const char *isa, int threads, long steps, double *seconds) {
-  int k;
+  int k, r = 0, w = 0;
   if (!strcmp(kernel, "copy")) k = 0;
   else if (!strcmp(kernel, "triad")) k = 1;
-  else if (!strcmp(kernel, "streams3")) k = 2;
-  else if (!strcmp(kernel, "streams5")) k = 3;
-  else if (!strcmp(kernel, "sqrtdiv3")) k = 4;
-  else if (!strcmp(kernel, "sqrtdiv5")) k = 5;
+  else if (sscanf(kernel, "streams-%d-%d", &r, &w) == 2) k = 2;
+  else if (sscanf(kernel, "sqrtdiv-%d", &r) == 1) k = 3;
   else return 0;
   int isa_id = !strcmp(isa, "scalar") ? 0 : !strcmp(isa, "avx2") ? 1 : !strcmp(isa, "avx512") ? 2 : -1;
   if (isa_id < 0 || !cpu_has(isa)) return 0;
+  if (k == 2 && !(r >= 2 && r <= 5 && w >= 1 && w < r)) return 0;
+  if (k == 3 && !(r >= 3 && r <= 5)) return 0;
   size_t es = is_f64 ? 8 : 4;
   double t0 = now();
   for (long s = 0; s < steps; s++) {
@@ -274,18 +302,16 @@ static int run(const char *kernel, const char *isa, int threads, long steps, dou
         switch (k) {
           case 0: copy_f64(a, b, lo, hi); break;
           case 1: triad_f64(a, b, c, lo, hi); break;
-          case 2: streams3_f64(a, b, c, lo, hi); break;
-          case 3: streams5_f64(a, b, c, d, e, lo, hi); break;
-          default: sqrtdiv_f64[k - 4][isa_id](a, b, c, d, e, lo, hi);
+          case 2: streams_f64[r][w](a, b, c, d, e, lo, hi); break;
+          default: sqrtdiv_f64[r - 3][isa_id](a, b, c, d, e, lo, hi);
         }
       } else {
         float *a = arr[0], *b = arr[1], *c = arr[2], *d = arr[3], *e = arr[4];
         switch (k) {
           case 0: copy_f32(a, b, lo, hi); break;
           case 1: triad_f32(a, b, c, lo, hi); break;
-          case 2: streams3_f32(a, b, c, lo, hi); break;
-          case 3: streams5_f32(a, b, c, d, e, lo, hi); break;
-          default: sqrtdiv_f32[k - 4][isa_id](a, b, c, d, e, lo, hi);
+          case 2: streams_f32[r][w](a, b, c, d, e, lo, hi); break;
+          default: sqrtdiv_f32[r - 3][isa_id](a, b, c, d, e, lo, hi);
         }
       }
     }

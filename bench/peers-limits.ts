@@ -1,8 +1,9 @@
 // The limits, measured in the same run over the same sizes: memory (or cache)
-// bandwidth by copy, triad and a loop with exactly the config's streams
-// (bench/limits.c), single-threaded and with all cores; and the in-cache
-// bound, a loop doing only the square root and the divide of a step over the
-// step's own streams, per ISA.
+// bandwidth by copy, triad and a loop with exactly the config's streams (its
+// reads and writes per element, bench/algorithms.ts; bench/limits.c),
+// single-threaded and with all cores; and the in-cache bound, a loop doing
+// only the square root and the divide of a step over the step's own
+// streams, per ISA, for the optimizers whose step takes them.
 //
 // bench/limits.c is compiled here with `cc` into build/bench/. Without a C
 // compiler (or OpenMP), the limits are typed-array JavaScript loops, labelled
@@ -26,8 +27,21 @@ function countedArrays(kernel: Kernel, cell: Cell): number {
   return cell.config.reads + cell.config.writes; // streams and sqrtdiv: the step's own arrays
 }
 
-/** In-cache rows: one tensor of at most 1M elements. */
-const inCacheRow = (cell: Cell) => cell.workload.tensors === 1 && cell.elements <= 1 << 20;
+/**
+ * Where the sqrt+div loop runs: in-cache rows (one tensor of at most 1M
+ * elements) of a step with a square root and a divide, whose streams it has
+ * (every array but g stored; up to five arrays).
+ */
+const boundRow = (cell: Cell) =>
+  cell.workload.tensors === 1 && cell.elements <= 1 << 20 && cell.config.sqrtDiv &&
+  cell.config.reads >= 3 && cell.config.reads <= 5 && cell.config.writes === cell.config.reads - 1;
+
+/** bench/limits.c's name of a kernel over the cell's streams. */
+function cKernel(kernel: Kernel, cell: Cell): string {
+  if (kernel === 'streams') return `streams-${cell.config.reads}-${cell.config.writes}`;
+  if (kernel === 'sqrtdiv') return `sqrtdiv-${cell.config.reads}`;
+  return kernel;
+}
 
 /** Compiles bench/limits.c if needed; returns a reason on failure. */
 function build(): { ok: true; compiler: string } | { ok: false; why: string } {
@@ -94,12 +108,8 @@ class CLimitsHost implements Host {
       threads,
       isa,
       countedArrays: (cell) => countedArrays(kernel, cell),
-      applies: (cell) => (kernel === 'sqrtdiv' && !inCacheRow(cell) ? null : true),
-      run: async (steps) => {
-        const five = this.cell!.config.centered;
-        const k = kernel === 'streams' || kernel === 'sqrtdiv' ? `${kernel}${five ? 5 : 3}` : kernel;
-        return Number(await this.cmd(`run ${k} ${isa ?? 'scalar'} ${threads} ${steps}`));
-      },
+      applies: (cell) => (kernel === 'sqrtdiv' && !boundRow(cell) ? null : true),
+      run: async (steps) => Number(await this.cmd(`run ${cKernel(kernel, this.cell!)} ${isa ?? 'scalar'} ${threads} ${steps}`)),
     };
   }
 
@@ -158,7 +168,7 @@ class JsLimitsHost implements Host {
       threads,
       isa: kernel === 'sqrtdiv' ? 'js' : undefined,
       countedArrays: (cell) => countedArrays(kernel, cell),
-      applies: (cell) => (kernel === 'sqrtdiv' && !inCacheRow(cell) ? null : true),
+      applies: (cell) => (kernel === 'sqrtdiv' && !boundRow(cell) ? null : true),
       run: async (steps) => this.run(kernel, steps),
     };
   }
@@ -166,41 +176,51 @@ class JsLimitsHost implements Host {
   private run(kernel: Kernel, steps: number): number {
     const [p, g, v, m, a] = this.arrays;
     const n = p.length;
+    const { reads, writes } = this.cell!.config;
     const t0 = process.hrtime.bigint();
     for (let s = 0; s < steps; s++) {
       if (kernel === 'copy') for (let i = 0; i < n; i++) g[i] = p[i];
       else if (kernel === 'triad') for (let i = 0; i < n; i++) p[i] = g[i] + 0.5 * v[i];
-      else if (kernel === 'sqrtdiv') this.sqrtdiv(p, g, v, m, a, this.cell!.config.centered);
-      else if (!this.cell!.config.centered) {
-        for (let i = 0; i < n; i++) {
-          v[i] = v[i] * 0.5 + g[i];
-          p[i] = p[i] - 1e-3 * g[i];
-        }
-      } else {
-        for (let i = 0; i < n; i++) {
-          const gi = g[i];
-          v[i] = v[i] * 0.5 + gi;
-          a[i] = a[i] * 0.5 + gi;
-          m[i] = m[i] * 0.5 + gi;
-          p[i] = p[i] - 1e-3 * m[i];
-        }
-      }
+      else if (kernel === 'sqrtdiv') this.sqrtdiv(p, g, v, m, a, reads);
+      else this.streams(p, g, v, m, a, reads, writes);
     }
     return Number(process.hrtime.bigint() - t0) / 1e9;
   }
 
-  /** bench/limits.c's sqrtdiv3/5: p = g / sqrt(v), every array the step stores stored. */
-  private sqrtdiv(p: Float32Array | Float64Array, g: typeof p, v: typeof p, m: typeof p, a: typeof p, five: boolean): void {
+  /** bench/limits.c's streams-R-W: state array k becomes x * 0.5 + g, stored if written, else added into p's step. */
+  private streams(p: Float32Array | Float64Array, g: typeof p, v: typeof p, m: typeof p, a: typeof p, reads: number, writes: number): void {
+    for (let i = 0, n = p.length; i < n; i++) {
+      const gi = g[i];
+      let d = gi;
+      if (reads > 2) {
+        const y = v[i] * 0.5 + gi;
+        if (writes > 1) v[i] = y;
+        else d += y;
+      }
+      if (reads > 3) {
+        const y = m[i] * 0.5 + gi;
+        if (writes > 2) m[i] = y;
+        else d += y;
+      }
+      if (reads > 4) {
+        const y = a[i] * 0.5 + gi;
+        if (writes > 3) a[i] = y;
+        else d += y;
+      }
+      p[i] = p[i] - 1e-3 * d;
+    }
+  }
+
+  /** bench/limits.c's sqrtdiv-R: p = g / sqrt(v), every array the step stores stored. */
+  private sqrtdiv(p: Float32Array | Float64Array, g: typeof p, v: typeof p, m: typeof p, a: typeof p, reads: number): void {
     const n = p.length;
     let sink = 0;
     for (let i = 0; i < n; i++) {
       sink += p[i]; // loaded, as the step loads it
       p[i] = g[i] / Math.sqrt(v[i]);
       v[i] = v[i];
-      if (five) {
-        m[i] = m[i];
-        a[i] = a[i];
-      }
+      if (reads > 3) m[i] = m[i];
+      if (reads > 4) a[i] = a[i];
     }
     this.sink = sink;
   }

@@ -1,8 +1,9 @@
 // The in-process peers: simd-optim's native kernels (each ISA this machine
 // runs, one thread and all cores), its pure-JS backend, and the plain
-// JavaScript loop a user would write. They share one set of params and grads
-// per cell: the native peers step one RMSprop optimizer whose ISA and thread
-// count are switched before each sample (useIsa, paramGroups[0].threads), the
+// JavaScript loop a user would write (bench/loops.ts). They share one set of
+// params and grads per cell: the native peers step one optimizer (the cell's,
+// from bench/algorithms.ts) whose ISA and thread count are switched before
+// each sample (useIsa, paramGroups[0].threads), the
 // JS backend steps a second optimizer of its own over the same params (see
 // jsBackendOpt), and the loop steps the first one's arrays. Sharing keeps a
 // 128M-element cell within memory and gives every peer the same memory
@@ -13,8 +14,9 @@ import type { Cell, Host, Peer } from './types';
 
 // Types from the sources, code from the build users get (dist/, made by npm install).
 const simd: typeof import('../lib') = require('../dist');
-type RMSprop = import('../lib').RMSprop;
+type Optimizer = import('../lib').Optimizer<import('../lib').KernelOptions>;
 type Parameter = import('../lib').Parameter;
+type OptimizerClass = new (params: Parameter[], options: Record<string, unknown>) => Optimizer;
 
 /** p in [-1, 1), |g| in [1e-3, 1e-2] with alternating signs: no denormals anywhere. */
 export function fillValues(out: Float32Array | Float64Array, seed: number, grad: boolean): void {
@@ -26,43 +28,10 @@ export function fillValues(out: Float32Array | Float64Array, seed: number, grad:
   }
 }
 
-// The obvious RMSprop a user would write: one for loop, Math.sqrt, no
-// rounding games. It is the baseline of the target "6× a plain JavaScript loop".
-function plainLoop(p: Float32Array, g: Float32Array, v: Float32Array, lr: number, alpha: number, eps: number): void {
-  for (let i = 0; i < p.length; i++) {
-    v[i] = alpha * v[i] + (1 - alpha) * g[i] * g[i];
-    p[i] -= (lr * g[i]) / (Math.sqrt(v[i]) + eps);
-  }
-}
-
-function centeredMomentumLoop(
-  p: Float32Array,
-  g: Float32Array,
-  v: Float32Array,
-  buf: Float32Array,
-  gavg: Float32Array,
-  lr: number,
-  alpha: number,
-  eps: number,
-  momentum: number,
-): void {
-  for (let i = 0; i < p.length; i++) {
-    v[i] = alpha * v[i] + (1 - alpha) * g[i] * g[i];
-    gavg[i] = alpha * gavg[i] + (1 - alpha) * g[i];
-    const avg = Math.sqrt(v[i] - gavg[i] * gavg[i]) + eps;
-    buf[i] = momentum * buf[i] + g[i] / avg;
-    p[i] -= lr * buf[i];
-  }
-}
-
-const LR = 1e-3;
-const ALPHA = 0.99;
-const EPS = 1e-8;
-
 type Alloc = (length: number) => Float32Array | Float64Array;
 
 /** Seconds for `steps` steps of `opt`, back to back. */
-function timeSteps(opt: RMSprop, steps: number): number {
+function timeSteps(opt: Optimizer, steps: number): number {
   const t0 = process.hrtime.bigint();
   for (let s = 0; s < steps; s++) opt.step();
   return Number(process.hrtime.bigint() - t0) / 1e9;
@@ -89,12 +58,12 @@ export class NativeHost implements Host {
   readonly defaultIsa: string;
   readonly isas: string[];
   readonly hugePages: boolean;
-  private opt: RMSprop | undefined;
+  private opt: Optimizer | undefined;
   private params: Parameter[] = [];
   /** The second optimizer, over params and grads from `new Float32Array` (its state is its own). */
-  private jsArraysOpt: RMSprop | undefined;
+  private jsArraysOpt: Optimizer | undefined;
   /** In cells of many tensors, an optimizer over one tensor of the same total size (zeros). */
-  private oneTensorOpt: RMSprop | undefined;
+  private oneTensorOpt: Optimizer | undefined;
   /**
    * The JS backend's own optimizer over the same params (float32 cells). An
    * optimizer binds its arrays to one backend at a time: stepping the native
@@ -102,8 +71,10 @@ export class NativeHost implements Host {
    * rebind every array first (3-6 ms for 1,000 tensors, then slower steps
    * while V8 re-optimises), which is the native peer's cost in no real use.
    */
-  private jsBackendOpt: RMSprop | undefined;
+  private jsBackendOpt: Optimizer | undefined;
   private loopArrays: Float32Array[][] = [];
+  /** The plain loop's step count (Adam's bias corrections); the optimizer has taken one step. */
+  private loopStep = 1;
   private cell: Cell | undefined;
 
   constructor(readonly cores: number) {
@@ -196,22 +167,17 @@ export class NativeHost implements Host {
       this.jsBackendOpt.step(); // binds it to the JS backend once
       if (!this.unavailable) simd.useBackend('native');
     }
+    this.loopStep = 1;
     this.loopArrays = this.params.map((p) => {
       const s = this.opt!.state.get(p)!;
-      return [p.data, p.grad, s.square_avg, s.momentum_buffer, s.grad_avg].filter((a) => a !== undefined) as Float32Array[];
+      return [p.data, p.grad, ...cell.config.loop.state.map((k) => s[k])] as Float32Array[];
     });
   }
 
   /** An optimizer over `params`, stepped once: the first step creates the state (native, like zeros' arrays). */
-  private optimizer(params: Parameter[], cell: Cell): RMSprop {
-    const opt = new simd.RMSprop(params, {
-      lr: LR,
-      alpha: ALPHA,
-      eps: EPS,
-      momentum: cell.config.momentum,
-      centered: cell.config.centered,
-      threads: 1,
-    });
+  private optimizer(params: Parameter[], cell: Cell): Optimizer {
+    const Class = simd[cell.algorithm.name] as unknown as OptimizerClass;
+    const opt = new Class(params, { ...cell.config.simd, threads: 1 });
     opt.step();
     return opt;
   }
@@ -227,7 +193,7 @@ export class NativeHost implements Host {
   }
 
   /** The default ISA, one thread, over the params and grads from `new Float32Array`, or over one tensor. */
-  private runAtDefaultIsa(opt: RMSprop, steps: number): number {
+  private runAtDefaultIsa(opt: Optimizer, steps: number): number {
     simd.useBackend('native');
     simd.useIsa(this.defaultIsa);
     return timeSteps(opt, steps);
@@ -244,16 +210,9 @@ export class NativeHost implements Host {
 
   private runLoop(steps: number): number {
     const arrays = this.loopArrays;
-    const centered = this.cell!.config.centered;
-    const momentum = this.cell!.config.momentum;
+    const loop = this.cell!.config.loop;
     const t0 = process.hrtime.bigint();
-    for (let s = 0; s < steps; s++) {
-      for (let t = 0; t < arrays.length; t++) {
-        const a = arrays[t];
-        if (centered) centeredMomentumLoop(a[0], a[1], a[2], a[3], a[4], LR, ALPHA, EPS, momentum);
-        else plainLoop(a[0], a[1], a[2], LR, ALPHA, EPS);
-      }
-    }
+    for (let s = 0; s < steps; s++) loop.step(arrays, ++this.loopStep);
     return Number(process.hrtime.bigint() - t0) / 1e9;
   }
 

@@ -1,5 +1,6 @@
-// TensorFlow.js tf.train.rmsprop on the 'cpu' and the 'wasm' backends, each in
-// its own child Node process (bench/tfjs-worker.ts): a wasm abort or an out-of-
+// TensorFlow.js's optimizer for the cell (bench/algorithms.ts: tf.train.rmsprop,
+// momentum, adam, ...) on the 'cpu' and the 'wasm' backends, each in its own
+// child Node process (bench/tfjs-worker.ts): a wasm abort or an out-of-
 // memory error ends that child, is reported in the table, and the next cell
 // starts a fresh one. Float32 only (TensorFlow.js has no float64).
 import * as path from 'node:path';
@@ -52,7 +53,7 @@ class TfjsHost implements Host {
         label: `TF.js ${backend}`,
         kind: 'tfjs',
         threads: 1,
-        applies: (cell: Cell) => (cell.dtype === 'float32' ? true : null),
+        applies: (cell: Cell) => (cell.dtype !== 'float32' ? null : 'unavailable' in cell.config.tfjs ? cell.config.tfjs.unavailable : true),
         run: async (steps: number) => {
           try {
             return (await ask<{ seconds: number }>(this.worker!, { cmd: 'run', steps })).seconds;
@@ -85,14 +86,16 @@ class TfjsHost implements Host {
   }
 
   async setup(cell: Cell): Promise<void> {
+    const tfjs = cell.config.tfjs;
+    if ('unavailable' in tfjs) throw new Error(tfjs.unavailable); // applies() keeps such cells away
     if (!this.worker!.alive) await ask(this.worker!, { cmd: 'info' });
     try {
       await ask(this.worker!, {
         cmd: 'setup',
         tensors: cell.workload.tensors,
         size: cell.workload.size,
-        momentum: cell.config.momentum,
-        centered: cell.config.centered,
+        optimizer: tfjs.optimizer,
+        args: tfjs.args,
       });
     } catch (e) {
       this.broken = true;

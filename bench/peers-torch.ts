@@ -1,17 +1,18 @@
-// PyTorch's torch.optim.RMSprop, foreach and single-tensor, at one thread and
-// at all cores, timed inside Python by bench/torch_rmsprop.py. PyTorch 1.13
+// PyTorch's torch.optim, the cell's optimizer and kwargs (bench/algorithms.ts):
+// single-tensor (PyTorch's default on CPU), foreach and, in 2.6, fused, at one
+// thread and at all cores, timed inside Python by bench/torch_optim.py. PyTorch 1.13
 // is Debian bookworm's /usr/bin/python3; PyTorch 2.6 is Debian trixie's, in
 // the chroot scripts/setup-torch.sh makes (SIMD_OPTIM_TRIXIE overrides where).
 // "torch 2.6 THP" is the same PyTorch 2.6 with THP_MEM_ALLOC_ENABLE=1, which
 // makes its CPU allocator advise huge pages for allocations of 2 MiB and more,
 // as simd-optim does: for information beside PyTorch as users run it, which
-// the targets judge (kind 'torch-thp', not 'torch').
+// the targets judge (kind 'torch-thp', not 'torch'), in the sweep's cells only.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Cell, Host, Peer, PeerKind } from './types';
 import { ask, LineWorker, parseTagged, quietThreadsEnv } from './worker-client';
 
-const script = fs.readFileSync(path.join(__dirname, 'torch_rmsprop.py'), 'utf8');
+const script = fs.readFileSync(path.join(__dirname, 'torch_optim.py'), 'utf8');
 const trixie = process.env.SIMD_OPTIM_TRIXIE || '/var/cache/simd-optim/trixie';
 
 interface TorchSpec {
@@ -20,9 +21,14 @@ interface TorchSpec {
   argv: string[] | undefined;
   missing: string;
   kind: PeerKind;
+  /** The ways it steps: fused=True on CPU came in 2.4. */
+  variants: Variant[];
   /** Added to the child's environment. */
   env?: NodeJS.ProcessEnv;
 }
+
+type Variant = 'single' | 'foreach' | 'fused';
+const variantName: Record<Variant, string> = { single: 'single-tensor', foreach: 'foreach', fused: 'fused' };
 
 function specs(): TorchSpec[] {
   const bookworm: TorchSpec = {
@@ -30,6 +36,7 @@ function specs(): TorchSpec[] {
     argv: fs.existsSync('/usr/bin/python3') ? ['/usr/bin/python3'] : undefined,
     missing: 'not installed: no /usr/bin/python3 (apt-get install python3-torch)',
     kind: 'torch',
+    variants: ['single', 'foreach'],
   };
   // scripts/setup-torch.sh mounts /proc in the chroot (PyTorch reads it to
   // pick its CPU kernels); the bench only uses what is there.
@@ -39,9 +46,12 @@ function specs(): TorchSpec[] {
     argv: chroot,
     missing: `not installed: no trixie chroot at ${trixie} (bash scripts/setup-torch.sh)`,
     kind: 'torch',
+    variants: ['single', 'foreach', 'fused'],
   };
-  // PyTorch 1.13 has no such switch.
-  const thpSpec: TorchSpec = { ...trixieSpec, name: 'torch 2.6 THP', kind: 'torch-thp', env: { THP_MEM_ALLOC_ENABLE: '1' } };
+  // PyTorch 1.13 has no such switch. For information, as before fused came to the bench: without it.
+  const thpSpec: TorchSpec = {
+    ...trixieSpec, name: 'torch 2.6 THP', kind: 'torch-thp', variants: ['single', 'foreach'], env: { THP_MEM_ALLOC_ENABLE: '1' },
+  };
   return [bookworm, trixieSpec, thpSpec];
 }
 
@@ -62,14 +72,13 @@ class TorchHost implements Host {
     }
     const threadCounts = cores > 1 ? [1, cores] : [1];
     for (const threads of threadCounts) {
-      for (const variant of ['single', 'foreach'] as const) {
-        const label = `${spec.name} ${variant === 'single' ? 'single-tensor' : 'foreach'}${threads > 1 ? ` ${threads}T` : ''}`;
+      for (const variant of spec.variants) {
         this.peers.push({
           id: `${spec.name.toLowerCase().replace(/ /g, '-')}-${variant}-${threads === 1 ? '1t' : 'all'}`,
-          label,
+          label: `${spec.name} ${variantName[variant]}${threads > 1 ? ` ${threads}T` : ''}`,
           kind: spec.kind,
           threads,
-          applies: (cell: Cell) => (cell.dtype === 'float32' ? true : null),
+          applies: (cell: Cell) => this.applies(cell, variant),
           run: async (steps: number) => {
             const r = await ask<{ seconds: number }>(this.worker!, { cmd: 'run', variant, threads, steps });
             return r.seconds;
@@ -77,6 +86,13 @@ class TorchHost implements Host {
         });
       }
     }
+  }
+
+  /** Float32 cells (float64 rows compare native with the limits only); THP in the sweep's cells only. */
+  private applies(cell: Cell, variant: Variant): true | string | null {
+    if (cell.dtype !== 'float32' || (this.spec.kind === 'torch-thp' && cell.algorithm.scope !== 'sweep')) return null;
+    if (variant === 'fused' && !cell.algorithm.torchFused) return `PyTorch has no fused ${cell.algorithm.name}`;
+    return true;
   }
 
   /** Starts Python and checks that torch imports (and is the expected version). */
@@ -112,8 +128,10 @@ class TorchHost implements Host {
       tensors: cell.workload.tensors,
       size: cell.workload.size,
       dtype: cell.dtype,
-      momentum: cell.config.momentum,
-      centered: cell.config.centered,
+      optimizer: cell.algorithm.name,
+      kwargs: cell.config.torch,
+      // The ones that run in this cell: the first one's first step makes the state they share.
+      variants: this.spec.variants.filter((v) => v !== 'fused' || cell.algorithm.torchFused),
     });
   }
 

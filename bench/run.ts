@@ -1,23 +1,31 @@
-// npm run bench: RMSprop step throughput of simd-optim against every peer,
+// npm run bench: the step throughput of simd-optim's optimizers against every peer,
 // side by side in one run, and the limits of this machine measured in the same run.
+// What runs is bench/algorithms.ts: one entry per optimizer, each with its configs.
+// RMSprop (the sweep) runs every size from 4K to 64M; SGD with momentum, Adam and
+// AdamW (the family) run 1000 × 100, 1M, 16M and 64M float32 and 16M float64, plain
+// SGD 1M and 16M only.
 //
-//   npm run bench                    full run (~15 minutes on 2 cores): the page on stdout and in
-//                                    docs/benchmark.md, its chart in docs/images/benchmark-rmsprop.svg,
-//                                    every number in bench/out/results.json (not committed)
-//   npm run bench -- --quick         smoke run (< 1 minute): small sizes, 3 rounds, into bench/out/
+//   npm run bench                    full run (~33 minutes on 2 cores, estimated; RMSprop ~15): the page
+//                                    on stdout and in docs/benchmark.md, RMSprop's chart in
+//                                    docs/images/benchmark-rmsprop.svg, every number in
+//                                    bench/out/results.json (not committed)
+//   npm run bench -- --quick         smoke run (~3 minutes): small sizes, 3 rounds, into bench/out/
 //   npm run bench -- --render FILE   writes docs/benchmark.md again from a run's results.json
 //   options: --json FILE  --md FILE  --svg FILE  --rounds N
+//            --algorithms LIST comma-separated optimizer names, e.g. sgd,adam (default: all)
 //            --peers REGEX    only peers whose id matches (limits and native always run)
 //            --workloads LIST comma-separated workload names, e.g. 1M,16M,1000x100
 //
-// Peers (bench/peers-*.ts): simd-optim native per ISA at one thread and all cores (params
-// and grads from `zeros`), the same at its default ISA over params from `new Float32Array`,
-// its pure-JS backend, a plain JS loop, TensorFlow.js cpu and wasm, PyTorch 1.13 and 2.6
-// (foreach and single-tensor, one thread and all cores), PyTorch 2.6 with
-// THP_MEM_ALLOC_ENABLE=1 (for information), the bandwidth limits (copy, triad, the
-// config's own streams; huge pages from 2 MiB) and the sqrt+div bound.
+// Peers (bench/peers-*.ts), each stepping the cell's optimizer and config: simd-optim
+// native per ISA at one thread and all cores (params and grads from `zeros`), the same at
+// its default ISA over params from `new Float32Array`, its pure-JS backend, the plain JS
+// loop (bench/loops.ts), TensorFlow.js cpu and wasm (where it has the optimizer), PyTorch
+// 1.13 (single-tensor and foreach) and 2.6 (single-tensor, foreach and fused), one thread
+// and all cores, PyTorch 2.6 with THP_MEM_ALLOC_ENABLE=1 (RMSprop only, for information),
+// the bandwidth limits (copy, triad, a loop with the config's own reads and writes; huge
+// pages from 2 MiB) and the sqrt+div bound (RMSprop and Adam).
 //
-// Method: for each cell (workload × config × dtype) every peer is set up on the same
+// Method: for each cell (optimizer config × workload × dtype) every peer is set up on the same
 // values, warmed up (the first step creates state, compiles, binds; then at least two
 // batches, fast peers until 20 ms), and calibrated to a sample of ~12 ms (--quick 15 ms):
 // many short samples, so that a burst of work from another process spoils few.
@@ -31,15 +39,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pinning } from './affinity';
+import { ALGORITHMS, type Algorithm, type AlgorithmConfig } from './algorithms';
 import { renderChart } from './chart';
 import { loadAverage, readMachine, type Machine } from './machine';
 import { NativeHost } from './peers-native';
 import { limitsHost } from './peers-limits';
 import { tfjsHosts } from './peers-tfjs';
 import { torchHosts } from './peers-torch';
-import { evaluateTargets, renderPage, type RunMeta, type TargetResult } from './report';
+import { renderPage } from './report';
+import { evaluateTargets, type TargetResult } from './targets';
 import { bytesName, median, sig, sizeName, sleep } from './stats';
-import type { Cell, CellResult, Config, DTypeName, Host, Peer, PeerKind, PeerResult, Workload } from './types';
+import type { Cell, CellResult, DTypeName, Host, Peer, PeerKind, PeerResult, RunMeta, Workload } from './types';
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(name);
@@ -55,66 +65,87 @@ const settings = quick
 if (option('--rounds')) settings.rounds = Math.max(1, Number(option('--rounds')));
 settings.minRounds = Math.min(settings.minRounds, settings.rounds);
 
-const CONFIGS: Config[] = [
-  { name: 'plain', momentum: 0, centered: false, reads: 3, writes: 2 },
-  { name: 'momentum+centered', momentum: 0.9, centered: true, reads: 5, writes: 4 },
-];
 const M = 1 << 20;
 const W = (name: string, tensors: number, size: number): Workload => ({ name, tensors, size });
 
-function cellOf(workload: Workload, config: Config, dtype: DTypeName): Cell {
+function cellOf(workload: Workload, algorithm: Algorithm, config: AlgorithmConfig, dtype: DTypeName): Cell {
   const es = dtype === 'float32' ? 4 : 8;
   const elements = workload.tensors * workload.size;
-  const arrays = config.centered ? 5 : 3;
   return {
     workload,
+    algorithm,
     config,
     dtype,
     elements,
     bytesPerElement: (config.reads + config.writes) * es,
-    footprintBytes: elements * es * arrays,
+    // A step reads every array it touches.
+    footprintBytes: elements * es * config.reads,
   };
 }
 
-/** The cells of this run, in order (big ones last: a wasm abort there cannot hide smaller rows). */
+/** The sweep's workloads (RMSprop's): every size from 4K, and 128M where the LLC is large. */
+function sweepWorkloads(algorithm: Algorithm, machine: Machine, notes: string[]): { f32: Workload[]; f64: Workload[] } {
+  if (quick) {
+    notes.push(`--quick: ${algorithm.name} float32, 64K, 1000 × 100 and 1M only, 3 rounds, short samples; every peer still runs.`);
+    return { f32: [W('64K', 1, 65536), W('1000 × 100', 1000, 100), W('1M', 1, M)], f64: [] };
+  }
+  const f32 = [
+    W('4K', 1, 4096), W('64K', 1, 65536), W('100K', 1, 100_000), W('1000 × 100', 1000, 100), W('1M', 1, M),
+    W('100 × 100K', 100, 100_000), W('16M', 1, 16 * M), W('64M', 1, 64 * M),
+  ];
+  const f64 = [W('64K', 1, 65536), W('1M', 1, M), W('16M', 1, 16 * M), W('64M', 1, 64 * M)];
+  // Out of cache means several times the last-level cache: 64M float32 elements
+  // (768 MiB plain) are 24× a 32 MiB L3. 128M is added where the L3 is larger
+  // (up to 480 MiB on the machines here), if memory allows: this process holds
+  // the cell's arrays twice (zeros and new Float32Array params), the C limits
+  // and three PyTorch processes once each, and PyTorch's foreach adds
+  // temporaries: about 8 footprints, plus the JS backend's own state.
+  const llc = machine.llcBytes ?? 32 * M;
+  const widest = algorithm.configs.reduce((a, b) => (b.reads > a.reads ? b : a));
+  const need = 9 * cellOf(W('128M', 1, 128 * M), algorithm, widest, 'float32').footprintBytes;
+  if (cellOf(W('64M', 1, 64 * M), algorithm, algorithm.configs[0], 'float32').footprintBytes < 8 * llc) {
+    if (machine.memAvailableBytes >= need) f32.push(W('128M', 1, 128 * M));
+    else notes.push(`128M skipped: needs about ${bytesName(need)} of available memory, ${bytesName(machine.memAvailableBytes)} available.`);
+  }
+  return { f32, f64 };
+}
+
+/**
+ * The family's workloads: in cache, many small tensors, out of cache (16M
+ * and 64M, the targets' cells) and float64 out of cache. Five cells per
+ * optimizer keep the whole run within about twice the sweep's time.
+ */
+function familyWorkloads(algorithm: Algorithm, notes: string[]): { f32: Workload[]; f64: Workload[] } {
+  if (quick) {
+    notes.push(`--quick: ${algorithm.name} float32 1000 × 100 and 1M, float64 64K only.`);
+    return { f32: [W('1000 × 100', 1000, 100), W('1M', 1, M)], f64: [W('64K', 1, 65536)] };
+  }
+  return { f32: [W('1000 × 100', 1000, 100), W('1M', 1, M), W('16M', 1, 16 * M), W('64M', 1, 64 * M)], f64: [W('16M', 1, 16 * M)] };
+}
+
+/** A name as a user types it: no spaces, "x" for "×", any case. */
+const typed = (name: string) => name.replace(/\s/g, '').replace('×', 'x').toLowerCase();
+
+/** The cells of this run, optimizer by optimizer (in each, big ones last: a wasm abort there cannot hide smaller rows). */
 function plan(machine: Machine): { cells: Cell[]; notes: string[] } {
   const notes: string[] = [];
-  let f32: Workload[];
-  let f64: Workload[];
-  if (quick) {
-    f32 = [W('64K', 1, 65536), W('1000 × 100', 1000, 100), W('1M', 1, M)];
-    f64 = [];
-    notes.push('--quick: float32, 64K, 1000 × 100 and 1M only, 3 rounds, short samples; every peer still runs.');
-  } else {
-    f32 = [
-      W('4K', 1, 4096), W('64K', 1, 65536), W('100K', 1, 100_000), W('1000 × 100', 1000, 100), W('1M', 1, M),
-      W('100 × 100K', 100, 100_000), W('16M', 1, 16 * M), W('64M', 1, 64 * M),
-    ];
-    f64 = [W('64K', 1, 65536), W('1M', 1, M), W('16M', 1, 16 * M), W('64M', 1, 64 * M)];
-    // Out of cache means several times the last-level cache: 64M float32 elements
-    // (768 MiB plain) are 24× a 32 MiB L3. 128M is added where the L3 is larger
-    // (up to 480 MiB on the machines here), if memory allows: this process holds
-    // the cell's arrays twice (zeros and new Float32Array params), the C limits
-    // and three PyTorch processes once each, and PyTorch's foreach adds
-    // temporaries: about 8 footprints, plus the JS backend's own state.
-    const llc = machine.llcBytes ?? 32 * M;
-    const big = cellOf(W('128M', 1, 128 * M), CONFIGS[1], 'float32');
-    const need = 9 * big.footprintBytes;
-    if (cellOf(W('64M', 1, 64 * M), CONFIGS[0], 'float32').footprintBytes < 8 * llc) {
-      if (machine.memAvailableBytes >= need) f32.push(W('128M', 1, 128 * M));
-      else notes.push(`128M skipped: needs about ${bytesName(need)} of available memory, ${bytesName(machine.memAvailableBytes)} available.`);
-    }
-  }
-  const only = option('--workloads')?.split(',').map((s) => s.replace(/\s/g, '').replace('×', 'x'));
-  const keep = (w: Workload) => !only || only.includes(w.name.replace(/\s/g, '').replace('×', 'x'));
+  const onlyAlgorithms = option('--algorithms')?.split(',').map(typed);
+  const onlyWorkloads = option('--workloads')?.split(',').map(typed);
+  const keep = (w: Workload) => !onlyWorkloads || onlyWorkloads.includes(typed(w.name));
   const cells: Cell[] = [];
-  for (const w of f32.filter(keep)) for (const c of CONFIGS) cells.push(cellOf(w, c, 'float32'));
-  for (const w of f64.filter(keep)) for (const c of CONFIGS) cells.push(cellOf(w, c, 'float64'));
+  for (const algorithm of ALGORITHMS) {
+    if (onlyAlgorithms && !onlyAlgorithms.includes(typed(algorithm.name))) continue;
+    const { f32, f64 } = algorithm.scope === 'sweep' ? sweepWorkloads(algorithm, machine, notes) : familyWorkloads(algorithm, notes);
+    const configs = (w: Workload) => algorithm.configs.filter((c) => !c.workloads || c.workloads.includes(w.name));
+    for (const w of f32.filter(keep)) for (const c of configs(w)) cells.push(cellOf(w, algorithm, c, 'float32'));
+    for (const w of f64.filter(keep)) for (const c of configs(w)) cells.push(cellOf(w, algorithm, c, 'float64'));
+  }
   return { cells, notes };
 }
 
 /** Seconds per element of the last measured single-tensor cell, per peer and config (to skip hopeless steps). */
 const rateMemory = new Map<string, { perElement: number; from: string }>();
+const rateKey = (p: Peer, cell: Cell) => `${p.id}|${cell.algorithm.name} ${cell.config.name}|${cell.dtype}`;
 
 interface Live {
   peer: Peer;
@@ -155,7 +186,7 @@ async function measureCell(cell: Cell, hosts: Host[]): Promise<CellResult> {
     if (!runnable.length) continue;
     // Skip peers whose step would take longer than the budget allows, by their last rate.
     const toRun = runnable.filter((p) => {
-      const key = `${p.id}|${cell.config.name}|${cell.dtype}`;
+      const key = rateKey(p, cell);
       const rate = rateMemory.get(key);
       const est = rate ? rate.perElement * cell.elements : 0;
       if (est > settings.maxStep) {
@@ -273,7 +304,7 @@ async function measureCell(cell: Cell, hosts: Host[]): Promise<CellResult> {
 
   for (const l of live) {
     if (l.result.status === 'ok' && cell.workload.tensors === 1) {
-      rateMemory.set(`${l.peer.id}|${cell.config.name}|${cell.dtype}`, {
+      rateMemory.set(rateKey(l.peer, cell), {
         perElement: median(l.result.samples) / cell.elements,
         from: cell.workload.name,
       });
@@ -392,6 +423,7 @@ function derive(cell: Cell, hosts: Host[], peers: PeerResult[], rounds: number):
     }
   }
   return {
+    algorithm: cell.algorithm.name,
     workload: cell.workload.name,
     tensors: cell.workload.tensors,
     size: cell.workload.size,
@@ -439,7 +471,9 @@ async function main(): Promise<void> {
   const rendered = option('--render');
   if (rendered !== undefined) {
     const run = JSON.parse(fs.readFileSync(rendered, 'utf8')) as { meta: RunMeta; cells: CellResult[] };
-    writeOutputs(run.meta, run.cells, evaluateTargets(run.meta, run.cells), false);
+    // Runs from before SGD and Adam joined measured RMSprop only, and did not say so.
+    const cells = run.cells.map((c) => ({ ...c, algorithm: c.algorithm ?? 'RMSprop' }));
+    writeOutputs(run.meta, cells, evaluateTargets(run.meta, cells), false);
     return;
   }
   const t0 = Date.now();
@@ -465,7 +499,7 @@ async function main(): Promise<void> {
   try {
     for (const [i, cell] of cells.entries()) {
       const start = Date.now();
-      const name = `${cell.workload.name} ${cell.config.name} ${cell.dtype}`;
+      const name = `${cell.algorithm.name} ${cell.workload.name} ${cell.config.name} ${cell.dtype}`;
       process.stderr.write(`[${i + 1}/${cells.length}] ${name} (${sizeName(cell.elements)} elements, ${bytesName(cell.footprintBytes)})... `);
       results.push(await measureCell(cell, hosts));
       process.stderr.write(`${((Date.now() - start) / 1000).toFixed(1)} s\n`);

@@ -1,10 +1,12 @@
-// TensorFlow.js tf.train.rmsprop, timed inside a child Node process, one per
-// backend ('cpu' or 'wasm'), for bench/peers-tfjs.ts. One JSON request per
+// A TensorFlow.js optimizer (tf.train.rmsprop, momentum, adam, ...), timed
+// inside a child Node process, one per backend ('cpu' or 'wasm'), for
+// bench/peers-tfjs.ts. One JSON request per
 // stdin line, one response per stdout line prefixed "@@bench " (TensorFlow.js
 // prints banners on stdout; they are ignored).
 //
 //   {"cmd": "info"}
-//   {"cmd": "setup", "tensors": T, "size": N, "momentum": m, "centered": c}
+//   {"cmd": "setup", "tensors": T, "size": N, "optimizer": "adam", "args": [lr, ...]}
+//       tf.train[optimizer](...args) over T variables of N elements
 //   {"cmd": "run", "steps": s}   -> {"seconds": ...}
 //   {"cmd": "free"}
 //
@@ -34,7 +36,7 @@ interface Tf {
   enableProdMode(): void;
   tensor1d(values: Float32Array, dtype?: 'float32'): TfTensor;
   variable(t: TfTensor, trainable?: boolean, name?: string): TfVariable;
-  train: { rmsprop(lr: number, decay?: number, momentum?: number, eps?: number, centered?: boolean): TfOptimizer };
+  train: Record<string, ((...args: (number | boolean)[]) => TfOptimizer) | undefined>;
   env(): { getAsync(flag: string): Promise<unknown> };
   backend(): unknown;
   version_core: string;
@@ -93,8 +95,17 @@ function free(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
-function setup(req: { tensors: number; size: number; momentum: number; centered: boolean }): void {
+interface SetupRequest {
+  tensors: number;
+  size: number;
+  optimizer: string;
+  args: (number | boolean)[];
+}
+
+function setup(req: SetupRequest): void {
   free();
+  const make = tf.train[req.optimizer];
+  if (typeof make !== 'function') throw new Error(`tf.train has no ${req.optimizer}`);
   cellCount++;
   const vars: TfVariable[] = [];
   const grads: Record<string, TfTensor> = {};
@@ -108,8 +119,7 @@ function setup(req: { tensors: number; size: number; momentum: number; centered:
     gradList.push(g);
     grads[v.name] = g;
   }
-  // tf.train.rmsprop(learningRate, decay (PyTorch's alpha), momentum, epsilon, centered)
-  const opt = tf.train.rmsprop(1e-3, 0.99, req.momentum, 1e-8, req.centered);
+  const opt = make.apply(tf.train, req.args);
   cell = { vars, grads, gradList, opt };
 }
 
@@ -131,7 +141,7 @@ async function main(): Promise<void> {
   const lines = readline.createInterface({ input: process.stdin });
   for await (const line of lines) {
     if (!line.trim()) continue;
-    const req = JSON.parse(line) as { cmd: string; steps: number; tensors: number; size: number; momentum: number; centered: boolean };
+    const req = JSON.parse(line) as SetupRequest & { cmd: string; steps: number };
     try {
       if (req.cmd === 'info') reply(await init());
       else if (req.cmd === 'setup') reply((setup(req), {}));

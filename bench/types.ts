@@ -1,4 +1,6 @@
 // Shared shapes of the benchmark suite (bench/run.ts drives, bench/peers-*.ts measure).
+import type { Algorithm, AlgorithmConfig, AlgorithmName } from './algorithms';
+import type { Machine } from './machine';
 
 export type DTypeName = 'float32' | 'float64';
 
@@ -9,20 +11,11 @@ export interface Workload {
   size: number;
 }
 
-/** The optimizer configuration: plain RMSprop, or momentum 0.9 + centered. */
-export interface Config {
-  name: 'plain' | 'momentum+centered';
-  momentum: number;
-  centered: boolean;
-  /** Arrays a step reads (p, g, v, + buf, gavg) and writes (p, v, + buf, gavg). */
-  reads: number;
-  writes: number;
-}
-
-/** One table cell group: a workload, a config, a dtype. */
+/** One table cell group: a workload, an optimizer's config, a dtype. */
 export interface Cell {
   workload: Workload;
-  config: Config;
+  algorithm: Algorithm;
+  config: AlgorithmConfig;
   dtype: DTypeName;
   /** Elements a step updates (tensors × size). */
   elements: number;
@@ -123,6 +116,8 @@ export interface PeerResult {
 }
 
 export interface CellResult {
+  /** Older results.json files have none: their cells are RMSprop's (run.ts fills it in). */
+  algorithm: AlgorithmName;
   workload: string;
   tensors: number;
   size: number;
@@ -137,4 +132,22 @@ export interface CellResult {
   bound?: { melemPerSec: number; isa: string };
   rounds: number;
   peers: PeerResult[];
+}
+
+/** What a run was: where, how, when (results.json's meta). */
+export interface RunMeta {
+  machine: Machine;
+  quick: boolean;
+  settings: { rounds: number; minRounds: number; sample: number; warm: number; peerBudget: number; maxStep: number };
+  notes: string[];
+  hosts: string[];
+  /** How one-thread samples were placed on cores (affinity.ts); absent in runs before it. */
+  pinning?: string;
+  defaultIsa: string;
+  /** Whether simd-optim advises huge pages for its arrays of 2 MiB and more (backendInfo().hugePages). */
+  hugePages: boolean;
+  seconds: number;
+  /** This VM's 1-minute load average when the run started and ended (runnable threads, the run's own included). */
+  load: { before: number; after: number };
+  command: string;
 }

@@ -1,9 +1,11 @@
-// The benchmark's verdicts on its speed targets (bench/report.ts), on small
-// made-up runs: which cell decides a target, and when a missed target is out
-// of reach because simd-optim already moves what the memory bus allows.
+// The benchmark's verdicts on its speed targets (bench/targets.ts) and its
+// tables (bench/report.ts), on small made-up runs: which cell decides a
+// target, when a missed target is out of reach because simd-optim already
+// moves what the memory bus allows, and how each optimizer gets its own.
 import { expect } from 'chai';
-import { evaluateTargets, headlineTable, type RunMeta, type TargetResult } from '../bench/report';
-import type { CellResult, PeerResult } from '../bench/types';
+import { headlineTable, summaryTable } from '../bench/report';
+import { evaluateTargets, type TargetResult } from '../bench/targets';
+import type { CellResult, PeerResult, RunMeta } from '../bench/types';
 
 const MiB = 2 ** 20;
 const meta = { machine: { llcBytes: 32 * MiB }, defaultIsa: 'avx512' } as unknown as RunMeta;
@@ -18,7 +20,7 @@ function peer(id: string, kind: PeerResult['kind'], threads: number, fields: Par
  */
 function cell(workload: string, elements: number, pctOfLimit: number, tfjsRatio: number, limitKernel = 'limit: same streams (C)'): CellResult {
   return {
-    workload, tensors: 1, size: elements, config: 'momentum+centered', dtype: 'float32', elements,
+    algorithm: 'RMSprop', workload, tensors: 1, size: elements, config: 'momentum+centered', dtype: 'float32', elements,
     bytesPerElement: 36, footprintBytes: elements * 20,
     limit: { 1: { gbPerSec: 50, kernel: limitKernel }, all: { gbPerSec: 55, kernel: 'limit: same streams 2T (C)' } },
     rounds: 5,
@@ -140,5 +142,114 @@ describe('bench report: the summary table the README quotes', () => {
     expect(rows[1]).to.match(/^\| 1,000 tensors of 100 \| .* \| 63% of one 100K tensor \|/);
     // PyTorch's faster variant decides: 6.4×, not 7.1×.
     expect(rows[2]).to.match(/^\| 16M elements \| .* \| 101% of bandwidth \| 6\.4× \| – \| 10× \|/);
+  });
+});
+
+/**
+ * A float32 (or float64) cell of a family optimizer, one tensor: simd-optim
+ * at `pctOfLimit` of a C limit, and one peer per [id, kind, ratio].
+ */
+function familyCell(algorithm: CellResult['algorithm'], config: string, workload: string, elements: number,
+  pctOfLimit: number, peers: [string, PeerResult['kind'], number][], dtype: CellResult['dtype'] = 'float32'): CellResult {
+  return {
+    algorithm, workload, tensors: 1, size: elements, config, dtype, elements,
+    bytesPerElement: 28, footprintBytes: elements * 16,
+    limit: { 1: { gbPerSec: 50, kernel: 'limit: same streams (C)' }, all: { gbPerSec: 55, kernel: 'limit: same streams 2T (C)' } },
+    rounds: 5,
+    peers: [
+      peer('native-avx512-1t', 'native', 1, { isa: 'avx512', nativeRatio: 1, pctOfLimit, pctOfLimitRange: { min: pctOfLimit - 0.05, max: pctOfLimit + 0.02 } }),
+      ...peers.map(([id, kind, ratio]) => peer(id, kind, 1, { nativeRatio: ratio, paired: { median: ratio, min: ratio * 0.9, max: ratio * 1.1 } })),
+    ],
+  };
+}
+
+const inGroup = (targets: TargetResult[], group: string, name: string): TargetResult => {
+  const found = targets.find((t) => t.group === group && t.target.startsWith(name));
+  if (!found) throw new Error(`no target ${name} in ${group}: ${targets.map((t) => `${t.group}: ${t.target}`).join('; ')}`);
+  return found;
+};
+
+describe('bench report: the targets of SGD, Adam and AdamW', () => {
+  const adam = (workload: string, elements: number, fused: number, single: number, loop = 30, pctOfLimit = 0.9) =>
+    familyCell('Adam', 'default', workload, elements, pctOfLimit, [
+      ['torch-2.6-single-1t', 'torch', single], ['torch-2.6-foreach-1t', 'torch', single / 2], ['torch-2.6-fused-1t', 'torch', fused],
+      ['torch-1.13-single-1t', 'torch', single * 1.2], ['js-loop', 'js', loop],
+    ]);
+
+  it('judges each config on its own out-of-cache cells, under its own group, after RMSprop', () => {
+    const targets = evaluateTargets(meta, [
+      cell('64M', 64 * MiB, 0.95, 20),
+      adam('1M', MiB, 0.5, 1), // in cache: judged on none of these
+      adam('16M', 16 * MiB, 1.1, 6),
+      adam('64M', 64 * MiB, 0.97, 5),
+      familyCell('SGD', 'momentum 0.9', '64M', 64 * MiB, 0.8, [['torch-2.6-fused-1t', 'torch', 1.2]]),
+    ]);
+    expect([...new Set(targets.map((t) => t.group))]).to.deep.equal(['RMSprop', 'SGD, momentum 0.9', 'Adam']);
+    const fused = inGroup(targets, 'Adam', '≥ 0.95× PyTorch 2.6 Adam fused=True');
+    expect([fused.met, fused.worst, fused.range]).to.deep.equal([true, '0.97× (64M Adam)', '0.87×–1.07×']);
+    expect(fused.where).to.contain('16M Adam, 64M Adam');
+    const limit = inGroup(targets, 'SGD, momentum 0.9', 'native, one thread, ≥ 85% of the single-thread bandwidth limit');
+    expect([limit.met, limit.worst]).to.deep.equal([false, '80% (64M SGD m0.9)']);
+    // RMSprop's own targets see RMSprop's cells only.
+    expect(inGroup(targets, 'RMSprop', '≥ 10× TensorFlow.js wasm').worst).to.equal('20× (64M m+c)');
+  });
+
+  it('takes the fused target to two decimals: 0.94× misses 0.95×', () => {
+    const t = inGroup(evaluateTargets(meta, [adam('64M', 64 * MiB, 0.944, 6)]), 'Adam', '≥ 0.95× PyTorch 2.6 Adam fused');
+    expect([t.met, t.worst]).to.deep.equal([false, '0.94× (64M Adam)']);
+  });
+
+  it('judges the default path on the single-tensor peer, not on a faster foreach, with the config\'s own goal', () => {
+    const targets = evaluateTargets(meta, [
+      adam('64M', 64 * MiB, 1, 3.9),
+      familyCell('SGD', 'momentum 0.9', '64M', 64 * MiB, 0.9, [['torch-2.6-single-1t', 'torch', 1.5], ['torch-2.6-foreach-1t', 'torch', 1.1]]),
+    ]);
+    const adam26 = inGroup(targets, 'Adam', '≥ 4× PyTorch 2.6 Adam\'s default path');
+    expect([adam26.met, adam26.worst]).to.deep.equal([false, '3.9× (64M Adam)']);
+    // 3.9× at 90% of the limit is 4.3× at the limit: within reach.
+    expect(adam26.outOfReach).to.equal(undefined);
+    expect(inGroup(targets, 'Adam', '≥ 4× PyTorch 1.13 Adam\'s default path').worst).to.equal('4.7× (64M Adam)');
+    const sgd = inGroup(targets, 'SGD, momentum 0.9', '≥ 1.4× PyTorch 2.6 SGD\'s default path');
+    expect([sgd.met, sgd.worst]).to.deep.equal([true, '1.5× (64M SGD m0.9)']);
+    // PyTorch 1.13 did not run: not measured, and said so.
+    expect(inGroup(targets, 'SGD, momentum 0.9', '≥ 1.4× PyTorch 1.13').met).to.equal(null);
+  });
+
+  it('sets no default-path target where the config asks for none (plain SGD)', () => {
+    const targets = evaluateTargets(meta, [familyCell('SGD', 'plain', '64M', 64 * MiB, 0.9, [['js-loop', 'js', 12]])]);
+    expect(targets.map((t) => t.target).filter((t) => t.includes('default path'))).to.deep.equal([]);
+    expect(inGroup(targets, 'SGD, plain', '≥ 10× a plain JavaScript loop').met).to.equal(true);
+  });
+
+  it('judges the plain loop and PyTorch on float32 only, the bandwidth on float64 too', () => {
+    const f64 = adam('16M', 16 * MiB, 0.5, 1, 2, 0.88);
+    f64.dtype = 'float64';
+    const targets = evaluateTargets(meta, [adam('64M', 64 * MiB, 1, 6, 11), f64]);
+    expect(inGroup(targets, 'Adam', '≥ 10× a plain JavaScript loop').worst).to.equal('11× (64M Adam)');
+    expect(inGroup(targets, 'Adam', 'native, one thread').worst).to.equal('88% (16M Adam f64)');
+  });
+});
+
+describe('bench report: the tables with more than one optimizer', () => {
+  it('keeps the README\'s table to RMSprop: a plain SGD cell of the same size does not stand in', () => {
+    const sgd = familyCell('SGD', 'plain', '16M', 16 * MiB, 0.5, []);
+    const rms = cell('16M', 16 * MiB, 1.01, 10);
+    rms.config = 'plain';
+    const rows = headlineTable(meta, [sgd, rms]).slice(2);
+    expect(rows).to.have.length(1);
+    expect(rows[0]).to.match(/^\| 16M elements \| .* \| 101% of bandwidth \|/);
+  });
+
+  it('gives fused and single-tensor columns where fused ran, and no sqrt+div column where no bound was measured', () => {
+    const c = familyCell('SGD', 'momentum 0.9', '64M', 64 * MiB, 0.9, [['torch-2.6-single-1t', 'torch', 1.6], ['torch-2.6-fused-1t', 'torch', 1.02]]);
+    const [header, , row] = summaryTable(meta, [c]);
+    expect(header).to.contain('| × PyTorch 2.6 single-tensor 1T | × PyTorch 2.6 fused 1T |');
+    expect(header).not.to.contain('THP');
+    expect(header).not.to.contain('sqrt+div');
+    expect(row).to.contain('| 1.6× | 1.0× |');
+    // RMSprop's table, where fused is not available, has neither.
+    const rms = cell('64M', 64 * MiB, 0.95, 20);
+    rms.peers.push({ ...peer('torch-2.6-fused-1t', 'torch', 1, { reason: 'PyTorch has no fused RMSprop' }), status: 'not available', melemPerSec: undefined });
+    expect(summaryTable(meta, [rms])[0]).not.to.contain('fused');
   });
 });

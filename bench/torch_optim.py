@@ -1,4 +1,4 @@
-# torch.optim.RMSprop timed inside Python, for bench/peers-torch.ts.
+# torch.optim's optimizers timed inside Python, for bench/peers-torch.ts.
 #
 # A worker: one JSON request per stdin line, one response per stdout line,
 # prefixed "@@bench ". The driver runs it under each PyTorch it finds
@@ -6,12 +6,15 @@
 # `python3 -c`) and interleaves it round by round with the other peers.
 #
 #   {"cmd": "info"}
-#   {"cmd": "setup", "tensors": T, "size": N, "dtype": "float32", "momentum": m, "centered": c}
-#       params and fixed grads, and two optimizers over them: foreach=True and
-#       foreach=False (the single-tensor loop, PyTorch's default on CPU). After
-#       one step each, the two share their state (the same square_avg, ... tensors),
-#       so a cell's memory is one set of arrays, not two.
-#   {"cmd": "run", "variant": "foreach"|"single", "threads": k, "steps": s}
+#   {"cmd": "setup", "tensors": T, "size": N, "dtype": "float32",
+#    "optimizer": "Adam", "kwargs": {...}, "variants": ["single", "foreach", "fused"]}
+#       params and fixed grads, and one torch.optim.<optimizer>(**kwargs) over
+#       them per variant: foreach=False (the single-tensor loop, PyTorch's
+#       default on CPU), foreach=True, fused=True. After the first one's
+#       first step the others take its state (the same tensors: exp_avg,
+#       step, ...), then step once each: a cell's memory is one set of arrays,
+#       not one per variant.
+#   {"cmd": "run", "variant": "single"|"foreach"|"fused", "threads": k, "steps": s}
 #       -> {"seconds": ...} for s steps back to back (time.perf_counter), after
 #       torch.set_num_threads(k).
 #   {"cmd": "free"}
@@ -65,16 +68,20 @@ def setup(req):
         # |g| in [1e-3, 1e-2]: no denormals in g*g, as in the other peers.
         p.grad = values(req["size"], dtype, 2 * t + 1, 1e-3, 1e-2, True)
         params.append(p)
-    kw = dict(lr=1e-3, alpha=0.99, eps=1e-8, momentum=req["momentum"], centered=req["centered"])
-    opts = {
-        "foreach": torch.optim.RMSprop(params, foreach=True, **kw),
-        "single": torch.optim.RMSprop(params, foreach=False, **kw),
-    }
+    cls = getattr(torch.optim, req["optimizer"])
+    kw = dict(req["kwargs"])
+    if "betas" in kw:
+        kw["betas"] = tuple(kw["betas"])
+    switches = {"single": dict(foreach=False), "foreach": dict(foreach=True), "fused": dict(fused=True)}
+    opts = {v: cls(params, **switches[v], **kw) for v in req["variants"]}
     torch.set_num_threads(1)
-    opts["foreach"].step()
-    for p in params:
-        opts["single"].state[p] = opts["foreach"].state[p]
-    opts["single"].step()
+    first = opts[req["variants"][0]]
+    first.step()
+    for v, opt in opts.items():
+        if opt is not first:
+            for p in params:
+                opt.state[p] = first.state[p]
+            opt.step()
     cells["params"] = params
     cells["opts"] = opts
     return {}
