@@ -28,9 +28,16 @@ struct Avx2F32 {
   static V maximum(V a, V b) {
     return _mm256_blendv_ps(_mm256_max_ps(a, b), _mm256_add_ps(a, b), _mm256_cmp_ps(a, b, _CMP_UNORD_Q));
   }
-  // vmaskmov neither reads nor writes masked-off lanes (no fault past the end).
+  // vmaskmov loads nothing from masked-off lanes (no fault past the end). The
+  // tail's store goes through a buffer instead: a masked store is microcoded
+  // on some CPUs (AMD's), and a step over many small tensors stores a tail
+  // per array per tensor.
   static V load_partial(const T* x, std::size_t n) { return _mm256_maskload_ps(x, mask(n)); }
-  static void store_partial(T* x, V a, std::size_t n) { _mm256_maskstore_ps(x, mask(n), a); }
+  static void store_partial(T* x, V a, std::size_t n) {
+    alignas(32) T lanes[W];
+    _mm256_store_ps(lanes, a);
+    for (std::size_t i = 0; i < n; ++i) x[i] = lanes[i];
+  }
   static __m256i mask(std::size_t n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   }
@@ -54,7 +61,11 @@ struct Avx2F64 {
     return _mm256_blendv_pd(_mm256_max_pd(a, b), _mm256_add_pd(a, b), _mm256_cmp_pd(a, b, _CMP_UNORD_Q));
   }
   static V load_partial(const T* x, std::size_t n) { return _mm256_maskload_pd(x, mask(n)); }
-  static void store_partial(T* x, V a, std::size_t n) { _mm256_maskstore_pd(x, mask(n), a); }
+  static void store_partial(T* x, V a, std::size_t n) {
+    alignas(32) T lanes[W];
+    _mm256_store_pd(lanes, a);
+    for (std::size_t i = 0; i < n; ++i) x[i] = lanes[i];
+  }
   static __m256i mask(std::size_t n) {
     return _mm256_cmpgt_epi64(_mm256_set1_epi64x(static_cast<long long>(n)), _mm256_setr_epi64x(0, 1, 2, 3));
   }
