@@ -43,6 +43,21 @@ struct HalfOf<O, std::void_t<typename O::Half>> {
   static constexpr bool kHas = true;
 };
 
+// A slice's pointers as separate members, not an array: copied into a local,
+// they stay in registers (a local Slice went through the stack, and each
+// tensor's start waited on the reloads).
+template <typename T>
+struct Arrays {
+  static_assert(kMaxStates == 3, "one member per state array");
+  T* p;
+  const T* g;
+  T* s0;
+  T* s1;
+  T* s2;
+  explicit Arrays(const Slice<T>& x) : p(x.p), g(x.g), s0(x.state[0]), s1(x.state[1]), s2(x.state[2]) {}
+  T* state(int k) const { return k == 0 ? s0 : k == 1 ? s1 : s2; }
+};
+
 // One vector of a slice: p, g and the state arrays whose bit is set in
 // kStates, loaded whole at element `at` (or the first n lanes), and stored
 // back the same way: p and the states (g is only read).
@@ -55,30 +70,30 @@ struct Vectors {
 
   static constexpr bool uses(int k) { return ((kStates >> k) & 1u) != 0; }
 
-  void load(const Slice<T>& x, std::size_t at) {
+  void load(const Arrays<T>& x, std::size_t at) {
     p = O::load(x.p + at);
     g = O::load(x.g + at);
     for (int k = 0; k < kMaxStates; ++k) {
-      if (uses(k)) s[k] = O::load(x.state[k] + at);
+      if (uses(k)) s[k] = O::load(x.state(k) + at);
     }
   }
-  void store(const Slice<T>& x, std::size_t at) const {
+  void store(const Arrays<T>& x, std::size_t at) const {
     O::store(x.p + at, p);
     for (int k = 0; k < kMaxStates; ++k) {
-      if (uses(k)) O::store(x.state[k] + at, s[k]);
+      if (uses(k)) O::store(x.state(k) + at, s[k]);
     }
   }
-  void load_partial(const Slice<T>& x, std::size_t n) {
+  void load_partial(const Arrays<T>& x, std::size_t n) {
     p = O::load_partial(x.p, n);
     g = O::load_partial(x.g, n);
     for (int k = 0; k < kMaxStates; ++k) {
-      if (uses(k)) s[k] = O::load_partial(x.state[k], n);
+      if (uses(k)) s[k] = O::load_partial(x.state(k), n);
     }
   }
-  void store_partial(const Slice<T>& x, std::size_t n) const {
+  void store_partial(const Arrays<T>& x, std::size_t n) const {
     O::store_partial(x.p, p, n);
     for (int k = 0; k < kMaxStates; ++k) {
-      if (uses(k)) O::store_partial(x.state[k], s[k], n);
+      if (uses(k)) O::store_partial(x.state(k), s[k], n);
     }
   }
 };
@@ -95,8 +110,8 @@ inline void each_vector(const Slice<typename O::T>& in, const Step& step, const 
   constexpr std::size_t W = O::W;
   // A copy, so that its pointers live in registers: the vector stores may
   // alias anything in memory, and would make the loop reload them.
-  const Slice<T> slice = in;
-  const std::size_t n = slice.n;
+  const Arrays<T> slice(in);
+  const std::size_t n = in.n;
   const std::size_t rest = n % W;
   // A ragged tensor of more than W elements ends with one more vector over its
   // last elements, overlapping the loop's last vector: a half vector when the
