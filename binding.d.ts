@@ -84,6 +84,8 @@ export declare function algorithms(): AlgorithmLayout[];
 
 /** The C library's pow(x, y), as Python's float ** calls it. */
 export declare function pow(x: number, y: number): number;
+/** The C library's cos(x), as Python's math.cos calls it. */
+export declare function cos(x: number): number;
 
 /**
  * A zeroed state array whose data is 64-byte aligned. From 16 KiB and with

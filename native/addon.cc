@@ -148,6 +148,14 @@ Napi::Value Pow(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, std::pow(info[0].As<Napi::Number>().DoubleValue(), info[1].As<Napi::Number>().DoubleValue()));
 }
 
+// cos(x): the C library's cos, as Python's math.cos calls it (the LR
+// schedulers' cosine annealing).
+Napi::Value Cos(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "cos(x: number)");
+  return Napi::Number::New(env, std::cos(info[0].As<Napi::Number>().DoubleValue()));
+}
+
 // setIsa(name): throws if this build or CPU cannot run it.
 Napi::Value SetIsa(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -170,6 +178,7 @@ Napi::Object InitSimdOptim(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("algorithms", Napi::Function::New(env, Algorithms, "algorithms"));
   exports.Set("pow", Napi::Function::New(env, Pow, "pow"));
+  exports.Set("cos", Napi::Function::New(env, Cos, "cos"));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
   exports.Set("elementwise", Napi::Function::New(env, Elementwise, "elementwise"));
   register_test_exports(env, exports);

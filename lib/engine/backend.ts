@@ -10,6 +10,7 @@ import type * as Binding from '../../binding';
 import { addonFile } from './addon-file';
 import { describe, typeError } from '../core/errors';
 import { elementwise as jsElementwise } from '../reference/elementwise';
+import { cos as referenceCos } from '../reference/cos';
 import { pow as referencePow } from '../reference/pow';
 import type { KernelSpec } from '../reference/kernel-spec';
 import type { FloatArray, FloatDType } from '../core/tensor';
@@ -217,18 +218,22 @@ export function currentBackend(): Backend {
   return current;
 }
 
-/** The scalar maths PyTorch's Python does for an optimizer, with its bits. */
+/** The scalar maths PyTorch's Python does for an optimizer or a scheduler, with its bits. */
 export interface LibMath {
   /** x ** y as Python computes it: the C library's pow. */
   pow(x: number, y: number): number;
+  /** math.cos(x) as Python computes it: the C library's cos. */
+  cos(x: number): number;
 }
 
 /**
- * The C library's pow through the addon, with Python's bits on this machine,
- * whichever backend steps; without the addon, lib/reference/pow.ts, which
- * the C library's matches on nearly all inputs.
+ * The C library's functions through the addon, with Python's bits on this
+ * machine, whichever backend steps; without the addon, lib/reference/pow.ts
+ * and cos.ts, which the C library's match on nearly all inputs.
  */
-export const libm: LibMath = loaded.binding ? { pow: loaded.binding.pow } : { pow: referencePow };
+export const libm: LibMath = loaded.binding
+  ? { pow: loaded.binding.pow, cos: loaded.binding.cos }
+  : { pow: referencePow, cos: referenceCos };
 
 /** Which backend and ISA are in use, and what else this machine could run. */
 export function backendInfo(): BackendInfo {
