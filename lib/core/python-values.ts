@@ -1,8 +1,10 @@
 // What a JS object cannot say about the Python dict it came from, kept on
 // the side so that saveTorch writes back what loadTorch read: which dicts
-// were OrderedDicts (a model's state_dict()), and which keys were ints
+// were OrderedDicts (a model's state_dict()) or Counters, and which keys were ints
 // (JS object keys are always strings).
 export const ORDERED_DICTS = new WeakSet<object>();
+/** Dicts that were a collections.Counter (MultiStepLR keeps its milestones in one). */
+export const COUNTERS = new WeakSet<object>();
 const INT_KEYS = new WeakMap<object, Set<string>>();
 
 export function markIntKey(dict: object, key: string): void {
@@ -19,7 +21,7 @@ export function isIntKey(dict: object, key: string): boolean {
 /**
  * A deep copy of plain data as loadTorch makes it (objects, arrays, frozen
  * arrays for tuples, typed arrays), keeping what saveTorch needs to write it
- * back the same: tuples stay frozen, OrderedDicts and int keys stay marked.
+ * back the same: tuples stay frozen, OrderedDicts, Counters and int keys stay marked.
  * Shared parts stay shared; anything else (a class instance) is not copied.
  */
 export function copyPythonValue<T>(value: T, copies = new Map<object, unknown>()): T {
@@ -43,6 +45,7 @@ export function copyPythonValue<T>(value: T, copies = new Map<object, unknown>()
     if (isIntKey(value, key)) markIntKey(out, key);
   }
   if (ORDERED_DICTS.has(value)) ORDERED_DICTS.add(out);
+  if (COUNTERS.has(value)) COUNTERS.add(out);
   return out as T;
 }
 

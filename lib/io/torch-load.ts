@@ -8,7 +8,7 @@ import { numelOf, type TensorRecord } from '../core/tensor';
 import { openSource, type ByteSource } from './byte-source';
 import { FileFormatError } from './format-error';
 import { newDict, unpickle, type PickleGlobal } from './pickle-read';
-import { ORDERED_DICTS } from '../core/python-values';
+import { COUNTERS, copyPythonValue, ORDERED_DICTS } from '../core/python-values';
 import { ITEM_SIZE, STORAGE_TYPES, swapBytes, typedArrayOf, type StorageType } from './torch-dtypes';
 import { readZipDirectory, readZipEntry, type ZipEntry } from './zip';
 
@@ -216,6 +216,17 @@ function allowedGlobal(
         const dict = newDict();
         ORDERED_DICTS.add(dict);
         return dict;
+      };
+    case 'collections.Counter':
+      // Counter(dict) (MultiStepLR's milestones): the dict, marked to be written back as a Counter.
+      return (...args: unknown[]) => {
+        const from = args[0];
+        if (args.length > 1 || (args.length === 1 && (from === null || typeof from !== 'object' || Array.isArray(from)))) {
+          fail('collections.Counter with arguments other than one dict');
+        }
+        const counter = args.length === 0 ? newDict() : copyPythonValue(from as Record<string, unknown>);
+        COUNTERS.add(counter);
+        return counter;
       };
     case 'torch._utils._rebuild_tensor_v2':
     case 'torch._utils._rebuild_tensor':

@@ -8,7 +8,7 @@ import { checkOptionNames, describe } from '../core/errors';
 import { checkRecord, isFloatArray, Parameter, type DType, type TensorRecord } from '../core/tensor';
 import { writeFileAtomic } from './atomic-write';
 import { isOptimizerDict, type OptimizerDict } from './optimizer-dict';
-import { isIntKey, ORDERED_DICTS, DICT_GENERATIONS, STEP_FORMS } from '../core/python-values';
+import { COUNTERS, isIntKey, ORDERED_DICTS, DICT_GENERATIONS, STEP_FORMS } from '../core/python-values';
 import { pickle, dict, persistentId, pyGlobal, reduce, tuple, tupleOf, type PyValue } from './pickle-write';
 import { bytesOf, ITEM_SIZE, storageNameOf, swapBytes } from './torch-dtypes';
 import { ZipWriter } from './zip';
@@ -221,6 +221,8 @@ class Encoder {
       }
       const entries = Object.entries(v).map(([key, item]): [PyValue, PyValue] =>
         [isIntKey(v, key) ? Number(key) : key, this.value(item, `${where}.${key}`)]);
+      // A Counter pickles as Counter(dict), as Python's Counter.__reduce__ writes it.
+      if (COUNTERS.has(v)) return reduce(pyGlobal('collections', 'Counter'), dict(entries));
       return dict(entries, ORDERED_DICTS.has(v));
     } finally {
       this.seen.delete(v);
