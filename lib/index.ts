@@ -17,6 +17,7 @@ export { SGD, type SGDGroup, type SGDOptions } from './optim/sgd';
 export { Adam, AdamW, type AdamGroup, type AdamOptions } from './optim/adam';
 export type { KernelOptions, OptimizerWideOptions } from './engine/engine-optimizer';
 export { ops } from './engine/ops';
+export * from './sched';
 export { alphaForWindow, effectiveWindow } from './optim/hyper';
 export { backendInfo, useBackend, useIsa, type BackendInfo } from './engine/backend';
 export {

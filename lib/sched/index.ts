@@ -1,0 +1,24 @@
+// The LR schedulers, as torch.optim.lr_scheduler.
+export { LRScheduler, SchedulerBase, type LrOptimizer, type SchedulerStateDict } from './scheduler';
+export {
+  ConstantLR,
+  ExponentialLR,
+  LambdaLR,
+  LinearLR,
+  MultiplicativeLR,
+  MultiStepLR,
+  PolynomialLR,
+  StepLR,
+  type ConstantLROptions,
+  type ExponentialLROptions,
+  type LambdaLROptions,
+  type LinearLROptions,
+  type LrLambda,
+  type MultiStepLROptions,
+  type PolynomialLROptions,
+  type StepLROptions,
+} from './factor';
+export { CosineAnnealingLR, CosineAnnealingWarmRestarts, type CosineAnnealingLROptions, type CosineAnnealingWarmRestartsOptions } from './cosine';
+export { CyclicLR, OneCycleLR, type CyclicLROptions, type CyclicMode, type OneCycleLROptions, type SchedulePhase } from './cyclic';
+export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from './plateau';
+export { ChainedScheduler, SequentialLR, type SequentialLROptions } from './composite';
