@@ -1,7 +1,7 @@
 // Type-level checks, which `npm test` compiles (tsc --noEmit over test/):
 // generic code takes an Optimizer and accepts every optimizer.
 import { expect } from 'chai';
-import { Adagrad, Adam, AdamW, Optimizer, Parameter, RMSprop, SGD, type ParamGroup } from '../lib';
+import { Adagrad, Adam, AdamW, CosineAnnealingLR, LRScheduler, Optimizer, Parameter, ReduceLROnPlateau, RMSprop, SGD, SequentialLR, StepLR, type ParamGroup } from '../lib';
 
 /** What a scheduler or a clipping helper would write: any optimizer, its groups' learning rates. */
 function learningRates(opt: Optimizer<{ lr: number }>): number[] {
@@ -31,5 +31,29 @@ describe('types', () => {
     // @ts-expect-error a Parameter is not an optimizer (this line must not compile)
     const notOne: Optimizer = p();
     expect(notOne).to.be.instanceOf(Parameter);
+  });
+
+  it('any optimizer with a learning rate can be scheduled, a custom one too', () => {
+    const p = () => new Parameter(new Float32Array(2));
+    class Custom extends Optimizer<{ lr: number; decay: number }> {
+      constructor(params: Parameter[]) {
+        super(params, { lr: 0.5, decay: 0 });
+      }
+      step<T>(closure?: () => T): T | undefined {
+        return closure?.();
+      }
+    }
+    const schedulers: LRScheduler[] = [
+      new StepLR(new RMSprop([p()]), { stepSize: 1 }), new StepLR(new Adagrad([p()]), { stepSize: 1 }),
+      new CosineAnnealingLR(new SGD([p()], { lr: 0.1 }), { tMax: 10 }), new StepLR(new Adam([p()]), { stepSize: 1 }),
+      new StepLR(new AdamW([p()]), { stepSize: 1 }), new StepLR(new Custom([p()]), { stepSize: 1, gamma: 0.5 }),
+    ];
+    schedulers.forEach((s) => s.step());
+    expect(schedulers[5].getLastLr()).to.deep.equal([0.25]);
+    const plateau = new ReduceLROnPlateau(new Adam([p()]));
+    // @ts-expect-error ReduceLROnPlateau steps on a metric, so it cannot be sequenced (this line must not compile)
+    expect(() => new SequentialLR(plateau.optimizer, { schedulers: [plateau], milestones: [] })).to.throw(TypeError, /ReduceLROnPlateau/);
+    // @ts-expect-error a scheduler needs an optimizer (this line must not compile)
+    expect(() => new StepLR(p(), { stepSize: 1 })).to.throw(TypeError, /optimizer/);
   });
 });
