@@ -1,10 +1,11 @@
 // The README's 20-line example (test/readme.test.ts runs it).
-import { Parameter, RMSprop, backendInfo } from 'simd-optim';
+import { ExponentialLR, Parameter, RMSprop, backendInfo } from 'simd-optim';
 
 // Fit y = 3x - 1 with one weight and one bias.
 const w = new Parameter(new Float32Array([0]), [1]);
 const b = new Parameter(new Float32Array([0]));
 const opt = new RMSprop([{ params: [w], lr: 0.05 }, { params: [b] }], { lr: 0.05, alpha: 0.9 });
+const sched = new ExponentialLR(opt, { gamma: 0.99 });   // torch.optim.lr_scheduler's, bit for bit
 
 const xs = Float32Array.from({ length: 64 }, (_, i) => i / 32 - 1);
 for (let step = 0; step < 500; step++) {
@@ -18,7 +19,7 @@ for (let step = 0; step < 500; step++) {
     b.grad = new Float32Array([gb / xs.length]);
     return l / xs.length;
   });
-  for (const group of opt.paramGroups) group.lr *= 0.99;  // a learning-rate schedule
+  sched.step();
   if (step % 100 === 0) console.log(step, loss);
 }
 console.log(w.data[0], b.data[0], backendInfo());   // 2.99985 -0.99985 { backend: 'native', isa: 'avx512', ... }
