@@ -156,7 +156,8 @@ export declare function addressOf(view: ArrayBufferView): number;
 /**
  * In-place elementwise op with PyTorch's CPU arithmetic; `a` is written.
  * op: 0 a*=s1 | 1 a*=b | 2 a=fma(s1,b,a) | 3 a=fma(s2,s1,a) | 4 a=fma(s1*b,c,a)
- *   | 5 a=a+(s1*b)/c | 6 a=sqrt(b) | 7 a=lerp(a,b,s1). b and c (when the op
+ *   | 5 a=a+(s1*b)/c | 6 a=sqrt(b) | 7 a=lerp(a,b,s1) | 8 a=min(max(a,s1),s2)
+ *   (for s1 < 0 < s2; NaN stays NaN). b and c (when the op
  * uses them) match a's dtype and length; they may be a itself but must not
  * overlap it otherwise. Scalars are rounded to a's dtype where used.
  */
@@ -167,4 +168,27 @@ export declare function elementwise(
   c: NativeArray | null,
   s1: number,
   s2: number,
+): void;
+
+/**
+ * Over every element of `arrays`: the sum of |x| (kind 0), x² (1) or |x|^p
+ * (3), or the max |x| (2; NaN if any is NaN), in double, in a fixed order
+ * (blocks of 4096 elements, 16 lanes: native/kernels/norm.h), on up to
+ * `threads` threads (0: the default). Float32 and float64 arrays may mix.
+ */
+export declare function listNorm(arrays: NativeArray[], kind: number, p: number, threads: number): number;
+
+/**
+ * elementwise(op, as[i], bs[i], null, s1, s2) for every i, on up to
+ * `threads` threads: op 0 (a*=s1), 1 (a*=b), 2 (a=fma(s1,b,a)), 7 (lerp) or
+ * 8 (clamp). The as must not share memory; bs[i] matches as[i] in dtype and
+ * length, and may be as[i] but must not overlap any of the as otherwise.
+ */
+export declare function mapList(
+  op: number,
+  as: NativeArray[],
+  bs: NativeArray[] | null,
+  s1: number,
+  s2: number,
+  threads: number,
 ): void;

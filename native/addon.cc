@@ -10,6 +10,7 @@
 
 #include "dispatch.h"
 #include "kernels/algorithms.h"
+#include "array_list.h"
 #include "elementwise.h"
 #include "param_group.h"
 #include "state_buffer.h"
@@ -181,6 +182,8 @@ Napi::Object InitSimdOptim(Napi::Env env, Napi::Object exports) {
   exports.Set("cos", Napi::Function::New(env, Cos, "cos"));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
   exports.Set("elementwise", Napi::Function::New(env, Elementwise, "elementwise"));
+  exports.Set("listNorm", Napi::Function::New(env, ListNorm, "listNorm"));
+  exports.Set("mapList", Napi::Function::New(env, MapList, "mapList"));
   register_test_exports(env, exports);
   return exports;
 }

@@ -45,15 +45,6 @@ std::string number_text(const Napi::Value& value) {
   return text.str();
 }
 
-size_t default_threads() {
-  static const size_t threads = [] {
-    const char* env = std::getenv("SIMD_OPTIM_THREADS");
-    const long n = env != nullptr ? std::strtol(env, nullptr, 10) : 0;
-    return n > 0 ? static_cast<size_t>(n) : ThreadPool::hardware_threads();
-  }();
-  return threads;
-}
-
 template <typename T>
 T* advance(T* p, size_t by) {
   return p == nullptr ? nullptr : p + by;

@@ -1,10 +1,21 @@
 #include "thread_pool.h"
 
+#include <cstdlib>
+
 namespace simd_optim {
 
 ThreadPool& ThreadPool::instance() {
   static ThreadPool* pool = new ThreadPool();  // intentionally leaked, see header
   return *pool;
+}
+
+std::size_t default_threads() {
+  static const std::size_t threads = [] {
+    const char* env = std::getenv("SIMD_OPTIM_THREADS");
+    const long n = env != nullptr ? std::strtol(env, nullptr, 10) : 0;
+    return n > 0 ? static_cast<std::size_t>(n) : ThreadPool::hardware_threads();
+  }();
+  return threads;
 }
 
 std::size_t ThreadPool::hardware_threads() {

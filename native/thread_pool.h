@@ -11,6 +11,9 @@
 
 namespace simd_optim {
 
+// The threads a call uses when not told: SIMD_OPTIM_THREADS, else the hardware's.
+std::size_t default_threads();
+
 class ThreadPool {
  public:
   // The process-wide pool. Never destroyed: its threads just stay parked

@@ -5,6 +5,7 @@
 #include "adagrad_step.h"
 #include "adam_step.h"
 #include "rmsprop_step.h"
+#include "norm.h"
 #include "sgd_step.h"
 
 namespace simd_optim {
@@ -15,7 +16,8 @@ const KernelTable& avx2_kernels() {
       {&rmsprop_step<Avx2F32>, &adagrad_step<Avx2F32>, &sgd_step<Avx2F32>, &adam_step<Avx2F32>},
       {&rmsprop_step<Avx2F64>, &adagrad_step<Avx2F64>, &sgd_step<Avx2F64>, &adam_step<Avx2F64>},
       &elementwise<Avx2F32>, &elementwise<Avx2F64>,
-      &all_finite<Avx2F32>, &all_finite<Avx2F64>};
+      &all_finite<Avx2F32>, &all_finite<Avx2F64>,
+      &norm_block<Avx2F64, float>, &norm_block<Avx2F64, double>};
   return table;
 }
 

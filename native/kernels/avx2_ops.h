@@ -48,6 +48,7 @@ struct Avx2F64 {
   using V = __m256d;
   static constexpr std::size_t W = 4;
   static V load(const T* x) { return _mm256_loadu_pd(x); }
+  static V load_f32(const float* x) { return _mm256_cvtps_pd(_mm_loadu_ps(x)); }
   static void store(T* x, V a) { _mm256_storeu_pd(x, a); }
   static V set1(T a) { return _mm256_set1_pd(a); }
   static V add(V a, V b) { return _mm256_add_pd(a, b); }

@@ -9,6 +9,7 @@
 #include "adagrad_step.h"
 #include "adam_step.h"
 #include "rmsprop_step.h"
+#include "norm.h"
 #include "sgd_step.h"
 
 namespace simd_optim {
@@ -46,6 +47,7 @@ struct Avx512F64 {
   using Half = Avx2F64;
   static constexpr std::size_t W = 8;
   static V load(const T* x) { return _mm512_loadu_pd(x); }
+  static V load_f32(const float* x) { return _mm512_cvtps_pd(_mm256_loadu_ps(x)); }
   static void store(T* x, V a) { _mm512_storeu_pd(x, a); }
   static V set1(T a) { return _mm512_set1_pd(a); }
   static V add(V a, V b) { return _mm512_add_pd(a, b); }
@@ -71,7 +73,8 @@ const KernelTable& avx512_kernels() {
       {&rmsprop_step<Avx512F32>, &adagrad_step<Avx512F32>, &sgd_step<Avx512F32>, &adam_step<Avx512F32>},
       {&rmsprop_step<Avx512F64>, &adagrad_step<Avx512F64>, &sgd_step<Avx512F64>, &adam_step<Avx512F64>},
       &elementwise<Avx512F32>, &elementwise<Avx512F64>,
-      &all_finite<Avx512F32>, &all_finite<Avx512F64>};
+      &all_finite<Avx512F32>, &all_finite<Avx512F64>,
+      &norm_block<Avx512F64, float>, &norm_block<Avx512F64, double>};
   return table;
 }
 

@@ -227,6 +227,9 @@ void elementwise(ElementwiseOp op, std::size_t n, typename O::T* a, const typena
                                      [&](V av, V bv, V cv) { return O::add(av, O::div(O::mul(x, bv), cv)); });
     case ElementwiseOp::kSqrt:
       return map_loop<O, true, false>(n, a, b, c, [&](V, V bv, V) { return O::sqrt(bv); });
+    case ElementwiseOp::kClamp:
+      // min(max(a, lo), hi) as -max(-max(a, lo), -hi): maximum keeps NaN, and with lo < 0 < hi no zero's sign is in question.
+      return map_loop<O, false, false>(n, a, b, c, [&](V av, V, V) { return O::neg(O::maximum(O::neg(O::maximum(av, x)), O::neg(y))); });
     case ElementwiseOp::kLerp: {
       // ATen: |w| < 0.5 ? fma(w, end - self, self) : fma(w - 1, end - self, end)
       const T w = static_cast<T>(s1);

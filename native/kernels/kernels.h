@@ -58,8 +58,9 @@ enum class ElementwiseOp : int {
   kAddcdiv = 5,    // a = a + (s1 * b) / c            addcdiv_(b, c, value=s1)
   kSqrt = 6,       // a = sqrt(b)                     torch.sqrt(b, out=a); b may be a
   kLerp = 7,       // a = lerp(a, b, s1)              lerp_(b, weight=s1), ATen's two branches
+  kClamp = 8,      // a = min(max(a, s1), s2)         clamp_(s1, s2) for s1 < 0 < s2; NaN stays NaN
 };
-constexpr int kElementwiseOpCount = 8;
+constexpr int kElementwiseOpCount = 9;
 
 using ElementwiseF32 = void (*)(ElementwiseOp op, std::size_t n, float* a, const float* b,
                                 const float* c, double s1, double s2);
@@ -69,6 +70,16 @@ using ElementwiseF64 = void (*)(ElementwiseOp op, std::size_t n, double* a, cons
 // Whether all n values are finite (no NaN, no ±Inf).
 using AllFiniteF32 = bool (*)(std::size_t n, const float* x);
 using AllFiniteF64 = bool (*)(std::size_t n, const double* x);
+
+// The gradient norm's reduction (norm.h): the kind of norm, and how its
+// elements are cut into blocks and lanes, which fixes its operation order.
+enum class NormKind : int { kL1 = 0, kL2 = 1, kLinf = 2, kLp = 3 };
+constexpr std::size_t kNormBlock = 4096;
+constexpr std::size_t kNormLanes = 16;
+
+// One block's sum of |x|, x² or |x|^p (p), or its max |x|, in double.
+using NormBlockF32 = double (*)(NormKind kind, const float* x, std::size_t n, double p);
+using NormBlockF64 = double (*)(NormKind kind, const double* x, std::size_t n, double p);
 
 // Everything one instruction set provides: each algorithm's step, indexed by
 // Algorithm, per dtype.
@@ -80,6 +91,8 @@ struct KernelTable {
   ElementwiseF64 elementwise_f64;
   AllFiniteF32 all_finite_f32;
   AllFiniteF64 all_finite_f64;
+  NormBlockF32 norm_block_f32;
+  NormBlockF64 norm_block_f64;
 };
 
 // The step of `algorithm` for dtype T from a table.

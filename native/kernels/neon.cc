@@ -6,6 +6,7 @@
 #include "adagrad_step.h"
 #include "adam_step.h"
 #include "rmsprop_step.h"
+#include "norm.h"
 #include "sgd_step.h"
 
 namespace simd_optim {
@@ -33,6 +34,7 @@ struct NeonF64 : BufferedPartial<NeonF64> {
   using V = float64x2_t;
   static constexpr std::size_t W = 2;
   static V load(const T* x) { return vld1q_f64(x); }
+  static V load_f32(const float* x) { return vcvt_f64_f32(vld1_f32(x)); }
   static void store(T* x, V a) { vst1q_f64(x, a); }
   static V set1(T a) { return vdupq_n_f64(a); }
   static V add(V a, V b) { return vaddq_f64(a, b); }
@@ -53,7 +55,8 @@ const KernelTable& neon_kernels() {
       {&rmsprop_step<NeonF32>, &adagrad_step<NeonF32>, &sgd_step<NeonF32>, &adam_step<NeonF32>},
       {&rmsprop_step<NeonF64>, &adagrad_step<NeonF64>, &sgd_step<NeonF64>, &adam_step<NeonF64>},
       &elementwise<NeonF32>, &elementwise<NeonF64>,
-      &all_finite<NeonF32>, &all_finite<NeonF64>};
+      &all_finite<NeonF32>, &all_finite<NeonF64>,
+      &norm_block<NeonF64, float>, &norm_block<NeonF64, double>};
   return table;
 }
 

@@ -4,6 +4,7 @@
 #include "adagrad_step.h"
 #include "adam_step.h"
 #include "rmsprop_step.h"
+#include "norm.h"
 #include "sgd_step.h"
 
 namespace simd_optim {
@@ -16,6 +17,7 @@ struct ScalarOps : BufferedPartial<ScalarOps<TT>> {
   using V = TT;
   static constexpr std::size_t W = 1;
   static V load(const T* x) { return *x; }
+  static V load_f32(const float* x) { return static_cast<V>(*x); }
   static void store(T* x, V a) { *x = a; }
   static V set1(T a) { return a; }
   static V add(V a, V b) { return a + b; }
@@ -43,7 +45,8 @@ const KernelTable& scalar_kernels() {
       {&rmsprop_step<ScalarOps<float>>, &adagrad_step<ScalarOps<float>>, &sgd_step<ScalarOps<float>>, &adam_step<ScalarOps<float>>},
       {&rmsprop_step<ScalarOps<double>>, &adagrad_step<ScalarOps<double>>, &sgd_step<ScalarOps<double>>, &adam_step<ScalarOps<double>>},
       &elementwise<ScalarOps<float>>, &elementwise<ScalarOps<double>>,
-      &all_finite<ScalarOps<float>>, &all_finite<ScalarOps<double>>};
+      &all_finite<ScalarOps<float>>, &all_finite<ScalarOps<double>>,
+      &norm_block<ScalarOps<double>, float>, &norm_block<ScalarOps<double>, double>};
   return table;
 }
 

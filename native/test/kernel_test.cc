@@ -257,6 +257,27 @@ bool run_all_finite(const KernelTable& k, size_t n, const T* x) {
   else return k.all_finite_f64(n, x);
 }
 
+template <typename T>
+double run_norm_block(const KernelTable& k, simd_optim::NormKind kind, const T* x, size_t n, double p) {
+  if constexpr (sizeof(T) == 4) return k.norm_block_f32(kind, x, n, p);
+  else return k.norm_block_f64(kind, x, n, p);
+}
+
+// The gradient norm's block reduction: every kind gives the scalar kernel's
+// double, bit for bit (its order is fixed: kernels/norm.h), NaN included.
+template <typename T>
+void check_norm_block(const KernelTable& isa, const KernelTable& scalar, size_t n, size_t offset, bool specials) {
+  const char* dtype = sizeof(T) == 4 ? "f32" : "f64";
+  Guarded<T> x(n, offset);
+  fill(x.data(), n, specials, false);
+  for (int kind = 0; kind <= static_cast<int>(simd_optim::NormKind::kLp); ++kind) {
+    const auto k = static_cast<simd_optim::NormKind>(kind);
+    const double got = run_norm_block(isa, k, x.data(), n, 3.0);
+    const double want = run_norm_block(scalar, k, x.data(), n, 3.0);
+    compare(std::string(isa.isa) + " norm_block " + dtype + " kind=" + std::to_string(kind) + " n=" + std::to_string(n), &got, &want, 1);
+  }
+}
+
 // One ISA against scalar, for one dtype, over every configuration, length and offset.
 template <typename T>
 void check_isa(const KernelTable& isa, const KernelTable& scalar) {
@@ -322,6 +343,10 @@ void check_isa(const KernelTable& isa, const KernelTable& scalar) {
       const std::string label = std::string(isa.isa) + " elementwise " + dtype + " op=" + std::to_string(op) + " n=" + std::to_string(n);
       compare(label, mine.a[0].data(), ref.a[0].data(), n);
       for (int r = 0; r < 3; ++r) if (!mine.a[r].guards_intact()) fail(label + ": wrote outside an array");
+    }
+    check_norm_block<T>(isa, scalar, n, offset, specials);
+    if (n == 257) {
+      for (const size_t m : {size_t{4095}, size_t{4096}}) check_norm_block<T>(isa, scalar, m, m % offsets, false);
     }
     // all_finite: a clean array, then one bad value at each position.
     Guarded<T> x(n, offset);
