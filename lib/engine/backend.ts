@@ -10,6 +10,8 @@ import type * as Binding from '../../binding';
 import { addonFile } from './addon-file';
 import { describe, typeError } from '../core/errors';
 import { elementwise as jsElementwise } from '../reference/elementwise';
+import { listNorm as jsListNorm } from '../reference/norm';
+export { NormKind } from '../reference/norm';
 import { cos as referenceCos } from '../reference/cos';
 import { pow as referencePow } from '../reference/pow';
 import type { KernelSpec } from '../reference/kernel-spec';
@@ -48,6 +50,10 @@ export interface Backend {
   createGroup(kernel: KernelSpec, slotCount: number, hyper: Float64Array, slotScalars: Float64Array): KernelGroup;
   /** In-place elementwise op (binding.d.ts `elementwise`); arguments already checked. */
   elementwise(op: number, a: FloatArray, b: FloatArray | null, c: FloatArray | null, s1: number, s2: number): void;
+  /** A norm's reduction over a list of arrays, in a fixed order (binding.d.ts `listNorm`). */
+  listNorm(arrays: FloatArray[], kind: number, p: number, threads: number): number;
+  /** An elementwise op over a list of arrays (binding.d.ts `mapList`); arguments already checked. */
+  mapList(op: number, as: FloatArray[], bs: FloatArray[] | null, s1: number, s2: number, threads: number): void;
 }
 
 /** What {@link backendInfo} reports. */
@@ -87,6 +93,8 @@ const jsBackend: Backend = {
   allocZeros: newArray,
   createGroup: (kernel, slotCount, hyper, slotScalars) => new JsGroup(kernel, slotCount, hyper, slotScalars),
   elementwise: jsElementwise,
+  listNorm: (arrays, kind, p) => jsListNorm(arrays, kind, p, libm.pow),
+  mapList: (op, as, bs, s1, s2) => as.forEach((a, i) => jsElementwise(op, a, bs === null ? null : bs[i], null, s1, s2)),
 };
 
 /** The JS backend's group: the same contract as the native ParamGroup (binding.d.ts), over the reference steps. */
@@ -157,6 +165,8 @@ function nativeBackendOf(binding: typeof Binding): Backend {
       return new binding.ParamGroup(kernel.id, slotCount, hyper, slotScalars);
     },
     elementwise: (op, a, b, c, s1, s2) => binding.elementwise(op, a, b, c, s1, s2),
+    listNorm: (arrays, kind, p, threads) => binding.listNorm(arrays, kind, p, threads),
+    mapList: (op, as, bs, s1, s2, threads) => binding.mapList(op, as, bs, s1, s2, threads),
   };
 }
 

@@ -42,6 +42,10 @@ export function elementwise(op: number, a: FloatArray, b: FloatArray | null, c: 
       }
       return;
     }
+    case 8:
+      // x < 0 < y. A NaN is left as it is: Math.max would return V8's own NaN, of another sign.
+      for (let i = 0; i < n; i++) if (a[i] === a[i]) a[i] = Math.min(Math.max(a[i], x), y);
+      return;
     default:
       throw new RangeError(`elementwise: unknown op ${op}`);
   }
