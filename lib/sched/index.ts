@@ -1,4 +1,5 @@
-// The LR schedulers, as torch.optim.lr_scheduler.
+// The training loop's kit: the LR schedulers of torch.optim.lr_scheduler,
+// gradient clipping (torch.nn.utils) and weight EMA (torch.optim.swa_utils).
 export { LRScheduler, SchedulerBase, type LrOptimizer, type SchedulerStateDict } from './scheduler';
 export {
   ConstantLR,
@@ -22,3 +23,13 @@ export { CosineAnnealingLR, CosineAnnealingWarmRestarts, type CosineAnnealingLRO
 export { CyclicLR, OneCycleLR, type CyclicLROptions, type CyclicMode, type OneCycleLROptions, type SchedulePhase } from './cyclic';
 export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from './plateau';
 export { ChainedScheduler, SequentialLR, type SequentialLROptions } from './composite';
+export {
+  clipCoefficient,
+  clipGradNorm,
+  clipGradsWithNorm,
+  clipGradValue,
+  getTotalNorm,
+  type ClipGradNormOptions,
+  type ClipGradValueOptions,
+} from './clip';
+export { EMA, type EMAOptions } from './ema';
