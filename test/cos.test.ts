@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { backendInfo } from '../lib';
 import { libm } from '../lib/engine/backend';
 import { cos } from '../lib/reference/cos';
+import { parseHexFloat } from './torch/clip-cases';
 import { oracleFor } from './torch/python';
 
 /** The arguments the schedulers pass: π·t / T over whole cycles and beyond, π/T, π·fractions, and a spread of others. */
@@ -57,12 +58,3 @@ describe('cos for the schedulers', () => {
     expect(cos(0)).to.equal(1);
   });
 });
-
-/** A double from Python's float.hex(). */
-function parseHexFloat(s: string): number {
-  const m = /^(-?)0x([01])\.([0-9a-f]+)p([+-]\d+)$/.exec(s);
-  if (m === null) throw new Error(`not a hex float: ${s}`);
-  const [, sign, lead, fraction, exp] = m;
-  const mantissa = Number(lead) + parseInt(fraction, 16) / 16 ** fraction.length;
-  return (sign ? -1 : 1) * mantissa * 2 ** Number(exp);
-}
