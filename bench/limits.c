@@ -13,6 +13,9 @@
  * target_clones: AVX-512, AVX2 or baseline); the ISA argument of `run`
  * selects only the sqrtdiv variant.
  *
+ *   read          s += g[i] * g[i]              (counted: 1) the read bandwidth, which
+ *                 a gradient norm is bounded by (bench/kit.ts)
+ *
  *   sqrtdiv-R     p[i] = g[i] / sqrt(v[i])      the in-cache bound: only the square
  *                 root and the divide of a step, over the same values simd-optim steps
  *                 (see fill) and the same streams (R = 3: p, g, v; up to 5: also the
@@ -112,6 +115,18 @@ static void chunk(size_t n, size_t esize, int t, int T, size_t *lo, size_t *hi) 
   }
 COPY_TRIAD(float, f32)
 COPY_TRIAD(double, f64)
+
+/* read: one array in, a sum out (kept in a volatile sink so that the loads
+   stay); `omp simd` lets the compiler vectorise the sum. */
+static volatile double read_sink;
+#define READ(T, SUF)                                                                       \
+  ISA_ATTR static void read_##SUF(const T *restrict g, size_t lo, size_t hi) {            \
+    T s = 0;                                                                               \
+    _Pragma("omp simd reduction(+ : s)") for (size_t i = lo; i < hi; i++) s += g[i] * g[i]; \
+    read_sink = s;                                                                         \
+  }
+READ(float, f32)
+READ(double, f64)
 
 /* streams-R-W: state array k (2 <= k < R) becomes x[k] * s + g, stored if k <= W
    (written), else added into what p subtracts (read only, so that its load
@@ -283,6 +298,7 @@ static int run(const char *kernel, const char *isa, int threads, long steps, dou
   int k, r = 0, w = 0;
   if (!strcmp(kernel, "copy")) k = 0;
   else if (!strcmp(kernel, "triad")) k = 1;
+  else if (!strcmp(kernel, "read")) k = 4;
   else if (sscanf(kernel, "streams-%d-%d", &r, &w) == 2) k = 2;
   else if (sscanf(kernel, "sqrtdiv-%d", &r) == 1) k = 3;
   else return 0;
@@ -303,6 +319,7 @@ static int run(const char *kernel, const char *isa, int threads, long steps, dou
           case 0: copy_f64(a, b, lo, hi); break;
           case 1: triad_f64(a, b, c, lo, hi); break;
           case 2: streams_f64[r][w](a, b, c, d, e, lo, hi); break;
+          case 4: read_f64(b, lo, hi); break;
           default: sqrtdiv_f64[r - 3][isa_id](a, b, c, d, e, lo, hi);
         }
       } else {
@@ -311,6 +328,7 @@ static int run(const char *kernel, const char *isa, int threads, long steps, dou
           case 0: copy_f32(a, b, lo, hi); break;
           case 1: triad_f32(a, b, c, lo, hi); break;
           case 2: streams_f32[r][w](a, b, c, d, e, lo, hi); break;
+          case 4: read_f32(b, lo, hi); break;
           default: sqrtdiv_f32[r - 3][isa_id](a, b, c, d, e, lo, hi);
         }
       }

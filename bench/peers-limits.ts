@@ -44,7 +44,7 @@ function cKernel(kernel: Kernel, cell: Cell): string {
 }
 
 /** Compiles bench/limits.c if needed; returns a reason on failure. */
-function build(): { ok: true; compiler: string } | { ok: false; why: string } {
+export function buildLimits(): { ok: true; compiler: string; binary: string } | { ok: false; why: string } {
   const cc = process.env.CC || 'cc';
   const version = spawnSync(cc, ['--version'], { encoding: 'utf8' });
   if (version.error || version.status !== 0) return { ok: false, why: `no C compiler (${cc})` };
@@ -55,7 +55,7 @@ function build(): { ok: true; compiler: string } | { ok: false; why: string } {
     const r = spawnSync(cc, ['-O3', '-fno-math-errno', '-fopenmp', '-o', binary, source, '-lm'], { encoding: 'utf8' });
     if (r.status !== 0) return { ok: false, why: `${cc} failed: ${(r.stderr || String(r.error)).split('\n').slice(0, 2).join(' ')}` };
   }
-  return { ok: true, compiler };
+  return { ok: true, compiler, binary };
 }
 
 /** bench/limits.c in a child process. */
@@ -254,7 +254,7 @@ class JsLimitsHost implements Host {
 
 export async function limitsHost(cores: number): Promise<Host> {
   if (process.env.SIMD_OPTIM_BENCH_JS_LIMITS === '1') return new JsLimitsHost('forced by SIMD_OPTIM_BENCH_JS_LIMITS=1', cores);
-  const b = build();
+  const b = buildLimits();
   if (!b.ok) return new JsLimitsHost(b.why, cores);
   const host = new CLimitsHost(b.compiler, cores);
   try {

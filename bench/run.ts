@@ -41,6 +41,7 @@ import * as path from 'node:path';
 import { pinning } from './affinity';
 import { ALGORITHMS, type Algorithm, type AlgorithmConfig } from './algorithms';
 import { renderChart } from './chart';
+import { KIT_END, KIT_START, withKitSection } from './kit';
 import { loadAverage, readMachine, type Machine } from './machine';
 import { NativeHost } from './peers-native';
 import { limitsHost } from './peers-limits';
@@ -461,7 +462,10 @@ function writeOutputs(meta: RunMeta, results: CellResult[], targets: TargetResul
   process.stdout.write(page);
   for (const p of [jsonPath, mdPath, svgPath]) fs.mkdirSync(path.dirname(p), { recursive: true });
   if (writeJson) fs.writeFileSync(jsonPath, `${JSON.stringify({ meta, targets, cells: results }, null, 1)}\n`);
-  fs.writeFileSync(mdPath, page);
+  // The kit's section (npm run bench:kit) stays as its own run wrote it.
+  const old = fs.existsSync(mdPath) ? fs.readFileSync(mdPath, 'utf8') : '';
+  const kit = old.includes(KIT_START) ? old.slice(old.indexOf(KIT_START), old.indexOf(KIT_END) + KIT_END.length) : undefined;
+  fs.writeFileSync(mdPath, kit === undefined ? page : withKitSection(page, kit));
   fs.writeFileSync(svgPath, renderChart(meta, results));
   const wrote = [mdPath, svgPath, ...(writeJson ? [jsonPath] : [])].map((p) => path.relative(process.cwd(), p));
   process.stderr.write(`\nwrote ${wrote.join(', ')}\n`);
