@@ -371,6 +371,27 @@ describe('what a ported PyTorch loop relies on', () => {
     opt.stateDict();
   });
 
+  it('says what was passed instead, for the mistakes of porting code, and changes nothing', async () => {
+    const p = param(3, 1);
+    const opt = new Adam([p], { lr: 0.01 });
+    p.grad = randomF32(3, 2);
+    opt.step();
+    const before = JSON.stringify(opt.stateDict());
+    const dict = opt.stateDict();
+    const checkpoint = { epoch: 5, model_state_dict: {}, optimizer_state_dict: dict, loss: 0.25 };
+    expect(() => opt.loadStateDict(checkpoint as never))
+      .to.throw(TypeError, /this looks like a checkpoint with keys epoch, model_state_dict, optimizer_state_dict, loss; pass its optimizer_state_dict/);
+    const pending = Promise.resolve(dict);
+    expect(() => opt.loadStateDict(pending as never)).to.throw(TypeError, /got a Promise: did you forget await on loadTorch\?/);
+    await pending;
+    expect(() => opt.loadStateDict({ base_lrs: [0.1], last_epoch: 3 } as never)).to.throw(TypeError, /LR scheduler's state dict/);
+    expect(() => new SGD([p]).loadStateDict(dict)).to.throw(TypeError, /from Adam or AdamW/);
+    // A closure that returns a Promise: step() cannot wait for it.
+    expect(() => opt.step(async () => 1)).to.throw(TypeError, /returned a Promise.*use await opt.stepAsync\(closure\)/);
+    expect(JSON.stringify(opt.stateDict())).to.equal(before);
+    expect(await opt.stepAsync(async () => 2)).to.equal(2);
+  });
+
   describe('with real PyTorch: loops saved midway and resumed in Node', function () {
     this.timeout(120_000);
     const script = fs.readFileSync(path.join(__dirname, 'torch', 'porting_oracle.py'), 'utf8');

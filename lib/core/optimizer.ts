@@ -428,7 +428,7 @@ export abstract class Optimizer<H extends object = object> {
    */
   loadStateDict(dict: StateDict): void {
     this.assertNotBusy('loadStateDict()');
-    if (dict === null || typeof dict !== 'object') throw typeError('state dict', 'an object with state and param_groups', dict);
+    checkOptimizerDictShape(dict);
     for (const key of ['state', 'param_groups'] as const) {
       if (!(key in dict)) throw new TypeError(`state dict is missing '${key}'`);
     }
@@ -605,6 +605,30 @@ function stateValueOf(value: unknown, p: Parameter, where: string): StateValue {
   const problem = memoryProblem(value);
   if (problem !== undefined) throw new TypeError(`${where} ${problem}`);
   return recordOf(value, value.length === p.numel ? p.shape : [value.length]);
+}
+
+/**
+ * Throws unless `dict` has the shape of an optimizer's state dict, naming
+ * what it is instead when it is a mistake made while porting: a Promise (a
+ * missing await), a whole checkpoint, or a scheduler's dict.
+ */
+function checkOptimizerDictShape(dict: unknown): void {
+  if (dict !== null && typeof dict === 'object' && typeof (dict as { then?: unknown }).then === 'function') {
+    throw new TypeError('loadStateDict() got a Promise: did you forget await on loadTorch?');
+  }
+  if (dict === null || typeof dict !== 'object') throw typeError('state dict', 'an object with state and param_groups', dict);
+  if ('state' in dict && 'param_groups' in dict) return;
+  const keys = Object.keys(dict);
+  const inner = keys.find((k) => {
+    const v = (dict as Record<string, unknown>)[k];
+    return v !== null && typeof v === 'object' && 'state' in v && 'param_groups' in v;
+  });
+  if (inner !== undefined) {
+    throw new TypeError(`this looks like a checkpoint with keys ${keys.join(', ')}; pass its ${inner} to loadStateDict()`);
+  }
+  if ('last_epoch' in dict || 'base_lrs' in dict) {
+    throw new TypeError("this is an LR scheduler's state dict (it has last_epoch); pass it to the scheduler's loadStateDict()");
+  }
 }
 
 /** A number in a custom optimizer's state: a bigint (from a file) must be exact as a number. */

@@ -253,6 +253,7 @@ export class EngineOptimizer<H extends KernelOptions> extends Optimizer<H> {
     this.assertNotBusy('step()');
     checkClosure(closure);
     const loss = closure ? closure() : undefined;
+    refuseAsyncLoss(loss);
     this.guard.check();
     if (this.skipForNonFinite()) return loss;
     for (const group of this.paramGroups) this.prepareGroup(group).step(group.threads);
@@ -429,6 +430,17 @@ function checkClosure(closure: unknown): void {
   if (closure !== undefined && closure !== null && typeof closure !== 'function') {
     throw typeError('closure', 'a function (or nothing)', closure);
   }
+}
+
+/**
+ * A closure that returns a Promise has not finished when step() would run:
+ * its grads may not be there yet. Nothing has been stepped when this throws.
+ */
+function refuseAsyncLoss(loss: unknown): void {
+  if (loss === null || (typeof loss !== 'object' && typeof loss !== 'function') || typeof (loss as { then?: unknown }).then !== 'function') return;
+  // The closure's own rejection is reported by this error; do not let it surface again as an unhandled one.
+  (loss as Promise<unknown>).then(undefined, () => {});
+  throw new TypeError('step() got a closure that returned a Promise, which step() cannot wait for: use await opt.stepAsync(closure)');
 }
 
 /** Every integer up to here is a float32. */
