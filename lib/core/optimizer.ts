@@ -428,12 +428,8 @@ export abstract class Optimizer<H extends object = object> {
    */
   loadStateDict(dict: StateDict): void {
     this.assertNotBusy('loadStateDict()');
-    checkOptimizerDictShape(dict);
-    for (const key of ['state', 'param_groups'] as const) {
-      if (!(key in dict)) throw new TypeError(`state dict is missing '${key}'`);
-    }
+    checkOptimizerDict(dict);
     if (typeof dict.state !== 'object' || dict.state === null) throw typeError('state dict state', 'an object', dict.state);
-    if (!Array.isArray(dict.param_groups)) throw typeError('state dict param_groups', 'an array', dict.param_groups);
     const extra = Object.keys(dict).filter((k) => k !== 'state' && k !== 'param_groups');
     if (extra.length > 0) throw new TypeError(`state dict has unknown key '${extra[0]}'`);
     if (dict.param_groups.length !== this.paramGroups.length) {
@@ -612,12 +608,15 @@ function stateValueOf(value: unknown, p: Parameter, where: string): StateValue {
  * what it is instead when it is a mistake made while porting: a Promise (a
  * missing await), a whole checkpoint, or a scheduler's dict.
  */
-function checkOptimizerDictShape(dict: unknown): void {
+export function checkOptimizerDict(dict: unknown): asserts dict is StateDict {
   if (dict !== null && typeof dict === 'object' && typeof (dict as { then?: unknown }).then === 'function') {
     throw new TypeError('loadStateDict() got a Promise: did you forget await on loadTorch?');
   }
   if (dict === null || typeof dict !== 'object') throw typeError('state dict', 'an object with state and param_groups', dict);
-  if ('state' in dict && 'param_groups' in dict) return;
+  if ('state' in dict && 'param_groups' in dict) {
+    if (!Array.isArray((dict as StateDict).param_groups)) throw typeError('state dict param_groups', 'an array', (dict as StateDict).param_groups);
+    return;
+  }
   const keys = Object.keys(dict);
   const inner = keys.find((k) => {
     const v = (dict as Record<string, unknown>)[k];
@@ -629,6 +628,8 @@ function checkOptimizerDictShape(dict: unknown): void {
   if ('last_epoch' in dict || 'base_lrs' in dict) {
     throw new TypeError("this is an LR scheduler's state dict (it has last_epoch); pass it to the scheduler's loadStateDict()");
   }
+  const missing = ['state', 'param_groups'].find((key) => !(key in dict));
+  throw new TypeError(`state dict is missing '${missing}'`);
 }
 
 /** A number in a custom optimizer's state: a bigint (from a file) must be exact as a number. */

@@ -9,7 +9,7 @@ import type { KernelOptions, OptimizerSpec } from './optimizer-spec';
 import { stateAccess, type StateAccess } from './state-access';
 import { wrongKindError } from './dict-kinds';
 import { fromTorchGroup, toTorchGroup, type Compat } from './torch-groups';
-import { checkStateKeys, Optimizer, toSnake, withDefaults, type ParamGroup, type ParamGroupInput, type ParamState, type StateDict } from '../core/optimizer';
+import { checkOptimizerDict, checkStateKeys, Optimizer, toSnake, withDefaults, type ParamGroup, type ParamGroupInput, type ParamState, type StateDict } from '../core/optimizer';
 import { DICT_GENERATIONS, STEP_FORMS } from '../core/python-values';
 import type { Parameter } from '../core/tensor';
 import { groupValues } from './group-values';
@@ -65,6 +65,10 @@ export class EngineOptimizer<H extends KernelOptions> extends Optimizer<H> {
   private readonly guard: StepGuard;
   /** Whether the constructor's options chose compat (groups' choices are in givenOptionNames). */
   private readonly compatGiven: boolean;
+  /** The warnings of the load in progress (loadStateDict), said once it succeeds. */
+  private pendingWarnings: string[] = [];
+  /** The generation warnings this optimizer has given. */
+  private readonly warned = new Set<string>();
   private readonly access: StateAccess;
   private readonly stateNames: readonly string[];
 
@@ -144,7 +148,95 @@ export class EngineOptimizer<H extends KernelOptions> extends Optimizer<H> {
     const generation = schema.generationOf(saved);
     const chosen = this.compatGiven || this.givenOptionNames.has('compat');
     const compat = chosen || generation === undefined ? current.compat : generation;
-    return { ...this.withoutExtras(current), ...loaded, compat };
+    const next = { ...this.withoutExtras(current), ...loaded, compat } as ParamGroup<H>;
+    const warning = generationWarning(this.spec, next, generation, chosen);
+    if (warning !== undefined) this.pendingWarnings.push(warning);
+    return next;
+  }
+
+  /**
+   * Loads a dict from stateDict() or from PyTorch (either generation), as
+   * Optimizer's does. A group whose dict shows (or does not tell) that it
+   * comes from a PyTorch generation whose arithmetic differs from the
+   * group's `compat` is loaded with a warning that says how to match it.
+   */
+  override loadStateDict(dict: StateDict): void {
+    this.pendingWarnings = [];
+    let loaded = false;
+    try {
+      super.loadStateDict(dict);
+      loaded = true;
+    } finally {
+      const warnings = this.pendingWarnings;
+      this.pendingWarnings = [];
+      // Only once it has loaded (a refused dict changes nothing, and says nothing more), and once per optimizer.
+      if (loaded) {
+        for (const w of warnings) {
+          if (this.warned.has(w)) continue;
+          this.warned.add(w);
+          process.emitWarning(w, { code: 'SIMD_OPTIM_GENERATION' });
+        }
+      }
+    }
+  }
+
+  /**
+   * An optimizer of this class built from a state dict: one group per
+   * saved group, with its hyperparameters and its state (PyTorch's
+   * `optimizer_state_dict`, or stateDict()'s). `params` are the dict's
+   * parameters in its index order, as `model.parameters()` gives them. The
+   * generation is the one the dict shows; where it does not tell, pass
+   * `compat`.
+   *
+   * @example
+   * ```ts
+   * const opt = AdamW.fromStateDict(model.parameters(), checkpoint.optimizer_state_dict);
+   * ```
+   */
+  static fromStateDict<O extends EngineOptimizer<any>>(
+    this: (new (params: ParamGroupInput<any>[], options?: object) => O) & { spec?: OptimizerSpec<any> },
+    params: Iterable<Parameter>,
+    dict: StateDict,
+    options: FromStateDictOptions = {},
+  ): O {
+    const spec = specOf<KernelOptions>(this);
+    const owner = `${spec.name}.fromStateDict`;
+    checkOptimizerDict(dict);
+    if (options === null || typeof options !== 'object') throw typeError(`${owner} options`, 'an options object', options);
+    for (const key of Object.keys(options)) {
+      if (!['compat', 'threads', 'skipNonFinite'].includes(key)) throw new TypeError(`Unknown option '${key}' for ${owner}; known options: compat, threads, skipNonFinite`);
+    }
+    if (params === null || typeof params !== 'object' || !(Symbol.iterator in params)) throw typeError(`${owner} params`, 'an array of Parameters', params);
+    const list = Array.from(params);
+    const ids = dict.param_groups.flatMap((g) => (Array.isArray(g?.params) ? g.params : []));
+    if (ids.length !== list.length) {
+      throw new RangeError(`${owner}: the dict's param_groups list ${ids.length} params, but ${list.length} were given` +
+        (list.length > ids.length ? ' (does the list hold buffers, such as running_mean or num_batches_tracked? pass the parameters only)' : ''));
+    }
+    const groups = dict.param_groups.map((g, gi) => ({
+      params: g.params.map((id, k) => {
+        const p = Number.isSafeInteger(id) && id >= 0 && id < list.length ? list[id] : undefined;
+        if (p === undefined) throw new RangeError(`${owner}: param_groups[${gi}].params[${k}] = ${describe(id)} is not an index below ${list.length}`);
+        return p;
+      }),
+    }));
+    let compat = options.compat;
+    if (compat === undefined) {
+      const found = dict.param_groups.map((g) => {
+        const wrongKind = wrongKindError(spec, g as Record<string, unknown>);
+        if (wrongKind !== undefined) throw wrongKind;
+        return spec.torchGroups.generationOf(g as Record<string, unknown>);
+      });
+      const known = new Set(found);
+      if (known.has(undefined) || known.size > 1) {
+        const why = known.size > 1 ? 'its groups show different generations' : spec.torchGroups.ambiguous ?? 'it does not say';
+        throw new TypeError(`${owner}: this dict does not tell which PyTorch generation wrote it (${why}): pass { compat: '1.13' } or { compat: '2.x' }`);
+      }
+      compat = found[0] ?? '2.x';
+    }
+    const opt = new this(groups, { ...options, compat });
+    opt.loadStateDict(dict);
+    return opt;
   }
 
   /** Bit k: a step of the group uses state kernel.states[k]. Writes the group's hyperparameters into `hyper` to find out. */
@@ -441,6 +533,39 @@ function refuseAsyncLoss(loss: unknown): void {
   // The closure's own rejection is reported by this error; do not let it surface again as an unhandled one.
   (loss as Promise<unknown>).then(undefined, () => {});
   throw new TypeError('step() got a closure that returned a Promise, which step() cannot wait for: use await opt.stepAsync(closure)');
+}
+
+/** Options of {@link EngineOptimizer.fromStateDict}. */
+export interface FromStateDictOptions {
+  /** The PyTorch generation, where the dict does not tell (default: the one it shows). */
+  compat?: Compat;
+  /** Threads for a large group's step (0: the default). */
+  threads?: number;
+  /** As the constructor's. */
+  skipNonFinite?: boolean;
+}
+
+/**
+ * Why a loaded group may step otherwise than the PyTorch that wrote it, with
+ * the remedy: the dict shows a generation other than the group's compat, or
+ * does not tell and the user did not choose; only where the two
+ * generations' arithmetic differs for this group.
+ */
+function generationWarning<H extends KernelOptions>(spec: OptimizerSpec<H>, group: H, generation: Compat | undefined, chosen: boolean): string | undefined {
+  const differs = spec.numericsDiffer?.(group);
+  if (differs === undefined) return undefined;
+  const other = group.compat === '2.x' ? '1.13' : '2.x';
+  if (generation !== undefined && generation !== group.compat) {
+    return `a loaded ${spec.name} state dict was written by PyTorch ${generation}, but its group steps with compat '${group.compat}', ` +
+      `whose arithmetic differs for it (${differs}). To go on as PyTorch ${generation} would, construct with compat: '${generation}', ` +
+      'or leave compat out (a loaded dict\'s generation is then adopted).';
+  }
+  if (generation === undefined && !chosen) {
+    return `a loaded ${spec.name} state dict does not tell which PyTorch generation wrote it (${spec.torchGroups.ambiguous ?? 'it does not say'}), ` +
+      `and the arithmetic differs between them for it (${differs}): it steps with compat '${group.compat}'. ` +
+      `If PyTorch ${other} wrote it, construct with compat: '${other}'.`;
+  }
+  return undefined;
 }
 
 /** Every integer up to here is a float32. */

@@ -42,6 +42,12 @@ export interface OptimizerSpec<H extends KernelOptions> {
   validateOptions?(options: H): void;
   /** How its groups look in PyTorch's dicts. */
   readonly torchGroups: TorchGroupSchema;
+  /**
+   * What of a group's step differs between PyTorch 1.13 and 2.x, if
+   * anything (RMSprop's centered average): a loaded dict of the other
+   * generation then deserves a warning. Absent: the same arithmetic.
+   */
+  numericsDiffer?(group: H): string | undefined;
   /** Whether a param's state counts its steps in `step` (SGD's does not). */
   readonly countsSteps: boolean;
   /** Whether PyTorch keeps that count in a float32 tensor for this group (then it stops at 2^24). */

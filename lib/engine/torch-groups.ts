@@ -29,6 +29,8 @@ export interface TorchGroupSchema {
   disowns?: (saved: Record<string, unknown>) => string | undefined;
   /** The generation a saved group shows it comes from, if it does (see RMSprop's and Adagrad's). */
   generationOf: (saved: Record<string, unknown>) => Compat | undefined;
+  /** Where generationOf cannot tell, why: which PyTorch versions write the same group. */
+  ambiguous?: string;
 }
 
 /**

@@ -65,6 +65,7 @@ const ADAM_GROUP: TorchGroupSchema = {
     saved.fused === null || saved.fused === true || 'decoupled_weight_decay' in saved ? '2.x'
     : saved.fused === false ? '1.13'
     : undefined,
+  ambiguous: 'a group without fused does not say',
 };
 
 /**
@@ -135,6 +136,7 @@ function spec(name: 'Adam' | 'AdamW', decoupled: boolean, torchGroups: TorchGrou
     defaults: { ...DEFAULTS, weightDecay },
     validate,
     torchGroups,
+    numericsDiffer: () => "the first moment's update, and the square root of the second's bias correction",
     countsSteps: true,
     // A 0-dim float32 tensor in both generations: the count stops at 2^24.
     stepIsFloat32: () => true,

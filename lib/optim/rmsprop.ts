@@ -60,6 +60,7 @@ const TORCH_GROUP: TorchGroupSchema = {
   // Only 2.4 and later write capturable. A group without it comes from 1.13
   // or from 2.0-2.3, which write the same keys and an int step: it does not tell.
   generationOf: (saved) => ('capturable' in saved ? '2.x' : undefined),
+  ambiguous: 'PyTorch 1.13 and 2.0 to 2.3 write the same keys and an int step',
 };
 export const RMSPROP: OptimizerSpec<RMSpropOptions> = {
   name: 'RMSprop',
@@ -75,6 +76,7 @@ export const RMSPROP: OptimizerSpec<RMSpropOptions> = {
     checkBoolean(`maximize (${where})`, g.maximize);
   },
   torchGroups: TORCH_GROUP,
+  numericsDiffer: (g) => (g.centered ? 'centered: 2.x averages the gradient with lerp' : undefined),
   countsSteps: true,
   // 2.x counts in a float32 tensor; 1.13 in a Python int.
   stepIsFloat32: (g) => g.compat !== '1.13',
