@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadTorch } from '../lib';
+import { loadTorch, readSafetensors, saveTorch } from '../lib';
 import { describeValue } from './torch/describe';
 import { describeValue as describeFileValue } from '../lib/cli/inspect';
 
@@ -26,11 +26,42 @@ describe('simd-optim CLI', function () {
     const r = run('inspect', fixture('torch-2.6', 'rmsprop.pt'));
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.include('optimizer state dict: 2 param group(s), state for 3 param(s)');
-    expect(r.stdout).to.match(/group 0: params \[0, 1\]\n  lr=0\.05  momentum=0 {2}alpha=0\.99 {2}eps=1e-8/);
+    // Which optimizer and PyTorch generation wrote each group, then its values as Python prints them.
+    expect(r.stdout).to.match(/group 0: params \[0, 1\]\n  RMSprop, written by PyTorch 2.x\n  lr=0\.05  momentum=0 {2}alpha=0\.99 {2}eps=1e-08/);
     // PyTorch keeps the keys a group was given first (momentum, centered), then its defaults.
-    expect(r.stdout).to.match(/group 1: params \[2\]\n  momentum=0\.9  centered=true  lr=0\.01 /);
+    expect(r.stdout).to.match(/group 1: params \[2\]\n  RMSprop, written by PyTorch 2.x\n  momentum=0\.9  centered=True  lr=0\.01 /);
     expect(r.stdout).to.match(/state 2:\n  step +float32 +\[\] += 3\n  square_avg +float32 +\[2, 4\] +min [-\d.e]+ +max /);
     expect(r.stdout).to.match(/grad_avg/);
+  });
+
+  it("inspect says where a dict does not tell its generation, and lines up long names", () => {
+    const r = run('inspect', fixture('torch-1.13', 'rmsprop.pt'));
+    expect(r.stdout).to.match(/RMSprop, by a PyTorch generation the dict does not tell \(PyTorch 1.13 and 2.0 to 2.3 write the same keys/);
+    const long = 'encoder.layers.11.self_attention.in_proj_weight';
+    const t = { dtype: 'float32', shape: [2], data: new Float32Array([1, 3]) };
+    const lines = describeFileValue({ w: t, [long]: { ...t, data: new Float32Array([2, 2]) } });
+    expect(lines[0].indexOf('float32'), 'the columns line up').to.equal(lines[1].indexOf('float32'));
+    expect(lines[1].startsWith(long)).to.equal(true);
+  });
+
+  it('convert --key takes one entry of a checkpoint, and a mixed checkpoint keeps its numbers in __metadata__', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'convert-'));
+    const weight = { dtype: 'float32', shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) };
+    const optimizer = { state: { 0: { step: 3, exp_avg: { dtype: 'float32', shape: [2, 2], data: new Float32Array(4) } } }, param_groups: [{ lr: 0.1, betas: [0.9, 0.999], params: [0] }] };
+    const ckpt = path.join(dir, 'ckpt.pt');
+    await saveTorch({ epoch: 5, model_state_dict: { '0.weight': weight }, optimizer_state_dict: optimizer, loss: 0.25, note: 'tutorial' }, ckpt);
+    const whole = path.join(dir, 'whole.safetensors');
+    expect(run('convert', ckpt, whole).status).to.equal(0);
+    const file = await readSafetensors(whole);
+    expect(Object.keys(file.tensors)).to.deep.equal(['model_state_dict.0.weight', 'optimizer_state_dict.state.0.exp_avg']);
+    expect(file.metadata).to.include({ epoch: '5', loss: '0.25', note: '"tutorial"', 'optimizer_state_dict.state.0.step': '3',
+      'optimizer_state_dict.param_groups.0.lr': '0.1', 'optimizer_state_dict.param_groups.0.betas': '[0.9,0.999]' });
+    const model = path.join(dir, 'model.safetensors');
+    expect(run('convert', ckpt, model, '--key', 'model_state_dict').status).to.equal(0);
+    expect(Object.keys((await readSafetensors(model)).tensors)).to.deep.equal(['0.weight']);
+    const missing = run('convert', ckpt, model, '--key', 'model');
+    expect(missing.status).to.equal(2);
+    expect(missing.stderr).to.match(/has no entry 'model'; its keys: epoch, model_state_dict, optimizer_state_dict, loss, note/);
   });
 
   it('inspect shows a model dict by tensor name', () => {
@@ -46,9 +77,9 @@ describe('simd-optim CLI', function () {
     const layers = [block, { bias: 0.5 }];
     const empty = {};
     expect(describeFileValue({ embed: t, head: t, a: block, b: block, layers, again: layers, e: empty, f: empty, '': 1, 'x.y': 2 })).to.deep.equal([
-      'embed                    float32  [2]             min 1  max 3  mean 2',
-      'head                     float32  [2]             min 1  max 3  mean 2  (the same tensor as embed)',
-      'a.w                      float32  [2]             min 1  max 3  mean 2  (the same tensor as embed)',
+      'embed  float32  [2]             min 1  max 3  mean 2',
+      'head   float32  [2]             min 1  max 3  mean 2  (the same tensor as embed)',
+      'a.w    float32  [2]             min 1  max 3  mean 2  (the same tensor as embed)',
       'a.sizes = [3, 4]',
       'b = the same object as a',
       'layers[0] = the same object as a',
@@ -56,7 +87,7 @@ describe('simd-optim CLI', function () {
       'again = the same object as layers',
       'e = {}',
       'f = the same object as e',
-      '[""] = 1',
+      "[''] = 1",
       'x.y = 2',
     ]);
   });

@@ -1,6 +1,9 @@
 // `simd-optim inspect <file>`: what a checkpoint holds, without Python.
 import { bfloat16ToNumber, float16ToNumber, numelOf, type TensorRecord } from '../core/tensor';
 import { loadAny } from '../io/any-file';
+import { identifyGroup } from '../engine/dict-kinds';
+// The optimizers, so that a dict's groups are recognised.
+import '../optim/registry';
 import { CliError, parseArgs } from './args';
 
 const HELP = `usage: simd-optim inspect <file.pt | file.safetensors>
@@ -35,11 +38,21 @@ export function describeValue(value: unknown): string[] {
   if (v !== null && typeof v === 'object' && Array.isArray(v.param_groups) && typeof v.state === 'object') {
     return describeOptimizer(v.state as Record<string, Record<string, unknown>>, v.param_groups as Record<string, unknown>[]);
   }
-  const lines: string[] = [];
+  const rows: Row[] = [];
   const walker: Walker = { values: MAX_VALUES, seen: new Map() };
-  walk(value, '', lines, walker);
+  walk(value, '', rows, walker);
+  const lines = aligned(rows);
   if (walker.values < 0) lines.push(`... stopped after ${MAX_VALUES} values`);
   return lines;
+}
+
+/** A line of the listing: a name and what it holds (a tensor's description), or text of its own. */
+type Row = { name: string; text: string } | string;
+
+/** The rows with every name padded to the longest, so that the descriptions line up however long the names are. */
+function aligned(rows: Row[], indent = ''): string[] {
+  const width = rows.reduce((w, r) => (typeof r === 'string' ? w : Math.max(w, r.name.length)), 0);
+  return rows.map((r) => (typeof r === 'string' ? r : `${indent}${r.name.padEnd(width)}  ${r.text}`));
 }
 
 /** How many values inspect prints at most. */
@@ -59,39 +72,45 @@ interface Walker {
 function describeOptimizer(state: Record<string, Record<string, unknown>>, groups: Record<string, unknown>[]): string[] {
   const lines = [`optimizer state dict: ${groups.length} param group(s), state for ${Object.keys(state).length} param(s)`];
   groups.forEach((g, i) => {
+    const { optimizers, generation, why } = identifyGroup(g);
     const hyper = Object.entries(g).filter(([k]) => k !== 'params').map(([k, x]) => `${k}=${formatScalar(x)}`);
-    lines.push(`group ${i}: params [${(g.params as unknown[]).join(', ')}]`, `  ${hyper.join('  ')}`);
+    lines.push(`group ${i}: params [${(g.params as unknown[]).map(formatScalar).join(', ')}]`);
+    if (optimizers.length > 0) {
+      lines.push(`  ${optimizers.join(' or ')}, ` +
+        (generation !== undefined ? `written by PyTorch ${generation}` : `by a PyTorch generation the dict does not tell${why ? ` (${why})` : ''}`));
+    }
+    lines.push(`  ${hyper.join('  ')}`);
   });
   for (const [index, entry] of Object.entries(state)) {
     lines.push(`state ${index}:`);
-    for (const [name, x] of Object.entries(entry)) lines.push(`  ${name.padEnd(16)} ${isRecord(x) ? describeTensor(x) : formatScalar(x)}`);
+    lines.push(...aligned(Object.entries(entry).map(([name, x]) => ({ name, text: isRecord(x) ? describeTensor(x) : formatScalar(x) })), '  '));
   }
   return lines;
 }
 
-function walk(value: unknown, path: string, lines: string[], walker: Walker): void {
+function walk(value: unknown, path: string, lines: Row[], walker: Walker): void {
   if (--walker.values < 0) return;
   const name = path || '(the whole file)';
   if (value !== null && typeof value === 'object' && !isScalarList(value) && !(value instanceof Uint8Array)) {
     const first = walker.seen.get(value);
     if (first !== undefined) {
       // Tied weights: the tensor's line again (described once), and which one it is.
-      if (first.tensor !== undefined) lines.push(`${name.padEnd(24)} ${first.tensor}  (the same tensor as ${first.path || '(the whole file)'})`);
+      if (first.tensor !== undefined) lines.push({ name, text: `${first.tensor}  (the same tensor as ${first.path || '(the whole file)'})` });
       else lines.push(`${name} = the same object as ${first.path || '(the whole file)'}`);
       return;
     }
     walker.seen.set(value, { path, tensor: isRecord(value) ? describeTensor(value) : undefined });
   }
   if (isRecord(value)) {
-    lines.push(`${name.padEnd(24)} ${walker.seen.get(value)!.tensor}`);
+    lines.push({ name, text: walker.seen.get(value)!.tensor! });
   } else if (Array.isArray(value)) {
-    if (isScalarList(value)) lines.push(`${name} = [${value.map(formatScalar).join(', ')}]`);
+    if (isScalarList(value)) lines.push(`${name} = ${formatScalar(value)}`);
     else value.forEach((x, i) => walk(x, `${path}[${i}]`, lines, walker));
   } else if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
     const entries = Object.entries(value);
     if (!entries.length) lines.push(`${name} = {}`);
     // Keys are joined with dots, as PyTorch names a model's tensors ("0.weight"); an empty key, which would vanish, is quoted.
-    for (const [k, x] of entries) walk(x, k === '' ? `${path}[""]` : path ? `${path}.${k}` : k, lines, walker);
+    for (const [k, x] of entries) walk(x, k === '' ? `${path}['']` : path ? `${path}.${k}` : k, lines, walker);
   } else {
     lines.push(`${name} = ${formatScalar(value)}`);
   }
@@ -106,11 +125,27 @@ function isRecord(x: unknown): x is TensorRecord {
   return x !== null && typeof x === 'object' && 'dtype' in x && 'shape' in x && 'data' in x;
 }
 
+/** A value as Python prints it: None, True, 'text', 1e-08, inf, (a, b) for a tuple. */
 function formatScalar(x: unknown): string {
-  if (typeof x === 'string') return JSON.stringify(x);
+  if (x === null || x === undefined) return 'None';
+  if (x === true) return 'True';
+  if (x === false) return 'False';
+  if (typeof x === 'string') return `'${x.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
   if (x instanceof Uint8Array) return `bytes(${x.length})`;
   if (typeof x === 'bigint') return String(x);
-  return x === null ? 'None' : String(x);
+  if (typeof x === 'number') return pythonNumber(x);
+  if (Array.isArray(x)) {
+    const items = x.map(formatScalar);
+    return Object.isFrozen(x) ? `(${items.join(', ')}${items.length === 1 ? ',' : ''})` : `[${items.join(', ')}]`;
+  }
+  return String(x);
+}
+
+/** A number as Python's repr writes it: inf, nan, and a two-digit exponent (1e-08). */
+function pythonNumber(x: number): string {
+  if (Number.isNaN(x)) return 'nan';
+  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+  return String(x).replace(/e([+-])(\d)$/, 'e$10$2');
 }
 
 /** dtype, shape and min / max / mean (NaNs counted apart, so one bad value does not hide the rest). */
@@ -133,7 +168,7 @@ export function describeTensor(t: TensorRecord): string {
   }
   const head = `${t.dtype.padEnd(8)} [${t.shape.join(', ')}]`;
   if (n === nan) return n === 0 ? `${head} (empty)` : `${head} all NaN`;
-  if (n === 1) return `${head.padEnd(24)} = ${fmt(sum)}`;
+  if (n === 1) return `${head.padEnd(24)} = ${pythonNumber(sum)}`;
   const stats = `min ${fmt(min)}  max ${fmt(max)}  mean ${fmt(sum / (n - nan))}`;
   return `${head.padEnd(24)} ${stats}${nan > 0 ? `  (${nan} NaN)` : ''}`;
 }
@@ -145,6 +180,13 @@ function valueReader(t: TensorRecord): (i: number) => number {
   return (i) => Number(data[i]);
 }
 
+/** A statistic as Python's '%g' writes it, six significant digits (whole numbers in full). */
 function fmt(x: number): string {
-  return Number.isInteger(x) && Math.abs(x) < 1e15 ? String(x) : x.toPrecision(6);
+  if (!Number.isFinite(x)) return pythonNumber(x);
+  if (Number.isInteger(x) && Math.abs(x) < 1e15) return String(x);
+  const [mantissa, exponent] = x.toExponential(5).split('e');
+  const e = Number(exponent);
+  const trim = (s: string) => (s.includes('.') ? s.replace(/\.?0+$/, '') : s);
+  if (e < -4 || e >= 6) return `${trim(mantissa)}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  return trim(x.toFixed(5 - e));
 }

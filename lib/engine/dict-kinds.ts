@@ -49,6 +49,19 @@ export function wrongKindError(spec: AnySpec, saved: Record<string, unknown>): T
 }
 
 /**
+ * What a saved param group says of itself: the optimizers whose groups it
+ * has the keys of, and the PyTorch generation that wrote it where it tells
+ * (else why it cannot), for `simd-optim inspect`.
+ */
+export function identifyGroup(saved: Record<string, unknown>): { optimizers: string[]; generation?: '1.13' | '2.x'; why?: string } {
+  const claimants = known.filter((spec) => claims(spec, saved));
+  const generations = new Set(claimants.map((spec) => spec.torchGroups.generationOf(saved)));
+  const optimizers = claimants.map((spec) => spec.name);
+  if (generations.size === 1 && !generations.has(undefined)) return { optimizers, generation: [...generations][0] };
+  return { optimizers, why: claimants.map((spec) => spec.torchGroups.ambiguous).find((text) => text !== undefined) };
+}
+
+/**
  * How PyTorch `compat` stores the `step` of a state entry whose param is in
  * `saved` (a param group): as the optimizer the group's keys name says, if
  * they name one (or several that agree); else undefined.
