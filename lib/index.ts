@@ -2,6 +2,7 @@
 import './optim/registry';
 export { Parameter, type DType, type DTypeArrays, type FloatArray, type FloatDType, type TensorRecord } from './core/tensor';
 export { zeros } from './engine/zeros';
+export { ModelState, type ModelStateOptions } from './core/model-state';
 export {
   Optimizer,
   type ParamGroup,
@@ -15,7 +16,7 @@ export { RMSprop, type Compat, type RMSpropGroup, type RMSpropOptions } from './
 export { Adagrad, type AdagradGroup, type AdagradOptions } from './optim/adagrad';
 export { SGD, type SGDGroup, type SGDOptions } from './optim/sgd';
 export { Adam, AdamW, type AdamGroup, type AdamOptions } from './optim/adam';
-export type { KernelOptions, OptimizerWideOptions } from './engine/engine-optimizer';
+export type { FromStateDictOptions, KernelOptions, OptimizerWideOptions } from './engine/engine-optimizer';
 export { ops } from './engine/ops';
 export * from './sched';
 export { alphaForWindow, effectiveWindow } from './optim/hyper';

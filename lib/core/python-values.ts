@@ -3,6 +3,13 @@
 // were OrderedDicts (a model's state_dict()) or Counters, and which keys were ints
 // (JS object keys are always strings).
 export const ORDERED_DICTS = new WeakSet<object>();
+/**
+ * Which view of which storage a loaded tensor was, as "<file load>:<storage>@<offset>:<shape>:<stride>":
+ * two records with the same are one tensor in PyTorch (a tied weight under
+ * two names of a model's state_dict), though loadTorch copies each out.
+ */
+export const STORAGE_VIEWS = new WeakMap<object, string>();
+
 /** Dicts that were a collections.Counter (MultiStepLR keeps its milestones in one). */
 export const COUNTERS = new WeakSet<object>();
 const INT_KEYS = new WeakMap<object, Set<string>>();

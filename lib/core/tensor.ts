@@ -219,6 +219,43 @@ export function checkRecord(name: string, value: unknown): TensorRecord {
   return r as TensorRecord;
 }
 
+const F32 = new Float32Array(1);
+const F32_BITS = new Uint32Array(F32.buffer);
+
+/** The float16 bit pattern nearest a float32 value (ties to even; NaN stays NaN), as PyTorch's `.half()`. */
+export function float32ToFloat16Bits(x: number): number {
+  F32[0] = x;
+  const u = F32_BITS[0];
+  const sign = (u >>> 16) & 0x8000;
+  const exp = (u >>> 23) & 0xff;
+  let mant = u & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant !== 0 ? 0x200 : 0);
+  const e = exp - 112; // float16's biased exponent
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >>> shift;
+    const rest = mant & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    if (rest > mid || (rest === mid && (half & 1) === 1)) half++;
+    return sign | half;
+  }
+  let h = (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && (h & 1) === 1)) h++; // a carry into the exponent is right, up to infinity
+  return sign | h;
+}
+
+/** The bfloat16 bit pattern nearest a float32 value (ties to even; NaN stays NaN), as PyTorch's `.bfloat16()`. */
+export function float32ToBfloat16Bits(x: number): number {
+  F32[0] = x;
+  const u = F32_BITS[0];
+  if (x !== x) return ((u >>> 16) & 0x8000) | 0x7fc0;
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
 /** Converts a float16 bit pattern to a number (exact). */
 export function float16ToNumber(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;

@@ -12,6 +12,7 @@ import { fromTorchGroup, toTorchGroup, type Compat } from './torch-groups';
 import { checkOptimizerDict, checkStateKeys, Optimizer, toSnake, withDefaults, type ParamGroup, type ParamGroupInput, type ParamState, type StateDict } from '../core/optimizer';
 import { DICT_GENERATIONS, STEP_FORMS } from '../core/python-values';
 import type { Parameter } from '../core/tensor';
+import { ModelState } from '../core/model-state';
 import { groupValues } from './group-values';
 import { StepGuard } from './step-guard';
 
@@ -184,7 +185,8 @@ export class EngineOptimizer<H extends KernelOptions> extends Optimizer<H> {
    * An optimizer of this class built from a state dict: one group per
    * saved group, with its hyperparameters and its state (PyTorch's
    * `optimizer_state_dict`, or stateDict()'s). `params` are the dict's
-   * parameters in its index order, as `model.parameters()` gives them. The
+   * parameters in its index order, as `model.parameters()` gives them, or a
+   * {@link ModelState} (whose count is checked, naming likely buffers). The
    * generation is the one the dict shows; where it does not tell, pass
    * `compat`.
    *
@@ -193,9 +195,9 @@ export class EngineOptimizer<H extends KernelOptions> extends Optimizer<H> {
    * const opt = AdamW.fromStateDict(model.parameters(), checkpoint.optimizer_state_dict);
    * ```
    */
-  static fromStateDict<O extends EngineOptimizer<any>>(
-    this: (new (params: ParamGroupInput<any>[], options?: object) => O) & { spec?: OptimizerSpec<any> },
-    params: Iterable<Parameter>,
+  static fromStateDict<O>(
+    this: new (params: ParamGroupInput<any>[], options?: object) => O,
+    params: Iterable<Parameter> | ModelState,
     dict: StateDict,
     options: FromStateDictOptions = {},
   ): O {
@@ -206,8 +208,10 @@ export class EngineOptimizer<H extends KernelOptions> extends Optimizer<H> {
     for (const key of Object.keys(options)) {
       if (!['compat', 'threads', 'skipNonFinite'].includes(key)) throw new TypeError(`Unknown option '${key}' for ${owner}; known options: compat, threads, skipNonFinite`);
     }
-    if (params === null || typeof params !== 'object' || !(Symbol.iterator in params)) throw typeError(`${owner} params`, 'an array of Parameters', params);
-    const list = Array.from(params);
+    if (params instanceof ModelState) params.checkOptimizerDict(dict, owner);
+    const source = params instanceof ModelState ? params.parameters : params;
+    if (source === null || typeof source !== 'object' || !(Symbol.iterator in source)) throw typeError(`${owner} params`, 'an array of Parameters, or a ModelState', params);
+    const list = Array.from(source);
     const ids = dict.param_groups.flatMap((g) => (Array.isArray(g?.params) ? g.params : []));
     if (ids.length !== list.length) {
       throw new RangeError(`${owner}: the dict's param_groups list ${ids.length} params, but ${list.length} were given` +
@@ -235,7 +239,7 @@ export class EngineOptimizer<H extends KernelOptions> extends Optimizer<H> {
       compat = found[0] ?? '2.x';
     }
     const opt = new this(groups, { ...options, compat });
-    opt.loadStateDict(dict);
+    (opt as unknown as Optimizer).loadStateDict(dict);
     return opt;
   }
 

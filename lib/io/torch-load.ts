@@ -8,7 +8,10 @@ import { numelOf, type TensorRecord } from '../core/tensor';
 import { openSource, type ByteSource } from './byte-source';
 import { FileFormatError } from './format-error';
 import { newDict, unpickle, type PickleGlobal } from './pickle-read';
-import { COUNTERS, copyPythonValue, ORDERED_DICTS } from '../core/python-values';
+import { COUNTERS, copyPythonValue, ORDERED_DICTS, STORAGE_VIEWS } from '../core/python-values';
+
+/** Counts loads, so that storage keys (per file) name one load's storages. */
+let loads = 0;
 import { ITEM_SIZE, STORAGE_TYPES, swapBytes, typedArrayOf, type StorageType } from './torch-dtypes';
 import { readZipDirectory, readZipEntry, type ZipEntry } from './zip';
 
@@ -84,10 +87,11 @@ async function readTorch(source: ByteSource): Promise<TorchValue> {
   if (byteorder !== 'little' && byteorder !== 'big') fail(`byteorder record says '${byteorder}'`);
 
   const pending: PendingTensor[] = [];
+  const loadNumber = ++loads;
   const storages = new Map<string, StorageRef>();
   const pickleEntry = record('data.pkl')!;
   const value = unpickle(await readZipEntry(source, pickleEntry), {
-    findGlobal: (module, name) => allowedGlobal(module, name, storages, pending, fail),
+    findGlobal: (module, name) => allowedGlobal(module, name, storages, pending, fail, loadNumber),
     persistentLoad: (pid) => storageRef(pid, storages, fail),
     build: (target, state) => {
       // model.state_dict() is an OrderedDict carrying `_metadata` (module
@@ -206,6 +210,7 @@ function allowedGlobal(
   storages: Map<string, StorageRef>,
   pending: PendingTensor[],
   fail: (d: string) => never,
+  loadNumber: number,
 ): PickleGlobal {
   const full = `${module}.${name}`;
   if (module === 'torch' && STORAGE_TYPES.has(name)) return STORAGE_TYPES.get(name)!;
@@ -230,7 +235,7 @@ function allowedGlobal(
       };
     case 'torch._utils._rebuild_tensor_v2':
     case 'torch._utils._rebuild_tensor':
-      return (storage, offset, size, stride) => rebuildTensor(storage, offset, size, stride, storages, pending, fail);
+      return (storage, offset, size, stride) => rebuildTensor(storage, offset, size, stride, storages, pending, fail, loadNumber);
     case 'torch._utils._rebuild_parameter':
       // nn.Parameter(data, requires_grad, hooks): the data is what we keep.
       return (data) => data;
@@ -268,7 +273,7 @@ function storageRef(pid: unknown, storages: Map<string, StorageRef>, fail: (d: s
 }
 
 function rebuildTensor(storage: unknown, offset: unknown, size: unknown, stride: unknown,
-  storages: Map<string, StorageRef>, pending: PendingTensor[], fail: (d: string) => never): TensorRecord {
+  storages: Map<string, StorageRef>, pending: PendingTensor[], fail: (d: string) => never, loadNumber: number): TensorRecord {
   const dims = (v: unknown): v is number[] => Array.isArray(v) && v.every((d) => Number.isSafeInteger(d) && d >= 0);
   // Only a storage the file's persistent ids made will do, not a dict that looks like one.
   const isRef = storage !== null && typeof storage === 'object' && 'key' in storage && storages.get(String(storage.key)) === storage;
@@ -285,6 +290,7 @@ function rebuildTensor(storage: unknown, offset: unknown, size: unknown, stride:
   if (n > 0 && last >= ref.numel) fail(`tensor view reaches element ${last} of storage ${ref.key}, which has ${ref.numel}`);
   const record = { dtype: ref.type.dtype, shape, data: undefined as unknown } as TensorRecord;
   pending.push({ record, storage: ref, offset: offset as number, stride: [...(stride as number[])] });
+  STORAGE_VIEWS.set(record, `${loadNumber}:${ref.key}@${offset}:${shape.join(',')}:${(stride as number[]).join(',')}`);
   return record;
 }
 
