@@ -20,6 +20,9 @@ export type SchedulerStateDict = Record<string, unknown>;
 /** A group as a scheduler sees it: `lr`, and the keys schedulers add under PyTorch's names (`initial_lr`, ...). */
 export type ScheduledGroup = ParamGroup<{ lr: number }> & Record<string, unknown>;
 
+/** Keys PyTorch writes that carry nothing a resume needs (deprecated printing, a flag set only inside step()). */
+const CONSTANT_KEYS = new Set(['verbose', '_get_lr_called_within_step']);
+
 /**
  * A scheduler's field for a PyTorch state dict key: camelCase without the
  * leading underscore (`_step_count` → `stepCount`, `T_max` → `tMax`).
@@ -104,13 +107,12 @@ export abstract class SchedulerBase {
 
   /** A field as a state dict holds it. */
   protected toStateValue(key: string, value: unknown): unknown {
-    if (key === 'verbose' || key === '_get_lr_called_within_step') return false;
+    if (CONSTANT_KEYS.has(key)) return false;
     return copyPlain(value);
   }
 
   /** A state dict value as the field holds it, or throws naming what is wrong. */
-  protected fromStateValue(key: string, value: unknown, current: unknown, where: string): unknown {
-    if (key === 'verbose' || key === '_get_lr_called_within_step') return current;
+  protected fromStateValue(_key: string, value: unknown, current: unknown, where: string): unknown {
     checkLike(where, value, current);
     return copyPlain(value);
   }
@@ -140,6 +142,7 @@ export abstract class SchedulerBase {
     const extras: Record<string, unknown> = { ...this.extraState };
     for (const [key, value] of Object.entries(dict)) {
       const where = `${owner} state dict ${key}`;
+      if (CONSTANT_KEYS.has(key)) continue; // nothing a resume needs: written as False
       if (known.has(key)) updates.push([fieldOf(key), this.fromStateValue(key, value, (this as unknown as Record<string, unknown>)[fieldOf(key)], where)]);
       else extras[key] = copyPlain(value);
     }
