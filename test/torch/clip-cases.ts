@@ -103,16 +103,16 @@ export function weightsOf(c: EmaCase): FloatArray[][] {
 export const b64 = (a: FloatArray) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
 export const digest = (base64: string) => 'sha256:' + crypto.createHash('sha256').update(Buffer.from(base64, 'base64')).digest('hex');
 
-/** The request for the oracle. */
-export function clipRequest() {
+/** The request for the oracle: `cases` (all by default), with the exact norms (slow in Python for the large cases) unless `exact` is false. */
+export function clipRequest(cases: readonly ClipCase[] = clipCases, exact = true) {
   return {
-    clip: clipCases.map((c) => ({
+    clip: cases.map((c) => ({
       name: c.name,
       dtype: c.dtype,
       grads: gradsOf(c).map(b64),
       max_norm: c.maxNorm,
       norm_type: c.normType === Infinity ? 'inf' : c.normType,
-      exact: c.plant === undefined,
+      exact: exact && c.plant === undefined,
       ...(c.clipValue !== undefined ? { clip_value: c.clipValue } : {}),
     })),
     ema: emaCases.map((c) => ({ name: c.name, dtype: c.dtype, decay: c.decay, weights: weightsOf(c).map((step) => step.map(b64)) })),
