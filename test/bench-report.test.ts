@@ -4,6 +4,7 @@
 // moves what the memory bus allows, and how each optimizer gets its own.
 import { expect } from 'chai';
 import { headlineTable, summaryTable } from '../bench/report';
+import { KIT_END, KIT_START, withKitSection } from '../bench/kit';
 import { evaluateTargets, type TargetResult } from '../bench/targets';
 import type { CellResult, PeerResult, RunMeta } from '../bench/types';
 
@@ -251,5 +252,14 @@ describe('bench report: the tables with more than one optimizer', () => {
     const rms = cell('64M', 64 * MiB, 0.95, 20);
     rms.peers.push({ ...peer('torch-2.6-fused-1t', 'torch', 1, { reason: 'PyTorch has no fused RMSprop' }), status: 'not available', melemPerSec: undefined });
     expect(summaryTable(meta, [rms])[0]).not.to.contain('fused');
+  });
+});
+
+describe("the benchmark page keeps the kit's section", () => {
+  it('replaces the section between the markers, or appends it, and nothing else', () => {
+    const section = `${KIT_START}\n## Gradient clipping and EMA\nnew\n${KIT_END}`;
+    const page = `# Benchmark\nmain\n\n${KIT_START}\nold\n${KIT_END}\n`;
+    expect(withKitSection(page, section)).to.equal(`# Benchmark\nmain\n\n${section}\n`);
+    expect(withKitSection('# Benchmark\nmain\n', section)).to.equal(`# Benchmark\nmain\n\n${section}\n`);
   });
 });
