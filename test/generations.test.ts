@@ -4,7 +4,7 @@
 // builds an optimizer from a dict alone.
 import { expect } from 'chai';
 import * as path from 'node:path';
-import { Adam, Parameter, RMSprop, SGD, loadTorch, type StateDict, type TensorRecord } from '../lib';
+import { Adam, ModelState, Parameter, RMSprop, SGD, loadTorch, type StateDict, type TensorRecord } from '../lib';
 import { randomF32 } from './helpers';
 
 const fixture = (version: string, name: string) => path.join(__dirname, 'fixtures', 'torch-files', version, name);
@@ -100,6 +100,23 @@ describe('fromStateDict', () => {
       byHand.step();
       params.forEach((p, i) => expect(Buffer.from(p.data.buffer).equals(Buffer.from(copies[i].data.buffer)), `${version} param ${i}`).to.equal(true));
     }
+  });
+
+  it("matches a ModelState's parameters by the groups' param_names (PyTorch numbers params group by group)", () => {
+    const record = (n: number) => ({ dtype: 'float32' as const, shape: [n], data: randomF32(n, n) });
+    const model = new ModelState({ 'a.weight': record(4), 'a.bias': record(2), 'b.weight': record(3), 'b.bias': record(1) });
+    const p = (name: string) => model.parameter(name)!;
+    const decay = [p('a.weight'), p('b.weight')];
+    const noDecay = [p('a.bias'), p('b.bias')];
+    const opt = new Adam([{ params: decay, weightDecay: 0.01 }, { params: noDecay, weightDecay: 0 }]);
+    model.parameters.forEach((q, i) => (q.grad = randomF32(q.numel, 9 + i)));
+    opt.step();
+    const dict = opt.stateDict();
+    Object.assign(dict.param_groups[0], { param_names: ['a.weight', 'b.weight'] });
+    Object.assign(dict.param_groups[1], { param_names: ['a.bias', 'b.bias'] });
+    const again = Adam.fromStateDict(model, dict);
+    expect(again.paramGroups.map((g) => g.params)).to.deep.equal([decay, noDecay]);
+    expect(again.paramGroups.map((g) => g.weightDecay)).to.deep.equal([0.01, 0]);
   });
 
   it("asks for compat where the dict does not tell, and names buffers when the count is off", async () => {

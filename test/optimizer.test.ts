@@ -624,7 +624,7 @@ describe('RMSprop: loadStateDict', () => {
     ['an unknown state key', (sd) => (sd.state[0].exp_avg = 1), TypeError, /unknown key 'exp_avg'/],
     ['a group key that is a simd-optim option name', (sd) => (sd.param_groups[0].compat = '1.13'), TypeError, /'compat', which is a simd-optim option name/],
     ['a missing group key', (sd) => delete sd.param_groups[0].alpha, TypeError, /missing 'alpha'/],
-    ['a negative lr', (sd) => (sd.param_groups[1].lr = -1), RangeError, /Invalid learning rate: -1/],
+    ['an infinite lr', (sd) => (sd.param_groups[1].lr = -Infinity), RangeError, /Invalid learning rate: -Infinity \(lr must be a finite number/],
     ['an infinite eps', (sd) => (sd.param_groups[0].eps = Infinity), RangeError, /Invalid epsilon value: Infinity/],
     ['a negative step', (sd) => (sd.state[0].step = -1), RangeError, /step must be a non-negative integer, got -1/],
     ['a fractional step', (sd) => (sd.state[0].step = 1.5), RangeError, /non-negative integer, got 1.5/],

@@ -4,12 +4,14 @@ import { expect } from 'chai';
 import {
   Adagrad,
   Adam,
+  AdamW,
   ChainedScheduler,
   ConstantLR,
   CosineAnnealingLR,
   CyclicLR,
   ExponentialLR,
   LambdaLR,
+  LinearLR,
   MultiStepLR,
   OneCycleLR,
   Parameter,
@@ -129,6 +131,81 @@ describe('LR schedulers: errors', () => {
     expect(fresh.stateDict()).to.deep.equal(before);
     fresh.loadStateDict(saved);
     expect(fresh.stateDict()).to.deep.equal(saved);
+  });
+
+  it('refuse a OneCycleLR phase without steps, where PyTorch divides by zero, changing nothing', () => {
+    const opt = sgd();
+    const before = JSON.stringify(opt.paramGroups.map(({ params: _, ...g }) => g));
+    expect(() => new OneCycleLR(opt, { maxLr: 0.1, totalSteps: 10, pctStart: 0.1 })).to.throw(RangeError, /phase 0 has no steps.*divides by zero/);
+    expect(JSON.stringify(opt.paramGroups.map(({ params: _, ...g }) => g))).to.equal(before);
+  });
+
+  it('leave the groups, the schedule and the children as they were when a step or a constructor throws', () => {
+    // OneCycleLR over a group added later without initial_lr: group 0's momentum stays.
+    const opt = sgd();
+    const one = new OneCycleLR(opt, { maxLr: 0.1, totalSteps: 100 });
+    one.step();
+    opt.addParamGroup({ params: [new Parameter(new Float32Array(1))], lr: 0.1 });
+    const momentum = opt.paramGroups[0].momentum;
+    expect(() => one.step()).to.throw(TypeError, /paramGroups\[1\].initial_lr/);
+    expect(opt.paramGroups[0].momentum).to.equal(momentum);
+    expect(one.lastEpoch).to.equal(1);
+    // SequentialLR whose next scheduler throws at its milestone: nothing moves, and a retry restarts it.
+    const opt2 = sgd();
+    let fail = false;
+    const lambda = new LambdaLR(opt2, { lrLambda: (e) => {
+      if (fail && e === 0) throw new Error('boom');
+      return 1 / (e + 1);
+    } });
+    const seq = new SequentialLR(opt2, { schedulers: [new ExponentialLR(opt2, { gamma: 0.9 }), lambda], milestones: [1] });
+    const before = JSON.stringify(seq.stateDict());
+    fail = true;
+    expect(() => seq.step()).to.throw(Error, /boom/);
+    expect(JSON.stringify(seq.stateDict())).to.equal(before);
+    fail = false;
+    seq.step();
+    expect(seq.getLastLr()).to.deep.equal([0.1]);
+    // ChainedScheduler whose second child throws: the first child's step is undone.
+    const opt3 = sgd();
+    let boom = false;
+    const chain = new ChainedScheduler([new ExponentialLR(opt3, { gamma: 0.5 }), new LambdaLR(opt3, { lrLambda: () => {
+      if (boom) throw new Error('boom');
+      return 1;
+    } })]);
+    const lr = opt3.paramGroups[0].lr;
+    boom = true;
+    expect(() => chain.step()).to.throw(Error, /boom/);
+    expect(opt3.paramGroups[0].lr).to.equal(lr);
+    // A CyclicLR whose scaleFn throws on construction leaves no keys behind.
+    const opt4 = sgd();
+    const keys = Object.keys(opt4.paramGroups[0]);
+    expect(() => new CyclicLR(opt4, { baseLr: 0.01, maxLr: 0.1, scaleFn: () => { throw new Error('no'); } })).to.throw(Error, /no/);
+    expect(Object.keys(opt4.paramGroups[0])).to.deep.equal(keys);
+    expect(opt4.paramGroups[0].lr).to.equal(0.1);
+  });
+
+  it("leave a group added after a CyclicLR its own momentum, as PyTorch's zip does", () => {
+    const opt = sgd();
+    const sched = new CyclicLR(opt, { baseLr: 0.01, maxLr: 0.1, stepSizeUp: 10 });
+    opt.addParamGroup({ params: [new Parameter(new Float32Array(1))], lr: 0.2, momentum: 0.5 });
+    sched.step();
+    expect(opt.paramGroups[1].momentum).to.equal(0.5);
+    expect(opt.paramGroups[1].lr).to.equal(0.2);
+  });
+
+  it('keep stepping when a schedule ends a hair below 0, as PyTorch does (LinearLR down to 0)', () => {
+    const p = new Parameter(new Float32Array([1, 2]));
+    const opt = new AdamW([p], { lr: 0.01 });
+    const sched = new LinearLR(opt, { startFactor: 0.1, endFactor: 0, totalIters: 10 });
+    for (let i = 0; i < 12; i++) {
+      p.grad = new Float32Array([0.5, -0.5]);
+      opt.step();
+      sched.step();
+    }
+    expect(opt.paramGroups[0].lr).to.be.below(0).and.above(-1e-15);
+    p.grad = new Float32Array([0.5, -0.5]);
+    opt.step();
+    expect(() => new AdamW([p], { lr: -1e-19 })).to.throw(RangeError, /Invalid learning rate/);
   });
 
   it('refuse schedulers of another optimizer, or milestones that do not fit', () => {

@@ -255,8 +255,12 @@ export abstract class Optimizer<H extends object = object> {
    */
   abstract step<T>(closure?: () => T): T | undefined;
 
-  /** Throws if a group's hyperparameters are invalid. Subclasses check theirs. */
-  protected validateGroup(_group: ParamGroup<H>, _where: string): void {}
+  /**
+   * Throws if a group's hyperparameters are invalid. Subclasses check
+   * theirs. `changed`: a live group's values changed, or a dict was loaded
+   * (else: a new group).
+   */
+  protected validateGroup(_group: ParamGroup<H>, _where: string, _changed = false): void {}
 
   /**
    * A group's keys that are neither params nor an option: ones a PyTorch
@@ -458,7 +462,7 @@ export abstract class Optimizer<H extends object = object> {
         byIndex[id as number] = current.params[k];
       });
       const next = this.fromTorchGroup(saved, current, where);
-      this.validateGroup(next, where);
+      this.validateGroup(next, where, true);
       return next;
     });
     const groupOf = new Map<Parameter, ParamGroup<H>>();

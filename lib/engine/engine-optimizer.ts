@@ -97,7 +97,7 @@ export class EngineOptimizer<H extends KernelOptions> extends Optimizer<H> {
       bindingFor: (group) => this.bindingFor(group as ParamGroup<H>),
       validate: (group, where) => {
         this.checkTorchSpellings(group as ParamGroup<H>, where);
-        this.validateGroup(group as ParamGroup<H>, where);
+        this.validateGroup(group as ParamGroup<H>, where, true);
       },
       hyperValues: readValues,
       usedStates: (group, hyper) => this.usedStates(group as ParamGroup<H>, hyper),
@@ -119,9 +119,9 @@ export class EngineOptimizer<H extends KernelOptions> extends Optimizer<H> {
     }
   }
 
-  protected override validateGroup(group: ParamGroup<H>, where: string): void {
+  protected override validateGroup(group: ParamGroup<H>, where: string, changed = false): void {
     // The base constructor adds the groups before `spec` is set.
-    (this.spec ?? specOf<H>(this.constructor)).validate(group, where);
+    (this.spec ?? specOf<H>(this.constructor)).validate(group, where, changed);
     checkHyper('thread count', 'threads', group.threads, { min: 0, max: 1024 }, where);
     if (!Number.isInteger(group.threads)) {
       throw new RangeError(`Invalid thread count: ${group.threads} (threads must be an integer, in ${where})`);
@@ -186,7 +186,9 @@ export class EngineOptimizer<H extends KernelOptions> extends Optimizer<H> {
    * saved group, with its hyperparameters and its state (PyTorch's
    * `optimizer_state_dict`, or stateDict()'s). `params` are the dict's
    * parameters in its index order, as `model.parameters()` gives them, or a
-   * {@link ModelState} (whose count is checked, naming likely buffers). The
+   * {@link ModelState} (whose count is checked, naming likely buffers; its
+   * parameters are matched by the groups' `param_names` where the dict has
+   * them, else taken in its order, which must be the dict's). The
    * generation is the one the dict shows; where it does not tell, pass
    * `compat`.
    *
@@ -217,10 +219,18 @@ export class EngineOptimizer<H extends KernelOptions> extends Optimizer<H> {
       throw new RangeError(`${owner}: the dict's param_groups list ${ids.length} params, but ${list.length} were given` +
         (list.length > ids.length ? ' (does the list hold buffers, such as running_mean or num_batches_tracked? pass the parameters only)' : ''));
     }
+    // PyTorch numbers params group by group; 2.6 also writes their names where the optimizer was given them.
+    const byName = params instanceof ModelState && dict.param_groups.every((g) => Array.isArray(g.param_names) && g.param_names.length === g.params.length);
     const groups = dict.param_groups.map((g, gi) => ({
       params: g.params.map((id, k) => {
-        const p = Number.isSafeInteger(id) && id >= 0 && id < list.length ? list[id] : undefined;
-        if (p === undefined) throw new RangeError(`${owner}: param_groups[${gi}].params[${k}] = ${describe(id)} is not an index below ${list.length}`);
+        const name = byName ? (g.param_names as unknown[])[k] : undefined;
+        const p = byName ? (params as ModelState).parameter(String(name))
+          : Number.isSafeInteger(id) && id >= 0 && id < list.length ? list[id] : undefined;
+        if (p === undefined) {
+          throw new RangeError(byName
+            ? `${owner}: param_groups[${gi}].param_names[${k}] = ${describe(name)} is not a parameter of the model state`
+            : `${owner}: param_groups[${gi}].params[${k}] = ${describe(id)} is not an index below ${list.length}`);
+        }
         return p;
       }),
     }));

@@ -31,9 +31,10 @@ export interface OptimizerSpec<H extends KernelOptions> {
   /**
    * Throws if a group's hyperparameters are invalid: PyTorch's wording, plus
    * the option's name and `where` ("in param group 0"). The engine checks
-   * compat and threads itself.
+   * compat and threads itself. `changed`: a live group's value changed, or
+   * a dict was loaded, where PyTorch checks nothing (the lr rule relaxes).
    */
-  validate(group: H, where: string): void;
+  validate(group: H, where: string, changed: boolean): void;
   /**
    * Checks PyTorch makes on the constructor's options alone, not on groups
    * or later values (SGD's Nesterov rule): runs once, on the options merged

@@ -10,6 +10,7 @@ import { EngineOptimizer, type KernelOptions, type OptimizerWideOptions } from '
 import type { OptimizerSpec } from '../engine/optimizer-spec';
 import type { TorchGroupSchema } from '../engine/torch-groups';
 import { ADAGRAD_HYPER as H, ADAGRAD_KERNEL, ADAGRAD_SCALARS } from '../reference/adagrad';
+import { checkLearningRate } from './hyper';
 
 export interface AdagradOptions extends KernelOptions {
   /** Learning rate. Default 0.01. */
@@ -64,8 +65,8 @@ export const ADAGRAD: OptimizerSpec<AdagradOptions> = {
   name: 'Adagrad',
   kernel: ADAGRAD_KERNEL,
   defaults: DEFAULTS,
-  validate(g, where) {
-    checkHyper('learning rate', 'lr', g.lr, { min: 0 }, where);
+  validate(g, where, changed) {
+    checkLearningRate(g.lr, where, changed);
     checkHyper('lr_decay value', 'lrDecay', g.lrDecay, { min: 0 }, where);
     checkHyper('weight_decay value', 'weightDecay', g.weightDecay, { min: 0 }, where);
     checkHyper('initial_accumulator_value value', 'initialAccumulatorValue', g.initialAccumulatorValue, { min: 0 }, where);

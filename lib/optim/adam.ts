@@ -12,6 +12,7 @@ import { EngineOptimizer, type KernelOptions, type OptimizerWideOptions } from '
 import type { OptimizerSpec } from '../engine/optimizer-spec';
 import type { TorchGroupSchema } from '../engine/torch-groups';
 import { ADAM_HYPER as H, ADAM_KERNEL, ADAM_SCALARS as S } from '../reference/adam';
+import { checkLearningRate } from './hyper';
 
 export interface AdamOptions extends KernelOptions {
   /** Learning rate. Default 0.001. */
@@ -94,8 +95,8 @@ const ADAMW_GROUP: TorchGroupSchema = {
   generationOf: (saved) => (!('differentiable' in saved) || saved.fused === false ? '1.13' : '2.x'),
 };
 
-function validate(g: AdamOptions, where: string): void {
-  checkHyper('learning rate', 'lr', g.lr, { min: 0 }, where);
+function validate(g: AdamOptions, where: string, changed: boolean): void {
+  checkLearningRate(g.lr, where, changed);
   checkHyper('epsilon value', 'eps', g.eps, { min: 0 }, where);
   if (!Array.isArray(g.betas) || g.betas.length !== 2) throw typeError(`betas (${where})`, 'two numbers [beta1, beta2]', g.betas);
   checkHyper('beta parameter at index 0', 'betas[0]', g.betas[0], { min: 0, max: 1, maxExclusive: true }, where);

@@ -1,7 +1,18 @@
 // RMSprop's decay α as a number of steps. v_t = α·v_{t-1} + (1-α)·g_t²
 // weighs the gradient of k steps ago by (1-α)·α^k: an exponential memory
 // that averages over about 1/(1-α) recent steps (α = 0.9 → 10, 0.99 → 100).
-import { checkHyper } from '../core/errors';
+import { checkFiniteHyper, checkHyper } from '../core/errors';
+
+/**
+ * Checks a group's learning rate: at least 0 where PyTorch checks it (the
+ * constructor, add_param_group); any finite number once it changes on a
+ * live group or comes from a loaded dict, which PyTorch takes unchecked (a
+ * LinearLR down to 0 ends a hair below it).
+ */
+export function checkLearningRate(lr: unknown, where: string, changed: boolean): void {
+  if (changed) checkFiniteHyper('learning rate', 'lr', lr, where);
+  else checkHyper('learning rate', 'lr', lr, { min: 0 }, where);
+}
 
 /**
  * The number of recent steps RMSprop's average effectively spans:

@@ -10,6 +10,7 @@ import { EngineOptimizer, type KernelOptions, type OptimizerWideOptions } from '
 import type { OptimizerSpec } from '../engine/optimizer-spec';
 import type { Compat, TorchGroupSchema } from '../engine/torch-groups';
 import { RMSPROP_HYPER as H, RMSPROP_KERNEL } from '../reference/rmsprop';
+import { checkLearningRate } from './hyper';
 
 export type { Compat };
 
@@ -66,8 +67,8 @@ export const RMSPROP: OptimizerSpec<RMSpropOptions> = {
   name: 'RMSprop',
   kernel: RMSPROP_KERNEL,
   defaults: DEFAULTS,
-  validate(g, where) {
-    checkHyper('learning rate', 'lr', g.lr, { min: 0 }, where);
+  validate(g, where, changed) {
+    checkLearningRate(g.lr, where, changed);
     checkHyper('alpha value', 'alpha', g.alpha, { min: 0, max: 1, maxExclusive: true }, where);
     checkHyper('epsilon value', 'eps', g.eps, { min: 0 }, where);
     checkHyper('weight_decay value', 'weightDecay', g.weightDecay, { min: 0 }, where);

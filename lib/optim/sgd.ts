@@ -9,6 +9,7 @@ import { EngineOptimizer, type KernelOptions, type OptimizerWideOptions } from '
 import type { OptimizerSpec } from '../engine/optimizer-spec';
 import type { TorchGroupSchema } from '../engine/torch-groups';
 import { SGD_HYPER as H, SGD_KERNEL, SGD_SCALARS } from '../reference/sgd';
+import { checkLearningRate } from './hyper';
 
 export interface SGDOptions extends KernelOptions {
   /** Learning rate. Default 0.001 (PyTorch 2.x's; 1.13 has no default). */
@@ -58,8 +59,8 @@ export const SGD_SPEC: OptimizerSpec<SGDOptions> = {
   name: 'SGD',
   kernel: SGD_KERNEL,
   defaults: DEFAULTS,
-  validate(g, where) {
-    checkHyper('learning rate', 'lr', g.lr, { min: 0 }, where);
+  validate(g, where, changed) {
+    checkLearningRate(g.lr, where, changed);
     checkHyper('momentum value', 'momentum', g.momentum, { min: 0 }, where);
     checkHyper('weight_decay value', 'weightDecay', g.weightDecay, { min: 0 }, where);
     // PyTorch never checks dampening; a finite number is all it needs to be.

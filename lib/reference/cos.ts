@@ -1,9 +1,9 @@
 // cos(x) for the LR schedulers when the addon is not loaded (with it, they
 // call the C library's cos, as Python's math.cos does). V8's Math.cos
-// differs from glibc's on about 4% of the schedulers' arguments; this one is
-// correctly rounded, which glibc's cos is too on every argument the tests
-// try (docs/schedulers.md). The argument is reduced and the series summed in
-// double-double arithmetic (about 100 bits), then rounded once.
+// differs from glibc's on about 4% of the schedulers' arguments. This one is
+// correctly rounded; glibc's is not quite (it differs on about one argument
+// in 600: docs/schedulers.md). The argument is reduced and the series summed
+// in double-double arithmetic (about 100 bits), then rounded once.
 
 /** A double-double: the unevaluated sum hi + lo, |lo| ≤ ulp(hi) / 2. */
 interface DD {

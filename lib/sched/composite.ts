@@ -80,13 +80,15 @@ export class SequentialLR extends LRScheduler {
     this.schedulers = schedulers;
     this.milestones = milestones.slice();
     this.lastEpoch = lastEpoch + 1;
-    // As PyTorch's: back to the initial rates, undo the children's construction steps, and take the first one's again.
     this.groups.forEach((g, i) => {
       if (!('initial_lr' in g)) throw new RangeError(`${owner}: paramGroups[${i}] has no initial_lr (construct its schedulers first)`);
-      g.lr = g.initial_lr as number;
     });
-    undoLastEpochs(schedulers);
-    schedulers[0].initialStep();
+    // As PyTorch's: back to the initial rates, undo the children's construction steps, and take the first one's again.
+    withChildrenKept(schedulers, () => this.keepingGroups(() => {
+      this.groups.forEach((g) => (g.lr = g.initial_lr as number));
+      undoLastEpochs(schedulers);
+      schedulers[0].initialStep();
+    }));
     this.lastLr = schedulers[0].getLastLr();
   }
 
@@ -95,12 +97,14 @@ export class SequentialLR extends LRScheduler {
   }
 
   override step(): void {
-    this.lastEpoch += 1;
+    const epoch = this.lastEpoch + 1;
     let idx = 0; // bisect_right
-    while (idx < this.milestones.length && this.milestones[idx] <= this.lastEpoch) idx++;
+    while (idx < this.milestones.length && this.milestones[idx] <= epoch) idx++;
     const scheduler = this.schedulers[idx];
-    if (idx > 0 && this.milestones[idx - 1] === this.lastEpoch) scheduler.stepTo(0);
+    // The child's step puts itself and the groups back if it throws; then so does this one.
+    if (idx > 0 && this.milestones[idx - 1] === epoch) scheduler.stepTo(0);
     else scheduler.step();
+    this.lastEpoch = epoch;
     this.lastLr = scheduler.getLastLr();
   }
 
@@ -156,7 +160,10 @@ export class ChainedScheduler extends LRScheduler {
   }
 
   override step(): void {
-    for (const s of this.schedulers) s.step();
+    // If a later child throws, the ones stepped before it are put back too.
+    withChildrenKept(this.schedulers, () => this.keepingGroups(() => {
+      for (const s of this.schedulers) s.step();
+    }));
     this.lastLr = this.schedulers[this.schedulers.length - 1].optimizer.paramGroups.map((g) => g.lr);
   }
 
@@ -188,6 +195,17 @@ export class ChainedScheduler extends LRScheduler {
 
 function isComposite(s: LRScheduler): s is SequentialLR | ChainedScheduler {
   return s instanceof SequentialLR || s instanceof ChainedScheduler;
+}
+
+/** Runs `fn`; if it throws, loads each child's state dict from before. */
+function withChildrenKept<T>(children: readonly LRScheduler[], fn: () => T): T {
+  const before = children.map((s) => s.stateDict());
+  try {
+    return fn();
+  } catch (error) {
+    children.forEach((s, i) => s.loadStateDict(before[i]));
+    throw error;
+  }
 }
 
 /** PyTorch's recursive_undo: one step back for every leaf scheduler. */

@@ -116,27 +116,43 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
       this.stepTo(0);
       return;
     }
-    this.tCur += 1;
-    if (this.tCur >= this.tI) {
-      this.tCur -= this.tI;
-      this.tI *= this.tMult;
+    const { tCur, tI } = this;
+    this.undoableCycle(tCur, tI, () => {
+      this.tCur += 1;
+      if (this.tCur >= this.tI) {
+        this.tCur -= this.tI;
+        this.tI *= this.tMult;
+      }
+      this.lastEpoch += 1;
+      this.setLrs(this.getLr());
+    });
+  }
+
+  /** undoable(), the cycle's position included. */
+  private undoableCycle(tCur: number, tI: number, fn: () => void): void {
+    try {
+      this.undoable(fn);
+    } catch (error) {
+      this.tCur = tCur;
+      this.tI = tI;
+      throw error;
     }
-    this.lastEpoch += 1;
-    this.setLrs(this.getLr());
   }
 
   /** @internal PyTorch's step(epoch), for the epochs SequentialLR passes (0 at a milestone). */
   override stepTo(epoch: number): void {
-    if (epoch >= this.t0) {
-      // PyTorch finds the cycle with a floating-point log here; no scheduler of this library asks for it.
-      if (this.tMult !== 1) throw new RangeError(`CosineAnnealingWarmRestarts cannot jump to step ${epoch} with tMult ${this.tMult}`);
-      this.tCur = epoch % this.t0;
-    } else {
-      this.tI = this.t0;
-      this.tCur = epoch;
-    }
-    this.lastEpoch = epoch;
-    this.setLrs(this.getLr());
+    // PyTorch finds the cycle with a floating-point log here; no scheduler of this library asks for it.
+    if (epoch >= this.t0 && this.tMult !== 1) throw new RangeError(`CosineAnnealingWarmRestarts cannot jump to step ${epoch} with tMult ${this.tMult}`);
+    this.undoableCycle(this.tCur, this.tI, () => {
+      if (epoch >= this.t0) {
+        this.tCur = epoch % this.t0;
+      } else {
+        this.tI = this.t0;
+        this.tCur = epoch;
+      }
+      this.lastEpoch = epoch;
+      this.setLrs(this.getLr());
+    });
   }
 
   protected stateKeys(): readonly string[] {

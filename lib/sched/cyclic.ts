@@ -111,8 +111,7 @@ export class CyclicLR extends LRScheduler {
     const baseMomentums = cycleMomentum ? perGroup(owner, 'baseMomentum', o.baseMomentum ?? 0.8, groups.length) : [];
     const maxMomentums = cycleMomentum ? perGroup(owner, 'maxMomentum', o.maxMomentum ?? 0.9, groups.length) : [];
     const gamma = checkNumber(owner, 'gamma', o.gamma ?? 1.0);
-    // Checked: now set, in PyTorch's order.
-    if (lastEpoch === -1) groups.forEach((g, i) => (g.lr = baseLrs[i]));
+    // Checked: now set, in PyTorch's order (and put back if the first step throws).
     this.maxLrs = maxLrs;
     this.totalSize = up + down;
     this.stepRatio = up / this.totalSize;
@@ -121,19 +120,20 @@ export class CyclicLR extends LRScheduler {
     this.scaleFnCustom = scaleFn as ((x: number) => number) | undefined;
     this.scaleMode = scaleFn !== undefined ? scaleMode : mode === 'exp_range' ? 'iterations' : 'cycle';
     this.cycleMomentum = cycleMomentum;
-    if (cycleMomentum) {
-      this.useBeta1 = useBeta1;
-      this.baseMomentums = baseMomentums;
-      this.maxMomentums = maxMomentums;
-      if (lastEpoch === -1) {
+    this.useBeta1 = useBeta1;
+    this.baseMomentums = baseMomentums;
+    this.maxMomentums = maxMomentums;
+    this.keepingGroups(() => {
+      if (lastEpoch === -1) groups.forEach((g, i) => (g.lr = baseLrs[i]));
+      if (cycleMomentum && lastEpoch === -1) {
         groups.forEach((g, i) => {
           setMomentum(g, useBeta1, maxMomentums[i]);
           g.max_momentum = maxMomentums[i];
           g.base_momentum = baseMomentums[i];
         });
       }
-    }
-    this.start(lastEpoch);
+      this.start(lastEpoch);
+    });
     this.baseLrs = baseLrs;
   }
 
@@ -156,7 +156,9 @@ export class CyclicLR extends LRScheduler {
     const lrs = this.baseLrs.map((base, i) => base + (this.maxLrs[i] - base) * scaleFactor * scale);
     if (this.cycleMomentum) {
       const momentums = this.baseMomentums.map((base, i) => this.maxMomentums[i] - (this.maxMomentums[i] - base) * scaleFactor * scale);
-      this.groups.forEach((g, i) => setMomentum(g, this.useBeta1, momentums[i]));
+      // As PyTorch's zip: a group added after construction keeps its momentum.
+      const groups = this.groups;
+      momentums.forEach((m, i) => i < groups.length && setMomentum(groups[i], this.useBeta1, m));
     }
     return lrs;
   }
@@ -283,25 +285,26 @@ export class OneCycleLR extends LRScheduler {
           phase(total - 1, 'max_lr', 'min_lr', 'base_momentum', 'max_momentum'),
         ];
     this.annealFuncType = anneal;
-    if (lastEpoch === -1) {
-      groups.forEach((g, i) => {
-        g.initial_lr = maxLrs[i] / divFactor;
-        g.max_lr = maxLrs[i];
-        g.min_lr = (g.initial_lr as number) / finalDivFactor;
-      });
-    }
     this.cycleMomentum = cycleMomentum;
-    if (cycleMomentum) {
-      this.useBeta1 = useBeta1;
+    this.useBeta1 = useBeta1;
+    // Put back if the first step throws.
+    this.keepingGroups(() => {
       if (lastEpoch === -1) {
+        groups.forEach((g, i) => {
+          g.initial_lr = maxLrs[i] / divFactor;
+          g.max_lr = maxLrs[i];
+          g.min_lr = (g.initial_lr as number) / finalDivFactor;
+        });
+      }
+      if (cycleMomentum && lastEpoch === -1) {
         groups.forEach((g, i) => {
           setMomentum(g, useBeta1, maxMomentums[i]);
           g.max_momentum = maxMomentums[i];
           g.base_momentum = baseMomentums[i];
         });
       }
-    }
-    this.start(lastEpoch);
+      this.start(lastEpoch);
+    });
   }
 
   private anneal(start: number, end: number, pct: number): number {
@@ -316,23 +319,28 @@ export class OneCycleLR extends LRScheduler {
       throw new RangeError(`Tried to step ${stepNum} times. The specified number of total steps is ${this.totalSteps} (OneCycleLR totalSteps)`);
     }
     const phases = this.schedulePhases;
-    return this.groups.map((group, gi) => {
+    const momentums: number[] = [];
+    const lrs = this.groups.map((group, gi) => {
       const read = (key: string): number => checkNumber('OneCycleLR', `paramGroups[${gi}].${key}`, group[key]);
       let startStep = 0.0;
       for (let i = 0; i < phases.length; i++) {
         const endStep = phases[i].end_step;
         if (stepNum <= endStep || i === phases.length - 1) {
+          if (endStep === startStep) {
+            throw new RangeError(`OneCycleLR phase ${i} has no steps (it ends at step ${endStep}, where it starts): ` +
+              'PyTorch divides by zero here; choose a pctStart and totalSteps that give each phase a step');
+          }
           const pct = (stepNum - startStep) / (endStep - startStep);
           const lr = this.anneal(read(phases[i].start_lr), read(phases[i].end_lr), pct);
-          if (this.cycleMomentum) {
-            setMomentum(group, this.useBeta1, this.anneal(read(phases[i].start_momentum), read(phases[i].end_momentum), pct));
-          }
+          if (this.cycleMomentum) momentums.push(this.anneal(read(phases[i].start_momentum), read(phases[i].end_momentum), pct));
           return lr;
         }
         startStep = phases[i].end_step;
       }
       throw new Error('OneCycleLR has no phases'); // not reached: the last phase always matches
     });
+    momentums.forEach((m, i) => setMomentum(this.groups[i], this.useBeta1, m));
+    return lrs;
   }
 
   protected stateKeys(): readonly string[] {

@@ -102,6 +102,26 @@ export abstract class SchedulerBase {
     return this.lastLr.slice();
   }
 
+  /**
+   * Runs `fn`; if it throws, puts every group's keys back as they were
+   * (lr, momentum, betas, and keys a scheduler adds), so that a step or a
+   * constructor that fails changes nothing.
+   */
+  protected keepingGroups<T>(fn: () => T): T {
+    const groups = this.groups;
+    const before = groups.map((g) => ({ ...g }));
+    try {
+      return fn();
+    } catch (error) {
+      groups.forEach((g, i) => {
+        if (i >= before.length) return;
+        for (const key of Object.keys(g)) if (!(key in before[i])) delete g[key];
+        Object.assign(g, before[i]);
+      });
+      throw error;
+    }
+  }
+
   /** PyTorch's state dict keys of this scheduler, in the order PyTorch writes them. */
   protected abstract stateKeys(): readonly string[];
 
@@ -197,15 +217,25 @@ export abstract class LRScheduler extends SchedulerBase {
 
   /** Advances the schedule by one step and sets each group's `lr`. Call it after optimizer.step(). */
   step(): void {
-    const { stepCount, lastEpoch } = this;
-    this.stepCount += 1;
-    this.lastEpoch += 1;
-    try {
+    this.undoable(() => {
+      this.stepCount += 1;
+      this.lastEpoch += 1;
       this.setLrs(this.getLr());
+    });
+  }
+
+  /**
+   * Runs a step; if it throws (OneCycleLR past totalSteps, an error in a
+   * lambda), the schedule and the groups are left where they were.
+   */
+  protected undoable(fn: () => void): void {
+    const { stepCount, lastEpoch, lastLr } = this;
+    try {
+      this.keepingGroups(fn);
     } catch (error) {
-      // A step that throws (OneCycleLR past totalSteps, a lambda's error) leaves the schedule where it was.
       this.stepCount = stepCount;
       this.lastEpoch = lastEpoch;
+      this.lastLr = lastLr;
       throw error;
     }
   }
@@ -215,9 +245,11 @@ export abstract class LRScheduler extends SchedulerBase {
    * closed form where the scheduler has one. SequentialLR uses it at its milestones.
    */
   stepTo(epoch: number): void {
-    this.stepCount += 1;
-    this.lastEpoch = epoch;
-    this.setLrs(this.closedFormLr() ?? this.getLr());
+    this.undoable(() => {
+      this.stepCount += 1;
+      this.lastEpoch = epoch;
+      this.setLrs(this.closedFormLr() ?? this.getLr());
+    });
   }
 
   /** Sets each group's lr, and records them as the last ones. */
