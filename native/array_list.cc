@@ -13,9 +13,6 @@
 namespace simd_optim {
 namespace {
 
-// Below this many elements per thread, waking threads costs more than it saves.
-constexpr size_t kMinElementsPerThread = size_t{1} << 16;
-
 struct ListArray {
   void* data = nullptr;
   size_t length = 0;
@@ -41,11 +38,6 @@ std::vector<ListArray> arrays_of(Napi::Env env, const Napi::Value& value, const 
     out[i].data = out[i].length == 0 ? nullptr : static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
   }
   return out;
-}
-
-size_t thread_count(const Napi::Value& value) {
-  const double threads = value.As<Napi::Number>().DoubleValue();
-  return threads >= 1 && threads <= 1024 ? static_cast<size_t>(threads) : default_threads();
 }
 
 // Threads write the arrays at once: two that share memory would race. The
@@ -159,7 +151,8 @@ Napi::Value ListNorm(const Napi::CallbackInfo& info) {
     total += arrays[i].length;
   }
   w.values.assign(w.blocks.size(), 0.0);
-  w.parts = std::max<size_t>(1, std::min({thread_count(info[3]), total / kMinElementsPerThread, w.blocks.size()}));
+  // At most one part per block, so that no thread is woken for nothing.
+  w.parts = std::min(parts_for(info[3].As<Napi::Number>().DoubleValue(), total), std::max<size_t>(1, w.blocks.size()));
   ThreadPool::instance().run(w.parts, norm_part, &w);
   // The blocks in order: the result does not depend on how they were shared out.
   double result = 0.0;
@@ -207,7 +200,7 @@ Napi::Value MapList(const Napi::CallbackInfo& info) {
     w.starts.push_back(w.total);
     w.total += a.length;
   }
-  w.parts = std::max<size_t>(1, std::min(thread_count(info[5]), w.total / kMinElementsPerThread));
+  w.parts = parts_for(info[5].As<Napi::Number>().DoubleValue(), w.total);
   if (w.total > 0) ThreadPool::instance().run(w.parts, map_part, &w);
   return env.Undefined();
 }

@@ -17,8 +17,6 @@
 namespace simd_optim {
 namespace {
 
-// Below this many elements per thread, waking threads costs more than it saves.
-constexpr size_t kMinElementsPerThread = size_t{1} << 16;
 // bindMany's places: slot * kPlaceStride + role (binding.d.ts).
 constexpr uint32_t kPlaceStride = 8;
 static_assert(kRoleCount <= static_cast<int>(kPlaceStride), "a place holds a role in its low bits");
@@ -303,14 +301,13 @@ StepWork ParamGroup::prepare(const Napi::CallbackInfo& info) {
   w.algorithm = algorithm_;
   std::copy(hyper_, hyper_ + info_->hyper_count, w.hyper.begin());
   const double threads = info[0].As<Napi::Number>().DoubleValue();
-  w.threads = threads >= 1 && threads <= 1024 ? static_cast<size_t>(threads) : default_threads();
   w.kernels = &active_kernels();
   w.f32 = &f32_;
   w.f64 = &f64_;
   const unsigned states = info_->used_states(w.hyper.data());
   if (static_cast<int64_t>(states) != checked_states_) check_slots(env, states);
   w.total = f32_.total + f64_.total;
-  w.parts = std::max<size_t>(1, std::min(w.threads, w.total / kMinElementsPerThread));
+  w.parts = parts_for(threads, w.total);
   return w;
 }
 

@@ -66,7 +66,6 @@ struct MemoryRange {
 struct StepWork {
   Algorithm algorithm = Algorithm::kRmsprop;
   std::array<double, kMaxHyper> hyper{};
-  size_t threads = 1;
   const KernelTable* kernels = nullptr;
   // The float32 tensors, then the float64 ones: the order in which the
   // elements are split between threads.

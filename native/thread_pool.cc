@@ -1,5 +1,6 @@
 #include "thread_pool.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace simd_optim {
@@ -16,6 +17,11 @@ std::size_t default_threads() {
     return n > 0 ? static_cast<std::size_t>(n) : ThreadPool::hardware_threads();
   }();
   return threads;
+}
+
+std::size_t parts_for(double threads, std::size_t elements) {
+  const std::size_t asked = threads >= 1 && threads <= 1024 ? static_cast<std::size_t>(threads) : default_threads();
+  return std::max<std::size_t>(1, std::min(asked, elements / kMinElementsPerThread));
 }
 
 std::size_t ThreadPool::hardware_threads() {

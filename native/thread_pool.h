@@ -14,6 +14,14 @@ namespace simd_optim {
 // The threads a call uses when not told: SIMD_OPTIM_THREADS, else the hardware's.
 std::size_t default_threads();
 
+// Below this many elements per thread, waking threads costs more than it saves.
+constexpr std::size_t kMinElementsPerThread = std::size_t{1} << 16;
+
+// The parts to cut `elements` into for a call that asks for `threads` (1 to
+// 1024; anything else means the default): at least one, and at most one per
+// kMinElementsPerThread elements.
+std::size_t parts_for(double threads, std::size_t elements);
+
 class ThreadPool {
  public:
   // The process-wide pool. Never destroyed: its threads just stay parked
