@@ -59,6 +59,8 @@ export class ModelState {
   /** The buffers by name, as loaded (copies). */
   readonly buffers: ReadonlyMap<string, TensorRecord>;
   private readonly entries: readonly Entry[];
+  /** Each parameter by each of its names. */
+  private readonly byName = new Map<string, Parameter>();
 
   constructor(dict: Record<string, unknown> | Map<string, unknown>, options: ModelStateOptions = {}) {
     if (dict instanceof Promise) throw new TypeError('ModelState got a Promise: did you forget await on loadTorch?');
@@ -101,6 +103,7 @@ export class ModelState {
         names.push(name);
       }
       entries.push({ name, record, param });
+      this.byName.set(name, param);
     }
     this.parameters = Object.freeze(parameters);
     this.names = Object.freeze(names);
@@ -115,7 +118,7 @@ export class ModelState {
 
   /** A parameter by any of its names, or undefined. */
   parameter(name: string): Parameter | undefined {
-    return this.entries.find((e) => e.name === name)?.param;
+    return this.byName.get(name);
   }
 
   /**

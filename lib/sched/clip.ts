@@ -4,6 +4,7 @@
 // clip coefficient in its operation order, multiplied into each grad.
 import { currentBackend, libm, NormKind } from '../engine/backend';
 import { typeError } from '../core/errors';
+import { checkOptions, checkThreads } from './scheduler';
 import { sharesMemory } from '../core/optimizer';
 import { isFloatArray, memoryProblem, Parameter, type FloatArray } from '../core/tensor';
 
@@ -73,22 +74,6 @@ function checkDisjoint(owner: string, arrays: FloatArray[], where: string[]): vo
   }
 }
 
-function checkThreads(owner: string, threads: unknown): number {
-  if (threads === undefined) return 0;
-  if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 0 || threads > 1024) {
-    throw typeError(`${owner} threads`, 'an integer from 0 to 1024', threads);
-  }
-  return threads;
-}
-
-function checkOptionsObject(owner: string, options: unknown, known: string[]): Record<string, unknown> {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw typeError(`${owner} options`, 'an options object', options);
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw new TypeError(`Unknown option '${key}' for ${owner}; known options: ${known.join(', ')}`);
-  }
-  return options as Record<string, unknown>;
-}
-
 /** The norm's order, checked: 1, 2, any p > 0, or Infinity. */
 function checkNormType(owner: string, normType: unknown): number {
   if (typeof normType !== 'number' || !(normType > 0)) {
@@ -134,7 +119,7 @@ function nonfiniteError(normType: number): Error {
  */
 export function getTotalNorm(tensors: Iterable<FloatArray>, options: ClipGradNormOptions = {}): number {
   const owner = 'getTotalNorm';
-  const o = checkOptionsObject(owner, options, ['normType', 'errorIfNonfinite', 'threads']);
+  const o = checkOptions(owner, options, ['normType', 'errorIfNonfinite', 'threads']);
   if (!iterable(tensors)) throw typeError(`${owner} tensors`, 'an array of Float32Array or Float64Array', tensors);
   const arrays = Array.from(tensors);
   arrays.forEach((a, i) => checkArray(`${owner} tensors[${i}]`, a));
@@ -171,7 +156,7 @@ function checkMaxNorm(owner: string, maxNorm: unknown): number {
  */
 export function clipGradsWithNorm(params: Iterable<Parameter> | Parameter, maxNorm: number, totalNorm: number, options: ClipGradValueOptions = {}): void {
   const owner = 'clipGradsWithNorm';
-  const o = checkOptionsObject(owner, options, ['threads']);
+  const o = checkOptions(owner, options, ['threads']);
   const grads = gradsOf(params, owner);
   checkMaxNorm(owner, maxNorm);
   if (typeof totalNorm !== 'number') throw typeError(`${owner} totalNorm`, 'a number', totalNorm);
@@ -201,7 +186,7 @@ function scale(grads: FloatArray[], maxNorm: number, norm: number, threads: numb
  */
 export function clipGradNorm(params: Iterable<Parameter> | Parameter, maxNorm: number, options: ClipGradNormOptions = {}): number {
   const owner = 'clipGradNorm';
-  const o = checkOptionsObject(owner, options, ['normType', 'errorIfNonfinite', 'threads']);
+  const o = checkOptions(owner, options, ['normType', 'errorIfNonfinite', 'threads']);
   const grads = gradsOf(params, owner);
   checkMaxNorm(owner, maxNorm);
   const normType = checkNormType(owner, o.normType ?? 2);
@@ -226,7 +211,7 @@ export function clipGradNorm(params: Iterable<Parameter> | Parameter, maxNorm: n
  */
 export function clipGradValue(params: Iterable<Parameter> | Parameter, clipValue: number, options: ClipGradValueOptions = {}): void {
   const owner = 'clipGradValue';
-  const o = checkOptionsObject(owner, options, ['threads']);
+  const o = checkOptions(owner, options, ['threads']);
   const grads = gradsOf(params, owner);
   // 0 would make every grad ±0, with signs PyTorch itself leaves to the code path.
   if (typeof clipValue !== 'number' || !(clipValue > 0)) throw typeError(`${owner} clipValue`, 'a number > 0', clipValue);

@@ -30,6 +30,59 @@ function childDicts(owner: string, value: unknown, count: number): SchedulerStat
   return value as SchedulerStateDict[];
 }
 
+/**
+ * What SequentialLR and ChainedScheduler share: their children, whose state
+ * dicts their own holds under `_schedulers`, and a step of their own
+ * (construction takes none, and neither restarts at a milestone).
+ */
+abstract class CompositeScheduler extends LRScheduler {
+  /** The schedulers, in order. */
+  readonly schedulers: LRScheduler[];
+
+  protected constructor(optimizer: LrOptimizer, owner: string, schedulers: LRScheduler[]) {
+    super(optimizer, owner);
+    this.schedulers = schedulers;
+  }
+
+  override initialStep(): void {
+    this.step();
+  }
+
+  override stepTo(_epoch: number): void {
+    throw new TypeError(`a ${this.constructor.name} cannot restart at a milestone of a SequentialLR`);
+  }
+
+  protected getLr(): number[] {
+    return this.lastLr;
+  }
+
+  protected override toStateValue(key: string, value: unknown): unknown {
+    return key === '_schedulers' ? this.schedulers.map((s) => s.stateDict()) : super.toStateValue(key, value);
+  }
+
+  /**
+   * Loads its own keys, then each child's dict. Each load checks before it
+   * changes anything; if a later child's dict fails, the ones loaded before
+   * it are put back, so the whole load happens or none of it.
+   */
+  override loadStateDict(dict: SchedulerStateDict): void {
+    const owner = this.constructor.name;
+    checkStateDict(owner, dict);
+    const children = '_schedulers' in dict ? childDicts(owner, dict._schedulers, this.schedulers.length) : undefined;
+    const own = { ...dict };
+    delete own._schedulers;
+    const ownBefore = this.stateDict();
+    delete ownBefore._schedulers;
+    super.loadStateDict(own);
+    try {
+      if (children !== undefined) withChildrenKept(this.schedulers, () => children.forEach((d, i) => this.schedulers[i].loadStateDict(d)));
+    } catch (error) {
+      super.loadStateDict(ownBefore);
+      throw error;
+    }
+  }
+}
+
 /** Options of {@link SequentialLR}. */
 export interface SequentialLROptions {
   /** The schedulers, in the order they take over. */
@@ -52,17 +105,15 @@ export interface SequentialLROptions {
  * const sched = new SequentialLR(opt, { schedulers: [warmup, cosine], milestones: [100] });
  * ```
  */
-export class SequentialLR extends LRScheduler {
-  /** The schedulers, in the order they take over. */
-  readonly schedulers: LRScheduler[];
+export class SequentialLR extends CompositeScheduler {
   /** The steps at which the next one takes over. */
   milestones: number[];
 
   constructor(optimizer: LrOptimizer, options: SequentialLROptions) {
     const owner = 'SequentialLR';
-    super(optimizer, owner);
     const o = checkOptions(owner, options, ['schedulers', 'milestones', 'lastEpoch']);
     const schedulers = checkChildren(owner, o.schedulers, optimizer);
+    super(optimizer, owner, schedulers);
     const milestones = o.milestones;
     if (!Array.isArray(milestones)) throw typeError(`${owner} milestones`, 'an array of steps', milestones);
     if (milestones.length !== schedulers.length - 1) {
@@ -73,11 +124,10 @@ export class SequentialLR extends LRScheduler {
     });
     schedulers.forEach((s, i) => {
       // At a milestone PyTorch calls step(0), which a composite scheduler does not take.
-      if (i > 0 && isComposite(s)) throw new TypeError(`${owner} schedulers[${i}] is a ${s.constructor.name}, which cannot restart at a milestone`);
+      if (i > 0 && s instanceof CompositeScheduler) throw new TypeError(`${owner} schedulers[${i}] is a ${s.constructor.name}, which cannot restart at a milestone`);
     });
     const lastEpoch = (o.lastEpoch as number | undefined) ?? -1;
     if (!Number.isSafeInteger(lastEpoch) || lastEpoch < -1) throw typeError(`${owner} lastEpoch`, 'an integer >= -1', lastEpoch);
-    this.schedulers = schedulers;
     this.milestones = milestones.slice();
     this.lastEpoch = lastEpoch + 1;
     this.groups.forEach((g, i) => {
@@ -92,10 +142,6 @@ export class SequentialLR extends LRScheduler {
     this.lastLr = schedulers[0].getLastLr();
   }
 
-  override initialStep(): void {
-    this.step();
-  }
-
   override step(): void {
     const epoch = this.lastEpoch + 1;
     let idx = 0; // bisect_right
@@ -108,29 +154,8 @@ export class SequentialLR extends LRScheduler {
     this.lastLr = scheduler.getLastLr();
   }
 
-  override stepTo(_epoch: number): void {
-    throw new TypeError('a SequentialLR cannot restart at a milestone of another SequentialLR');
-  }
-
-  protected getLr(): number[] {
-    return this.lastLr;
-  }
-
   protected stateKeys(): readonly string[] {
     return ['_milestones', 'last_epoch', '_last_lr', '_schedulers'];
-  }
-
-  protected override toStateValue(key: string, value: unknown): unknown {
-    return key === '_schedulers' ? this.schedulers.map((s) => s.stateDict()) : super.toStateValue(key, value);
-  }
-
-  protected override fromStateValue(key: string, value: unknown, current: unknown, where: string): unknown {
-    if (key !== '_schedulers') return super.fromStateValue(key, value, current, where);
-    return childDicts('SequentialLR', value, this.schedulers.length);
-  }
-
-  override loadStateDict(dict: SchedulerStateDict): void {
-    loadComposite(this, dict, (d) => super.loadStateDict(d));
   }
 }
 
@@ -143,20 +168,12 @@ export class SequentialLR extends LRScheduler {
  * const sched = new ChainedScheduler([new ConstantLR(opt, { factor: 0.5 }), new ExponentialLR(opt, { gamma: 0.99 })]);
  * ```
  */
-export class ChainedScheduler extends LRScheduler {
-  /** The schedulers, stepped in order. */
-  readonly schedulers: LRScheduler[];
-
+export class ChainedScheduler extends CompositeScheduler {
   constructor(schedulers: LRScheduler[], optimizer?: LrOptimizer) {
     const owner = 'ChainedScheduler';
     const children = checkChildren(owner, schedulers, optimizer);
-    super(optimizer ?? children[0].optimizer, owner);
-    this.schedulers = children;
+    super(optimizer ?? children[0].optimizer, owner, children);
     this.lastLr = children[children.length - 1].optimizer.paramGroups.map((g) => g.lr);
-  }
-
-  override initialStep(): void {
-    this.step();
   }
 
   override step(): void {
@@ -167,34 +184,9 @@ export class ChainedScheduler extends LRScheduler {
     this.lastLr = this.schedulers[this.schedulers.length - 1].optimizer.paramGroups.map((g) => g.lr);
   }
 
-  override stepTo(_epoch: number): void {
-    throw new TypeError('a ChainedScheduler cannot restart at a milestone of a SequentialLR');
-  }
-
-  protected getLr(): number[] {
-    return this.lastLr;
-  }
-
   protected stateKeys(): readonly string[] {
     return ['_last_lr', '_schedulers'];
   }
-
-  protected override toStateValue(key: string, value: unknown): unknown {
-    return key === '_schedulers' ? this.schedulers.map((s) => s.stateDict()) : super.toStateValue(key, value);
-  }
-
-  protected override fromStateValue(key: string, value: unknown, current: unknown, where: string): unknown {
-    if (key !== '_schedulers') return super.fromStateValue(key, value, current, where);
-    return childDicts('ChainedScheduler', value, this.schedulers.length);
-  }
-
-  override loadStateDict(dict: SchedulerStateDict): void {
-    loadComposite(this, dict, (d) => super.loadStateDict(d));
-  }
-}
-
-function isComposite(s: LRScheduler): s is SequentialLR | ChainedScheduler {
-  return s instanceof SequentialLR || s instanceof ChainedScheduler;
 }
 
 /** Runs `fn`; if it throws, loads each child's state dict from before. */
@@ -211,30 +203,7 @@ function withChildrenKept<T>(children: readonly LRScheduler[], fn: () => T): T {
 /** PyTorch's recursive_undo: one step back for every leaf scheduler. */
 function undoLastEpochs(schedulers: readonly LRScheduler[]): void {
   for (const s of schedulers) {
-    if (isComposite(s)) undoLastEpochs(s.schedulers);
+    if (s instanceof CompositeScheduler) undoLastEpochs(s.schedulers);
     else s.lastEpoch -= 1;
-  }
-}
-
-/**
- * Loads a composite's own keys, then each child's dict. Each load checks
- * before it changes anything; if a later child's dict fails, the ones
- * loaded before it are put back, so the whole load happens or none of it.
- */
-function loadComposite(self: SequentialLR | ChainedScheduler, dict: SchedulerStateDict, loadOwn: (d: SchedulerStateDict) => void): void {
-  checkStateDict(self.constructor.name, dict);
-  const children = '_schedulers' in dict ? childDicts(self.constructor.name, dict._schedulers, self.schedulers.length) : undefined;
-  const own = { ...dict };
-  delete own._schedulers;
-  const before = self.schedulers.map((s) => s.stateDict());
-  const ownBefore = self.stateDict();
-  delete ownBefore._schedulers;
-  loadOwn(own);
-  try {
-    children?.forEach((d, i) => self.schedulers[i].loadStateDict(d));
-  } catch (error) {
-    self.schedulers.forEach((s, i) => s.loadStateDict(before[i]));
-    loadOwn(ownBefore);
-    throw error;
   }
 }

@@ -22,6 +22,15 @@ function setMomentum(group: ScheduledGroup, useBeta1: boolean, momentum: number)
   else group.momentum = momentum;
 }
 
+/** Each group's momentum at the cycle's start, and the two ends it cycles between as PyTorch keeps them in the group. */
+function startMomentum(groups: ScheduledGroup[], useBeta1: boolean, maxMomentums: number[], baseMomentums: number[]): void {
+  groups.forEach((g, i) => {
+    setMomentum(g, useBeta1, maxMomentums[i]);
+    g.max_momentum = maxMomentums[i];
+    g.base_momentum = baseMomentums[i];
+  });
+}
+
 /** How CyclicLR scales each cycle's amplitude. */
 export type CyclicMode = 'triangular' | 'triangular2' | 'exp_range';
 
@@ -125,13 +134,7 @@ export class CyclicLR extends LRScheduler {
     this.maxMomentums = maxMomentums;
     this.keepingGroups(() => {
       if (lastEpoch === -1) groups.forEach((g, i) => (g.lr = baseLrs[i]));
-      if (cycleMomentum && lastEpoch === -1) {
-        groups.forEach((g, i) => {
-          setMomentum(g, useBeta1, maxMomentums[i]);
-          g.max_momentum = maxMomentums[i];
-          g.base_momentum = baseMomentums[i];
-        });
-      }
+      if (cycleMomentum && lastEpoch === -1) startMomentum(groups, useBeta1, maxMomentums, baseMomentums);
       this.start(lastEpoch);
     });
     this.baseLrs = baseLrs;
@@ -296,13 +299,7 @@ export class OneCycleLR extends LRScheduler {
           g.min_lr = (g.initial_lr as number) / finalDivFactor;
         });
       }
-      if (cycleMomentum && lastEpoch === -1) {
-        groups.forEach((g, i) => {
-          setMomentum(g, useBeta1, maxMomentums[i]);
-          g.max_momentum = maxMomentums[i];
-          g.base_momentum = baseMomentums[i];
-        });
-      }
+      if (cycleMomentum && lastEpoch === -1) startMomentum(groups, useBeta1, maxMomentums, baseMomentums);
       this.start(lastEpoch);
     });
   }

@@ -5,6 +5,7 @@
 // AveragedModel's keys (`n_averaged`, `module.<name>`).
 import { currentBackend } from '../engine/backend';
 import { typeError } from '../core/errors';
+import { checkOptions, checkThreads } from './scheduler';
 import { ORDERED_DICTS } from '../core/python-values';
 import { castFloatRecord, checkRecord, isFloatArray, memoryProblem, Parameter, recordOf, type FloatArray } from '../core/tensor';
 
@@ -64,16 +65,10 @@ export class EMA {
   private extras: [string, unknown][] = [];
 
   constructor(params: Iterable<Parameter> | Record<string, Parameter> | Map<string, Parameter>, options: EMAOptions = {}) {
-    if (options === null || typeof options !== 'object' || Array.isArray(options)) throw typeError('EMA options', 'an options object', options);
-    for (const key of Object.keys(options)) {
-      if (key !== 'decay' && key !== 'threads') throw new TypeError(`Unknown option '${key}' for EMA; known options: decay, threads`);
-    }
-    const decay = options.decay ?? 0.999;
+    const o = checkOptions('EMA', options, ['decay', 'threads']);
+    const decay = o.decay ?? 0.999;
     if (typeof decay !== 'number' || !(decay >= 0 && decay <= 1)) throw typeError('EMA decay', 'a number in [0, 1]', decay);
-    const threads = options.threads ?? 0;
-    if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 0 || threads > 1024) {
-      throw typeError('EMA threads', 'an integer from 0 to 1024', threads);
-    }
+    const threads = checkThreads('EMA', o.threads);
     const entries = named(params);
     const twice = entries.findIndex(([, p], i) => entries.findIndex(([, q]) => q === p) !== i);
     if (twice >= 0) throw new RangeError(`EMA params ${entries[twice][0]} is given twice`);

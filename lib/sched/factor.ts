@@ -40,10 +40,40 @@ function lambdas(owner: string, value: unknown, groups: number): LrLambda[] {
   return new Array<LrLambda>(groups).fill(value as LrLambda);
 }
 
-function callLambda(owner: string, f: LrLambda, epoch: number): number {
-  const factor = f(epoch);
-  if (typeof factor !== 'number') throw typeError(`${owner} lrLambda(${epoch})`, 'a number', factor);
-  return factor;
+/**
+ * What LambdaLR and MultiplicativeLR share: a function of the step per
+ * group, which a state dict does not hold (`lr_lambdas: [None]`, as PyTorch
+ * writes for plain functions).
+ */
+abstract class LambdaScheduler extends LRScheduler {
+  /** One function per group. */
+  readonly lrLambdas: LrLambda[];
+
+  protected constructor(optimizer: LrOptimizer, owner: string, options: LambdaLROptions) {
+    super(optimizer, owner);
+    const o = checkOptions(owner, options, ['lrLambda', 'lastEpoch']);
+    this.lrLambdas = lambdas(owner, o.lrLambda, optimizer.paramGroups.length);
+    this.start((o.lastEpoch as number | undefined) ?? -1);
+  }
+
+  /** What group i's function gives for the step `lastEpoch`, checked to be a number. */
+  protected factor(i: number): number {
+    const factor = this.lrLambdas[i](this.lastEpoch);
+    if (typeof factor !== 'number') throw typeError(`${this.constructor.name} lrLambda(${this.lastEpoch})`, 'a number', factor);
+    return factor;
+  }
+
+  protected stateKeys(): readonly string[] {
+    return [...BASE_KEYS, 'lr_lambdas'];
+  }
+
+  protected override toStateValue(key: string, value: unknown): unknown {
+    return key === 'lr_lambdas' ? this.lrLambdas.map(() => null) : super.toStateValue(key, value);
+  }
+
+  protected override fromStateValue(key: string, value: unknown, current: unknown, where: string): unknown {
+    return key === 'lr_lambdas' ? this.lrLambdas : super.fromStateValue(key, value, current, where);
+  }
 }
 
 /**
@@ -55,31 +85,13 @@ function callLambda(owner: string, f: LrLambda, epoch: number): number {
  * const warmup = new LambdaLR(opt, { lrLambda: (epoch) => Math.min(1, (epoch + 1) / 100) });
  * ```
  */
-export class LambdaLR extends LRScheduler {
-  /** One function per group. */
-  readonly lrLambdas: LrLambda[];
-
+export class LambdaLR extends LambdaScheduler {
   constructor(optimizer: LrOptimizer, options: LambdaLROptions) {
-    super(optimizer, 'LambdaLR');
-    const o = checkOptions('LambdaLR', options, ['lrLambda', 'lastEpoch']);
-    this.lrLambdas = lambdas('LambdaLR', o.lrLambda, optimizer.paramGroups.length);
-    this.start((o.lastEpoch as number | undefined) ?? -1);
+    super(optimizer, 'LambdaLR', options);
   }
 
   protected getLr(): number[] {
-    return this.baseLrs.map((base, i) => base * callLambda('LambdaLR', this.lrLambdas[i], this.lastEpoch));
-  }
-
-  protected stateKeys(): readonly string[] {
-    return [...BASE_KEYS, 'lr_lambdas'];
-  }
-
-  protected override toStateValue(key: string, value: unknown): unknown {
-    return key === 'lr_lambdas' ? this.lrLambdas.map(() => null) : super.toStateValue(key, value);
-  }
-
-  protected override fromStateValue(key: string, value: unknown, current: unknown, where: string): unknown {
-    return key === 'lr_lambdas' ? this.lrLambdas : super.fromStateValue(key, value, current, where);
+    return this.baseLrs.map((base, i) => base * this.factor(i));
   }
 }
 
@@ -91,33 +103,15 @@ export class LambdaLR extends LRScheduler {
  * new MultiplicativeLR(opt, { lrLambda: () => 0.95 });
  * ```
  */
-export class MultiplicativeLR extends LRScheduler {
-  /** One function per group. */
-  readonly lrLambdas: LrLambda[];
-
+export class MultiplicativeLR extends LambdaScheduler {
   constructor(optimizer: LrOptimizer, options: LambdaLROptions) {
-    super(optimizer, 'MultiplicativeLR');
-    const o = checkOptions('MultiplicativeLR', options, ['lrLambda', 'lastEpoch']);
-    this.lrLambdas = lambdas('MultiplicativeLR', o.lrLambda, optimizer.paramGroups.length);
-    this.start((o.lastEpoch as number | undefined) ?? -1);
+    super(optimizer, 'MultiplicativeLR', options);
   }
 
   protected getLr(): number[] {
     const groups = this.groups;
     if (this.lastEpoch <= 0) return groups.map((g) => g.lr);
-    return groups.map((g, i) => g.lr * callLambda('MultiplicativeLR', this.lrLambdas[i], this.lastEpoch));
-  }
-
-  protected stateKeys(): readonly string[] {
-    return [...BASE_KEYS, 'lr_lambdas'];
-  }
-
-  protected override toStateValue(key: string, value: unknown): unknown {
-    return key === 'lr_lambdas' ? this.lrLambdas.map(() => null) : super.toStateValue(key, value);
-  }
-
-  protected override fromStateValue(key: string, value: unknown, current: unknown, where: string): unknown {
-    return key === 'lr_lambdas' ? this.lrLambdas : super.fromStateValue(key, value, current, where);
+    return groups.map((g, i) => g.lr * this.factor(i));
   }
 }
 

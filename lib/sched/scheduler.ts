@@ -4,7 +4,7 @@
 // PyTorch's keys. The arithmetic of each scheduler follows PyTorch's own
 // recursive ("chainable") formulas in its operation order; the C library's
 // cos and pow come through the addon (docs/schedulers.md).
-import { describe, typeError } from '../core/errors';
+import { checkOptionNames, describe, typeError } from '../core/errors';
 import { Optimizer, type ParamGroup } from '../core/optimizer';
 import { COUNTERS, markIntKey } from '../core/python-values';
 
@@ -37,13 +37,17 @@ export function checkOptions(owner: string, options: unknown, known: readonly st
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw typeError(`${owner} options`, 'an options object', options);
   }
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      const snake = known.find((k) => k.toLowerCase() === key.replace(/_/g, '').toLowerCase());
-      throw new TypeError(`Unknown option '${key}' for ${owner}${snake ? ` (did you mean '${snake}'?)` : ''}; known options: ${known.join(', ')}`);
-    }
-  }
+  checkOptionNames(owner, options, known);
   return options as Record<string, unknown>;
+}
+
+/** A `threads` option: absent (0, the default) or an integer from 0 to 1024. */
+export function checkThreads(owner: string, threads: unknown): number {
+  if (threads === undefined) return 0;
+  if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 0 || threads > 1024) {
+    throw typeError(`${owner} threads`, 'an integer from 0 to 1024', threads);
+  }
+  return threads;
 }
 
 /** A finite number option. */
