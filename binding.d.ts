@@ -192,3 +192,22 @@ export declare function mapList(
   s2: number,
   threads: number,
 ): void;
+
+/** An open file's private mapping (mapFile); unmapped once it and every buffer over it are collected. */
+export interface MappedFile {
+  readonly __mappedFile: unique symbol;
+}
+
+/**
+ * Maps the open file `fd` privately (copy-on-write: writes never reach the
+ * file, and the file must not shrink while mapped, or touching its lost pages
+ * raises SIGBUS). Throws if the file is no longer `size` bytes long.
+ */
+export declare function mapFile(fd: number, size: number): MappedFile;
+
+/**
+ * An external ArrayBuffer over `length` bytes of the mapping at `offset`.
+ * `uncounted`: take the buffer off V8's count of external memory (the pages
+ * cost nothing until touched), so that making it starts no GC.
+ */
+export declare function mappedBuffer(file: MappedFile, offset: number, length: number, uncounted?: boolean): ArrayBuffer;

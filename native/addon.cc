@@ -12,6 +12,7 @@
 #include "kernels/algorithms.h"
 #include "array_list.h"
 #include "elementwise.h"
+#include "file_map.h"
 #include "param_group.h"
 #include "state_buffer.h"
 #include "test_exports.h"
@@ -184,6 +185,8 @@ Napi::Object InitSimdOptim(Napi::Env env, Napi::Object exports) {
   exports.Set("elementwise", Napi::Function::New(env, Elementwise, "elementwise"));
   exports.Set("listNorm", Napi::Function::New(env, ListNorm, "listNorm"));
   exports.Set("mapList", Napi::Function::New(env, MapList, "mapList"));
+  exports.Set("mapFile", Napi::Function::New(env, MapFile, "mapFile"));
+  exports.Set("mappedBuffer", Napi::Function::New(env, MappedBuffer, "mappedBuffer"));
   register_test_exports(env, exports);
   return exports;
 }

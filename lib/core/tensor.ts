@@ -8,7 +8,11 @@ export type FloatArray = Float32Array | Float64Array;
 export type FloatDType = 'float32' | 'float64';
 
 /** Every dtype a tensor record can hold (what torch.save files contain). */
-export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'uint8' | 'bool';
+export type DType =
+  | 'float32' | 'float64' | 'float16' | 'bfloat16'
+  | 'int64' | 'int32' | 'int16' | 'int8' | 'uint64' | 'uint32' | 'uint16' | 'uint8' | 'bool'
+  | 'float8_e4m3fn' | 'float8_e5m2' | 'float8_e4m3fnuz' | 'float8_e5m2fnuz'
+  | 'complex64' | 'complex128';
 
 /** The typed array each dtype is stored in (float16/bfloat16 as raw bits). */
 export interface DTypeArrays {
@@ -24,10 +28,32 @@ export interface DTypeArrays {
   int64: BigInt64Array;
   /** `torch.int32`. */
   int32: Int32Array;
+  /** `torch.int16`. */
+  int16: Int16Array;
+  /** `torch.int8`. */
+  int8: Int8Array;
+  /** `torch.uint64`. */
+  uint64: BigUint64Array;
+  /** `torch.uint32`. */
+  uint32: Uint32Array;
+  /** `torch.uint16`. */
+  uint16: Uint16Array;
   /** `torch.uint8`. */
   uint8: Uint8Array;
   /** `torch.bool`, one byte each, 0 or 1. */
   bool: Uint8Array;
+  /** `torch.float8_e4m3fn`, as its raw bits. */
+  float8_e4m3fn: Uint8Array;
+  /** `torch.float8_e5m2`, as its raw bits. */
+  float8_e5m2: Uint8Array;
+  /** `torch.float8_e4m3fnuz`, as its raw bits. */
+  float8_e4m3fnuz: Uint8Array;
+  /** `torch.float8_e5m2fnuz`, as its raw bits. */
+  float8_e5m2fnuz: Uint8Array;
+  /** `torch.complex64`: real and imaginary parts interleaved, two values per element. */
+  complex64: Float32Array;
+  /** `torch.complex128`: real and imaginary parts interleaved, two values per element. */
+  complex128: Float64Array;
 }
 
 /** A tensor as data: dtype, shape and a contiguous, row-major copy of its values. */
@@ -36,7 +62,7 @@ export interface TensorRecord<D extends DType = DType> {
   dtype: D;
   /** The size of each dimension; `[]` for a 0-dim tensor (one element). */
   shape: number[];
-  /** The values, row-major, in the typed array of the dtype ({@link DTypeArrays}). */
+  /** The values, row-major, in the typed array of the dtype ({@link DTypeArrays}); complex dtypes hold two per element. */
   data: DTypeArrays[D];
 }
 
@@ -195,9 +221,30 @@ const DATA_TYPES: { [D in DType]: new (n: number) => DTypeArrays[D] } = {
   bfloat16: Uint16Array,
   int64: BigInt64Array,
   int32: Int32Array,
+  int16: Int16Array,
+  int8: Int8Array,
+  uint64: BigUint64Array,
+  uint32: Uint32Array,
+  uint16: Uint16Array,
   uint8: Uint8Array,
   bool: Uint8Array,
+  float8_e4m3fn: Uint8Array,
+  float8_e5m2: Uint8Array,
+  float8_e4m3fnuz: Uint8Array,
+  float8_e5m2fnuz: Uint8Array,
+  complex64: Float32Array,
+  complex128: Float64Array,
 };
+
+/** The typed array that holds each dtype's values. */
+export function arrayTypeOf<D extends DType>(dtype: D): new (buffer: ArrayBuffer, byteOffset?: number, length?: number) => DTypeArrays[D] {
+  return DATA_TYPES[dtype] as unknown as new (buffer: ArrayBuffer, byteOffset?: number, length?: number) => DTypeArrays[D];
+}
+
+/** How many array values one element takes: two for complex dtypes (real, imaginary), else one. */
+export function valuesPerElement(dtype: DType): number {
+  return dtype === 'complex64' || dtype === 'complex128' ? 2 : 1;
+}
 
 /** Throws unless `value` is a well-formed tensor record; returns it typed. */
 export function checkRecord(name: string, value: unknown): TensorRecord {
@@ -211,9 +258,10 @@ export function checkRecord(name: string, value: unknown): TensorRecord {
     throw typeError(`${name}.data`, `a ${Expected.name} for dtype ${r.dtype}`, r.data);
   }
   if (isDetached(r.data.buffer)) throw new TypeError(`${name}.data ${memoryProblem(r.data)}`);
-  if (numelOf(shape) !== r.data.length) {
+  const per = valuesPerElement(r.dtype as DType);
+  if (numelOf(shape) * per !== r.data.length) {
     throw new RangeError(
-      `${name} has shape [${shape.join(', ')}] (${numelOf(shape)} elements) but ${r.data.length} data elements`,
+      `${name} has shape [${shape.join(', ')}] (${numelOf(shape)} elements${per === 2 ? `, ${numelOf(shape) * 2} values as ${r.dtype}` : ''}) but ${r.data.length} data elements`,
     );
   }
   return r as TensorRecord;

@@ -245,6 +245,12 @@ export const libm: LibMath = loaded.binding
   ? { pow: loaded.binding.pow, cos: loaded.binding.cos }
   : { pow: referencePow, cos: referenceCos };
 
+/** The addon's private file mappings (binding.d.ts `mapFile`), for loading with mmap; undefined without the addon. */
+export const fileMapping: Pick<typeof Binding, 'mapFile' | 'mappedBuffer'> | undefined =
+  loaded.binding !== undefined && loaded.binding.info().externalBuffers
+    ? { mapFile: loaded.binding.mapFile, mappedBuffer: loaded.binding.mappedBuffer }
+    : undefined;
+
 /** Which backend and ISA are in use, and what else this machine could run. */
 export function backendInfo(): BackendInfo {
   const native = loaded.binding?.info();

@@ -10,6 +10,7 @@ import { randomBytes } from 'crypto';
 import { constants as fsConstants, promises as fsp } from 'fs';
 import * as path from 'path';
 import { typeError } from '../core/errors';
+import { CHUNK } from './byte-source';
 
 /** A temporary file left by a killed writer is removed once this old (ms) and its process is gone. */
 const STALE_AFTER = 10 * 60 * 1000;
@@ -45,7 +46,8 @@ export async function writeFileAtomic(target: string, fill: (write: (chunk: Uint
     }
     await fill(async (chunk) => {
       let done = 0;
-      while (done < chunk.length) done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten;
+      // At most CHUNK bytes per call: Node's fs refuses more than 2 GiB in one write.
+      while (done < chunk.length) done += (await handle.write(chunk, done, Math.min(CHUNK, chunk.length - done))).bytesWritten;
     });
     await handle.sync();
     await handle.close();
@@ -54,7 +56,7 @@ export async function writeFileAtomic(target: string, fill: (write: (chunk: Uint
     await syncDirectory(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw code === undefined ? e : writeError(target, e as NodeJS.ErrnoException, 'the file was left as it was');
+    throw code === undefined ? e : writeError(target, e as NodeJS.ErrnoException, `${(e as Error).message}; the file was left as it was`);
   } finally {
     inFlight.delete(temp);
     if (!renamed) {

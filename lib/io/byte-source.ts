@@ -1,17 +1,33 @@
 // Random access to a file's bytes, from memory or from disk. Readers ask for
 // the ranges they need (a zip's directory, one record), so a multi-gigabyte
-// checkpoint is never read into one buffer.
+// checkpoint is never read into one buffer, and no fs call is handed more
+// than CHUNK bytes (Node's fs takes at most 2 GiB per call, and aborts the
+// process beyond that).
 import { promises as fsp } from 'fs';
 import { FileFormatError } from './format-error';
 import { typeError } from '../core/errors';
 import { isDetached } from '../core/tensor';
+import { fileMapping } from '../engine/backend';
+import type { MappedFile } from '../../binding';
+
+/** The most bytes one fs read or write moves. */
+export const CHUNK = 2 ** 30;
+/** The longest Uint8Array: a typed array holds at most 2^32 elements. */
+export const MAX_TYPED_LENGTH = 2 ** 32;
 
 export interface ByteSource {
   /** The path, or `<bytes>`: used in error messages. */
   readonly name: string;
   readonly size: number;
-  /** Exactly `length` bytes at `offset`, in a fresh buffer; a FileFormatError past the end. */
+  /** Exactly `length` bytes at `offset` (at most 4 GiB), in a fresh buffer; a FileFormatError past the end. */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /** Exactly `length` bytes at `offset` in a fresh ArrayBuffer of that length (which may pass 4 GiB). */
+  readBuffer(offset: number, length: number): Promise<ArrayBuffer>;
+  /**
+   * The file mapped privately (copy-on-write), or undefined when mapping is
+   * not possible (bytes in memory, or no native addon). Mapped once.
+   */
+  map(): MappedFile | undefined;
   close(): Promise<void>;
 }
 
@@ -31,19 +47,40 @@ export async function openSource(input: string | Uint8Array): Promise<ByteSource
     throw error;
   }
   const { size } = stat;
+  let mapped: MappedFile | undefined;
+  const readInto = async (out: Uint8Array, offset: number): Promise<void> => {
+    for (let done = 0; done < out.length;) {
+      const { bytesRead } = await handle.read(out, done, Math.min(CHUNK, out.length - done), offset + done);
+      if (bytesRead === 0) throw new FileFormatError(input, `the file ended early (it shrank while being read?)`);
+      done += bytesRead;
+    }
+  };
   return {
     name: input,
     size,
     async read(offset, length) {
       checkRange(input, size, offset, length);
+      checkTypedLength(input, length);
       const out = new Uint8Array(length);
-      let done = 0;
-      while (done < length) {
-        const { bytesRead } = await handle.read(out, done, length - done, offset + done);
-        if (bytesRead === 0) throw new FileFormatError(input, `the file ended early (it shrank while being read?)`);
-        done += bytesRead;
-      }
+      await readInto(out, offset);
       return out;
+    },
+    async readBuffer(offset, length) {
+      checkRange(input, size, offset, length);
+      const buffer = new ArrayBuffer(length);
+      for (let at = 0; at < length; at += CHUNK) {
+        await readInto(new Uint8Array(buffer, at, Math.min(CHUNK, length - at)), offset + at);
+      }
+      return buffer;
+    },
+    map() {
+      if (fileMapping === undefined) return undefined;
+      try {
+        mapped ??= fileMapping.mapFile(handle.fd, size);
+      } catch (err) {
+        throw new FileFormatError(input, `cannot map it: ${(err as Error).message}`);
+      }
+      return mapped;
     },
     close: () => handle.close(),
   };
@@ -58,6 +95,11 @@ function memorySource(bytes: Uint8Array): ByteSource {
       // A copy in a fresh ArrayBuffer (Buffer#slice would return a view of the pool).
       return Uint8Array.prototype.slice.call(bytes, offset, offset + length);
     },
+    async readBuffer(offset, length) {
+      checkRange('<bytes>', bytes.length, offset, length);
+      return Uint8Array.prototype.slice.call(bytes, offset, offset + length).buffer as ArrayBuffer;
+    },
+    map: () => undefined,
     close: async () => {},
   };
 }
@@ -65,5 +107,11 @@ function memorySource(bytes: Uint8Array): ByteSource {
 function checkRange(name: string, size: number, offset: number, length: number): void {
   if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0 && offset + length <= size)) {
     throw new FileFormatError(name, `truncated: needs bytes ${offset}..${offset + length} but the file has ${size}`);
+  }
+}
+
+function checkTypedLength(name: string, length: number): void {
+  if (length > MAX_TYPED_LENGTH) {
+    throw new FileFormatError(name, `a record of ${length} bytes is larger than the 4 GiB (2^32 bytes) a Uint8Array holds in Node`);
   }
 }

@@ -3,7 +3,7 @@
 // global only through the caller's allowlist (`findGlobal`), the way
 // torch.load(weights_only=True) does. Python values become plain JS:
 // None → null, int → number (bigint beyond 2^53), float → number, str →
-// string, bytes → Uint8Array, list/tuple → array, dict → object.
+// string, bytes and bytearray → Uint8Array, list/tuple → array, dict → object.
 import { isIntKey, markIntKey } from '../core/python-values';
 
 /** What a GLOBAL resolves to: a function REDUCE may call, or a marker value. */
@@ -190,6 +190,9 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): unknown {
         stack.push(Uint8Array.prototype.slice.call(bytes, need(u8()), at));
         break;
       case 0x8e: // BINBYTES8
+        stack.push(Uint8Array.prototype.slice.call(bytes, need(u64()), at));
+        break;
+      case 0x96: // BYTEARRAY8 (protocol 5's bytearray)
         stack.push(Uint8Array.prototype.slice.call(bytes, need(u64()), at));
         break;
       case 0x7d: // EMPTY_DICT

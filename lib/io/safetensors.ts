@@ -11,12 +11,16 @@ import { describe, typeError } from '../core/errors';
 import { checkRecord, dtypeOf, isFloatArray, numelOf, Parameter, type DType, type TensorRecord } from '../core/tensor';
 import { isOptimizerDict, type OptimizerDict } from './optimizer-dict';
 import { checkFilePath, writeFileAtomic } from './atomic-write';
-import { openSource, type ByteSource } from './byte-source';
+import { CHUNK, openSource, type ByteSource } from './byte-source';
 import { FileFormatError } from './format-error';
-import { bytesOf, ITEM_SIZE, typedArrayOf } from './torch-dtypes';
+import { ITEM_SIZE } from './torch-dtypes';
+import { mmapOption, storageArray, type LoadOptions } from './storage-arrays';
 
-const CODE_OF: Record<DType, string> = {
-  float32: 'F32', float64: 'F64', float16: 'F16', bfloat16: 'BF16', int64: 'I64', int32: 'I32', uint8: 'U8', bool: 'BOOL',
+/** The format's dtype codes; float8's "fnuz" variants and complex128 have none. */
+const CODE_OF: Partial<Record<DType, string>> = {
+  float32: 'F32', float64: 'F64', float16: 'F16', bfloat16: 'BF16', int64: 'I64', int32: 'I32', int16: 'I16', int8: 'I8',
+  uint64: 'U64', uint32: 'U32', uint16: 'U16', uint8: 'U8', bool: 'BOOL', float8_e4m3fn: 'F8_E4M3', float8_e5m2: 'F8_E5M2',
+  complex64: 'C64',
 };
 const DTYPE_OF = new Map(Object.entries(CODE_OF).map(([dtype, code]) => [code, dtype as DType]));
 /** The reference implementation refuses headers above 100 MB. */
@@ -47,8 +51,9 @@ export interface SafetensorsFile {
  * Reads a .safetensors file. A file saveSafetensors wrote from an optimizer
  * state dict comes back as that state dict; any other as `{ name: tensor }`.
  */
-export async function loadSafetensors<T = SafetensorsValue>(file: string | Uint8Array): Promise<T> {
-  const { tensors, metadata } = await readSafetensors(file);
+export async function loadSafetensors<T = SafetensorsValue>(file: string | Uint8Array, options: LoadOptions = {}): Promise<T> {
+  mmapOption('loadSafetensors', options, file);
+  const { tensors, metadata } = await readSafetensors(file, options);
   return (metadata[FORMAT_KEY] === OPTIMIZER_FORMAT ? unflatten(tensors, metadata, String(file)) : tensors) as T;
 }
 
@@ -77,16 +82,17 @@ export async function saveSafetensors(value: unknown, file: string, metadata: Re
 }
 
 /** The raw contents: every tensor and the string metadata. */
-export async function readSafetensors(file: string | Uint8Array): Promise<SafetensorsFile> {
+export async function readSafetensors(file: string | Uint8Array, options: LoadOptions = {}): Promise<SafetensorsFile> {
+  const mmap = mmapOption('readSafetensors', options, file);
   const source = await openSource(file);
   try {
-    return await read(source);
+    return await read(source, mmap);
   } finally {
     await source.close();
   }
 }
 
-async function read(source: ByteSource): Promise<SafetensorsFile> {
+async function read(source: ByteSource, mmap: boolean): Promise<SafetensorsFile> {
   const fail = (detail: string): never => {
     throw new FileFormatError(source.name, detail);
   };
@@ -117,7 +123,7 @@ async function read(source: ByteSource): Promise<SafetensorsFile> {
     if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) fail(`tensor ${name} is described by ${describe(spec)}, not an object`);
     const s = spec as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = DTYPE_OF.get(String(s.dtype));
-    if (dtype === undefined) fail(`tensor ${name} has dtype ${describe(s.dtype)}, not one of ${[...DTYPE_OF.keys()].join(', ')}`);
+    if (dtype === undefined) fail(`tensor ${name}: dtype ${describe(s.dtype)} is not supported (simd-optim reads ${[...DTYPE_OF.keys()].join(', ')})`);
     const shape = s.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor ${name} has a malformed shape`);
     const offsets = s.data_offsets;
@@ -130,9 +136,10 @@ async function read(source: ByteSource): Promise<SafetensorsFile> {
     if (begin !== covered) fail(`tensor ${name} starts at ${begin}, expected ${covered} (overlap or hole in the data)`);
     if (dataStart + end > source.size) fail(`tensor ${name} ends past the end of the file (truncated?)`);
     covered = end;
-    const data = await source.read(dataStart + begin, bytes);
     if (os.endianness() === 'BE') throw new Error('simd-optim reads safetensors on little-endian hosts only');
-    defineKey(tensors, name, { dtype: dtype!, shape: [...(shape as number[])], data: typedArrayOf(dtype!, data) });
+    const where = { offset: dataStart + begin, bytes, stored: true, swap: false };
+    const data = await storageArray(source, dtype!, where, mmap, async () => ({ buffer: await source.readBuffer(where.offset, bytes), byteOffset: 0, byteLength: bytes }));
+    defineKey(tensors, name, { dtype: dtype!, shape: [...(shape as number[])], data });
   }
   if (dataStart + covered !== source.size) fail(`${source.size - dataStart - covered} bytes after the last tensor`);
   return { tensors, metadata };
@@ -149,7 +156,9 @@ function encode(tensors: Array<[string, TensorRecord]>, metadata: Record<string,
   let offset = 0;
   for (const [name, t] of tensors) {
     const bytes = t.data.byteLength;
-    defineKey(header, name, { dtype: CODE_OF[t.dtype], shape: t.shape, data_offsets: [offset, offset + bytes] });
+    const code = CODE_OF[t.dtype];
+    if (code === undefined) throw new TypeError(`saveSafetensors cannot write ${name}: safetensors has no code for dtype ${t.dtype}`);
+    defineKey(header, name, { dtype: code, shape: t.shape, data_offsets: [offset, offset + bytes] });
     offset += bytes;
   }
   let json = JSON.stringify(header);
@@ -157,7 +166,14 @@ function encode(tensors: Array<[string, TensorRecord]>, metadata: Record<string,
   json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
   const head = Buffer.alloc(8);
   head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  return [head, Buffer.from(json), ...tensors.map(([, t]) => bytesOf(t.data))];
+  const parts: Uint8Array[] = [head, Buffer.from(json)];
+  // In parts of at most CHUNK bytes: a Uint8Array holds at most 4 GiB, and fs writes take less.
+  for (const [, { data }] of tensors) {
+    for (let at = 0; at < data.byteLength; at += CHUNK) {
+      parts.push(new Uint8Array(data.buffer, data.byteOffset + at, Math.min(CHUNK, data.byteLength - at)));
+    }
+  }
+  return parts;
 }
 
 function flatten(sd: OptimizerDict): { tensors: Array<[string, TensorRecord]>; meta: Record<string, string> } {

@@ -1,60 +1,107 @@
-// PyTorch's storage classes and the dtypes of our tensor records, both ways.
-import type { DType, DTypeArrays } from '../core/tensor';
+// PyTorch's dtypes as files name them, both ways: the legacy storage classes
+// (`torch.FloatStorage`) that torch.save writes for the older dtypes, and the
+// dtype objects (`torch.uint16`) that 2.x pairs with an untyped storage for
+// the newer ones.
+import { arrayTypeOf, valuesPerElement, type DType, type DTypeArrays } from '../core/tensor';
 
+interface DTypeInfo {
+  /** Bytes per element (a complex element is two floats). */
+  readonly itemSize: number;
+  /** The legacy storage class, for dtypes PyTorch 1.x already had; newer ones are written untyped. */
+  readonly storage?: string;
+}
+
+const DTYPES: Record<DType, DTypeInfo> = {
+  float32: { itemSize: 4, storage: 'FloatStorage' },
+  float64: { itemSize: 8, storage: 'DoubleStorage' },
+  float16: { itemSize: 2, storage: 'HalfStorage' },
+  bfloat16: { itemSize: 2, storage: 'BFloat16Storage' },
+  int64: { itemSize: 8, storage: 'LongStorage' },
+  int32: { itemSize: 4, storage: 'IntStorage' },
+  int16: { itemSize: 2, storage: 'ShortStorage' },
+  int8: { itemSize: 1, storage: 'CharStorage' },
+  uint8: { itemSize: 1, storage: 'ByteStorage' },
+  bool: { itemSize: 1, storage: 'BoolStorage' },
+  complex64: { itemSize: 8, storage: 'ComplexFloatStorage' },
+  complex128: { itemSize: 16, storage: 'ComplexDoubleStorage' },
+  uint64: { itemSize: 8 },
+  uint32: { itemSize: 4 },
+  uint16: { itemSize: 2 },
+  float8_e4m3fn: { itemSize: 1 },
+  float8_e5m2: { itemSize: 1 },
+  float8_e4m3fnuz: { itemSize: 1 },
+  float8_e5m2fnuz: { itemSize: 1 },
+};
+
+/** What a pickle's storage class stands for: a dtype, or 'untyped' bytes whose dtype the tensor names. */
 export interface StorageType {
   /** `torch.FloatStorage` and friends: what a pickle names. */
   readonly global: string;
-  readonly dtype: DType;
+  readonly dtype: DType | 'untyped';
 }
 
-const STORAGE_OF: Record<DType, string> = {
-  float32: 'FloatStorage',
-  float64: 'DoubleStorage',
-  float16: 'HalfStorage',
-  bfloat16: 'BFloat16Storage',
-  int64: 'LongStorage',
-  int32: 'IntStorage',
-  uint8: 'ByteStorage',
-  bool: 'BoolStorage',
-};
+/** A dtype object in a pickle (`torch.uint16`), as `_rebuild_tensor_v3` takes it. */
+export interface DTypeObject {
+  readonly global: string;
+  readonly torchDType: DType;
+}
 
 export const STORAGE_TYPES: ReadonlyMap<string, StorageType> = new Map(
-  Object.entries(STORAGE_OF).map(([dtype, name]) => [name, Object.freeze({ global: `torch.${name}`, dtype: dtype as DType })]),
+  Object.entries(DTYPES)
+    .filter(([, info]) => info.storage !== undefined)
+    .map(([dtype, info]) => [info.storage!, Object.freeze({ global: `torch.${info.storage}`, dtype: dtype as DType })]),
 );
 
-export function storageNameOf(dtype: DType): string {
-  return STORAGE_OF[dtype];
+/** 2.x's `torch.storage.UntypedStorage`: bytes, typed by the tensor that uses them. */
+export const UNTYPED_STORAGE: StorageType = Object.freeze({ global: 'torch.storage.UntypedStorage', dtype: 'untyped' });
+
+export const DTYPE_OBJECTS: ReadonlyMap<string, DTypeObject> = new Map(
+  (Object.keys(DTYPES) as DType[]).map((dtype) => [dtype, Object.freeze({ global: `torch.${dtype}`, torchDType: dtype })]),
+);
+
+/** PyTorch dtypes that files may hold and no typed array here represents, by the names pickles use. */
+const UNSUPPORTED: ReadonlyMap<string, string> = new Map([
+  ['QInt8Storage', 'qint8'], ['QUInt8Storage', 'quint8'], ['QInt32Storage', 'qint32'],
+  ['QUInt4x2Storage', 'quint4x2'], ['QUInt2x4Storage', 'quint2x4'], ['ComplexHalfStorage', 'complex32'],
+  ['complex32', 'complex32'], ['chalf', 'complex32'], ['bits8', 'bits8'], ['bits16', 'bits16'],
+  ['bits1x8', 'bits1x8'], ['bits2x4', 'bits2x4'], ['bits4x2', 'bits4x2'],
+  ['qint8', 'qint8'], ['quint8', 'quint8'], ['qint32', 'qint32'], ['quint4x2', 'quint4x2'], ['quint2x4', 'quint2x4'],
+  ['float8_e8m0fnu', 'float8_e8m0fnu'], ['float4_e2m1fn_x2', 'float4_e2m1fn_x2'],
+]);
+
+/** The dtype a `torch.<name>` global stands for when simd-optim cannot hold it, for the error. */
+export function unsupportedDType(name: string): string | undefined {
+  return UNSUPPORTED.get(name);
 }
 
-export const ITEM_SIZE: Record<DType, number> = {
-  float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, uint8: 1, bool: 1,
-};
+/** The legacy storage class of `dtype`, or undefined for dtypes 2.x writes untyped. */
+export function storageNameOf(dtype: DType): string | undefined {
+  return DTYPES[dtype].storage;
+}
 
-/** A typed array of `dtype` over `bytes` (copied first if misaligned for the element size). */
+/** Bytes per element of each dtype. */
+export const ITEM_SIZE: Readonly<Record<DType, number>> = Object.fromEntries(
+  Object.entries(DTYPES).map(([dtype, info]) => [dtype, info.itemSize]),
+) as Record<DType, number>;
+
+/** Bytes per array value: an element's size, or half of it for complex dtypes. */
+export function valueSize(dtype: DType): number {
+  return ITEM_SIZE[dtype] / valuesPerElement(dtype);
+}
+
+/** A typed array of `dtype` over `bytes` (copied first if misaligned for the value size). */
 export function typedArrayOf<D extends DType>(dtype: D, bytes: Uint8Array): DTypeArrays[D] {
-  const size = ITEM_SIZE[dtype];
+  const size = valueSize(dtype);
   // new Uint8Array(bytes) copies; Buffer#slice would not (it is a view).
   const aligned = bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes);
-  const n = aligned.byteLength / size;
-  const buffer = aligned.buffer as ArrayBuffer;
-  const at = aligned.byteOffset;
-  const arrays: { [K in DType]: () => DTypeArrays[K] } = {
-    float32: () => new Float32Array(buffer, at, n),
-    float64: () => new Float64Array(buffer, at, n),
-    float16: () => new Uint16Array(buffer, at, n),
-    bfloat16: () => new Uint16Array(buffer, at, n),
-    int64: () => new BigInt64Array(buffer, at, n),
-    int32: () => new Int32Array(buffer, at, n),
-    uint8: () => new Uint8Array(buffer, at, n),
-    bool: () => new Uint8Array(buffer, at, n),
-  };
-  return arrays[dtype]() as DTypeArrays[D];
+  const Type = arrayTypeOf(dtype);
+  return new Type(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.byteLength / size);
 }
 
-/** Reverses the byte order of each element in place (for files of the other endianness). */
-export function swapBytes(bytes: Uint8Array, itemSize: number): void {
-  if (itemSize === 1) return;
-  for (let i = 0; i + itemSize <= bytes.length; i += itemSize) bytes.subarray(i, i + itemSize).reverse();
+/** Reverses the byte order of each value in place (for files of the other endianness). */
+export function swapBytes(bytes: Uint8Array, valueBytes: number): void {
+  if (valueBytes === 1) return;
+  for (let i = 0; i + valueBytes <= bytes.length; i += valueBytes) bytes.subarray(i, i + valueBytes).reverse();
 }
 
 /** The bytes of a typed array, viewed in place. */

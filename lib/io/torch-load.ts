@@ -1,22 +1,23 @@
 // loadTorch: reads the zip-based files torch.save writes (PyTorch ≥ 1.6),
 // with nothing executed: pickle globals go through an allowlist like
 // torch.load(weights_only=True), and tensors come back as contiguous
-// TensorRecords (strided views are copied out).
-import { constants as bufferConstants } from 'buffer';
+// TensorRecords. Contiguous views of one storage share its memory, as
+// torch.load's tensors do (tied weights stay tied); strided views are copied.
 import * as os from 'os';
-import { numelOf, type TensorRecord } from '../core/tensor';
-import { openSource, type ByteSource } from './byte-source';
+import { arrayTypeOf, numelOf, valuesPerElement, type DType, type TensorRecord } from '../core/tensor';
+import { MAX_TYPED_LENGTH, openSource, type ByteSource } from './byte-source';
 import { FileFormatError } from './format-error';
 import { newDict, unpickle, type PickleGlobal } from './pickle-read';
 import { COUNTERS, copyPythonValue, ORDERED_DICTS, STORAGE_VIEWS } from '../core/python-values';
+import { mmapOption, storageArray, type LoadOptions } from './storage-arrays';
+import {
+  DTYPE_OBJECTS, ITEM_SIZE, STORAGE_TYPES, UNTYPED_STORAGE, unsupportedDType, type DTypeObject, type StorageType,
+} from './torch-dtypes';
+import { entryDataOffset, isStored, readZipDirectory, readZipEntry, readZipEntryBytes, type ZipEntry } from './zip';
 
 /** Counts loads, so that storage keys (per file) name one load's storages. */
 let loads = 0;
-import { ITEM_SIZE, STORAGE_TYPES, swapBytes, typedArrayOf, type StorageType } from './torch-dtypes';
-import { readZipDirectory, readZipEntry, type ZipEntry } from './zip';
 
-/** The largest tensor a typed array can hold here. */
-const MAX_TENSOR_BYTES = bufferConstants.MAX_LENGTH;
 /** What copied-out views may take beyond 4× the file's storages (see loadTorch). */
 const COPY_ALLOWANCE = 256 * 2 ** 20;
 
@@ -43,7 +44,10 @@ interface PendingTensor {
 interface StorageRef {
   key: string;
   type: StorageType;
+  /** Elements of a typed storage, bytes of an untyped one. */
   numel: number;
+  /** The element type: a typed storage's, or that of the tensors over an untyped one. */
+  dtype?: DType;
 }
 
 /**
@@ -61,16 +65,17 @@ interface StorageRef {
  * opt.loadStateDict(await loadTorch<StateDict>('optimizer.pt'));
  * ```
  */
-export async function loadTorch<T = TorchValue>(file: string | Uint8Array): Promise<T> {
+export async function loadTorch<T = TorchValue>(file: string | Uint8Array, options: LoadOptions = {}): Promise<T> {
+  const mmap = mmapOption('loadTorch', options, file);
   const source = await openSource(file);
   try {
-    return (await readTorch(source)) as T;
+    return (await readTorch(source, mmap)) as T;
   } finally {
     await source.close();
   }
 }
 
-async function readTorch(source: ByteSource): Promise<TorchValue> {
+async function readTorch(source: ByteSource, mmap: boolean): Promise<TorchValue> {
   const fail = (detail: string): never => {
     throw new FileFormatError(source.name, detail);
   };
@@ -105,23 +110,27 @@ async function readTorch(source: ByteSource): Promise<TorchValue> {
   checkNesting(value, fail);
 
   const swap = byteorder !== os.endianness().replace('LE', 'little').replace('BE', 'big');
-  const loaded = new Map<string, ArrayBufferView & { length: number }>();
+  const loaded = new Map<string, StorageArray>();
   for (const ref of storages.values()) {
     const entry = record(`data/${ref.key}`);
     if (entry === undefined) fail(`storage ${ref.key} is missing (no ${prefix}data/${ref.key} record)`);
-    const bytes = await readZipEntry(source, entry!);
-    const itemSize = ITEM_SIZE[ref.type.dtype];
-    if (bytes.length !== ref.numel * itemSize) {
-      fail(`storage ${ref.key} holds ${bytes.length} bytes; ${ref.numel} ${ref.type.dtype} elements need ${ref.numel * itemSize}`);
+    if (ref.dtype === undefined) fail(`untyped storage ${ref.key} is used by no tensor`);
+    const dtype = ref.dtype!;
+    const bytes = ref.type.dtype === 'untyped' ? ref.numel : ref.numel * ITEM_SIZE[dtype];
+    if (entry!.size !== bytes) {
+      fail(ref.type.dtype === 'untyped'
+        ? `storage ${ref.key} holds ${entry!.size} bytes; the file says ${bytes}`
+        : `storage ${ref.key} holds ${entry!.size} bytes; ${ref.numel} ${dtype} elements need ${bytes}`);
     }
-    if (swap) swapBytes(bytes, itemSize);
-    loaded.set(ref.key, typedArrayOf(ref.type.dtype, bytes) as ArrayBufferView & { length: number });
+    if (bytes % ITEM_SIZE[dtype] !== 0) fail(`untyped storage ${ref.key} of ${bytes} bytes does not hold whole ${dtype} elements`);
+    const stored = isStored(entry!);
+    const at = mmap && stored ? await entryDataOffset(source, entry!) : 0;
+    loaded.set(ref.key, await storageArray(source, dtype, { offset: at, bytes, stored, swap }, mmap, () => readZipEntryBytes(source, entry!)));
   }
-  // A tensor that is its whole storage, contiguously, takes the storage itself
-  // (once); any other view is copied out. Stride-0 (expanded) or overlapping
-  // views can make copies far larger than the file, which torch would keep as
-  // views: the copies may take 4× the storages' bytes plus 256 MiB.
-  const whole = new Set<string>();
+  // Contiguous views share their storage's memory, as in torch.load; any
+  // other view is copied out. Stride-0 (expanded) or overlapping views can
+  // make copies far larger than the file, which torch would keep as views:
+  // the copies may take 4× the storages' bytes plus 256 MiB.
   const copies: PendingTensor[] = [];
   let storageBytes = 0;
   for (const storage of loaded.values()) storageBytes += storage.byteLength;
@@ -129,12 +138,15 @@ async function readTorch(source: ByteSource): Promise<TorchValue> {
   for (const t of pending) {
     const storage = loaded.get(t.storage.key)!;
     const n = numelOf(t.record.shape);
-    if (t.offset === 0 && n === storage.length && isContiguous(t.record.shape, t.stride) && !whole.has(t.storage.key)) {
-      whole.add(t.storage.key);
-      t.record.data = storage as TensorRecord['data'];
+    const per = valuesPerElement(t.record.dtype);
+    if (n === 0 || isContiguous(t.record.shape, t.stride)) {
+      const Type = arrayTypeOf(t.record.dtype);
+      t.record.data = n === 0
+        ? new Type(new ArrayBuffer(0))
+        : new Type(storage.buffer as ArrayBuffer, storage.byteOffset + t.offset * per * storage.BYTES_PER_ELEMENT, n * per);
       continue;
     }
-    copiedBytes += n * ITEM_SIZE[t.storage.type.dtype];
+    copiedBytes += n * ITEM_SIZE[t.record.dtype];
     copies.push(t);
   }
   if (copiedBytes > 4 * storageBytes + COPY_ALLOWANCE) {
@@ -144,6 +156,9 @@ async function readTorch(source: ByteSource): Promise<TorchValue> {
   for (const t of copies) t.record.data = gather(loaded.get(t.storage.key)!, t);
   return value as TorchValue;
 }
+
+/** A storage's values in the typed array of its dtype. */
+type StorageArray = TensorRecord['data'];
 
 /** Python's default recursion limit: torch.save cannot pickle values nested deeper. */
 const MAX_DEPTH = 1000;
@@ -159,6 +174,7 @@ function checkNesting(root: unknown, fail: (d: string) => never): void {
   const path: { node: object; children: unknown[]; next: number }[] = [];
   const enter = (v: unknown): void => {
     if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v) || done.has(v)) return;
+    if ('torchDType' in v) fail(`refusing to load global '${(v as DTypeObject).global}' as a value: dtype objects are only read as tensors' dtypes`);
     if (onPath.has(v)) fail('a value contains itself, which simd-optim does not load');
     if (path.length >= MAX_DEPTH) fail(`values are nested more than ${MAX_DEPTH} levels deep`);
     onPath.add(v);
@@ -180,8 +196,9 @@ function checkNesting(root: unknown, fail: (d: string) => never): void {
 async function checkMagic(source: ByteSource, fail: (d: string) => never): Promise<void> {
   const head = await source.read(0, Math.min(source.size, 8));
   if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return;
-  if (head[0] === 0x80 && head[1] === 0x02) {
-    fail('this is the legacy torch.save format (PyTorch < 1.6, or _use_new_zipfile_serialization=False); ' +
+  // The legacy format is a pickle stream (protocol 2 by default, whichever torch.save was given).
+  if (head[0] === 0x80 && head[1] >= 0x02 && head[1] <= 0x05) {
+    fail(`this is the legacy torch.save format (pickle protocol ${head[1]}; PyTorch < 1.6, or _use_new_zipfile_serialization=False); ` +
       're-save it with torch.save(torch.load(path), path) in PyTorch ≥ 1.6');
   }
   if (source.size >= 262) {
@@ -191,15 +208,15 @@ async function checkMagic(source: ByteSource, fail: (d: string) => never): Promi
   fail('not a torch.save file (it does not start with a zip header)');
 }
 
+const TORCHSCRIPT = 'this is a TorchScript archive (torch.jit.save), not a torch.save file: simd-optim reads ' +
+  'tensors, not code; in Python, save the weights with torch.save(model.state_dict(), path) and load that';
+
 /** The one folder that holds `data.pkl` ("archive/", or the saved file's base name). */
 function archivePrefix(entries: Map<string, ZipEntry>, fail: (d: string) => never): string {
+  // TorchScript archives hold a data.pkl too, next to constants.pkl and code/.
+  if ([...entries.keys()].some((name) => /^[^/]+\/(constants\.pkl$|code\/)/.test(name))) fail(TORCHSCRIPT);
   const pickles = [...entries.keys()].filter((name) => /^[^/]+\/data\.pkl$/.test(name));
-  if (pickles.length === 0) {
-    const scripted = [...entries.keys()].some((name) => /^[^/]+\/constants\.pkl$/.test(name));
-    fail(scripted
-      ? 'this is a TorchScript archive (torch.jit.save), not a torch.save file; save a state_dict() instead'
-      : 'no <archive>/data.pkl record: not a torch.save file');
-  }
+  if (pickles.length === 0) fail('no <archive>/data.pkl record: not a torch.save file');
   if (pickles.length > 1) fail(`several archives in one file (${pickles.join(', ')})`);
   return pickles[0].slice(0, -'data.pkl'.length);
 }
@@ -214,7 +231,10 @@ function allowedGlobal(
 ): PickleGlobal {
   const full = `${module}.${name}`;
   if (module === 'torch' && STORAGE_TYPES.has(name)) return STORAGE_TYPES.get(name)!;
+  if (module === 'torch' && DTYPE_OBJECTS.has(name)) return DTYPE_OBJECTS.get(name)!;
   switch (full) {
+    case 'torch.storage.UntypedStorage':
+      return UNTYPED_STORAGE;
     case 'collections.OrderedDict':
       return (...args: unknown[]) => {
         if (args.length !== 0) fail('OrderedDict with constructor arguments');
@@ -235,7 +255,13 @@ function allowedGlobal(
       };
     case 'torch._utils._rebuild_tensor_v2':
     case 'torch._utils._rebuild_tensor':
-      return (storage, offset, size, stride) => rebuildTensor(storage, offset, size, stride, storages, pending, fail, loadNumber);
+      return (storage, offset, size, stride) => rebuildTensor(storage, offset, size, stride, undefined, storages, pending, fail, loadNumber);
+    case 'torch._utils._rebuild_tensor_v3':
+      // 2.x's form for the newer dtypes: an untyped storage and the dtype as the seventh argument.
+      return (storage, offset, size, stride, _requiresGrad, _hooks, dtype) => {
+        if (dtype === null || typeof dtype !== 'object' || !('torchDType' in dtype)) fail('_rebuild_tensor_v3 without a dtype');
+        return rebuildTensor(storage, offset, size, stride, (dtype as DTypeObject).torchDType, storages, pending, fail, loadNumber);
+      };
     case 'torch._utils._rebuild_parameter':
       // nn.Parameter(data, requires_grad, hooks): the data is what we keep.
       return (data) => data;
@@ -247,14 +273,30 @@ function allowedGlobal(
         if (typeof text !== 'string' || encoding !== 'latin1') fail('_codecs.encode with unexpected arguments');
         return Uint8Array.from(text as string, (c) => c.charCodeAt(0));
       };
+    case 'builtins.bytes':
+    case '__builtin__.bytes':
+      // Protocol 2 writes b'' as bytes().
+      return (...args: unknown[]) => (args.length === 0 ? new Uint8Array(0) : fail('bytes() with arguments'));
+    case 'builtins.bytearray':
+    case '__builtin__.bytearray':
+      // bytearray(), bytearray(b'...') (protocols 3 and 4), bytearray('latin-1 text', 'latin-1') (protocol 2).
+      return (...args: unknown[]) => {
+        const [from, encoding] = args;
+        if (args.length === 0) return new Uint8Array(0);
+        if (args.length === 1 && from instanceof Uint8Array) return from.slice();
+        if (args.length === 2 && typeof from === 'string' && (encoding === 'latin-1' || encoding === 'latin1')) {
+          return Uint8Array.from(from, (c) => c.charCodeAt(0));
+        }
+        return fail('bytearray with unexpected arguments');
+      };
   }
-  const hint = module === 'torch' && name.endsWith('Storage')
-    ? ` (storage type ${name} is not supported)`
-    : full === 'torch._utils._rebuild_tensor_v3'
-      ? ' (a tensor of a newer dtype: uint16, uint32, uint64 or float8, which are not supported)'
-      : '';
+  const unsupported = module === 'torch' ? unsupportedDType(name) : undefined;
+  if (unsupported !== undefined) fail(`dtype ${unsupported} is not supported (a tensor of torch.${unsupported} has no typed array here)`);
+  if (full === 'torch._utils._rebuild_qtensor') fail('dtype of a quantized tensor is not supported (quantized tensors are not loaded)');
+  if (module.startsWith('__torch__')) fail(TORCHSCRIPT);
+  const hint = module === 'torch' && name.endsWith('Storage') ? ` (storage type ${name} is not supported)` : '';
   return fail(`refusing to load global '${full}'${hint}: only tensors, storages and plain containers are ` +
-    'allowed (torch.device, dtype objects and sets are not), and nothing in a file is run');
+    'allowed (torch.device and sets are not), and nothing in a file is run');
 }
 
 function storageRef(pid: unknown, storages: Map<string, StorageRef>, fail: (d: string) => never): StorageRef {
@@ -267,12 +309,14 @@ function storageRef(pid: unknown, storages: Map<string, StorageRef>, fail: (d: s
     if (seen.type !== type) fail(`storage ${key} is used with two dtypes`);
     return seen;
   }
-  const ref = { key: key as string, type: type as StorageType, numel: numel as number };
+  const storageType = type as StorageType;
+  const ref: StorageRef = { key: key as string, type: storageType, numel: numel as number };
+  if (storageType.dtype !== 'untyped') ref.dtype = storageType.dtype;
   storages.set(ref.key, ref);
   return ref;
 }
 
-function rebuildTensor(storage: unknown, offset: unknown, size: unknown, stride: unknown,
+function rebuildTensor(storage: unknown, offset: unknown, size: unknown, stride: unknown, dtype: DType | undefined,
   storages: Map<string, StorageRef>, pending: PendingTensor[], fail: (d: string) => never, loadNumber: number): TensorRecord {
   const dims = (v: unknown): v is number[] => Array.isArray(v) && v.every((d) => Number.isSafeInteger(d) && d >= 0);
   // Only a storage the file's persistent ids made will do, not a dict that looks like one.
@@ -282,13 +326,22 @@ function rebuildTensor(storage: unknown, offset: unknown, size: unknown, stride:
     fail('tensor with a malformed offset, size or stride');
   }
   const ref = storage as StorageRef;
+  if (dtype === undefined && ref.type.dtype === 'untyped') fail(`storage ${ref.key} is untyped and its tensor names no dtype`);
+  const elementType = dtype ?? (ref.type.dtype as DType);
+  if (ref.dtype !== undefined && ref.dtype !== elementType) fail(`storage ${ref.key} is used with two dtypes (${ref.dtype} and ${elementType})`);
+  ref.dtype = elementType;
   const shape = [...(size as number[])];
   const n = numelOf(shape);
-  if (!(n * ITEM_SIZE[ref.type.dtype] <= MAX_TENSOR_BYTES)) fail(`tensor of shape [${shape.join(', ')}] is too large to load`);
+  const values = n * valuesPerElement(elementType);
+  if (!(values <= MAX_TYPED_LENGTH)) {
+    fail(`tensor of shape [${shape.join(', ')}] has ${values} values, more than a typed array holds in Node (2^32)`);
+  }
   // The furthest element the view touches must lie inside the storage.
+  const elements = ref.type.dtype === 'untyped' ? Math.floor(ref.numel / ITEM_SIZE[elementType]) : ref.numel;
   const last = (offset as number) + shape.reduce((a, d, i) => a + (d - 1) * (stride as number[])[i], 0);
-  if (n > 0 && last >= ref.numel) fail(`tensor view reaches element ${last} of storage ${ref.key}, which has ${ref.numel}`);
-  const record = { dtype: ref.type.dtype, shape, data: undefined as unknown } as TensorRecord;
+  if (n > 0 && last >= elements) fail(`tensor view reaches element ${last} of storage ${ref.key}, which has ${elements}`);
+  if (n === 0 && (offset as number) > elements) fail(`tensor view starts at element ${offset} of storage ${ref.key}, which has ${elements}`);
+  const record = { dtype: elementType, shape, data: undefined as unknown } as TensorRecord;
   pending.push({ record, storage: ref, offset: offset as number, stride: [...(stride as number[])] });
   STORAGE_VIEWS.set(record, `${loadNumber}:${ref.key}@${offset}:${shape.join(',')}:${(stride as number[]).join(',')}`);
   return record;
@@ -304,16 +357,17 @@ function isContiguous(shape: readonly number[], stride: readonly number[]): bool
 }
 
 /** Copies a strided view out of its storage, row-major. */
-function gather(storage: ArrayBufferView & { length: number }, t: PendingTensor): TensorRecord['data'] {
+function gather(storage: StorageArray, t: PendingTensor): TensorRecord['data'] {
   const n = numelOf(t.record.shape);
+  const per = valuesPerElement(t.record.dtype);
   const Ctor = storage.constructor as new (n: number) => { [i: number]: unknown; length: number };
-  const out = new Ctor(n);
+  const out = new Ctor(n * per);
   const src = storage as unknown as { [i: number]: unknown };
   const shape = t.record.shape;
   const index = new Array<number>(shape.length).fill(0);
   let at = t.offset;
   for (let i = 0; i < n; i++) {
-    out[i] = src[at];
+    for (let k = 0; k < per; k++) out[i * per + k] = src[at * per + k];
     // Advance the multi-index like an odometer, moving `at` by the strides.
     for (let d = shape.length - 1; d >= 0; d--) {
       if (++index[d] < shape[d]) {

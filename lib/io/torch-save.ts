@@ -7,10 +7,11 @@ import * as path from 'path';
 import { checkOptionNames, describe } from '../core/errors';
 import { checkRecord, isFloatArray, Parameter, type DType, type TensorRecord } from '../core/tensor';
 import { writeFileAtomic } from './atomic-write';
+import { CHUNK } from './byte-source';
 import { isOptimizerDict, type OptimizerDict } from './optimizer-dict';
 import { COUNTERS, isIntKey, ORDERED_DICTS, DICT_GENERATIONS, STEP_FORMS } from '../core/python-values';
 import { pickle, dict, persistentId, pyGlobal, reduce, tuple, tupleOf, type PyValue } from './pickle-write';
-import { bytesOf, ITEM_SIZE, storageNameOf, swapBytes } from './torch-dtypes';
+import { ITEM_SIZE, storageNameOf, swapBytes, valueSize } from './torch-dtypes';
 import { ZipWriter } from './zip';
 import { stepFormOf } from '../engine/dict-kinds';
 
@@ -60,7 +61,8 @@ export async function torchBytes(value: unknown, options: SaveTorchOptions = {})
 interface Encoded {
   form: TorchFileForm;
   pickle: Uint8Array;
-  storages: Uint8Array[];
+  /** Each storage's bytes, in parts. */
+  storages: Uint8Array[][];
 }
 
 function encode(value: unknown, options: SaveTorchOptions): Encoded {
@@ -74,7 +76,9 @@ function encode(value: unknown, options: SaveTorchOptions): Encoded {
   }
   const encoder = new Encoder(forced);
   const tree = encoder.value(value, 'value');
-  return { form: forced ?? encoder.firstOptimizerForm ?? '2.x', pickle: pickle(tree), storages: encoder.storages };
+  const form = forced ?? encoder.firstOptimizerForm ?? '2.x';
+  const storages = encoder.storages(form);
+  return { form, pickle: pickle(tree), storages };
 }
 
 async function writeArchive(e: Encoded, archive: string, write: (chunk: Uint8Array) => Promise<void>): Promise<void> {
@@ -88,7 +92,7 @@ async function writeArchive(e: Encoded, archive: string, write: (chunk: Uint8Arr
     await record('byteorder', text('little'));
     keys.sort();
   }
-  for (const key of keys) await record(`data/${key}`, e.storages[Number(key)]);
+  for (const key of keys) await record(`data/${key}`, ...e.storages[Number(key)]);
   await record('version', text('3\n'));
   if (e.form === '2.x') await record('.data/serialization_id', text(serializationId()));
   await zip.finish();
@@ -124,9 +128,18 @@ function formOf(sd: OptimizerDict): TorchFileForm {
 /** How many values writing shared parts again may cost (countRepeat). */
 const MAX_REPEATED = 10_000_000;
 
+/** A tensor written: its record, and the parts of its pickle that name its storage, filled in by Encoder.storages(). */
+interface WrittenView {
+  record: TensorRecord;
+  where: string;
+  /** `('storage', storage type, key, 'cpu', numel)` */
+  pid: PyValue[];
+  /** The rebuild call's arguments; [1] is the offset into the storage. */
+  args: PyValue[];
+}
+
 class Encoder {
-  readonly storages: Uint8Array[] = [];
-  private readonly storageOf = new Map<object, number>();
+  private readonly views: WrittenView[] = [];
   private readonly seen = new Set<object>();
   /** Every container written, and how many values writing them again has cost (countRepeat). */
   private readonly written = new Set<object>();
@@ -250,25 +263,84 @@ class Encoder {
     throw new TypeError(`saveTorch cannot write a dict key ${describe(key)} in ${where}: only strings and integers`);
   }
 
-  /** `torch._utils._rebuild_tensor_v2(storage, 0, size, stride, False, OrderedDict())`, as torch writes it. */
+  /**
+   * `torch._utils._rebuild_tensor_v2(storage, offset, size, stride, False,
+   * OrderedDict())`, as torch writes it (v3, with the dtype, for the dtypes
+   * 2.x writes untyped). The storage is named once every tensor is known.
+   */
   private tensor(record: TensorRecord, where: string): PyValue {
     checkRecord(where, record);
-    let key = this.storageOf.get(record.data);
-    if (key === undefined) {
-      key = this.storages.length;
-      this.storageOf.set(record.data, key);
-      this.storages.push(littleEndianBytes(record.data, record.dtype));
-    }
-    const storage = persistentId(tuple('storage', pyGlobal('torch', storageNameOf(record.dtype)), String(key), 'cpu', record.data.length));
-    return reduce(
-      pyGlobal('torch._utils', '_rebuild_tensor_v2'),
-      storage,
+    const untyped = storageNameOf(record.dtype) === undefined;
+    const pid: PyValue[] = ['storage', null, null, 'cpu', null];
+    const args: PyValue[] = [
+      persistentId(tupleOf(pid)),
       0,
       tuple(...record.shape),
       tuple(...contiguousStride(record.shape)),
       false,
       reduce(pyGlobal('collections', 'OrderedDict')),
-    );
+      ...(untyped ? [pyGlobal('torch', record.dtype)] : []),
+    ];
+    this.views.push({ record, where, pid, args });
+    return { py: 'reduce', callable: pyGlobal('torch._utils', untyped ? '_rebuild_tensor_v3' : '_rebuild_tensor_v2'), args };
+  }
+
+  /**
+   * The storages' bytes, in key order, once the value is encoded. Tensors
+   * whose data are views of one ArrayBuffer, of one dtype, that overlap or
+   * touch share one storage (as tied weights do in PyTorch); any other gets
+   * its own.
+   */
+  storages(form: TorchFileForm): Uint8Array[][] {
+    const groups = new Map<ArrayBufferLike, Map<DType, WrittenView[]>>();
+    for (const view of this.views) {
+      if (form === '1.13' && storageNameOf(view.record.dtype) === undefined) {
+        throw new TypeError(`saveTorch cannot write ${view.where} for PyTorch 1.13: it has no dtype ${view.record.dtype} (write form '2.x')`);
+      }
+      const byDType = groups.get(view.record.data.buffer) ?? new Map<DType, WrittenView[]>();
+      groups.set(view.record.data.buffer, byDType);
+      byDType.set(view.record.dtype, [...(byDType.get(view.record.dtype) ?? []), view]);
+    }
+    const spans: { first: number; views: WrittenView[]; start: number; end: number }[] = [];
+    const order = new Map(this.views.map((v, i) => [v, i]));
+    for (const byDType of groups.values()) {
+      for (const [dtype, views] of byDType) {
+        const size = ITEM_SIZE[dtype];
+        const sorted = [...views].sort((a, b) => a.record.data.byteOffset - b.record.data.byteOffset);
+        let span: (typeof spans)[number] | undefined;
+        for (const view of sorted) {
+          const { byteOffset, byteLength } = view.record.data;
+          const joins = span !== undefined && byteLength > 0 && span.end > span.start &&
+            byteOffset <= span.end && (byteOffset - span.start) % size === 0;
+          if (!joins) {
+            span = { first: order.get(view)!, views: [], start: byteOffset, end: byteOffset };
+            spans.push(span);
+          }
+          span!.views.push(view);
+          span!.end = Math.max(span!.end, byteOffset + byteLength);
+          span!.first = Math.min(span!.first, order.get(view)!);
+        }
+      }
+    }
+    // Keys in the order the tensors first appear, as torch.save numbers them.
+    spans.sort((a, b) => a.first - b.first);
+    return spans.map((span, key) => {
+      const { dtype, data } = span.views[0].record;
+      const name = storageNameOf(dtype);
+      const bytes = span.end - span.start;
+      for (const view of span.views) {
+        view.pid[1] = name === undefined ? pyGlobal('torch.storage', 'UntypedStorage') : pyGlobal('torch', name);
+        view.pid[2] = String(key);
+        view.pid[4] = name === undefined ? bytes : bytes / ITEM_SIZE[dtype];
+        view.args[1] = (view.record.data.byteOffset - span.start) / ITEM_SIZE[dtype];
+      }
+      // In parts of at most CHUNK bytes: a Uint8Array holds at most 4 GiB, and fs writes take less.
+      const parts: Uint8Array[] = [];
+      for (let at = 0; at < bytes; at += CHUNK) {
+        parts.push(littleEndianBytes(new Uint8Array(data.buffer, span.start + at, Math.min(CHUNK, bytes - at)), dtype));
+      }
+      return parts;
+    });
   }
 }
 
@@ -288,12 +360,11 @@ function arrayDType(v: ArrayBufferView): DType {
   return v instanceof Int32Array ? 'int32' : 'int64';
 }
 
-/** A record's bytes in little-endian order (a copy only on big-endian hosts). */
-function littleEndianBytes(data: ArrayBufferView, dtype: DType): Uint8Array {
-  const bytes = bytesOf(data);
+/** Bytes in little-endian order (a copy only on big-endian hosts). */
+function littleEndianBytes(bytes: Uint8Array, dtype: DType): Uint8Array {
   if (os.endianness() === 'LE') return bytes;
   const copy = bytes.slice();
-  swapBytes(copy, ITEM_SIZE[dtype]);
+  swapBytes(copy, valueSize(dtype));
   return copy;
 }
 

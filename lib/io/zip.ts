@@ -3,7 +3,7 @@
 // writer of the same layout (stored entries, data aligned to 64 bytes with an
 // "FB" padding field as PyTorch does, zip64 records when sizes need them).
 import * as zlib from 'zlib';
-import type { ByteSource } from './byte-source';
+import { CHUNK, MAX_TYPED_LENGTH, type ByteSource } from './byte-source';
 import { FileFormatError } from './format-error';
 
 const LOCAL_HEADER = 0x04034b50;
@@ -92,24 +92,50 @@ export async function readZipDirectory(source: ByteSource): Promise<Map<string, 
   return entries;
 }
 
-/** An entry's bytes, inflated if needed, with its CRC checked. */
+/** Bytes in a buffer: a Uint8Array, or an ArrayBuffer's whole length (which may pass 4 GiB). */
+export interface EntryBytes {
+  readonly buffer: ArrayBuffer;
+  readonly byteOffset: number;
+  readonly byteLength: number;
+}
+
+/** An entry's bytes, inflated if needed, with its CRC checked (at most 4 GiB: see readZipEntryBytes). */
 export async function readZipEntry(source: ByteSource, entry: ZipEntry): Promise<Uint8Array> {
+  const bytes = await readZipEntryBytes(source, entry);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** An entry's bytes, inflated if needed, with its CRC checked; a stored entry may pass 4 GiB. */
+export async function readZipEntryBytes(source: ByteSource, entry: ZipEntry): Promise<EntryBytes> {
   const fail = (detail: string): never => {
     throw new FileFormatError(source.name, `zip entry ${entry.name}: ${detail}`);
   };
-  const stored = await source.read(await entryDataOffset(source, entry), entry.compressedSize);
-  let data = stored;
-  if (entry.method === DEFLATED) {
-    try {
-      // The limit stops a small "zip bomb" from inflating past the size the directory declares.
-      data = zlib.inflateRawSync(stored, { maxOutputLength: Math.max(entry.size, 1) });
-    } catch (err) {
-      fail(`cannot inflate (${(err as Error).message})`);
-    }
+  const at = await entryDataOffset(source, entry);
+  if (entry.method === STORED) {
+    if (entry.compressedSize !== entry.size) fail(`is stored but its sizes differ (${entry.compressedSize} and ${entry.size})`);
+    const buffer = await source.readBuffer(at, entry.size);
+    let crc = 0;
+    for (let i = 0; i < entry.size; i += CHUNK) crc = crc32(new Uint8Array(buffer, i, Math.min(CHUNK, entry.size - i)), crc);
+    if (crc !== entry.crc32) fail('CRC mismatch (the file is corrupt)');
+    return { buffer, byteOffset: 0, byteLength: entry.size };
+  }
+  if (entry.size > MAX_TYPED_LENGTH) fail(`inflates to ${entry.size} bytes, more than the 4 GiB Node inflates into one buffer`);
+  const stored = await source.read(at, entry.compressedSize);
+  let data: Uint8Array = stored;
+  try {
+    // The limit stops a small "zip bomb" from inflating past the size the directory declares.
+    data = zlib.inflateRawSync(stored, { maxOutputLength: Math.max(entry.size, 1) });
+  } catch (err) {
+    fail(`cannot inflate (${(err as Error).message})`);
   }
   if (data.length !== entry.size) fail(`holds ${data.length} bytes, the directory says ${entry.size}`);
   if (crc32(data) !== entry.crc32) fail('CRC mismatch (the file is corrupt)');
-  return data;
+  return data as Uint8Array & { buffer: ArrayBuffer };
+}
+
+/** Whether an entry's bytes lie in the file as they are (so they can be mapped). */
+export function isStored(entry: ZipEntry): boolean {
+  return entry.method === STORED;
 }
 
 /** Where an entry's data starts: after its local header, whose name and extra field may differ from the directory's. */
