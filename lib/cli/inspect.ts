@@ -1,6 +1,8 @@
 // `simd-optim inspect <file>`: what a checkpoint holds, without Python.
-import { bfloat16ToNumber, float16ToNumber, numelOf, type TensorRecord } from '../core/tensor';
+import { bfloat16ToNumber, float16ToNumber, numelOf, valuesPerElement, type TensorRecord } from '../core/tensor';
+import { float8ToNumber, isFloat8 } from '../core/float8';
 import { loadAny } from '../io/any-file';
+import { mappingOf, type LoadOptions } from '../io/storage-arrays';
 import { identifyGroup } from '../engine/dict-kinds';
 // The optimizers, so that a dict's groups are recognised.
 import '../optim/registry';
@@ -9,21 +11,46 @@ import { CliError, parseArgs } from './args';
 const HELP = `usage: simd-optim inspect <file.pt | file.safetensors>
 
 Prints the param groups and hyperparameters of an optimizer state dict, and
-each tensor's dtype, shape and min / max / mean.`;
+each tensor's dtype, shape and min / max / mean (of |z| for complex ones),
+and which tensors a load with { mmap: true } would copy rather than map.`;
 
 export async function runInspect(argv: string[]): Promise<void> {
   const { flags, positional } = parseArgs(argv, { help: { type: 'boolean', default: false } });
   if (flags.help) return console.log(HELP);
   if (positional.length !== 1) throw new CliError(`expected one file, got ${positional.length}\n\n${HELP}`);
   const file = positional[0];
-  const { kind, value } = await loadOrExplain(file);
+  const { kind, value } = await loadOrExplain(file, { mmap: true });
   console.log(`${file}: ${kind === 'torch' ? 'torch.save file' : 'safetensors file'}`);
   for (const line of describeValue(value)) console.log(line);
+  console.log(describeMapping(value));
 }
 
-export async function loadOrExplain(file: string): ReturnType<typeof loadAny> {
+/** Which tensors a mapped load copies, and why (a load with { mmap: true } marks them). */
+export function describeMapping(value: unknown): string {
+  const copied = new Map<string, string[]>();
+  let count = 0;
+  const seen = new Set<object>();
+  const visit = (v: unknown, path: string): void => {
+    if (v === null || typeof v !== 'object' || seen.has(v) || v instanceof Uint8Array) return;
+    seen.add(v);
+    if (isRecord(v)) {
+      count++;
+      const how = mappingOf(v.data);
+      if (how !== undefined && how !== 'mapped') copied.set(how, [...(copied.get(how) ?? []), path || '(the whole file)']);
+      return;
+    }
+    for (const [k, x] of Object.entries(v)) visit(x, path ? `${path}.${k}` : k);
+  };
+  visit(value, '');
+  if (copied.size === 0) return `mmap: ${count === 1 ? 'the tensor maps' : `all ${count} tensors map`} in place`;
+  const lines = [...copied].map(([why, names]) =>
+    `  ${why}: ${names.slice(0, 5).join(', ')}${names.length > 5 ? ` and ${names.length - 5} more` : ''}`);
+  return [`mmap: ${[...copied.values()].reduce((n, names) => n + names.length, 0)} of ${count} tensors would be copied`, ...lines].join('\n');
+}
+
+export async function loadOrExplain(file: string, options: LoadOptions = {}): ReturnType<typeof loadAny> {
   try {
-    return await loadAny(file);
+    return await loadAny(file, options);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw new CliError(`no such file: ${file}`);
@@ -167,9 +194,11 @@ export function describeTensor(t: TensorRecord): string {
     sum += x;
   }
   const head = `${t.dtype.padEnd(8)} [${t.shape.join(', ')}]`;
+  const complex = valuesPerElement(t.dtype) === 2;
   if (n === nan) return n === 0 ? `${head} (empty)` : `${head} all NaN`;
-  if (n === 1) return `${head.padEnd(24)} = ${pythonNumber(sum)}`;
-  const stats = `min ${fmt(min)}  max ${fmt(max)}  mean ${fmt(sum / (n - nan))}`;
+  if (n === 1 && !complex) return `${head.padEnd(24)} = ${pythonNumber(sum)}`;
+  // Complex tensors: the statistics of |z|.
+  const stats = `${complex ? '|z| ' : ''}min ${fmt(min)}  max ${fmt(max)}  mean ${fmt(sum / (n - nan))}`;
   return `${head.padEnd(24)} ${stats}${nan > 0 ? `  (${nan} NaN)` : ''}`;
 }
 
@@ -177,6 +206,9 @@ function valueReader(t: TensorRecord): (i: number) => number {
   const data = t.data as ArrayLike<number | bigint>;
   if (t.dtype === 'float16') return (i) => float16ToNumber(data[i] as number);
   if (t.dtype === 'bfloat16') return (i) => bfloat16ToNumber(data[i] as number);
+  const { dtype } = t;
+  if (isFloat8(dtype)) return (i) => float8ToNumber(data[i] as number, dtype);
+  if (valuesPerElement(dtype) === 2) return (i) => Math.hypot(data[2 * i] as number, data[2 * i + 1] as number);
   return (i) => Number(data[i]);
 }
 

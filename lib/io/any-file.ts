@@ -4,6 +4,7 @@ import { openSource } from './byte-source';
 import { FileFormatError } from './format-error';
 import { loadSafetensors } from './safetensors';
 import { loadTorch, type TorchValue } from './torch-load';
+import type { LoadOptions } from './storage-arrays';
 
 export type FileKind = 'torch' | 'safetensors';
 
@@ -22,8 +23,8 @@ export async function fileKind(path: string): Promise<FileKind> {
   }
 }
 
-export async function loadAny(path: string): Promise<{ kind: FileKind; value: TorchValue }> {
+export async function loadAny(path: string, options: LoadOptions = {}): Promise<{ kind: FileKind; value: TorchValue }> {
   const kind = await fileKind(path);
-  const value = kind === 'torch' ? await loadTorch(path) : ((await loadSafetensors(path)) as unknown as TorchValue);
+  const value = kind === 'torch' ? await loadTorch(path, options) : ((await loadSafetensors(path, options)) as unknown as TorchValue);
   return { kind, value };
 }
