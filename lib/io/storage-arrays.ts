@@ -71,7 +71,7 @@ export async function storageArray<D extends DType>(
     const reason = whyNotMapped(source, dtype, where);
     if (reason === undefined) {
       const buffer = fileMapping!.mappedBuffer(source.map()!, where.offset, where.bytes);
-      if (where.bytes > 0) mappedBuffers.add(buffer);
+      mappedBuffers.add(buffer);
       return new Type(buffer, 0, values);
     }
     const array = await copied(Type, await read(), size, where.swap);

@@ -13,7 +13,7 @@ import { mmapOption, storageArray, type LoadOptions } from './storage-arrays';
 import {
   DTYPE_OBJECTS, ITEM_SIZE, STORAGE_TYPES, UNTYPED_STORAGE, unsupportedDType, type DTypeObject, type StorageType,
 } from './torch-dtypes';
-import { entryDataOffset, isStored, readZipDirectory, readZipEntry, readZipEntryBytes, type ZipEntry } from './zip';
+import { isStored, readZipDirectory, readZipEntry, readZipEntryBytes, storedDataOffset, type ZipEntry } from './zip';
 
 /** Counts loads, so that storage keys (per file) name one load's storages. */
 let loads = 0;
@@ -124,7 +124,7 @@ async function readTorch(source: ByteSource, mmap: boolean): Promise<TorchValue>
     }
     if (bytes % ITEM_SIZE[dtype] !== 0) fail(`untyped storage ${ref.key} of ${bytes} bytes does not hold whole ${dtype} elements`);
     const stored = isStored(entry!);
-    const at = mmap && stored ? await entryDataOffset(source, entry!) : 0;
+    const at = mmap && stored ? await storedDataOffset(source, entry!) : 0;
     loaded.set(ref.key, await storageArray(source, dtype, { offset: at, bytes, stored, swap }, mmap, () => readZipEntryBytes(source, entry!)));
   }
   // Contiguous views share their storage's memory, as in torch.load; any

@@ -110,9 +110,8 @@ export async function readZipEntryBytes(source: ByteSource, entry: ZipEntry): Pr
   const fail = (detail: string): never => {
     throw new FileFormatError(source.name, `zip entry ${entry.name}: ${detail}`);
   };
-  const at = await entryDataOffset(source, entry);
   if (entry.method === STORED) {
-    if (entry.compressedSize !== entry.size) fail(`is stored but its sizes differ (${entry.compressedSize} and ${entry.size})`);
+    const at = await storedDataOffset(source, entry);
     const buffer = await source.readBuffer(at, entry.size);
     let crc = 0;
     for (let i = 0; i < entry.size; i += CHUNK) crc = crc32(new Uint8Array(buffer, i, Math.min(CHUNK, entry.size - i)), crc);
@@ -120,7 +119,7 @@ export async function readZipEntryBytes(source: ByteSource, entry: ZipEntry): Pr
     return { buffer, byteOffset: 0, byteLength: entry.size };
   }
   if (entry.size > MAX_TYPED_LENGTH) fail(`inflates to ${entry.size} bytes, more than the 4 GiB Node inflates into one buffer`);
-  const stored = await source.read(at, entry.compressedSize);
+  const stored = await source.read(await entryDataOffset(source, entry), entry.compressedSize);
   let data: Uint8Array = stored;
   try {
     // The limit stops a small "zip bomb" from inflating past the size the directory declares.
@@ -136,6 +135,17 @@ export async function readZipEntryBytes(source: ByteSource, entry: ZipEntry): Pr
 /** Whether an entry's bytes lie in the file as they are (so they can be mapped). */
 export function isStored(entry: ZipEntry): boolean {
   return entry.method === STORED;
+}
+
+/**
+ * Where a stored entry's bytes start, once its sizes agree. Mapping reads
+ * from here without the CRC check, which would read every byte.
+ */
+export async function storedDataOffset(source: ByteSource, entry: ZipEntry): Promise<number> {
+  if (entry.compressedSize !== entry.size) {
+    throw new FileFormatError(source.name, `zip entry ${entry.name}: is stored but its sizes differ (${entry.compressedSize} and ${entry.size})`);
+  }
+  return entryDataOffset(source, entry);
 }
 
 /** Where an entry's data starts: after its local header, whose name and extra field may differ from the directory's. */
