@@ -119,7 +119,8 @@ async function read(source: ByteSource, mmap: boolean): Promise<SafetensorsFile>
   const specs = Object.entries(header).filter(([name]) => name !== '__metadata__');
   const tensors: Record<string, TensorRecord> = {};
   let covered = 0;
-  for (const [name, spec] of specs.sort((a, b) => offsetOf(a[1]) - offsetOf(b[1]))) {
+  // By (start, end), as the reference does: an empty tensor may share its start with the next one.
+  for (const [name, spec] of specs.sort((a, b) => offsetOf(a[1], 0) - offsetOf(b[1], 0) || offsetOf(a[1], 1) - offsetOf(b[1], 1))) {
     if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) fail(`tensor ${name} is described by ${describe(spec)}, not an object`);
     const s = spec as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = DTYPE_OF.get(String(s.dtype));
@@ -145,9 +146,9 @@ async function read(source: ByteSource, mmap: boolean): Promise<SafetensorsFile>
   return { tensors, metadata };
 }
 
-function offsetOf(spec: unknown): number {
+function offsetOf(spec: unknown, which: 0 | 1): number {
   const offsets = (spec as { data_offsets?: unknown } | null)?.data_offsets;
-  return Array.isArray(offsets) && typeof offsets[0] === 'number' ? offsets[0] : -1;
+  return Array.isArray(offsets) && typeof offsets[which] === 'number' ? offsets[which] : -1;
 }
 
 function encode(tensors: Array<[string, TensorRecord]>, metadata: Record<string, string>): Uint8Array[] {

@@ -70,6 +70,9 @@ export async function storageArray<D extends DType>(
   if (mmap) {
     const reason = whyNotMapped(source, dtype, where);
     if (reason === undefined) {
+      if (where.offset + where.bytes > source.size) {
+        throw new FileFormatError(source.name, `truncated: needs bytes ${where.offset}..${where.offset + where.bytes} but the file has ${source.size}`);
+      }
       const buffer = fileMapping!.mappedBuffer(source.map()!, where.offset, where.bytes);
       mappedBuffers.add(buffer);
       return new Type(buffer, 0, values);

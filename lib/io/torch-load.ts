@@ -107,7 +107,7 @@ async function readTorch(source: ByteSource, mmap: boolean): Promise<TorchValue>
     },
     fail,
   });
-  checkNesting(value, fail);
+  checkNesting(value, new Set(storages.values()), fail);
 
   const swap = byteorder !== os.endianness().replace('LE', 'little').replace('BE', 'big');
   const loaded = new Map<string, StorageArray>();
@@ -166,15 +166,22 @@ const MAX_DEPTH = 1000;
 /**
  * Refuses what torch.save does not write and code that walks a value
  * recursively cannot take: a value that contains itself, or nesting past
- * MAX_DEPTH. Shared parts (a DAG) are fine, and each is walked once.
+ * MAX_DEPTH; and the unpickler's own objects left as values (an allowed
+ * global or a storage not used by a tensor). Shared parts (a DAG) are fine,
+ * and each is walked once.
  */
-function checkNesting(root: unknown, fail: (d: string) => never): void {
+function checkNesting(root: unknown, storages: ReadonlySet<object>, fail: (d: string) => never): void {
   const done = new Set<object>();
   const onPath = new Set<object>();
   const path: { node: object; children: unknown[]; next: number }[] = [];
   const enter = (v: unknown): void => {
+    if (typeof v === 'function') fail('a pickle global is used as a value: only tensors and plain data load');
     if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v) || done.has(v)) return;
-    if ('torchDType' in v) fail(`refusing to load global '${(v as DTypeObject).global}' as a value: dtype objects are only read as tensors' dtypes`);
+    // The frozen markers findGlobal returns for storage classes and dtypes (a tuple is a frozen array).
+    if ('global' in v && Object.isFrozen(v) && !Array.isArray(v)) {
+      fail(`refusing to load global '${(v as { global: string }).global}' as a value: storage types and dtypes are only read as a tensor's`);
+    }
+    if (storages.has(v)) fail('a storage that is not a tensor (torch.save of a storage): only tensors load');
     if (onPath.has(v)) fail('a value contains itself, which simd-optim does not load');
     if (path.length >= MAX_DEPTH) fail(`values are nested more than ${MAX_DEPTH} levels deep`);
     onPath.add(v);
