@@ -30,6 +30,7 @@ export {
   saveSafetensors,
   readSafetensors,
   type TorchValue,
+  type LoadOptions,
   type SaveTorchOptions,
   type TorchFileForm,
   type SafetensorsFile,

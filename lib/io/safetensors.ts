@@ -50,6 +50,8 @@ export interface SafetensorsFile {
 /**
  * Reads a .safetensors file. A file saveSafetensors wrote from an optimizer
  * state dict comes back as that state dict; any other as `{ name: tensor }`.
+ *
+ * @param options - `{ mmap: true }` maps the file instead of reading it ({@link LoadOptions})
  */
 export async function loadSafetensors<T = SafetensorsValue>(file: string | Uint8Array, options: LoadOptions = {}): Promise<T> {
   mmapOption('loadSafetensors', options, file);
@@ -81,7 +83,7 @@ export async function saveSafetensors(value: unknown, file: string, metadata: Re
   });
 }
 
-/** The raw contents: every tensor and the string metadata. */
+/** The raw contents: every tensor and the string metadata (`{ mmap: true }` maps the file: {@link LoadOptions}). */
 export async function readSafetensors(file: string | Uint8Array, options: LoadOptions = {}): Promise<SafetensorsFile> {
   const mmap = mmapOption('readSafetensors', options, file);
   const source = await openSource(file);

@@ -56,13 +56,16 @@ interface StorageRef {
  * `{ name: TensorRecord }`. Nothing in the file is run: only the globals
  * torch writes for data are accepted, like `torch.load(weights_only=True)`.
  * Throws FileFormatError for anything that is not a readable, safe
- * torch.save file, naming the file and the problem.
+ * torch.save file, naming the file and the problem. Contiguous views of one
+ * storage share memory, as in PyTorch (tied weights stay tied).
  *
+ * @param options - `{ mmap: true }` maps the file instead of reading it ({@link LoadOptions})
  * @typeParam T - what you expect the file to hold (not checked)
  * @example
  * ```ts
  * const model = await loadTorch<Record<string, TensorRecord<'float32'>>>('model.pt');
  * opt.loadStateDict(await loadTorch<StateDict>('optimizer.pt'));
+ * const big = await loadTorch('llm.pt', { mmap: true }); // read only as touched
  * ```
  */
 export async function loadTorch<T = TorchValue>(file: string | Uint8Array, options: LoadOptions = {}): Promise<T> {
