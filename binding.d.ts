@@ -206,7 +206,8 @@ export interface MappedFile {
 export declare function mapFile(fd: number, size: number): MappedFile;
 
 /**
- * An external ArrayBuffer over `length` bytes of the mapping at `offset`.
+ * An external ArrayBuffer over `length` bytes of the mapping at `offset`, at
+ * most 4 GiB (RangeError beyond). `file` must come from mapFile (TypeError).
  * `uncounted`: take the buffer off V8's count of external memory (the pages
  * cost nothing until touched), so that making it starts no GC.
  */

@@ -54,6 +54,13 @@ struct BufferHint {
   int64_t uncounted;
 };
 
+// Marks the handles mapFile makes, so that mappedBuffer takes no other External.
+const napi_type_tag kMappingTag = {0x73696d646f707469ULL, 0x6d2d6d6170706564ULL};
+
+// The longest external buffer every supported Node takes (Node 20's limit). Past
+// it, Node calls the finalizer itself and then fails, so it must not be asked.
+constexpr double kMaxBuffer = 4294967296.0;
+
 }  // namespace
 
 Napi::Value MapFile(const Napi::CallbackInfo& info) {
@@ -61,6 +68,7 @@ Napi::Value MapFile(const Napi::CallbackInfo& info) {
   const double fd = info.Length() == 2 ? whole_number(info[0]) : -1;
   const double size = info.Length() == 2 ? whole_number(info[1]) : -1;
   if (fd < 0 || fd > 2147483647.0 || size < 0) throw Napi::TypeError::New(env, "mapFile(fd: number, size: number)");
+  if (size > static_cast<double>(SIZE_MAX)) throw Napi::RangeError::New(env, "mapFile: the file is larger than this process can map");
 #ifdef _WIN32
   throw Napi::Error::New(env, "mapping files is not supported on Windows");
 #else
@@ -80,15 +88,20 @@ Napi::Value MapFile(const Napi::CallbackInfo& info) {
     if (base == MAP_FAILED) throw Napi::Error::New(env, errno_text("mmap", errno));
   }
   Mapping* mapping = new Mapping(base, static_cast<size_t>(size));
-  return Napi::External<Mapping>::New(env, mapping, [](Napi::Env, Mapping* m) { m->release(); });
+  Napi::External<Mapping> handle = Napi::External<Mapping>::New(env, mapping, [](Napi::Env, Mapping* m) { m->release(); });
+  NAPI_THROW_IF_FAILED(env, napi_type_tag_object(env, handle, &kMappingTag), Napi::Value());
+  return handle;
 #endif
 }
 
 Napi::Value MappedBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* usage = "mappedBuffer(handle, offset: number, length: number, uncounted?: boolean)";
-  if (info.Length() < 3 || info.Length() > 4 || !info[0].IsExternal() ||
-      (info.Length() == 4 && !info[3].IsBoolean())) {
+  bool tagged = false;
+  if (info.Length() >= 1 && info[0].IsExternal()) {
+    NAPI_THROW_IF_FAILED(env, napi_check_object_type_tag(env, info[0], &kMappingTag, &tagged), Napi::Value());
+  }
+  if (info.Length() < 3 || info.Length() > 4 || !tagged || (info.Length() == 4 && !info[3].IsBoolean())) {
     throw Napi::TypeError::New(env, usage);
   }
   Mapping* mapping = info[0].As<Napi::External<Mapping>>().Data();
@@ -97,26 +110,22 @@ Napi::Value MappedBuffer(const Napi::CallbackInfo& info) {
   if (mapping == nullptr || offset < 0 || length < 0 || offset + length > static_cast<double>(mapping->size())) {
     throw Napi::RangeError::New(env, "mappedBuffer: the range is not inside the mapped file");
   }
+  if (length > kMaxBuffer) throw Napi::RangeError::New(env, "mappedBuffer: more than the 4 GiB one external buffer holds");
   if (length == 0) return Napi::ArrayBuffer::New(env, 0);
   const bool uncounted = info.Length() == 4 && info[3].As<Napi::Boolean>().Value();
   mapping->retain();
   BufferHint* hint = new BufferHint{mapping, uncounted ? static_cast<int64_t>(length) : 0};
-  Napi::ArrayBuffer buffer;
-  try {
-    buffer = Napi::ArrayBuffer::New(
-        env, mapping->base() + static_cast<size_t>(offset), static_cast<size_t>(length),
-        [](Napi::Env finalize_env, void*, BufferHint* h) {
-          // Give back what the creation took off V8's count of external memory.
-          if (h->uncounted != 0) Napi::MemoryManagement::AdjustExternalMemory(finalize_env, h->uncounted);
-          h->mapping->release();
-          delete h;
-        },
-        hint);
-  } catch (...) {
-    mapping->release();
-    delete hint;
-    throw;
-  }
+  // If this throws, the hint and its reference leak rather than risk a
+  // double release: whether Node ran the finalizer before failing is not said.
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
+      env, mapping->base() + static_cast<size_t>(offset), static_cast<size_t>(length),
+      [](Napi::Env finalize_env, void*, BufferHint* h) {
+        // Give back what the creation took off V8's count of external memory.
+        if (h->uncounted != 0) Napi::MemoryManagement::AdjustExternalMemory(finalize_env, h->uncounted);
+        h->mapping->release();
+        delete h;
+      },
+      hint);
   // V8 counts the buffer as external memory, which can start a full GC; the
   // mapping costs no memory until touched, so the caller may take it off the count.
   if (uncounted) Napi::MemoryManagement::AdjustExternalMemory(env, -static_cast<int64_t>(length));

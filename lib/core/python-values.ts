@@ -6,9 +6,15 @@ export const ORDERED_DICTS = new WeakSet<object>();
 /**
  * Which view of which storage a loaded tensor was, as "<file load>:<storage>@<offset>:<shape>:<stride>":
  * two records with the same are one tensor in PyTorch (a tied weight under
- * two names of a model's state_dict), though loadTorch copies each out.
+ * two names of a model's state_dict).
  */
 export const STORAGE_VIEWS = new WeakMap<object, string>();
+
+/**
+ * The buffers loadTorch made, each one storage of the file: saveTorch writes
+ * every view of one as one storage again, gaps and all, as it was.
+ */
+export const LOADED_STORAGES = new WeakSet<ArrayBufferLike>();
 
 /** Dicts that were a collections.Counter (MultiStepLR keeps its milestones in one). */
 export const COUNTERS = new WeakSet<object>();

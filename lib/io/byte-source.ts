@@ -24,10 +24,11 @@ export interface ByteSource {
   /** Exactly `length` bytes at `offset` in a fresh ArrayBuffer of that length (which may pass 4 GiB). */
   readBuffer(offset: number, length: number): Promise<ArrayBuffer>;
   /**
-   * The file mapped privately (copy-on-write), or undefined when mapping is
-   * not possible (bytes in memory, or no native addon). Mapped once.
+   * The file mapped privately (copy-on-write), mapped once; undefined for
+   * bytes in memory or without the native addon, and why as a string when
+   * the system refuses the mapping. Throws if the file changed size.
    */
-  map(): MappedFile | undefined;
+  map(): MappedFile | string | undefined;
   close(): Promise<void>;
 }
 
@@ -47,7 +48,7 @@ export async function openSource(input: string | Uint8Array): Promise<ByteSource
     throw error;
   }
   const { size } = stat;
-  let mapped: MappedFile | undefined;
+  let mapped: MappedFile | string | undefined;
   const readInto = async (out: Uint8Array, offset: number): Promise<void> => {
     for (let done = 0; done < out.length;) {
       const { bytesRead } = await handle.read(out, done, Math.min(CHUNK, out.length - done), offset + done);
@@ -78,7 +79,10 @@ export async function openSource(input: string | Uint8Array): Promise<ByteSource
       try {
         mapped ??= fileMapping.mapFile(handle.fd, size);
       } catch (err) {
-        throw new FileFormatError(input, `cannot map it: ${(err as Error).message}`);
+        const message = (err as Error).message;
+        // A file rewritten while loading must not be read at all; a refused mapping is read instead.
+        if (message.includes('changed size')) throw new FileFormatError(input, message);
+        mapped = message;
       }
       return mapped;
     },

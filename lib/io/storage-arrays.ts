@@ -11,6 +11,7 @@ import { CHUNK, MAX_TYPED_LENGTH, type ByteSource } from './byte-source';
 import { FileFormatError } from './format-error';
 import { swapBytes, valueSize } from './torch-dtypes';
 import type { EntryBytes } from './zip';
+import type { MappedFile } from '../../binding';
 
 /** Options of loadTorch, loadSafetensors and readSafetensors. */
 export interface LoadOptions {
@@ -49,56 +50,72 @@ export function mmapOption(fn: string, options: unknown, file: unknown): boolean
   return mmap === true;
 }
 
+/** Where a storage's bytes lie in the file, and what reading them needs. */
+export interface StorageLocation {
+  offset: number;
+  bytes: number;
+  /** The bytes are in the file as they are (not compressed). */
+  stored: boolean;
+  /** The file has the other byte order. */
+  swap: boolean;
+}
+
 /**
- * The typed array over `bytes` bytes of the file at `offset`, mapped if
- * asked and possible. `read` gives the bytes when they are not mapped (a
- * zip entry's reader checks its CRC and inflates).
+ * The typed array over a tensor's bytes (a whole safetensors tensor), mapped
+ * if asked and possible; see storageBytes.
  */
 export async function storageArray<D extends DType>(
-  source: ByteSource,
-  dtype: D,
-  where: { offset: number; bytes: number; stored: boolean; swap: boolean },
-  mmap: boolean,
-  read: () => Promise<EntryBytes>,
+  source: ByteSource, dtype: D, where: StorageLocation, mmap: boolean, read: () => Promise<EntryBytes>,
 ): Promise<DTypeArrays[D]> {
-  const size = valueSize(dtype);
-  const values = where.bytes / size;
+  const values = where.bytes / valueSize(dtype);
   if (values > MAX_TYPED_LENGTH) {
     throw new FileFormatError(source.name, `a ${dtype} tensor of ${values} values is larger than a typed array holds in Node (2^32 values)`);
   }
-  const Type = arrayTypeOf(dtype);
-  if (mmap) {
-    const reason = whyNotMapped(source, dtype, where);
-    if (reason === undefined) {
-      if (where.offset + where.bytes > source.size) {
-        throw new FileFormatError(source.name, `truncated: needs bytes ${where.offset}..${where.offset + where.bytes} but the file has ${source.size}`);
-      }
-      const buffer = fileMapping!.mappedBuffer(source.map()!, where.offset, where.bytes);
-      mappedBuffers.add(buffer);
-      return new Type(buffer, 0, values);
-    }
-    const array = await copied(Type, await read(), size, where.swap);
-    copiedBecause.set(array.buffer, reason);
-    return array;
-  }
-  return copied(Type, await read(), size, where.swap);
+  const bytes = await storageBytes(source, dtype, where, mmap, read);
+  return new (arrayTypeOf(dtype))(bytes.buffer, bytes.byteOffset, values);
 }
 
-function whyNotMapped(source: ByteSource, dtype: DType, where: { offset: number; bytes: number; stored: boolean; swap: boolean }): string | undefined {
+/**
+ * A storage's bytes in a buffer aligned for `dtype`, in the host's byte
+ * order: the file's pages if `mmap` is asked and possible, else what `read`
+ * gives (a zip entry's reader checks its CRC and inflates). A storage may
+ * hold more values than one typed array; its tensors are views of it.
+ */
+export async function storageBytes(
+  source: ByteSource, dtype: DType, where: StorageLocation, mmap: boolean, read: () => Promise<EntryBytes>,
+): Promise<EntryBytes> {
+  const size = valueSize(dtype);
+  if (!mmap) return copied(await read(), size, where.swap);
+  const reason = whyNotMapped(source, dtype, where);
+  if (reason !== undefined) {
+    const bytes = await copied(await read(), size, where.swap);
+    copiedBecause.set(bytes.buffer, reason);
+    return bytes;
+  }
+  if (where.offset + where.bytes > source.size) {
+    throw new FileFormatError(source.name, `truncated: needs bytes ${where.offset}..${where.offset + where.bytes} but the file has ${source.size}`);
+  }
+  // Uncounted: V8 would count the whole buffer as external memory and start
+  // full GCs for pages that cost nothing until they are touched.
+  const buffer = fileMapping!.mappedBuffer(source.map() as MappedFile, where.offset, where.bytes, true);
+  mappedBuffers.add(buffer);
+  return { buffer, byteOffset: 0, byteLength: where.bytes };
+}
+
+/** The most bytes one external buffer takes in every Node the package supports. */
+const MAX_MAPPED = Math.min(bufferConstants.MAX_LENGTH, 2 ** 32);
+
+function whyNotMapped(source: ByteSource, dtype: DType, where: StorageLocation): string | undefined {
   if (fileMapping === undefined) return 'copied: the native addon is not loaded';
   if (!where.stored) return 'copied: the entry is compressed';
   if (where.swap) return 'copied: its bytes are in the other byte order';
   if (where.offset % valueSize(dtype) !== 0) return `copied: misaligned (at byte ${where.offset}, not a multiple of ${valueSize(dtype)})`;
-  if (where.bytes > bufferConstants.MAX_LENGTH) return 'copied: larger than the 4 GiB Node maps into one buffer';
-  return source.map() === undefined ? 'copied: the file cannot be mapped' : undefined;
+  if (where.bytes > MAX_MAPPED) return 'copied: larger than the 4 GiB Node maps into one buffer';
+  const mapped = source.map();
+  return typeof mapped === 'string' ? `copied: the file cannot be mapped (${mapped})` : undefined;
 }
 
-async function copied<D extends DType>(
-  Type: new (buffer: ArrayBuffer, byteOffset?: number, length?: number) => DTypeArrays[D],
-  bytes: EntryBytes,
-  size: number,
-  swap: boolean,
-): Promise<DTypeArrays[D]> {
+async function copied(bytes: EntryBytes, size: number, swap: boolean): Promise<EntryBytes> {
   let { buffer, byteOffset } = bytes;
   if (byteOffset % size !== 0) {
     buffer = buffer.slice(byteOffset, byteOffset + bytes.byteLength);
@@ -109,5 +126,5 @@ async function copied<D extends DType>(
       swapBytes(new Uint8Array(buffer, byteOffset + at, Math.min(CHUNK, bytes.byteLength - at)), size);
     }
   }
-  return new Type(buffer, byteOffset, bytes.byteLength / size);
+  return { buffer, byteOffset, byteLength: bytes.byteLength };
 }

@@ -8,12 +8,12 @@ import { arrayTypeOf, numelOf, valuesPerElement, type DType, type TensorRecord }
 import { MAX_TYPED_LENGTH, openSource, type ByteSource } from './byte-source';
 import { FileFormatError } from './format-error';
 import { newDict, unpickle, type PickleGlobal } from './pickle-read';
-import { COUNTERS, copyPythonValue, ORDERED_DICTS, STORAGE_VIEWS } from '../core/python-values';
-import { mmapOption, storageArray, type LoadOptions } from './storage-arrays';
+import { COUNTERS, copyPythonValue, LOADED_STORAGES, ORDERED_DICTS, STORAGE_VIEWS } from '../core/python-values';
+import { mmapOption, storageBytes, type LoadOptions } from './storage-arrays';
 import {
   DTYPE_OBJECTS, ITEM_SIZE, STORAGE_TYPES, UNTYPED_STORAGE, unsupportedDType, type DTypeObject, type StorageType,
 } from './torch-dtypes';
-import { isStored, readZipDirectory, readZipEntry, readZipEntryBytes, storedDataOffset, type ZipEntry } from './zip';
+import { isStored, readZipDirectory, readZipEntry, readZipEntryBytes, storedDataOffset, type EntryBytes, type ZipEntry } from './zip';
 
 /** Counts loads, so that storage keys (per file) name one load's storages. */
 let loads = 0;
@@ -113,7 +113,7 @@ async function readTorch(source: ByteSource, mmap: boolean): Promise<TorchValue>
   checkNesting(value, new Set(storages.values()), fail);
 
   const swap = byteorder !== os.endianness().replace('LE', 'little').replace('BE', 'big');
-  const loaded = new Map<string, StorageArray>();
+  const loaded = new Map<string, EntryBytes>();
   for (const ref of storages.values()) {
     const entry = record(`data/${ref.key}`);
     if (entry === undefined) fail(`storage ${ref.key} is missing (no ${prefix}data/${ref.key} record)`);
@@ -128,15 +128,17 @@ async function readTorch(source: ByteSource, mmap: boolean): Promise<TorchValue>
     if (bytes % ITEM_SIZE[dtype] !== 0) fail(`untyped storage ${ref.key} of ${bytes} bytes does not hold whole ${dtype} elements`);
     const stored = isStored(entry!);
     const at = mmap && stored ? await storedDataOffset(source, entry!) : 0;
-    loaded.set(ref.key, await storageArray(source, dtype, { offset: at, bytes, stored, swap }, mmap, () => readZipEntryBytes(source, entry!)));
+    const storage = await storageBytes(source, dtype, { offset: at, bytes, stored, swap }, mmap, () => readZipEntryBytes(source, entry!));
+    loaded.set(ref.key, storage);
+    if (storage.byteOffset === 0 && storage.buffer.byteLength === storage.byteLength) LOADED_STORAGES.add(storage.buffer);
   }
   // Contiguous views share their storage's memory, as in torch.load; any
   // other view is copied out. Stride-0 (expanded) or overlapping views can
   // make copies far larger than the file, which torch would keep as views:
   // the copies may take 4× the storages' bytes plus 256 MiB.
   const copies: PendingTensor[] = [];
-  let storageBytes = 0;
-  for (const storage of loaded.values()) storageBytes += storage.byteLength;
+  let totalBytes = 0;
+  for (const storage of loaded.values()) totalBytes += storage.byteLength;
   let copiedBytes = 0;
   for (const t of pending) {
     const storage = loaded.get(t.storage.key)!;
@@ -146,22 +148,19 @@ async function readTorch(source: ByteSource, mmap: boolean): Promise<TorchValue>
       const Type = arrayTypeOf(t.record.dtype);
       t.record.data = n === 0
         ? new Type(new ArrayBuffer(0))
-        : new Type(storage.buffer as ArrayBuffer, storage.byteOffset + t.offset * per * storage.BYTES_PER_ELEMENT, n * per);
+        : new Type(storage.buffer, storage.byteOffset + t.offset * ITEM_SIZE[t.record.dtype], n * per);
       continue;
     }
     copiedBytes += n * ITEM_SIZE[t.record.dtype];
     copies.push(t);
   }
-  if (copiedBytes > 4 * storageBytes + COPY_ALLOWANCE) {
-    fail(`its tensors are views that would copy ${copiedBytes} bytes out of ${storageBytes} bytes of storage ` +
+  if (copiedBytes > 4 * totalBytes + COPY_ALLOWANCE) {
+    fail(`its tensors are views that would copy ${copiedBytes} bytes out of ${totalBytes} bytes of storage ` +
       '(expanded or overlapping views, which simd-optim copies out)');
   }
   for (const t of copies) t.record.data = gather(loaded.get(t.storage.key)!, t);
   return value as TorchValue;
 }
-
-/** A storage's values in the typed array of its dtype. */
-type StorageArray = TensorRecord['data'];
 
 /** Python's default recursion limit: torch.save cannot pickle values nested deeper. */
 const MAX_DEPTH = 1000;
@@ -367,15 +366,18 @@ function isContiguous(shape: readonly number[], stride: readonly number[]): bool
 }
 
 /** Copies a strided view out of its storage, row-major. */
-function gather(storage: StorageArray, t: PendingTensor): TensorRecord['data'] {
+function gather(storage: EntryBytes, t: PendingTensor): TensorRecord['data'] {
   const n = numelOf(t.record.shape);
   const per = valuesPerElement(t.record.dtype);
-  const Ctor = storage.constructor as new (n: number) => { [i: number]: unknown; length: number };
-  const out = new Ctor(n * per);
-  const src = storage as unknown as { [i: number]: unknown };
   const shape = t.record.shape;
+  // The span of elements the view reaches (strides are non-negative), as one typed array.
+  const first = t.offset;
+  const last = t.offset + shape.reduce((a, d, i) => a + (d - 1) * t.stride[i], 0);
+  const Type = arrayTypeOf(t.record.dtype);
+  const src = new Type(storage.buffer, storage.byteOffset + first * ITEM_SIZE[t.record.dtype], (last - first + 1) * per) as unknown as { [i: number]: unknown };
+  const out = new (Type as unknown as new (n: number) => { [i: number]: unknown })(n * per);
   const index = new Array<number>(shape.length).fill(0);
-  let at = t.offset;
+  let at = 0;
   for (let i = 0; i < n; i++) {
     for (let k = 0; k < per; k++) out[i * per + k] = src[at * per + k];
     // Advance the multi-index like an odometer, moving `at` by the strides.

@@ -9,7 +9,7 @@ import { checkRecord, isFloatArray, Parameter, type DType, type TensorRecord } f
 import { writeFileAtomic } from './atomic-write';
 import { CHUNK } from './byte-source';
 import { isOptimizerDict, type OptimizerDict } from './optimizer-dict';
-import { COUNTERS, isIntKey, ORDERED_DICTS, DICT_GENERATIONS, STEP_FORMS } from '../core/python-values';
+import { COUNTERS, isIntKey, LOADED_STORAGES, ORDERED_DICTS, DICT_GENERATIONS, STEP_FORMS } from '../core/python-values';
 import { pickle, dict, persistentId, pyGlobal, reduce, tuple, tupleOf, type PyValue } from './pickle-write';
 import { ITEM_SIZE, storageNameOf, swapBytes, valueSize } from './torch-dtypes';
 import { ZipWriter } from './zip';
@@ -286,10 +286,11 @@ class Encoder {
   }
 
   /**
-   * The storages' bytes, in key order, once the value is encoded. Tensors
-   * whose data are views of one ArrayBuffer, of one dtype, that overlap or
-   * touch share one storage (as tied weights do in PyTorch); any other gets
-   * its own.
+   * The storages' bytes, in key order, once the value is encoded. Views of
+   * one ArrayBuffer, of one dtype, that overlap share one storage (tied
+   * weights, a slice of a tensor), as do all views of a storage loadTorch
+   * made (as the file had them); any other view gets its own, so that
+   * neighbours in a pooled buffer are not written together.
    */
   storages(form: TorchFileForm): Uint8Array[][] {
     const groups = new Map<ArrayBufferLike, Map<DType, WrittenView[]>>();
@@ -301,24 +302,35 @@ class Encoder {
       groups.set(view.record.data.buffer, byDType);
       byDType.set(view.record.dtype, [...(byDType.get(view.record.dtype) ?? []), view]);
     }
-    const spans: { first: number; views: WrittenView[]; start: number; end: number }[] = [];
+    type Span = { first: number; views: WrittenView[]; start: number; end: number };
+    const spans: Span[] = [];
     const order = new Map(this.views.map((v, i) => [v, i]));
-    for (const byDType of groups.values()) {
+    const newSpan = (view: WrittenView): Span => {
+      const span = { first: order.get(view)!, views: [view], start: view.record.data.byteOffset, end: view.record.data.byteOffset + view.record.data.byteLength };
+      spans.push(span);
+      return span;
+    };
+    for (const [buffer, byDType] of groups) {
+      const loaded = LOADED_STORAGES.has(buffer);
       for (const [dtype, views] of byDType) {
         const size = ITEM_SIZE[dtype];
+        // The open span of each alignment (byte offset modulo the element size): only views of one alignment can share.
+        const open = new Map<number, Span>();
         const sorted = [...views].sort((a, b) => a.record.data.byteOffset - b.record.data.byteOffset);
-        let span: (typeof spans)[number] | undefined;
         for (const view of sorted) {
           const { byteOffset, byteLength } = view.record.data;
-          const joins = span !== undefined && byteLength > 0 && span.end > span.start &&
-            byteOffset <= span.end && (byteOffset - span.start) % size === 0;
-          if (!joins) {
-            span = { first: order.get(view)!, views: [], start: byteOffset, end: byteOffset };
-            spans.push(span);
+          if (byteLength === 0) {
+            newSpan(view);
+            continue;
           }
-          span!.views.push(view);
-          span!.end = Math.max(span!.end, byteOffset + byteLength);
-          span!.first = Math.min(span!.first, order.get(view)!);
+          const span = open.get(byteOffset % size);
+          if (span !== undefined && (loaded || byteOffset < span.end)) {
+            span.views.push(view);
+            span.end = Math.max(span.end, byteOffset + byteLength);
+            span.first = Math.min(span.first, order.get(view)!);
+          } else {
+            open.set(byteOffset % size, newSpan(view));
+          }
         }
       }
     }

@@ -129,7 +129,9 @@ export async function readZipEntryBytes(source: ByteSource, entry: ZipEntry): Pr
   }
   if (data.length !== entry.size) fail(`holds ${data.length} bytes, the directory says ${entry.size}`);
   if (crc32(data) !== entry.crc32) fail('CRC mismatch (the file is corrupt)');
-  return data as Uint8Array & { buffer: ArrayBuffer };
+  // A buffer of its own: zlib may return a slice of a larger one (Node's pool, for small outputs).
+  const own = data.byteOffset === 0 && data.buffer.byteLength === data.length ? data : data.slice();
+  return own as Uint8Array & { buffer: ArrayBuffer };
 }
 
 /** Whether an entry's bytes lie in the file as they are (so they can be mapped). */
