@@ -2,6 +2,7 @@
 // formats against PyTorch 2.6's own conversion, and a few landmarks without it.
 import { expect } from 'chai';
 import { float8ToNumber, type Float8DType } from '../lib/core/float8';
+import { Parameter, RMSprop, type TensorRecord } from '../lib';
 import { oracleFor } from './torch/python';
 
 const FORMATS: Float8DType[] = ['float8_e4m3fn', 'float8_e5m2', 'float8_e4m3fnuz', 'float8_e5m2fnuz'];
@@ -35,5 +36,17 @@ print(json.dumps(out))`;
         expect(same, `${dtype} 0x${bits.toString(16)}: PyTorch ${text}, decoded ${got}`).to.equal(true);
       });
     }
+  });
+
+  it('a float8 step in a state dict loads as its value, not its bits', () => {
+    const p = new Parameter(new Float32Array(3));
+    p.grad = new Float32Array([1, 2, 3]);
+    const opt = new RMSprop([p]);
+    opt.step();
+    const sd = opt.stateDict();
+    sd.state[0].step = { dtype: 'float8_e4m3fn', shape: [], data: Uint8Array.of(0x40) }; // 2.0
+    opt.loadStateDict(sd);
+    const step = opt.stateDict().state[0].step as number | TensorRecord;
+    expect(typeof step === 'number' ? step : Number(step.data[0])).to.equal(2);
   });
 });

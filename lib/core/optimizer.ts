@@ -4,6 +4,7 @@
 import { currentBackend } from '../engine/backend';
 import { checkBoolean, checkOptionNames, describe, typeError } from './errors';
 import { copyPythonValue } from './python-values';
+import { float8ToNumber, isFloat8 } from './float8';
 import { allocStates, type StateRequest } from '../engine/state-slabs';
 import {
   castFloatRecord,
@@ -652,8 +653,9 @@ function loadStep(where: string, value: unknown): number {
     const record = checkRecord(where, value);
     if (record.data.length !== 1) throw new RangeError(`${where} must hold one value, has ${record.data.length}`);
     const v = record.data[0];
-    step = typeof v === 'bigint' ? Number(v) : isFloatDType(record.dtype)
-      ? castFloatRecord(where, record, 'float64')[0] : v;
+    const { dtype } = record;
+    step = typeof v === 'bigint' ? Number(v) : isFloatDType(dtype)
+      ? castFloatRecord(where, record, 'float64')[0] : isFloat8(dtype) ? float8ToNumber(v, dtype) : v;
   }
   if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) {
     const held = value !== null && typeof value === 'object';  // name the number, not "an object"

@@ -8,6 +8,7 @@ import { checkOptionNames, describe } from '../core/errors';
 import { checkRecord, isFloatArray, Parameter, type DType, type TensorRecord } from '../core/tensor';
 import { writeFileAtomic } from './atomic-write';
 import { CHUNK } from './byte-source';
+import { isFloat8 } from '../core/float8';
 import { isOptimizerDict, type OptimizerDict } from './optimizer-dict';
 import { COUNTERS, isIntKey, LOADED_STORAGES, ORDERED_DICTS, DICT_GENERATIONS, STEP_FORMS } from '../core/python-values';
 import { pickle, dict, persistentId, pyGlobal, reduce, tuple, tupleOf, type PyValue } from './pickle-write';
@@ -188,7 +189,8 @@ class Encoder {
     if (asTensor && isNumber) return this.tensor({ dtype: 'float32', shape: [], data: new Float32Array([Number(value)]) }, where);
     if (!asTensor && !isNumber && value !== null && typeof value === 'object') {
       const record = checkRecord(where, value);
-      if (record.data.length === 1 && record.dtype !== 'float16' && record.dtype !== 'bfloat16') {
+      // Raw bits (float16, bfloat16, float8) are not the step's value.
+      if (record.data.length === 1 && record.dtype !== 'float16' && record.dtype !== 'bfloat16' && !isFloat8(record.dtype)) {
         const step = Number(record.data[0]);
         if (Number.isSafeInteger(step) && step >= 0) return step;
       }
