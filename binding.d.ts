@@ -212,3 +212,14 @@ export declare function mapFile(fd: number, size: number): MappedFile;
  * cost nothing until touched), so that making it starts no GC.
  */
 export declare function mappedBuffer(file: MappedFile, offset: number, length: number, uncounted?: boolean): ArrayBuffer;
+
+/**
+ * A page-aligned ArrayBuffer of `bytes` zeroed bytes (huge pages from 2 MiB)
+ * to read a tensor into, not counted as V8's external memory until
+ * countExternal reports it; undefined for 0 bytes, past 4 GiB, or where
+ * external buffers are refused.
+ */
+export declare function loadBuffer(bytes: number): ArrayBuffer | undefined;
+
+/** Reports the bytes of a finished load's loadBuffer buffers to V8, once. */
+export declare function countExternal(bytes: number): void;

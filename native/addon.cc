@@ -187,6 +187,8 @@ Napi::Object InitSimdOptim(Napi::Env env, Napi::Object exports) {
   exports.Set("mapList", Napi::Function::New(env, MapList, "mapList"));
   exports.Set("mapFile", Napi::Function::New(env, MapFile, "mapFile"));
   exports.Set("mappedBuffer", Napi::Function::New(env, MappedBuffer, "mappedBuffer"));
+  exports.Set("loadBuffer", Napi::Function::New(env, LoadBuffer, "loadBuffer"));
+  exports.Set("countExternal", Napi::Function::New(env, CountExternal, "countExternal"));
   register_test_exports(env, exports);
   return exports;
 }

@@ -4,11 +4,15 @@
 // of 100,000 tensors within the kernel's limit on mappings per process.
 #include "file_map.h"
 
+#include <algorithm>
+
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <string>
+
+#include "state_buffer.h"
 
 #ifndef _WIN32
 #include <sys/mman.h>
@@ -94,6 +98,21 @@ Napi::Value MapFile(const Napi::CallbackInfo& info) {
 #endif
 }
 
+Napi::Value LoadBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const double bytes = info.Length() == 1 ? whole_number(info[0]) : -1;
+  if (bytes < 0) throw Napi::TypeError::New(env, "loadBuffer(bytes: number)");
+  return alloc_load_buffer(env, static_cast<size_t>(std::min(bytes, kMaxBuffer + 1)));
+}
+
+Napi::Value CountExternal(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const double bytes = info.Length() == 1 ? whole_number(info[0]) : -1;
+  if (bytes < 0) throw Napi::TypeError::New(env, "countExternal(bytes: number)");
+  count_external(env, static_cast<int64_t>(bytes));
+  return env.Undefined();
+}
+
 Napi::Value MappedBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* usage = "mappedBuffer(handle, offset: number, length: number, uncounted?: boolean)";
@@ -115,6 +134,7 @@ Napi::Value MappedBuffer(const Napi::CallbackInfo& info) {
   const bool uncounted = info.Length() == 4 && info[3].As<Napi::Boolean>().Value();
   mapping->retain();
   BufferHint* hint = new BufferHint{mapping, uncounted ? static_cast<int64_t>(length) : 0};
+
   // If this throws, the hint and its reference leak rather than risk a
   // double release: whether Node ran the finalizer before failing is not said.
   Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
@@ -126,8 +146,11 @@ Napi::Value MappedBuffer(const Napi::CallbackInfo& info) {
         delete h;
       },
       hint);
-  // V8 counts the buffer as external memory, which can start a full GC; the
-  // mapping costs no memory until touched, so the caller may take it off the count.
+  // V8 counted the buffer as external memory as it made it; the mapping costs
+  // nothing until touched, so the caller may have the count taken back.
+  // Taking it back before the buffer exists would be worse: a GC in between
+  // sets V8's limit from the lowered count, and then every allocation
+  // after the buffer is made finds the count over that limit and collects.
   if (uncounted) Napi::MemoryManagement::AdjustExternalMemory(env, -static_cast<int64_t>(length));
   return buffer;
 }

@@ -16,4 +16,12 @@ Napi::Value MapFile(const Napi::CallbackInfo& info);
 // handle and every such buffer have been collected.
 Napi::Value MappedBuffer(const Napi::CallbackInfo& info);
 
+// loadBuffer(bytes): a page-aligned ArrayBuffer to read a tensor into, not yet
+// counted as external memory (state_buffer.h alloc_load_buffer); undefined
+// where the caller should make its own.
+Napi::Value LoadBuffer(const Napi::CallbackInfo& info);
+
+// countExternal(bytes): reports a finished load's loadBuffer bytes to V8.
+Napi::Value CountExternal(const Napi::CallbackInfo& info);
+
 }  // namespace simd_optim

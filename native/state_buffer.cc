@@ -429,4 +429,45 @@ Napi::TypedArray alloc_zeros(Napi::Env env, DType dtype, size_t length) {
                                   : Napi::TypedArray(Napi::Float64Array::New(env, length));
 }
 
+namespace {
+
+// A load buffer's finalizer: frees the memory (V8 takes the buffer's bytes
+// off its count itself; see alloc_load_buffer).
+void free_load_buffer(napi_env /*env*/, void* /*data*/, void* hint) {
+  auto* allocation = static_cast<Allocation*>(hint);
+  release(*allocation);
+  delete allocation;
+}
+
+}  // namespace
+
+Napi::Value alloc_load_buffer(Napi::Env env, size_t bytes) {
+  if (bytes == 0 || !external_buffers_enabled() || bytes > kMaxExternalBytes) return env.Undefined();
+  const bool huge = bytes >= kHugePage && huge_pages_enabled();
+  auto allocation = std::make_unique<Allocation>(allocate_zeroed(bytes, {huge ? kHugePage : kPage, 0, huge}));
+  if (allocation->base == nullptr) throw Napi::Error::New(env, "simd-optim: out of memory allocating a tensor to load");
+  Allocation* owned = allocation.release();
+  napi_value buffer = nullptr;
+  const napi_status status = napi_create_external_arraybuffer(env, owned->base, bytes, free_load_buffer, owned, &buffer);
+  if (status != napi_ok) {
+    if (status == napi_no_external_buffers_allowed) {
+      release(*owned);
+      delete owned;
+      external_allowed().store(false);
+      return env.Undefined();
+    }
+    NAPI_THROW_IF_FAILED(env, status, Napi::Value());  // the finalizer may have the allocation: not freed here
+  }
+  // V8 counted the buffer as it made it; take the count back, so that a load
+  // of many tensors does not find the count past V8's limit at every one of
+  // them and collect each time. The caller reports the load's bytes once,
+  // when it is done (count_external), and V8 gives them back when it frees
+  // the buffer. (Taken back before the buffer exists, a GC in between would
+  // set the limit from the lowered count and make things worse.)
+  report_external(env, -static_cast<int64_t>(bytes));
+  return Napi::Value(env, buffer);
+}
+
+void count_external(Napi::Env env, int64_t bytes) { report_external(env, bytes); }
+
 }  // namespace simd_optim

@@ -245,10 +245,19 @@ export const libm: LibMath = loaded.binding
   ? { pow: loaded.binding.pow, cos: loaded.binding.cos }
   : { pow: referencePow, cos: referenceCos };
 
-/** The addon's private file mappings (binding.d.ts `mapFile`), for loading with mmap; undefined without the addon. */
-export const fileMapping: Pick<typeof Binding, 'mapFile' | 'mappedBuffer'> | undefined =
+/**
+ * The addon's buffers for loading files (binding.d.ts `mapFile`,
+ * `loadBuffer`): private mappings for mmap, page-aligned buffers to read
+ * into; undefined without the addon.
+ */
+export const fileBuffers: Pick<typeof Binding, 'mapFile' | 'mappedBuffer' | 'loadBuffer' | 'countExternal'> | undefined =
   loaded.binding !== undefined && loaded.binding.info().externalBuffers
-    ? { mapFile: loaded.binding.mapFile, mappedBuffer: loaded.binding.mappedBuffer }
+    ? {
+        mapFile: loaded.binding.mapFile,
+        mappedBuffer: loaded.binding.mappedBuffer,
+        loadBuffer: loaded.binding.loadBuffer,
+        countExternal: loaded.binding.countExternal,
+      }
     : undefined;
 
 /** Which backend and ISA are in use, and what else this machine could run. */

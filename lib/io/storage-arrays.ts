@@ -6,7 +6,7 @@
 import { constants as bufferConstants } from 'buffer';
 import { arrayTypeOf, type DType, type DTypeArrays } from '../core/tensor';
 import { describe } from '../core/errors';
-import { fileMapping } from '../engine/backend';
+import { fileBuffers } from '../engine/backend';
 import { CHUNK, MAX_TYPED_LENGTH, type ByteSource } from './byte-source';
 import { FileFormatError } from './format-error';
 import { swapBytes, valueSize } from './torch-dtypes';
@@ -97,7 +97,7 @@ export async function storageBytes(
   }
   // Uncounted: V8 would count the whole buffer as external memory and start
   // full GCs for pages that cost nothing until they are touched.
-  const buffer = fileMapping!.mappedBuffer(source.map() as MappedFile, where.offset, where.bytes, true);
+  const buffer = fileBuffers!.mappedBuffer(source.map() as MappedFile, where.offset, where.bytes, true);
   mappedBuffers.add(buffer);
   return { buffer, byteOffset: 0, byteLength: where.bytes };
 }
@@ -106,7 +106,7 @@ export async function storageBytes(
 const MAX_MAPPED = Math.min(bufferConstants.MAX_LENGTH, 2 ** 32);
 
 function whyNotMapped(source: ByteSource, dtype: DType, where: StorageLocation): string | undefined {
-  if (fileMapping === undefined) return 'copied: the native addon is not loaded';
+  if (fileBuffers === undefined) return 'copied: the native addon is not loaded';
   if (!where.stored) return 'copied: the entry is compressed';
   if (where.swap) return 'copied: its bytes are in the other byte order';
   if (where.offset % valueSize(dtype) !== 0) return `copied: misaligned (at byte ${where.offset}, not a multiple of ${valueSize(dtype)})`;
