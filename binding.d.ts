@@ -214,8 +214,8 @@ export declare function mapFile(fd: number, size: number): MappedFile;
 export declare function mappedBuffer(file: MappedFile, offset: number, length: number, uncounted?: boolean): ArrayBuffer;
 
 /**
- * A page-aligned ArrayBuffer of `bytes` zeroed bytes (huge pages from 2 MiB)
- * to read a tensor into, not counted as V8's external memory until
+ * A page-aligned ArrayBuffer of `bytes` bytes, NOT zeroed, to read a tensor
+ * into (every byte must be written before the buffer is seen), not counted as V8's external memory until
  * countExternal reports it; undefined for 0 bytes, past 4 GiB, or where
  * external buffers are refused.
  */

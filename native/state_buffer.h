@@ -49,9 +49,10 @@ bool external_buffers_enabled();
 // pages: on Linux unless SIMD_OPTIM_HUGE_PAGES=0.
 bool huge_pages_advised();
 
-// An ArrayBuffer of `bytes` zeroed bytes for loadTorch to read a tensor
-// into: page-aligned (reads into it run faster than into V8's buffers, which
-// start 16 bytes into a page), from 2 MiB on huge pages (Linux). It is not
+// An ArrayBuffer of `bytes` bytes, not zeroed, for loadTorch to read a
+// tensor into (the caller must overwrite all of it before it is seen):
+// page-aligned (reads into it run faster than into V8's buffers, which start
+// 16 bytes into a page). It is not
 // counted as V8's external memory until the caller reports the bytes of its
 // whole load with count_external, so that V8 runs one GC for a load rather
 // than one per tensor. Undefined when the size is 0, past 4 GiB, or external

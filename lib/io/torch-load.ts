@@ -114,7 +114,7 @@ async function readTorch(source: ByteSource, mmap: boolean): Promise<TorchValue>
 
   const swap = byteorder !== os.endianness().replace('LE', 'little').replace('BE', 'big');
   const loaded = new Map<string, EntryBytes>();
-  for (const ref of storages.values()) {
+  const jobs = [...storages.values()].map((ref) => {
     const entry = record(`data/${ref.key}`);
     if (entry === undefined) fail(`storage ${ref.key} is missing (no ${prefix}data/${ref.key} record)`);
     if (ref.dtype === undefined) fail(`untyped storage ${ref.key} is used by no tensor`);
@@ -126,9 +126,18 @@ async function readTorch(source: ByteSource, mmap: boolean): Promise<TorchValue>
         : `storage ${ref.key} holds ${entry!.size} bytes; ${ref.numel} ${dtype} elements need ${bytes}`);
     }
     if (bytes % ITEM_SIZE[dtype] !== 0) fail(`untyped storage ${ref.key} of ${bytes} bytes does not hold whole ${dtype} elements`);
-    const stored = isStored(entry!);
-    const at = mmap && stored ? await storedDataOffset(source, entry!) : 0;
-    const storage = await storageBytes(source, dtype, { offset: at, bytes, stored, swap }, mmap, () => readZipEntryBytes(source, entry!));
+    let reading: Promise<EntryBytes> | undefined;
+    const read = (): Promise<EntryBytes> => (reading ??= readZipEntryBytes(source, entry!));
+    return { ref, entry: entry!, dtype, bytes, read };
+  });
+  for (let i = 0; i < jobs.length; i++) {
+    const { ref, entry, dtype, bytes, read } = jobs[i];
+    // Reading the next storage (in libuv's threads) while this one's CRC is
+    // checked here keeps both cores busy; a mapped load reads nothing ahead.
+    if (!mmap && i + 1 < jobs.length) jobs[i + 1].read().catch(() => {}); // its error surfaces when it is awaited
+    const stored = isStored(entry);
+    const at = mmap && stored ? await storedDataOffset(source, entry) : 0;
+    const storage = await storageBytes(source, dtype, { offset: at, bytes, stored, swap }, mmap, read);
     loaded.set(ref.key, storage);
     if (storage.byteOffset === 0 && storage.buffer.byteLength === storage.byteLength) LOADED_STORAGES.add(storage.buffer);
   }
