@@ -11,6 +11,9 @@
 //                                    bench/out/results.json (not committed)
 //   npm run bench -- --quick         smoke run (~3 minutes): small sizes, 3 rounds, into bench/out/
 //   npm run bench -- --render FILE   writes docs/benchmark.md again from a run's results.json
+//   npm run bench -- --io            checkpoint I/O only (bench/io.ts, ~7 minutes): loading and saving
+//                                    a 2 GiB model dict against fs and PyTorch 2.6, into the io section
+//                                    of docs/benchmark.md (--rounds N, --md FILE)
 //   options: --json FILE  --md FILE  --svg FILE  --rounds N
 //            --algorithms LIST comma-separated optimizer names, e.g. sgd,adam (default: all)
 //            --peers REGEX    only peers whose id matches (limits and native always run)
@@ -41,6 +44,7 @@ import * as path from 'node:path';
 import { pinning } from './affinity';
 import { ALGORITHMS, type Algorithm, type AlgorithmConfig } from './algorithms';
 import { renderChart } from './chart';
+import { ioSectionOf, runIo, withIoSection } from './io';
 import { KIT_END, KIT_START, withKitSection } from './kit';
 import { loadAverage, readMachine, type Machine } from './machine';
 import { NativeHost } from './peers-native';
@@ -465,13 +469,20 @@ function writeOutputs(meta: RunMeta, results: CellResult[], targets: TargetResul
   // The kit's section (npm run bench:kit) stays as its own run wrote it.
   const old = fs.existsSync(mdPath) ? fs.readFileSync(mdPath, 'utf8') : '';
   const kit = old.includes(KIT_START) ? old.slice(old.indexOf(KIT_START), old.indexOf(KIT_END) + KIT_END.length) : undefined;
-  fs.writeFileSync(mdPath, kit === undefined ? page : withKitSection(page, kit));
+  // So does the checkpoint I/O section (npm run bench -- --io), after it.
+  const io = ioSectionOf(old);
+  const withKit = kit === undefined ? page : withKitSection(page, kit);
+  fs.writeFileSync(mdPath, io === undefined ? withKit : withIoSection(withKit, io));
   fs.writeFileSync(svgPath, renderChart(meta, results));
   const wrote = [mdPath, svgPath, ...(writeJson ? [jsonPath] : [])].map((p) => path.relative(process.cwd(), p));
   process.stderr.write(`\nwrote ${wrote.join(', ')}\n`);
 }
 
 async function main(): Promise<void> {
+  if (flag('--io')) {
+    await runIo(argv);
+    return;
+  }
   const rendered = option('--render');
   if (rendered !== undefined) {
     const run = JSON.parse(fs.readFileSync(rendered, 'utf8')) as { meta: RunMeta; cells: CellResult[] };

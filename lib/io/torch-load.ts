@@ -130,13 +130,16 @@ async function readTorch(source: ByteSource, mmap: boolean): Promise<TorchValue>
     const read = (): Promise<EntryBytes> => (reading ??= readZipEntryBytes(source, entry!));
     return { ref, entry: entry!, dtype, bytes, read };
   });
+  // Where each stored entry's data starts, for mapping: read before any
+  // buffer is made (small reads between large buffers each cost V8 a GC).
+  const offsets = mmap ? await Promise.all(jobs.map((j) => (isStored(j.entry) ? storedDataOffset(source, j.entry) : 0))) : [];
   for (let i = 0; i < jobs.length; i++) {
     const { ref, entry, dtype, bytes, read } = jobs[i];
     // Reading the next storage (in libuv's threads) while this one's CRC is
     // checked here keeps both cores busy; a mapped load reads nothing ahead.
     if (!mmap && i + 1 < jobs.length) jobs[i + 1].read().catch(() => {}); // its error surfaces when it is awaited
     const stored = isStored(entry);
-    const at = mmap && stored ? await storedDataOffset(source, entry) : 0;
+    const at = mmap ? offsets[i] : 0;
     const storage = await storageBytes(source, dtype, { offset: at, bytes, stored, swap }, mmap, read);
     loaded.set(ref.key, storage);
     if (storage.byteOffset === 0 && storage.buffer.byteLength === storage.byteLength) LOADED_STORAGES.add(storage.buffer);
