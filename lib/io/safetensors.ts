@@ -54,8 +54,7 @@ export interface SafetensorsFile {
  * @param options - `{ mmap: true }` maps the file instead of reading it ({@link LoadOptions})
  */
 export async function loadSafetensors<T = SafetensorsValue>(file: string | Uint8Array, options: LoadOptions = {}): Promise<T> {
-  mmapOption('loadSafetensors', options, file);
-  const { tensors, metadata } = await readSafetensors(file, options);
+  const { tensors, metadata } = await readFile(file, mmapOption('loadSafetensors', options, file));
   return (metadata[FORMAT_KEY] === OPTIMIZER_FORMAT ? unflatten(tensors, metadata, String(file)) : tensors) as T;
 }
 
@@ -85,7 +84,10 @@ export async function saveSafetensors(value: unknown, file: string, metadata: Re
 
 /** The raw contents: every tensor and the string metadata (`{ mmap: true }` maps the file: {@link LoadOptions}). */
 export async function readSafetensors(file: string | Uint8Array, options: LoadOptions = {}): Promise<SafetensorsFile> {
-  const mmap = mmapOption('readSafetensors', options, file);
+  return readFile(file, mmapOption('readSafetensors', options, file));
+}
+
+async function readFile(file: string | Uint8Array, mmap: boolean): Promise<SafetensorsFile> {
   const source = await openSource(file);
   try {
     return await read(source, mmap);

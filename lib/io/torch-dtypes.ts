@@ -2,7 +2,7 @@
 // (`torch.FloatStorage`) that torch.save writes for the older dtypes, and the
 // dtype objects (`torch.uint16`) that 2.x pairs with an untyped storage for
 // the newer ones.
-import { arrayTypeOf, valuesPerElement, type DType, type DTypeArrays } from '../core/tensor';
+import { valuesPerElement, type DType } from '../core/tensor';
 
 interface DTypeInfo {
   /** Bytes per element (a complex element is two floats). */
@@ -89,22 +89,8 @@ export function valueSize(dtype: DType): number {
   return ITEM_SIZE[dtype] / valuesPerElement(dtype);
 }
 
-/** A typed array of `dtype` over `bytes` (copied first if misaligned for the value size). */
-export function typedArrayOf<D extends DType>(dtype: D, bytes: Uint8Array): DTypeArrays[D] {
-  const size = valueSize(dtype);
-  // new Uint8Array(bytes) copies; Buffer#slice would not (it is a view).
-  const aligned = bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes);
-  const Type = arrayTypeOf(dtype);
-  return new Type(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.byteLength / size);
-}
-
 /** Reverses the byte order of each value in place (for files of the other endianness). */
 export function swapBytes(bytes: Uint8Array, valueBytes: number): void {
   if (valueBytes === 1) return;
   for (let i = 0; i + valueBytes <= bytes.length; i += valueBytes) bytes.subarray(i, i + valueBytes).reverse();
-}
-
-/** The bytes of a typed array, viewed in place. */
-export function bytesOf(array: ArrayBufferView): Uint8Array {
-  return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
 }

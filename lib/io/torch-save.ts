@@ -302,7 +302,9 @@ class Encoder {
       }
       const byDType = groups.get(view.record.data.buffer) ?? new Map<DType, WrittenView[]>();
       groups.set(view.record.data.buffer, byDType);
-      byDType.set(view.record.dtype, [...(byDType.get(view.record.dtype) ?? []), view]);
+      const views = byDType.get(view.record.dtype) ?? [];
+      byDType.set(view.record.dtype, views);
+      views.push(view);
     }
     type Span = { first: number; views: WrittenView[]; start: number; end: number };
     const spans: Span[] = [];
