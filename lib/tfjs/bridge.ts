@@ -1,0 +1,262 @@
+// A tf.Optimizer whose steps are a simd-optim optimizer's. It is a true
+// subclass of the app's tf.Optimizer: '@tensorflow/tfjs-core' resolves from
+// this file to the app's copy (an optional peer dependency, loaded only by
+// the simd-optim/tfjs entry). The simd-optim optimizer is made at the first
+// step, from the variables TF.js steps, in its order and with its names.
+import * as tf from '@tensorflow/tfjs-core';
+import { Optimizer, type StateDict, type StateValue } from '../core/optimizer';
+import { Parameter, type TensorRecord } from '../core/tensor';
+import { describe, typeError } from '../core/errors';
+import { transferFor, type Slot, type TransferCounts, type TransferPath } from './transfer';
+
+/** A variable's name and a tensor for it: the list form of applyGradients, and getWeights' entries. */
+export interface NamedTensor {
+  name: string;
+  tensor: tf.Tensor;
+}
+
+/** Makes the simd-optim optimizer from TF.js's variables: their Parameters, and their names in the same order. */
+export type OptimizerFactory<O extends Optimizer> = (params: Parameter[], names: string[]) => O;
+
+/** Options of {@link tfOptimizer}. */
+export interface TfOptimizerOptions {
+  /**
+   * How a step reaches the variables' memory. `'auto'` (the default): the
+   * cpu backend's arrays in place and the wasm heap where that is safe,
+   * `dataSync`/`assign` copies on other backends. `'copy'`: copies on every
+   * backend (on cpu, an array from `dataSync()` then keeps its values
+   * instead of following the training).
+   */
+  transfer?: 'auto' | 'copy';
+}
+
+/** What the last step did: its path, and how many variables it stepped in place or through copies. */
+export interface TransferReport extends TransferCounts {
+  path: TransferPath;
+}
+
+/**
+ * A `tf.Optimizer` that steps TF.js variables with a simd-optim optimizer,
+ * for `model.compile`, `model.fit`, `optimizer.minimize(f)` and
+ * `applyGradients`.
+ */
+export class TfOptimizer<O extends Optimizer = Optimizer> extends tf.Optimizer {
+  /** The name TF.js serialization would know this class by. */
+  static className = 'SimdOptimOptimizer';
+  /** The variables' names, in the order of the simd-optim optimizer's params (empty before the first step). */
+  readonly names: string[] = [];
+  /** What the last step did (undefined before the first step). */
+  lastTransfer: TransferReport | undefined;
+  private readonly factory: OptimizerFactory<O>;
+  private readonly mode: 'auto' | 'copy';
+  private inner: O | undefined;
+  /** Every variable seen, by name; those the factory left out of its groups have no param in a group. */
+  private readonly slots = new Map<string, Slot>();
+  /** The params of the simd-optim optimizer's groups (the factory may leave some variables out). */
+  private readonly inOptimizer = new Set<Parameter>();
+  /** The variable name of each param. */
+  private readonly nameOf = new Map<Parameter, string>();
+  /** setWeights() before the first step: loaded once the optimizer exists. */
+  private pendingWeights: NamedTensor[] | undefined;
+
+  constructor(factory: OptimizerFactory<O>, options: TfOptimizerOptions = {}) {
+    super();
+    if (typeof factory !== 'function') throw typeError('tfOptimizer factory', 'a function (params, names) => optimizer', factory);
+    const { transfer = 'auto' } = options;
+    if (transfer !== 'auto' && transfer !== 'copy') throw typeError('tfOptimizer transfer', "'auto' or 'copy'", transfer);
+    this.factory = factory;
+    this.mode = transfer;
+  }
+
+  /** The simd-optim optimizer: made at the first step, from the variables it steps. */
+  get optimizer(): O {
+    if (this.inner === undefined) {
+      throw new Error('the simd-optim optimizer is made at the first step, from the variables TF.js trains; train first');
+    }
+    return this.inner;
+  }
+
+  /** Steps the variables named, as every tf.Optimizer does (`minimize` and `model.fit` call it). */
+  applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
+    const pairs: [string, tf.Tensor | undefined][] = Array.isArray(variableGradients)
+      ? variableGradients.map(({ name, tensor }) => [name, tensor])
+      : Object.entries(variableGradients);
+    this.register(pairs.map(([name]) => name));
+    const slots: Slot[] = [];
+    const grads: tf.Tensor[] = [];
+    for (const [name, grad] of pairs) {
+      const slot = this.slots.get(name)!;
+      if (grad == null || !this.inOptimizer.has(slot.param)) continue;
+      if (grad.dtype !== 'float32' || !sameShape(grad.shape, slot.param.shape)) {
+        throw new TypeError(`the gradient of ${name} is ${grad.dtype} [${grad.shape.join(', ')}], its variable float32 [${slot.param.shape.join(', ')}]`);
+      }
+      slots.push(slot);
+      grads.push(grad);
+    }
+    const optimizer = this.optimizer;
+    const transfer = transferFor(this.mode);
+    const counts = { inPlace: 0, copied: 0 };
+    for (const slot of this.slots.values()) slot.param.grad = null;
+    let done = false;
+    try {
+      transfer.prepare(slots, grads, counts);
+      optimizer.step();
+      transfer.commit(slots);
+      done = true;
+    } finally {
+      if (!done) transfer.abort();
+      // The grads are TF.js's memory (the wasm heap, a disposed tensor's array): hold none of it.
+      for (const slot of slots) slot.param.grad = null;
+    }
+    this.lastTransfer = { path: transfer.path, ...counts };
+    this.incrementIterations();
+  }
+
+  /**
+   * Knows every variable named: makes the optimizer at the first step, adds
+   * later variables as a new param group, and follows a variable replaced
+   * under the same name and shape.
+   */
+  private register(names: readonly string[]): void {
+    const registered = tf.engine().registeredVariables;
+    const fresh: Slot[] = [];
+    for (const name of names) {
+      const variable = registered[name];
+      if (variable === undefined) throw new RangeError(`no TF.js variable is named ${describe(name)}`);
+      const known = this.slots.get(name);
+      if (known !== undefined) {
+        if (!sameShape(variable.shape, known.param.shape)) {
+          throw new RangeError(
+            `variable ${name} has shape [${variable.shape.join(', ')}] but it was [${known.param.shape.join(', ')}] ` +
+              'when the optimizer took it; make a new tfOptimizer for a model whose weights changed shape',
+          );
+        }
+        if (known.variable !== variable) {
+          known.variable = variable;
+          known.own = null;
+        }
+        continue;
+      }
+      if (variable.dtype !== 'float32') throw new TypeError(`variable ${name} is ${variable.dtype}; simd-optim steps float32 variables`);
+      const param = new Parameter((variable.dataSync() as Float32Array).slice(), variable.shape);
+      const slot: Slot = { name, variable, param, own: null };
+      this.slots.set(name, slot);
+      this.nameOf.set(param, name);
+      fresh.push(slot);
+    }
+    if (fresh.length === 0) return;
+    const params = fresh.map((s) => s.param);
+    const freshNames = fresh.map((s) => s.name);
+    const before = this.inner?.paramGroups.length ?? 0;
+    if (this.inner === undefined) {
+      const made = this.factory(params, freshNames);
+      if (!(made instanceof Optimizer)) throw typeError('the tfOptimizer factory result', 'a simd-optim optimizer', made);
+      this.inner = made;
+    } else {
+      this.inner.addParamGroup({ params });
+    }
+    for (const group of this.inner.paramGroups.slice(before)) {
+      // PyTorch 2.6's key for the names of a group's params (optimizers made from named_parameters()).
+      const g = group as { params: Parameter[]; param_names?: string[] };
+      const unknown = g.params.findIndex((p) => !this.nameOf.has(p));
+      if (unknown >= 0) throw new RangeError(`the tfOptimizer factory's param group ${this.inner.paramGroups.indexOf(group)} has a param (${unknown}) that is not one of the variables it was given`);
+      g.param_names ??= g.params.map((p) => this.nameOf.get(p)!);
+      for (const p of g.params) this.inOptimizer.add(p);
+    }
+    this.names.splice(0, this.names.length, ...this.inner.paramGroups.flatMap((g) => g.params.map((p) => this.nameOf.get(p)!)));
+    const pending = this.pendingWeights;
+    if (pending !== undefined && before === 0) {
+      this.pendingWeights = undefined;
+      this.loadWeights(pending);
+    }
+  }
+
+  /**
+   * The iteration count, then each param's state as `<variable name>/<key>`
+   * (`dense_Dense1/kernel/square_avg`), in the optimizer's order.
+   */
+  override async getWeights(): Promise<NamedTensor[]> {
+    const weights = [await this.saveIterations()];
+    if (this.inner === undefined) return weights;
+    const dict = this.inner.stateDict();
+    const indexed = dict.param_groups.flatMap((g) => g.params);
+    for (const index of indexed) {
+      const entry = dict.state[index];
+      if (entry === undefined) continue;
+      for (const [key, value] of Object.entries(entry)) {
+        weights.push({ name: `${this.names[index]}/${key}`, tensor: tensorOf(value, `${this.names[index]}/${key}`) });
+      }
+    }
+    return weights;
+  }
+
+  /** Loads what getWeights() gave (before the first step, it is loaded once the optimizer is made). */
+  override async setWeights(weightValues: NamedTensor[]): Promise<void> {
+    const rest = await this.extractIterations(weightValues);
+    if (this.inner === undefined) {
+      this.pendingWeights = rest.map(({ name, tensor }) => ({ name, tensor: tf.keep(tensor.clone()) }));
+      return;
+    }
+    this.loadWeights(rest);
+  }
+
+  /** Loads named state tensors through loadStateDict (all checked before any change). */
+  private loadWeights(weights: readonly NamedTensor[]): void {
+    const current = this.optimizer.stateDict();
+    const state: StateDict['state'] = {};
+    for (const { name, tensor } of weights) {
+      const cut = name.lastIndexOf('/');
+      const index = this.names.indexOf(name.slice(0, cut));
+      if (cut < 0 || index < 0) throw new RangeError(`optimizer weight ${describe(name)} names no variable this optimizer steps`);
+      (state[index] ??= {})[name.slice(cut + 1)] = recordOf(tensor);
+    }
+    this.optimizer.loadStateDict({ state, param_groups: current.param_groups });
+  }
+
+  /** Not serializable yet: model.save({ includeOptimizer: true }) needs getConfig/fromConfig. */
+  getConfig(): tf.serialization.ConfigDict {
+    throw new Error('simd-optim/tfjs: saving the optimizer with the model (getConfig) is not supported yet');
+  }
+
+  override dispose(): void {
+    super.dispose();
+    for (const { tensor } of this.pendingWeights ?? []) tensor.dispose();
+    this.pendingWeights = undefined;
+  }
+}
+
+/**
+ * A drop-in `tf.Optimizer` stepping with a simd-optim optimizer, made at
+ * the first step from the variables TF.js trains.
+ *
+ * @example
+ * ```ts
+ * const opt = tfOptimizer((params) => new RMSprop(params, { lr: 1e-3, centered: true }));
+ * model.compile({ optimizer: opt, loss: 'categoricalCrossentropy' });
+ * await model.fit(xs, ys, { epochs: 10 });
+ * ```
+ */
+export function tfOptimizer<O extends Optimizer>(factory: OptimizerFactory<O>, options?: TfOptimizerOptions): TfOptimizer<O> {
+  return new TfOptimizer(factory, options);
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** A state value as a tensor: a float32 or int32 record as it is (a copy already), a count as an int32 scalar. */
+function tensorOf(value: StateValue, name: string): tf.Tensor {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && Math.abs(value) < 2 ** 31) return tf.scalar(value, 'int32');
+  if (value !== null && typeof value === 'object' && (value.dtype === 'float32' || value.dtype === 'int32')) {
+    return tf.tensor(value.data as Float32Array | Int32Array, [...value.shape], value.dtype);
+  }
+  throw new TypeError(`optimizer state ${name} is ${describe(value)}, which a TF.js tensor cannot hold`);
+}
+
+/** A tensor as a record a state dict holds (loadStateDict casts it to its param's dtype). */
+function recordOf(t: tf.Tensor): TensorRecord {
+  const data = t.dataSync();
+  if (t.dtype === 'float32') return { dtype: 'float32', shape: [...t.shape], data: Float32Array.from(data as Float32Array) };
+  if (t.dtype === 'int32') return { dtype: 'int32', shape: [...t.shape], data: Int32Array.from(data as Int32Array) };
+  throw new TypeError(`an optimizer weight is ${t.dtype}; simd-optim's state is float32`);
+}

@@ -1,0 +1,167 @@
+// How a step reaches TF.js's memory: each path points the Parameters' data
+// and grads at arrays the kernels may use (prepare), and afterwards makes
+// the variables hold the stepped values (commit) or lets go (abort). What
+// each backend allows, and why, is in ../shared/spec/tfjs-notes.md.
+import * as tf from '@tensorflow/tfjs-core';
+import type { Parameter } from '../core/tensor';
+
+/** Which path a step took: the cpu backend's arrays, the wasm heap, or dataSync/assign copies. */
+export type TransferPath = 'cpu-shared' | 'wasm-heap' | 'copy';
+
+/** One variable stepped through a Parameter. */
+export interface Slot {
+  readonly name: string;
+  variable: tf.Variable;
+  readonly param: Parameter;
+  /** The array this slot gave the cpu backend, while the variable still holds it alone. */
+  own: Float32Array | null;
+}
+
+/** What a path did in one step: variables stepped in their own memory, and variables copied in and out. */
+export interface TransferCounts {
+  inPlace: number;
+  copied: number;
+}
+
+/** One step's use of a path: prepare, then commit (after the step) or abort (when it threw). */
+export interface Transfer {
+  readonly path: TransferPath;
+  prepare(slots: readonly Slot[], grads: readonly tf.Tensor[], counts: TransferCounts): void;
+  commit(slots: readonly Slot[]): void;
+  abort(): void;
+}
+
+/** The cpu backend's storage, as its backend_cpu.js keeps it. */
+interface CpuBackend {
+  data: { get(dataId: object): { values?: unknown; refCount: number } | undefined };
+}
+
+/** The wasm backend's storage, as its backend_wasm.js keeps it. */
+interface WasmBackend {
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(dataId: object): { memoryOffset: number | null } | undefined };
+}
+
+/** The dataId of a tensor (internal to TF.js, but stable across 4.x). */
+const dataIdOf = (t: tf.Tensor): object => (t as unknown as { dataId: object }).dataId;
+
+/** The grad's values as the kernels read them: its own array unless it shares memory with the data. */
+function gradArray(values: Float32Array, data: Float32Array): Float32Array {
+  return values.buffer === data.buffer ? values.slice() : values;
+}
+
+/**
+ * cpu: each variable holds an array this bridge made, stepped in place
+ * while the backend's `values` is still that array and nothing else holds
+ * it (refCount 1). Otherwise (first step, setWeights, a clone sharing the
+ * data) the values are copied, stepped, and the copy is assigned and adopted.
+ */
+class CpuShared implements Transfer {
+  readonly path = 'cpu-shared' as const;
+  private adopt: boolean[] = [];
+  constructor(private readonly backend: CpuBackend) {}
+
+  prepare(slots: readonly Slot[], grads: readonly tf.Tensor[], counts: TransferCounts): void {
+    const data = this.backend.data;
+    this.adopt = slots.map((slot, i) => {
+      const info = data.get(dataIdOf(slot.variable))!;
+      const own = slot.own !== null && info.values === slot.own && info.refCount === 1;
+      slot.param.data = own ? slot.own! : new Float32Array(info.values as Float32Array);
+      const g = data.get(dataIdOf(grads[i]))!.values as Float32Array;
+      slot.param.grad = gradArray(g, slot.param.data as Float32Array);
+      if (own) counts.inPlace++;
+      else counts.copied++;
+      return !own;
+    });
+  }
+
+  commit(slots: readonly Slot[]): void {
+    const data = this.backend.data;
+    slots.forEach((slot, i) => {
+      if (!this.adopt[i]) return;
+      const values = slot.param.data as Float32Array;
+      const t = tf.tensor(values, slot.variable.shape, 'float32'); // the cpu backend keeps this array
+      slot.variable.assign(t);
+      t.dispose();
+      const info = data.get(dataIdOf(slot.variable))!;
+      slot.own = info.values === values && info.refCount === 1 ? values : null;
+    });
+  }
+
+  abort(): void {}
+}
+
+/**
+ * wasm: never in place (its matMul caches packed weights per tensor id).
+ * Each variable is cloned (a copy with a new id), the clone is stepped in
+ * the heap, then assigned. Views are made after every clone, as a growing
+ * heap replaces its buffer.
+ */
+class WasmHeap implements Transfer {
+  readonly path = 'wasm-heap' as const;
+  private clones: tf.Tensor[] = [];
+  constructor(private readonly backend: WasmBackend) {}
+
+  prepare(slots: readonly Slot[], grads: readonly tf.Tensor[], counts: TransferCounts): void {
+    this.clones = slots.map((slot) => tf.clone(slot.variable));
+    const heap = this.backend.wasm.HEAPU8.buffer;
+    const view = (t: tf.Tensor) => {
+      const offset = this.backend.dataIdMap.get(dataIdOf(t))!.memoryOffset!;
+      return new Float32Array(heap, offset, t.size);
+    };
+    slots.forEach((slot, i) => {
+      if (dataIdOf(this.clones[i]) === dataIdOf(slot.variable)) throw new Error('tf.clone did not copy on the wasm backend');
+      slot.param.data = view(this.clones[i]);
+      slot.param.grad = gradArray(view(grads[i]), slot.param.data as Float32Array);
+      counts.copied++;
+    });
+  }
+
+  commit(slots: readonly Slot[]): void {
+    slots.forEach((slot, i) => slot.variable.assign(this.clones[i]));
+    this.abort();
+  }
+
+  abort(): void {
+    for (const c of this.clones) c.dispose();
+    this.clones = [];
+  }
+}
+
+/** Any backend: dataSync copies in, a new tensor assigned out (which the backend takes over). */
+class Copy implements Transfer {
+  readonly path = 'copy' as const;
+
+  prepare(slots: readonly Slot[], grads: readonly tf.Tensor[], counts: TransferCounts): void {
+    slots.forEach((slot, i) => {
+      slot.param.data = (slot.variable.dataSync() as Float32Array).slice();
+      slot.param.grad = gradArray(grads[i].dataSync() as Float32Array, slot.param.data as Float32Array);
+      counts.copied++;
+    });
+  }
+
+  commit(slots: readonly Slot[]): void {
+    for (const slot of slots) {
+      // A backend may keep the array given (cpu does): it is TF.js's now, and the next step copies afresh.
+      const t = tf.tensor(slot.param.data as Float32Array, slot.variable.shape, 'float32');
+      slot.variable.assign(t);
+      t.dispose();
+      slot.own = null;
+    }
+  }
+
+  abort(): void {}
+}
+
+/** The path for the current backend: its memory where it is known to be safe to reach, else copies. */
+export function transferFor(mode: 'auto' | 'copy'): Transfer {
+  const name = tf.getBackend();
+  const backend = tf.backend() as unknown as Partial<CpuBackend & WasmBackend>;
+  if (mode === 'auto' && name === 'cpu' && typeof backend.data?.get === 'function') return new CpuShared(backend as CpuBackend);
+  if (mode === 'auto' && name === 'wasm' && backend.wasm?.HEAPU8 !== undefined && typeof backend.dataIdMap?.get === 'function') {
+    // The threaded build's heap is a SharedArrayBuffer, which the kernels refuse.
+    const shared = typeof SharedArrayBuffer !== 'undefined' && backend.wasm.HEAPU8.buffer instanceof SharedArrayBuffer;
+    if (!shared) return new WasmHeap(backend as WasmBackend);
+  }
+  return new Copy();
+}
