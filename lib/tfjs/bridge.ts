@@ -200,16 +200,32 @@ export class TfOptimizer<O extends Optimizer = Optimizer> extends tf.Optimizer {
     this.loadWeights(rest);
   }
 
-  /** Loads named state tensors through loadStateDict (all checked before any change). */
+  /**
+   * Loads named state tensors through loadStateDict (all checked before any
+   * change). They are matched to variables by name, or else by position, as
+   * TF.js's own optimizers match them (a model loaded again may have other
+   * variable names).
+   */
   private loadWeights(weights: readonly NamedTensor[]): void {
-    const current = this.optimizer.stateDict();
-    const state: StateDict['state'] = {};
-    for (const { name, tensor } of weights) {
+    const split = weights.map(({ name, tensor }) => {
       const cut = name.lastIndexOf('/');
-      const index = this.names.indexOf(name.slice(0, cut));
-      if (cut < 0 || index < 0) throw new RangeError(`optimizer weight ${describe(name)} names no variable this optimizer steps`);
-      (state[index] ??= {})[name.slice(cut + 1)] = recordOf(tensor);
+      if (cut < 0) throw new RangeError(`optimizer weight ${describe(name)} is not <variable name>/<state key>`);
+      return { variable: name.slice(0, cut), key: name.slice(cut + 1), tensor };
+    });
+    const variables = [...new Set(split.map((w) => w.variable))];
+    const byName = variables.every((v) => this.names.includes(v));
+    if (!byName && variables.length !== this.names.length) {
+      throw new RangeError(
+        `the optimizer weights are for ${variables.length} variables (${variables.join(', ')}), ` +
+          `this optimizer steps ${this.names.length} (${this.names.join(', ')})`,
+      );
     }
+    const state: StateDict['state'] = {};
+    for (const { variable, key, tensor } of split) {
+      const index = byName ? this.names.indexOf(variable) : variables.indexOf(variable);
+      (state[index] ??= {})[key] = recordOf(tensor);
+    }
+    const current = this.optimizer.stateDict();
     this.optimizer.loadStateDict({ state, param_groups: current.param_groups });
   }
 

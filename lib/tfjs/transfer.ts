@@ -34,6 +34,31 @@ export interface Transfer {
 /** The cpu backend's storage, as its backend_cpu.js keeps it. */
 interface CpuBackend {
   data: { get(dataId: object): { values?: unknown; refCount: number } | undefined };
+  /** Hands out `values` itself (dataSync, data, bufferSync all come here). */
+  readSync(dataId: object): unknown;
+}
+
+/** The arrays this bridge gave the cpu backend, and those of them readSync has handed out since. */
+const ownArrays = new WeakSet<Float32Array>();
+const handedOut = new WeakSet<Float32Array>();
+const WATCHED = Symbol('simd-optim reads watched');
+
+/**
+ * Notes every array of ours that the backend hands out: the caller may keep
+ * it (or make another tensor of it, which the cpu backend would not copy),
+ * so the next step must not write it. The cpu kernels read `values`
+ * directly, not through readSync, so a training step does not count.
+ */
+function watchReads(backend: CpuBackend): void {
+  const b = backend as CpuBackend & { [WATCHED]?: true };
+  if (b[WATCHED]) return;
+  const readSync = b.readSync;
+  b.readSync = function (this: CpuBackend, dataId: object): unknown {
+    const values = readSync.call(this, dataId);
+    if (values instanceof Float32Array && ownArrays.has(values)) handedOut.add(values);
+    return values;
+  };
+  b[WATCHED] = true;
 }
 
 /** The wasm backend's storage, as its backend_wasm.js keeps it. */
@@ -52,20 +77,23 @@ function gradArray(values: Float32Array, data: Float32Array): Float32Array {
 
 /**
  * cpu: each variable holds an array this bridge made, stepped in place
- * while the backend's `values` is still that array and nothing else holds
- * it (refCount 1). Otherwise (first step, setWeights, a clone sharing the
- * data) the values are copied, stepped, and the copy is assigned and adopted.
+ * while the backend's `values` is still that array, nothing else holds it
+ * (refCount 1) and it has not been handed out (watchReads). Otherwise (first
+ * step, setWeights, a clone sharing the data, a dataSync) the values are
+ * copied, stepped, and the copy is assigned and adopted.
  */
 class CpuShared implements Transfer {
   readonly path = 'cpu-shared' as const;
   private adopt: boolean[] = [];
-  constructor(private readonly backend: CpuBackend) {}
+  constructor(private readonly backend: CpuBackend) {
+    watchReads(backend);
+  }
 
   prepare(slots: readonly Slot[], grads: readonly tf.Tensor[], counts: TransferCounts): void {
     const data = this.backend.data;
     this.adopt = slots.map((slot, i) => {
       const info = data.get(dataIdOf(slot.variable))!;
-      const own = slot.own !== null && info.values === slot.own && info.refCount === 1;
+      const own = slot.own !== null && info.values === slot.own && info.refCount === 1 && !handedOut.has(slot.own);
       slot.param.data = own ? slot.own! : new Float32Array(info.values as Float32Array);
       const g = data.get(dataIdOf(grads[i]))!.values as Float32Array;
       slot.param.grad = gradArray(g, slot.param.data as Float32Array);
@@ -85,6 +113,7 @@ class CpuShared implements Transfer {
       t.dispose();
       const info = data.get(dataIdOf(slot.variable))!;
       slot.own = info.values === values && info.refCount === 1 ? values : null;
+      if (slot.own !== null) ownArrays.add(values);
     });
   }
 

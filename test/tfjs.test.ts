@@ -1,0 +1,214 @@
+// simd-optim/tfjs on TensorFlow.js 4.22's cpu and wasm backends: a model
+// trained with model.fit through tfOptimizer gets exactly the weights
+// simd-optim gives stepping the same gradients directly, without leaking
+// tensors, and a step never changes memory TF.js or the user still reads.
+import { expect } from 'chai';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { Parameter, RMSprop, type RMSpropOptions } from '../lib';
+import { tfOptimizer, type NamedTensor, type TfOptimizer } from '../lib/tfjs';
+import { bytesOf, randomF32 } from './helpers';
+
+const OPTIONS: Partial<RMSpropOptions> = { lr: 1e-2, alpha: 0.9, centered: true, momentum: 0.5, weightDecay: 1e-3 };
+
+/** A small dense model on 8 features, 3 outputs, and a batch of data for it. */
+function denseModel(): tfl.Sequential {
+  return tfl.sequential({
+    layers: [tfl.layers.dense({ units: 16, activation: 'relu', inputShape: [8] }), tfl.layers.dense({ units: 3 })],
+  });
+}
+const data = () => ({ xs: tf.tensor(randomF32(64 * 8, 1), [64, 8]), ys: tf.tensor(randomF32(64 * 3, 2), [64, 3]) });
+
+/** The trainable weights' names and copies of their values. */
+function weightsOf(model: tfl.LayersModel): Map<string, Float32Array> {
+  return new Map(model.trainableWeights.map((w) => [(w.read() as tf.Variable).name, (w.read().dataSync() as Float32Array).slice()]));
+}
+
+/** Copies of every gradient the optimizer is given, step by step (in the list form layers passes). */
+function recordGradients(opt: TfOptimizer): Map<string, Float32Array>[] {
+  const steps: Map<string, Float32Array>[] = [];
+  const apply = opt.applyGradients.bind(opt);
+  opt.applyGradients = (grads) => {
+    const list = Array.isArray(grads) ? grads : Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
+    steps.push(new Map(list.map(({ name, tensor }) => [name, (tensor.dataSync() as Float32Array).slice()])));
+    apply(grads);
+  };
+  return steps;
+}
+
+const hexOf = (a: Float32Array) => bytesOf(a).toString('hex');
+
+for (const backend of ['cpu', 'wasm']) {
+  describe(`tfOptimizer on TF.js's ${backend} backend`, () => {
+    before(async () => {
+      tf.env().set('PROD', true); // no "install tfjs-node" banner
+      expect(await tf.setBackend(backend)).to.equal(true);
+      await tf.ready();
+    });
+
+    it('is a true subclass of the app\'s tf.Optimizer', () => {
+      const opt = tfOptimizer((params) => new RMSprop(params));
+      expect(Object.getPrototypeOf(Object.getPrototypeOf(opt))).to.equal(tf.Optimizer.prototype);
+    });
+
+    it('trains a model with model.fit exactly as RMSprop steps the same gradients, bit for bit', async () => {
+      const model = denseModel();
+      const initial = weightsOf(model);
+      const opt = tfOptimizer((params) => new RMSprop(params, OPTIONS));
+      const steps = recordGradients(opt);
+      model.compile({ optimizer: opt, loss: 'meanSquaredError' });
+      const { xs, ys } = data();
+      await model.fit(xs, ys, { epochs: 5, batchSize: 16, shuffle: false, verbose: 0 }); // 20 steps
+      expect(steps).to.have.length(20);
+      expect(opt.names).to.deep.equal([...initial.keys()]);
+
+      const params = opt.names.map((name, i) => new Parameter(initial.get(name)!.slice(), model.trainableWeights[i].shape as number[]));
+      const direct = new RMSprop(params, OPTIONS);
+      for (const grads of steps) {
+        params.forEach((p, i) => (p.grad = grads.get(opt.names[i])!));
+        direct.step();
+      }
+      const trained = weightsOf(model);
+      opt.names.forEach((name, i) => {
+        expect(hexOf(trained.get(name)!), name).to.equal(hexOf(params[i].data as Float32Array));
+        expect(hexOf(trained.get(name)!), `${name} was trained`).to.not.equal(hexOf(initial.get(name)!));
+      });
+      expect(opt.lastTransfer).to.deep.equal(
+        backend === 'cpu' ? { path: 'cpu-shared', inPlace: 4, copied: 0 } : { path: 'wasm-heap', inPlace: 0, copied: 4 },
+      );
+      tf.dispose([xs, ys]);
+      model.dispose();
+    });
+
+    it('leaks no tensors over 200 steps', async () => {
+      const model = denseModel();
+      model.compile({ optimizer: tfOptimizer((params) => new RMSprop(params, OPTIONS)), loss: 'meanSquaredError' });
+      const { xs, ys } = data();
+      await model.fit(xs, ys, { epochs: 1, batchSize: 8, verbose: 0 });
+      const before = tf.memory().numTensors;
+      await model.fit(xs, ys, { epochs: 25, batchSize: 8, verbose: 0 }); // 200 steps
+      expect(tf.memory().numTensors).to.equal(before);
+      tf.dispose([xs, ys]);
+      model.dispose();
+    });
+
+    it('steps with minimize(f), in both forms applyGradients takes, as RMSprop does', () => {
+      const start = randomF32(5, 3);
+      const v = tf.variable(tf.tensor(start), true, `v-${backend}`);
+      const target = tf.tensor(randomF32(5, 4));
+      const loss = () => tf.sum(tf.square(tf.sub(v, target))) as tf.Scalar;
+      const opt = tfOptimizer((params) => new RMSprop(params, OPTIONS));
+      opt.minimize(loss); // a NamedTensorMap
+      opt.minimize(loss, false, [v]); // a list
+      const p = new Parameter(start.slice());
+      const direct = new RMSprop([p], OPTIONS);
+      const t = target.dataSync() as Float32Array;
+      for (let s = 0; s < 2; s++) {
+        p.grad = Float32Array.from(p.data, (x, i) => Math.fround(2 * Math.fround(x - t[i])));
+        direct.step();
+      }
+      expect(hexOf(v.dataSync() as Float32Array)).to.equal(hexOf(p.data as Float32Array));
+      expect(opt.names).to.deep.equal([`v-${backend}`]);
+      tf.dispose([v, target]);
+    });
+
+    it('never changes memory that another tensor or the user still reads', async () => {
+      const model = denseModel();
+      const opt = tfOptimizer((params) => new RMSprop(params, OPTIONS));
+      model.compile({ optimizer: opt, loss: 'meanSquaredError' });
+      const { xs, ys } = data();
+      await model.fit(xs, ys, { epochs: 1, batchSize: 64, verbose: 0 });
+      // The user's own arrays, set as weights (on cpu the tensor keeps them), and a clone of a trained weight.
+      const mine = model.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
+      const kept = mine.map((a) => a.slice());
+      model.setWeights(mine.map((a, i) => tf.tensor(a, model.getWeights()[i].shape)));
+      const kernel = model.trainableWeights[0].read();
+      const clone = tf.clone(kernel);
+      const cloned = (clone.dataSync() as Float32Array).slice();
+      await model.fit(xs, ys, { epochs: 1, batchSize: 64, verbose: 0 });
+      mine.forEach((a, i) => expect(hexOf(a), `the user's array ${i}`).to.equal(hexOf(kept[i])));
+      expect(hexOf(clone.dataSync() as Float32Array)).to.equal(hexOf(cloned));
+      expect(opt.lastTransfer!.inPlace).to.equal(0);
+      // The model computes with the weights it holds (wasm's matMul caches packed weights per tensor).
+      const fresh = denseModel();
+      fresh.setWeights(model.getWeights().map((w) => tf.tensor(w.dataSync(), w.shape)));
+      const a = model.predict(xs) as tf.Tensor;
+      const b = fresh.predict(xs) as tf.Tensor;
+      expect(hexOf(a.dataSync() as Float32Array)).to.equal(hexOf(b.dataSync() as Float32Array));
+      tf.dispose([xs, ys, clone, a, b]);
+      model.dispose();
+      fresh.dispose();
+    });
+
+    it('keeps an array dataSync() gave (the cpu backend hands out its own) as it was, and steps in place again after', async () => {
+      const model = denseModel();
+      const opt = tfOptimizer((params) => new RMSprop(params, OPTIONS));
+      model.compile({ optimizer: opt, loss: 'meanSquaredError' });
+      const { xs, ys } = data();
+      await model.fit(xs, ys, { epochs: 2, batchSize: 64, verbose: 0 });
+      const held = model.trainableWeights.map((w) => w.read().dataSync() as Float32Array);
+      const alias = held.map((a) => tf.tensor(a)); // on cpu, a second tensor over the same array
+      const was = held.map((a) => hexOf(a.slice()));
+      await model.fit(xs, ys, { epochs: 1, batchSize: 64, verbose: 0 });
+      expect(held.map(hexOf)).to.deep.equal(was);
+      expect(alias.map((t) => hexOf(t.dataSync() as Float32Array))).to.deep.equal(was);
+      expect(opt.lastTransfer).to.deep.include(backend === 'cpu' ? { inPlace: 0, copied: 4 } : { inPlace: 0 });
+      await model.fit(xs, ys, { epochs: 1, batchSize: 64, verbose: 0 });
+      if (backend === 'cpu') expect(opt.lastTransfer).to.deep.include({ inPlace: 4, copied: 0 });
+      tf.dispose([xs, ys, ...alias]);
+      model.dispose();
+    });
+
+    it('adds variables it meets later as a new param group, and refuses a variable whose shape changed', () => {
+      const a = tf.variable(tf.ones([3]), true, `a-${backend}`);
+      const b = tf.variable(tf.ones([2]), true, `b-${backend}`);
+      const opt = tfOptimizer((params) => new RMSprop(params, { lr: 0.1 }));
+      opt.minimize(() => tf.sum(tf.square(a)) as tf.Scalar, false, [a]);
+      opt.minimize(() => tf.sum(tf.square(tf.concat([a, b]))) as tf.Scalar, false, [a, b]);
+      expect(opt.optimizer.paramGroups.map((g) => (g as { param_names?: string[] }).param_names)).to.deep.equal([[`a-${backend}`], [`b-${backend}`]]);
+      expect(opt.names).to.deep.equal([`a-${backend}`, `b-${backend}`]);
+      b.dispose();
+      const b2 = tf.variable(tf.ones([4]), true, `b-${backend}`);
+      expect(() => opt.minimize(() => tf.sum(b2) as tf.Scalar, false, [b2])).to.throw(RangeError, /has shape \[4\] but it was \[2\]/);
+      tf.dispose([a, b2]);
+    });
+
+    it('round-trips its state through getWeights and setWeights', async () => {
+      const { xs, ys } = data();
+      const train = async (opt: TfOptimizer, model: tfl.Sequential) => {
+        model.compile({ optimizer: opt, loss: 'meanSquaredError' });
+        await model.fit(xs, ys, { epochs: 2, batchSize: 32, shuffle: false, verbose: 0 });
+      };
+      const model = denseModel();
+      const opt = tfOptimizer((params) => new RMSprop(params, OPTIONS));
+      await train(opt, model);
+      const saved = await opt.getWeights();
+      expect(saved.map((w) => w.name)).to.deep.equal([
+        'iter',
+        ...opt.names.flatMap((n) => ['step', 'square_avg', 'momentum_buffer', 'grad_avg'].map((k) => `${n}/${k}`)),
+      ]);
+
+      // Into a new optimizer before its first step, on a copy of the model (whose variables have other names).
+      const copy = denseModel();
+      copy.setWeights(model.getWeights().map((w) => tf.tensor(w.dataSync(), w.shape)));
+      const again = tfOptimizer((params) => new RMSprop(params, OPTIONS));
+      await again.setWeights(saved);
+      expect(again.iterations).to.equal(opt.iterations);
+      await train(opt, model);
+      await train(again, copy);
+      const [w1, w2] = [weightsOf(model), weightsOf(copy)];
+      expect([...w2.values()].map(hexOf)).to.deep.equal([...w1.values()].map(hexOf));
+      const [s1, s2] = [await opt.getWeights(), await again.getWeights()];
+      expect(s2.map((w) => hexOf(Float32Array.from(w.tensor.dataSync())))).to.deep.equal(s1.map((w) => hexOf(Float32Array.from(w.tensor.dataSync()))));
+
+      // Into an optimizer that has its state already.
+      await again.setWeights(saved);
+      expect(again.optimizer.stateDict().state[0].step).to.equal(4);
+      tf.dispose([xs, ys, ...[saved, s1, s2].flat().map((w: NamedTensor) => w.tensor)]);
+      model.dispose();
+      copy.dispose();
+    });
+  });
+}
