@@ -3,6 +3,8 @@
 // simd-optim gives stepping the same gradients directly, without leaking
 // tensors, and a step never changes memory TF.js or the user still reads.
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
@@ -53,10 +55,11 @@ for (const backend of ['cpu', 'wasm']) {
       expect(Object.getPrototypeOf(Object.getPrototypeOf(opt))).to.equal(tf.Optimizer.prototype);
     });
 
-    it('trains a model with model.fit exactly as RMSprop steps the same gradients, bit for bit', async () => {
+    for (const transfer of ['auto', 'copy'] as const) {
+    it(`trains a model with model.fit exactly as RMSprop steps the same gradients, bit for bit (transfer: '${transfer}')`, async () => {
       const model = denseModel();
       const initial = weightsOf(model);
-      const opt = tfOptimizer((params) => new RMSprop(params, OPTIONS));
+      const opt = tfOptimizer((params) => new RMSprop(params, OPTIONS), { transfer });
       const steps = recordGradients(opt);
       model.compile({ optimizer: opt, loss: 'meanSquaredError' });
       const { xs, ys } = data();
@@ -76,11 +79,13 @@ for (const backend of ['cpu', 'wasm']) {
         expect(hexOf(trained.get(name)!), `${name} was trained`).to.not.equal(hexOf(initial.get(name)!));
       });
       expect(opt.lastTransfer).to.deep.equal(
-        backend === 'cpu' ? { path: 'cpu-shared', inPlace: 4, copied: 0 } : { path: 'wasm-heap', inPlace: 0, copied: 4 },
+        transfer === 'copy' ? { path: 'copy', inPlace: 0, copied: 4 }
+          : backend === 'cpu' ? { path: 'cpu-shared', inPlace: 4, copied: 0 } : { path: 'wasm-heap', inPlace: 0, copied: 4 },
       );
       tf.dispose([xs, ys]);
       model.dispose();
     });
+    }
 
     it('leaks no tensors over 200 steps', async () => {
       const model = denseModel();
@@ -161,6 +166,21 @@ for (const backend of ['cpu', 'wasm']) {
       model.dispose();
     });
 
+    it('changes nothing, and leaks nothing, when a step throws', () => {
+      const v = tf.variable(tf.tensor(randomF32(6, 5)), true, `throws-${backend}`);
+      const opt = tfOptimizer((params) => new RMSprop(params, { lr: 0.1 }));
+      const loss = () => tf.sum(tf.square(v)) as tf.Scalar;
+      opt.minimize(loss);
+      const was = hexOf((v.dataSync() as Float32Array).slice());
+      const tensors = tf.memory().numTensors;
+      opt.optimizer.paramGroups[0].lr = NaN; // PyTorch refuses a non-finite lr set on a live group (a negative one it takes)
+      expect(() => opt.minimize(loss)).to.throw(/learning rate/);
+      expect(hexOf(v.dataSync() as Float32Array)).to.equal(was);
+      expect(tf.memory().numTensors).to.equal(tensors);
+      expect(opt.iterations).to.equal(1);
+      v.dispose();
+    });
+
     it('adds variables it meets later as a new param group, and refuses a variable whose shape changed', () => {
       const a = tf.variable(tf.ones([3]), true, `a-${backend}`);
       const b = tf.variable(tf.ones([2]), true, `b-${backend}`);
@@ -212,3 +232,21 @@ for (const backend of ['cpu', 'wasm']) {
     });
   });
 }
+
+describe('the simd-optim/tfjs entry', () => {
+  it('is a subpath for require and import, one instance, extending the app\'s tf.Optimizer; the core never loads TF.js', () => {
+    const code = `
+      const core = require('simd-optim');
+      const loaded = Object.keys(require.cache).filter((f) => f.includes('@tensorflow'));
+      const bridge = require('simd-optim/tfjs');
+      const tf = require('@tensorflow/tfjs-core');
+      import('simd-optim/tfjs').then((esm) => import('@tensorflow/tfjs-core').then((tfEsm) => {
+        const opt = bridge.tfOptimizer((p) => new core.RMSprop(p));
+        console.log(JSON.stringify([loaded.length, esm.tfOptimizer === bridge.tfOptimizer, tfEsm.Optimizer === tf.Optimizer,
+          Object.getPrototypeOf(bridge.TfOptimizer.prototype) === tf.Optimizer.prototype, opt instanceof tf.Optimizer]));
+      }));`;
+    const r = spawnSync(process.execPath, ['-e', code], { cwd: path.resolve(__dirname, '..'), encoding: 'utf8' });
+    expect(r.stderr).to.equal('');
+    expect(JSON.parse(r.stdout)).to.deep.equal([0, true, true, true, true]);
+  });
+});

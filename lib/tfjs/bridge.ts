@@ -76,6 +76,20 @@ export class TfOptimizer<O extends Optimizer = Optimizer> extends tf.Optimizer {
     return this.inner;
   }
 
+  /** tf.Optimizer's minimize, which also disposes the loss and the gradients when the step throws. */
+  override minimize(f: () => tf.Scalar, returnCost = false, varList?: tf.Variable[]): tf.Scalar | null {
+    const { value, grads } = this.computeGradients(f, varList);
+    let ok = false;
+    try {
+      this.applyGradients(varList != null ? varList.map((v) => ({ name: v.name, tensor: grads[v.name] })) : grads);
+      ok = true;
+    } finally {
+      tf.dispose(grads);
+      if (!ok || !returnCost) value.dispose();
+    }
+    return returnCost ? value : null;
+  }
+
   /** Steps the variables named, as every tf.Optimizer does (`minimize` and `model.fit` call it). */
   applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
     const pairs: [string, tf.Tensor | undefined][] = Array.isArray(variableGradients)
