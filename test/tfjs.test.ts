@@ -245,6 +245,33 @@ for (const backend of ['cpu', 'wasm']) {
   });
 }
 
+describe('tfOptimizer across a switch of backend', () => {
+  after(() => tf.setBackend('cpu'));
+
+  it('steps on whichever backend holds the variables, as RMSprop steps the same gradients', async () => {
+    const start = randomF32(7, 6);
+    await tf.setBackend('cpu');
+    const v = tf.variable(tf.tensor(start), true, 'switching');
+    const opt = tfOptimizer((params) => new RMSprop(params, OPTIONS));
+    const steps = recordGradients(opt);
+    const paths: string[] = [];
+    for (const backend of ['cpu', 'wasm', 'cpu', 'wasm']) {
+      await tf.setBackend(backend);
+      for (let i = 0; i < 3; i++) opt.minimize(() => tf.sum(tf.mul(tf.square(v), tf.scalar(i + 1))) as tf.Scalar);
+      paths.push(opt.lastTransfer!.path);
+    }
+    expect(paths).to.deep.equal(['cpu-shared', 'wasm-heap', 'cpu-shared', 'wasm-heap']);
+    const p = new Parameter(start.slice());
+    const direct = new RMSprop([p], OPTIONS);
+    for (const grads of steps) {
+      p.grad = grads.get('switching')!;
+      direct.step();
+    }
+    expect(hexOf(v.dataSync() as Float32Array)).to.equal(hexOf(p.data as Float32Array));
+    v.dispose();
+  });
+});
+
 describe('the simd-optim/tfjs entry', () => {
   it('is a subpath for require and import, one instance, extending the app\'s tf.Optimizer; the core never loads TF.js', () => {
     const code = `

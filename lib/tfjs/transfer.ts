@@ -92,10 +92,11 @@ class CpuShared implements Transfer {
   prepare(slots: readonly Slot[], grads: readonly tf.Tensor[], counts: TransferCounts): void {
     const data = this.backend.data;
     this.adopt = slots.map((slot, i) => {
-      const info = data.get(dataIdOf(slot.variable))!;
-      const own = slot.own !== null && info.values === slot.own && info.refCount === 1 && !handedOut.has(slot.own);
-      slot.param.data = own ? slot.own! : new Float32Array(info.values as Float32Array);
-      const g = data.get(dataIdOf(grads[i]))!.values as Float32Array;
+      // Data still on another backend (the app switched) is read through the engine, which moves it.
+      const info = data.get(dataIdOf(slot.variable));
+      const own = info !== undefined && slot.own !== null && info.values === slot.own && info.refCount === 1 && !handedOut.has(slot.own);
+      slot.param.data = own ? slot.own! : (slot.variable.dataSync() as Float32Array).slice();
+      const g = (data.get(dataIdOf(grads[i]))?.values ?? grads[i].dataSync()) as Float32Array;
       slot.param.grad = gradArray(g, slot.param.data as Float32Array);
       if (own) counts.inPlace++;
       else counts.copied++;
