@@ -175,6 +175,21 @@ for (const backend of ['cpu', 'wasm']) {
       model.dispose();
     });
 
+    it('steps an embedding in place on cpu (its Gather reads the table through the backend, not as a hand-out)', async function () {
+      if (backend === 'wasm') this.skip(); // TF.js 4.22's wasm backend has no UnsortedSegmentSum, the embedding's gradient
+      const model = tfl.sequential({
+        layers: [tfl.layers.embedding({ inputDim: 20, outputDim: 4, inputLength: 3 }), tfl.layers.flatten(), tfl.layers.dense({ units: 2 })],
+      });
+      const opt = tfOptimizer((params) => new RMSprop(params, OPTIONS));
+      model.compile({ optimizer: opt, loss: 'meanSquaredError' });
+      const xs = tf.tensor2d([[1, 2, 3], [4, 5, 6], [7, 8, 9], [1, 5, 9]], [4, 3], 'int32');
+      const ys = tf.tensor(randomF32(8, 7), [4, 2]);
+      await model.fit(xs, ys, { epochs: 3, batchSize: 4, verbose: 0 });
+      expect(opt.lastTransfer).to.deep.equal({ path: 'cpu-shared', inPlace: 3, copied: 0 });
+      tf.dispose([xs, ys]);
+      model.dispose();
+    });
+
     it('changes nothing, and leaks nothing, when a step throws', () => {
       const v = tf.variable(tf.tensor(randomF32(6, 5)), true, `throws-${backend}`);
       const opt = tfOptimizer((params) => new RMSprop(params, { lr: 0.1 }));

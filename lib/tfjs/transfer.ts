@@ -34,31 +34,41 @@ export interface Transfer {
 /** The cpu backend's storage, as its backend_cpu.js keeps it. */
 interface CpuBackend {
   data: { get(dataId: object): { values?: unknown; refCount: number } | undefined };
-  /** Hands out `values` itself (dataSync, data, bufferSync all come here). */
-  readSync(dataId: object): unknown;
 }
 
-/** The arrays this bridge gave the cpu backend, and those of them readSync has handed out since. */
+/** The engine's reads, which give a tensor's values to the app (dataSync, data, arraySync, print, io). */
+interface EngineReads {
+  readSync(dataId: object): unknown;
+  read(dataId: object): Promise<unknown>;
+}
+
+/** The arrays this bridge gave the cpu backend, and those of them the engine has handed out since. */
 const ownArrays = new WeakSet<Float32Array>();
 const handedOut = new WeakSet<Float32Array>();
 const WATCHED = Symbol('simd-optim reads watched');
 
 /**
- * Notes every array of ours that the backend hands out: the caller may keep
- * it (or make another tensor of it, which the cpu backend would not copy),
- * so the next step must not write it. The cpu kernels read `values`
- * directly, not through readSync, so a training step does not count.
+ * Notes every array of ours the engine hands out (the cpu backend gives
+ * its own array): the app may keep it, or make another tensor of it, which
+ * the cpu backend would not copy, so the next step must not write it. The
+ * kernels read the backend directly (a Gather of an embedding too), so a
+ * training step does not count.
  */
-function watchReads(backend: CpuBackend): void {
-  const b = backend as CpuBackend & { [WATCHED]?: true };
-  if (b[WATCHED]) return;
-  const readSync = b.readSync;
-  b.readSync = function (this: CpuBackend, dataId: object): unknown {
-    const values = readSync.call(this, dataId);
+function watchReads(engine: EngineReads): void {
+  const e = engine as EngineReads & { [WATCHED]?: true };
+  if (e[WATCHED]) return;
+  const note = (values: unknown) => {
     if (values instanceof Float32Array && ownArrays.has(values)) handedOut.add(values);
     return values;
   };
-  b[WATCHED] = true;
+  const { readSync, read } = e;
+  e.readSync = function (this: EngineReads, dataId: object): unknown {
+    return note(readSync.call(this, dataId));
+  };
+  e.read = function (this: EngineReads, dataId: object): Promise<unknown> {
+    return read.call(this, dataId).then(note);
+  };
+  e[WATCHED] = true;
 }
 
 /** The wasm backend's storage, as its backend_wasm.js keeps it. */
@@ -86,7 +96,7 @@ class CpuShared implements Transfer {
   readonly path = 'cpu-shared' as const;
   private adopt: boolean[] = [];
   constructor(private readonly backend: CpuBackend) {
-    watchReads(backend);
+    watchReads(tf.engine() as unknown as EngineReads);
   }
 
   prepare(slots: readonly Slot[], grads: readonly tf.Tensor[], counts: TransferCounts): void {
