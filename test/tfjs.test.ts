@@ -96,6 +96,29 @@ for (const backend of ['cpu', 'wasm']) {
     });
     }
 
+    it('trains with fitDataset', async () => {
+      const model = denseModel();
+      const opt = tfOptimizer((params) => new RMSprop(params, OPTIONS));
+      model.compile({ optimizer: opt, loss: 'meanSquaredError' });
+      const { xs, ys } = data();
+      // tf.data lives in @tensorflow/tfjs-data; fitDataset needs only iterator().
+      const batches = 4;
+      const dataset = {
+        size: batches,
+        iterator: async () => {
+          let i = 0;
+          return { next: async () => (i < batches ? { value: { xs: tf.slice(xs, [16 * i, 0], [16, 8]), ys: tf.slice(ys, [16 * i++, 0], [16, 3]) }, done: false } : { value: null, done: true }) };
+        },
+      };
+      const before = weightsOf(model);
+      await model.fitDataset(dataset as unknown as Parameters<typeof model.fitDataset>[0], { epochs: 2, verbose: 0 });
+      expect(opt.iterations).to.equal(8);
+      const after = weightsOf(model);
+      for (const [name, w] of before) expect(hexOf(after.get(name)!), name).to.not.equal(hexOf(w));
+      tf.dispose([xs, ys]);
+      model.dispose();
+    });
+
     it('leaks no tensors over 200 steps', async () => {
       const model = denseModel();
       model.compile({ optimizer: tfOptimizer((params) => new RMSprop(params, OPTIONS)), loss: 'meanSquaredError' });
