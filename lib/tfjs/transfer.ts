@@ -1,7 +1,7 @@
 // How a step reaches TF.js's memory: each path points the Parameters' data
 // and grads at arrays the kernels may use (prepare), and afterwards makes
-// the variables hold the stepped values (commit) or lets go (abort). What
-// each backend allows, and why, is in ../shared/spec/tfjs-notes.md.
+// the variables hold the stepped values (commit) or lets go (abort). Each
+// path says what its backend allows, and why.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '../core/tensor';
 
