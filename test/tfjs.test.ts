@@ -213,6 +213,33 @@ for (const backend of ['cpu', 'wasm']) {
       model.dispose();
     });
 
+    it('hands the kernels the gradients where TF.js holds them, without a copy', () => {
+      const v = tf.variable(tf.tensor(randomF32(300, 8), [30, 10]), true, `nocopy-${backend}`);
+      const opt = tfOptimizer((params) => new RMSprop(params, OPTIONS));
+      const loss = () => tf.sum(tf.square(v)) as tf.Scalar;
+      opt.minimize(loss);
+      let given: tf.Tensor | undefined;
+      const apply = opt.applyGradients.bind(opt);
+      opt.applyGradients = (grads) => {
+        given = (grads as tf.NamedTensorMap)[v.name];
+        apply(grads);
+      };
+      const step = opt.optimizer.step.bind(opt.optimizer);
+      let where = '';
+      opt.optimizer.step = () => {
+        const grad = opt.optimizer.paramGroups[0].params[0].grad!;
+        const b = tf.backend() as any;
+        const id = (given as unknown as { dataId: object }).dataId;
+        where = backend === 'cpu'
+          ? String(grad === b.data.get(id).values)
+          : String(grad.buffer === b.wasm.HEAPU8.buffer && grad.byteOffset === b.dataIdMap.get(id).memoryOffset);
+        return step();
+      };
+      opt.minimize(loss);
+      expect(where).to.equal('true');
+      v.dispose();
+    });
+
     it('changes nothing, and leaks nothing, when a step throws', () => {
       const v = tf.variable(tf.tensor(randomF32(6, 5)), true, `throws-${backend}`);
       const opt = tfOptimizer((params) => new RMSprop(params, { lr: 0.1 }));

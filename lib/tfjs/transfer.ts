@@ -3,6 +3,7 @@
 // the variables hold the stepped values (commit) or lets go (abort). Each
 // path says what its backend allows, and why.
 import * as tf from '@tensorflow/tfjs-core';
+import { sharesMemory } from '../core/optimizer';
 import type { Parameter } from '../core/tensor';
 
 /** Which path a step took: the cpu backend's arrays, the wasm heap, or dataSync/assign copies. */
@@ -80,9 +81,9 @@ interface WasmBackend {
 /** The dataId of a tensor (internal to TF.js, but stable across 4.x). */
 const dataIdOf = (t: tf.Tensor): object => (t as unknown as { dataId: object }).dataId;
 
-/** The grad's values as the kernels read them: its own array unless it shares memory with the data. */
+/** The grad's values as the kernels read them: its own array unless it overlaps the data (on wasm all share one heap). */
 function gradArray(values: Float32Array, data: Float32Array): Float32Array {
-  return values.buffer === data.buffer ? values.slice() : values;
+  return sharesMemory(values, data) ? values.slice() : values;
 }
 
 /**
