@@ -2,3 +2,4 @@
 // The only entry that loads @tensorflow/tfjs-core (an optional peer dependency).
 export { TfOptimizer, tfOptimizer, type NamedTensor, type OptimizerFactory, type TfOptimizerOptions, type TransferReport } from './tfjs/bridge';
 export type { TransferPath } from './tfjs/transfer';
+export { TorchSequential, torchSequential, type LayersModelLike, type TorchSequentialOptions } from './tfjs/torch-sequential';

@@ -76,6 +76,29 @@ export class TfOptimizer<O extends Optimizer = Optimizer> extends tf.Optimizer {
     return this.inner;
   }
 
+  /**
+   * Makes the simd-optim optimizer now from `variables`, in this order, as
+   * the first step would (variables it already steps are left as they are;
+   * new ones become a new param group). Use it to load state before
+   * training: `model.fit` steps `model.trainableWeights`, in that order.
+   *
+   * @example
+   * ```ts
+   * opt.build(model.trainableWeights.map((w) => w.read()));
+   * opt.optimizer.loadStateDict(dict);
+   * ```
+   */
+  build(variables: readonly tf.Variable[]): void {
+    if (!Array.isArray(variables)) throw typeError('TfOptimizer.build variables', 'an array of tf.Variable', variables);
+    const registered = tf.engine().registeredVariables;
+    variables.forEach((v, i) => {
+      if (!(v instanceof tf.Variable) || registered[v.name] !== v) {
+        throw typeError(`TfOptimizer.build variables[${i}]`, 'a live tf.Variable (a LayerVariable gives one with read())', v);
+      }
+    });
+    this.register(variables.map((v) => v.name));
+  }
+
   /** tf.Optimizer's minimize, which also disposes the loss and the gradients when the step throws. */
   override minimize(f: () => tf.Scalar, returnCost = false, varList?: tf.Variable[]): tf.Scalar | null {
     const { value, grads } = this.computeGradients(f, varList);
