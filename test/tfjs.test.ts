@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { Adagrad, Adam, AdamW, Optimizer, Parameter, RMSprop, SGD, type RMSpropOptions } from '../lib';
-import { tfOptimizer, type NamedTensor, type TfOptimizer } from '../lib/tfjs';
+import { TfOptimizer, tfOptimizer, type NamedTensor } from '../lib/tfjs';
 import { bytesOf, randomF32 } from './helpers';
 
 const OPTIONS: Partial<RMSpropOptions> = { lr: 1e-2, alpha: 0.9, centered: true, momentum: 0.5, weightDecay: 1e-3 };
@@ -358,6 +358,82 @@ describe('tfOptimizer across a switch of backend', () => {
     }
     expect(hexOf(v.dataSync() as Float32Array)).to.equal(hexOf(p.data as Float32Array));
     v.dispose();
+  });
+});
+
+describe('a model saved with its tfOptimizer', () => {
+  before(() => {
+    tf.env().set('PROD', true);
+    return tf.setBackend('cpu');
+  });
+
+  /** model.save into memory, with the optimizer. */
+  async function saved(model: tfl.LayersModel): Promise<tf.io.ModelArtifacts> {
+    let artifacts: tf.io.ModelArtifacts | undefined;
+    await model.save(tf.io.withSaveHandler(async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })), { includeOptimizer: true });
+    return artifacts!;
+  }
+
+  it('loads with the same algorithm, groups, hyperparameters and state, and trains on bit for bit', async () => {
+    const { xs, ys } = data();
+    const model = denseModel();
+    const opt = tfOptimizer((params) => new AdamW([
+      { params: params.slice(0, 2), weightDecay: 0.05 },
+      { params: params.slice(2), amsgrad: true },
+    ], { lr: 1e-2, compat: '1.13' }));
+    model.compile({ optimizer: opt, loss: 'meanSquaredError' });
+    await model.fit(xs, ys, { epochs: 2, batchSize: 16, shuffle: false, verbose: 0 });
+    opt.optimizer.paramGroups[1].lr = 3e-3; // as a scheduler would have set it
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(await saved(model)));
+    const again = loaded.optimizer as TfOptimizer;
+    expect(Object.getPrototypeOf(again).constructor.name).to.equal('TfOptimizer');
+    expect(again.iterations).to.equal(opt.iterations);
+    await model.fit(xs, ys, { epochs: 2, batchSize: 16, shuffle: false, verbose: 0 });
+    await loaded.fit(xs, ys, { epochs: 2, batchSize: 16, shuffle: false, verbose: 0 });
+    expect([...weightsOf(loaded).values()].map(hexOf)).to.deep.equal([...weightsOf(model).values()].map(hexOf));
+    const [mine, theirs] = [opt.optimizer, again.optimizer];
+    expect(theirs).to.be.instanceOf(AdamW);
+    // The same dict but for the variables' names (a loaded model's variables get new ones).
+    const unnamed = (o: Optimizer) => {
+      const dict = o.stateDict();
+      return { ...dict, param_groups: dict.param_groups.map(({ param_names, ...rest }) => rest) };
+    };
+    expect(unnamed(theirs)).to.deep.equal(unnamed(mine));
+    expect((theirs as AdamW).paramGroups.map((g) => g.lr)).to.deep.equal([1e-2, 3e-3]);
+    tf.dispose([xs, ys]);
+    model.dispose();
+    loaded.dispose();
+  });
+
+  it('says why it cannot be saved before the first step, or with an optimizer of its own making, or loaded for another model', async () => {
+    const model = denseModel();
+    model.compile({ optimizer: tfOptimizer((params) => new RMSprop(params)), loss: 'meanSquaredError' });
+    let error: unknown;
+    await saved(model).catch((e) => (error = e));
+    expect(String(error)).to.match(/saved with its model once the simd-optim optimizer is made, at the first step/);
+    class Mine extends RMSprop {}
+    const { xs, ys } = data();
+    model.compile({ optimizer: tfOptimizer((params) => new Mine(params)), loss: 'meanSquaredError' });
+    await model.fit(xs, ys, { epochs: 1, batchSize: 64, verbose: 0 });
+    error = undefined;
+    await saved(model).catch((e) => (error = e));
+    expect(String(error)).to.match(/saves RMSprop, Adagrad, SGD, Adam, AdamW with a model, not a Mine/);
+
+    model.compile({ optimizer: tfOptimizer((params) => new RMSprop(params)), loss: 'meanSquaredError' });
+    await model.fit(xs, ys, { epochs: 1, batchSize: 64, verbose: 0 });
+    const artifacts = await saved(model);
+    const bigger = tfl.sequential({ layers: [tfl.layers.dense({ units: 4, inputShape: [8] }), tfl.layers.dense({ units: 4 }), tfl.layers.dense({ units: 3 })] });
+    const config = (artifacts.trainingConfig as unknown as { optimizer_config: { config: tf.serialization.ConfigDict } }).optimizer_config.config;
+    const opt = TfOptimizer.fromConfig(TfOptimizer, config) as TfOptimizer;
+    bigger.compile({ optimizer: opt, loss: 'meanSquaredError' });
+    error = undefined;
+    await bigger.fit(xs, ys, { epochs: 1, batchSize: 64, verbose: 0 }).catch((e) => (error = e));
+    expect(String(error)).to.match(/the saved RMSprop stepped 4 variables in groups of 4, but this model trains 6/);
+    expect(() => TfOptimizer.fromConfig(TfOptimizer, { ...config, algorithm: 'Lion' })).to.throw(TypeError, /names the algorithm "Lion"; known: RMSprop/);
+    expect(() => TfOptimizer.fromConfig(TfOptimizer, { ...config, groups: 'nope' })).to.throw(TypeError, /groups cannot be read/);
+    tf.dispose([xs, ys]);
+    model.dispose();
+    bigger.dispose();
   });
 });
 

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Optimizer, type StateDict, type StateValue } from '../core/optimizer';
 import { Parameter, type TensorRecord } from '../core/tensor';
 import { describe, typeError } from '../core/errors';
+import { configOf, factoryOf } from './config';
 import { transferFor, type Slot, type TransferCounts, type TransferPath } from './transfer';
 
 /** A variable's name and a tensor for it: the list form of applyGradients, and getWeights' entries. */
@@ -41,7 +42,7 @@ export interface TransferReport extends TransferCounts {
  * `applyGradients`.
  */
 export class TfOptimizer<O extends Optimizer = Optimizer> extends tf.Optimizer {
-  /** The name TF.js serialization would know this class by. */
+  /** The name TF.js's serialization knows this class by (registered as 'Custom>SimdOptimOptimizer'). */
   static className = 'SimdOptimOptimizer';
   /** The variables' names, in the order of the simd-optim optimizer's params (empty before the first step). */
   readonly names: string[] = [];
@@ -266,9 +267,22 @@ export class TfOptimizer<O extends Optimizer = Optimizer> extends tf.Optimizer {
     this.optimizer.loadStateDict({ state, param_groups: current.param_groups });
   }
 
-  /** Not serializable yet: model.save({ includeOptimizer: true }) needs getConfig/fromConfig. */
+  /**
+   * The config `model.save(..., { includeOptimizer: true })` writes: the
+   * algorithm and its groups' sizes and hyperparameters (the state goes in
+   * getWeights). Only the built-in optimizers can be named this way.
+   */
   getConfig(): tf.serialization.ConfigDict {
-    throw new Error('simd-optim/tfjs: saving the optimizer with the model (getConfig) is not supported yet');
+    if (this.inner === undefined) {
+      throw new Error('a tfOptimizer is saved with its model once the simd-optim optimizer is made, at the first step: train first, or save without includeOptimizer');
+    }
+    return configOf(this.inner, this.mode);
+  }
+
+  /** A TfOptimizer from a saved model's config (tf.loadLayersModel calls it): the same algorithm, groups and hyperparameters, made at the first step. */
+  static override fromConfig<T extends tf.serialization.Serializable>(cls: tf.serialization.SerializableConstructor<T>, config: tf.serialization.ConfigDict): T {
+    const { factory, transfer } = factoryOf(config);
+    return new TfOptimizer(factory, { transfer: transfer as TfOptimizerOptions['transfer'] }) as unknown as T;
   }
 
   override dispose(): void {
@@ -277,6 +291,9 @@ export class TfOptimizer<O extends Optimizer = Optimizer> extends tf.Optimizer {
     this.pendingWeights = undefined;
   }
 }
+
+// So that tf.loadLayersModel finds the class of a model saved with its optimizer.
+tf.serialization.registerClass(TfOptimizer);
 
 /**
  * A drop-in `tf.Optimizer` stepping with a simd-optim optimizer, made at
