@@ -1,4 +1,8 @@
 // simd-optim: PyTorch-compatible optimizers for Node.js. Public API only.
+/**
+ * `import { RMSprop, loadTorch, ... } from 'simd-optim'`: the optimizers, schedulers, clipping, EMA and PyTorch's files.
+ * @module simd-optim
+ */
 import './optim/registry';
 export { Parameter, type DType, type DTypeArrays, type FloatArray, type FloatDType, type TensorRecord } from './core/tensor';
 export { zeros } from './engine/zeros';

@@ -12,7 +12,9 @@ import { transferFor, type Slot, type TransferCounts, type TransferPath } from '
 
 /** A variable's name and a tensor for it: the list form of applyGradients, and getWeights' entries. */
 export interface NamedTensor {
+  /** The variable's name (`dense_Dense1/kernel`), or a state weight's (`dense_Dense1/kernel/square_avg`). */
   name: string;
+  /** Its values. */
   tensor: tf.Tensor;
 }
 
@@ -33,6 +35,7 @@ export interface TfOptimizerOptions {
 
 /** What the last step did: its path, and how many variables it stepped in place or through copies. */
 export interface TransferReport extends TransferCounts {
+  /** `'cpu-shared'`: the cpu backend's arrays; `'wasm-heap'`: the wasm heap; `'copy'`: dataSync/assign. */
   path: TransferPath;
 }
 

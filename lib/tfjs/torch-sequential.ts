@@ -10,16 +10,26 @@ import { ORDERED_DICTS } from '../core/python-values';
 import { castFloatRecord, checkRecord, isFloatDType, type TensorRecord } from '../core/tensor';
 import type { TfOptimizer } from './bridge';
 
-/** The parts of a tfjs-layers layer this module uses (tfjs-layers is the app's, not a dependency). */
-interface LayerLike {
+/** The parts of a tfjs-layers layer that torchSequential reads (tfjs-layers is the app's, not a dependency of simd-optim). */
+export interface LayerLike {
+  /** The layer's name (`dense_Dense1`). */
   name: string;
+  /** `'Dense'`, `'Dropout'`, ... */
   getClassName(): string;
+  /** Its config; a dense layer's `activation` names its activation. */
   getConfig(): Record<string, unknown>;
-  weights: { name: string; read(): tf.Tensor }[];
+  /** Its weights: a dense layer's `kernel` and `bias`, whose `read()` is the tf.Variable. */
+  weights: {
+    /** The weight's name (`dense_Dense1/kernel`). */
+    name: string;
+    /** The tf.Variable that holds it. */
+    read(): tf.Tensor;
+  }[];
 }
 
 /** A tfjs-layers model (`tf.sequential(...)`, or a functional `tf.model` whose layers are in a chain). */
 export interface LayersModelLike {
+  /** Its layers, in order. */
   layers: LayerLike[];
 }
 

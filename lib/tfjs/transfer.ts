@@ -20,7 +20,9 @@ export interface Slot {
 
 /** What a path did in one step: variables stepped in their own memory, and variables copied in and out. */
 export interface TransferCounts {
+  /** Variables stepped in TF.js's own memory (the cpu backend's arrays, the wasm heap), with no copy of their values. */
   inPlace: number;
+  /** Variables whose values were copied out, stepped, and written back. */
   copied: number;
 }
 
