@@ -14,6 +14,10 @@
 //   npm run bench -- --io            checkpoint I/O only (bench/io.ts, ~7 minutes): loading and saving
 //                                    a 2 GiB model dict against fs and PyTorch 2.6, into the io section
 //                                    of docs/benchmark.md (--rounds N, --md FILE)
+//   npm run bench -- --tfjs          simd-optim/tfjs only (bench/tfjs.ts, ~5 minutes): model.fit epochs and the
+//                                    optimizer step with tfOptimizer(RMSprop) against tf.train.rmsprop on
+//                                    TF.js's cpu and wasm backends, into the tfjs section of
+//                                    docs/benchmark.md (--rounds N, --md FILE)
 //   options: --json FILE  --md FILE  --svg FILE  --rounds N
 //            --algorithms LIST comma-separated optimizer names, e.g. sgd,adam (default: all)
 //            --peers REGEX    only peers whose id matches (limits and native always run)
@@ -53,6 +57,7 @@ import { tfjsHosts } from './peers-tfjs';
 import { torchHosts } from './peers-torch';
 import { renderPage } from './report';
 import { evaluateTargets, type TargetResult } from './targets';
+import { runTfjs, tfjsSectionOf, withTfjsSection } from './tfjs';
 import { bytesName, median, sig, sizeName, sleep } from './stats';
 import type { Cell, CellResult, DTypeName, Host, Peer, PeerKind, PeerResult, RunMeta, Workload } from './types';
 
@@ -472,7 +477,10 @@ function writeOutputs(meta: RunMeta, results: CellResult[], targets: TargetResul
   // So does the checkpoint I/O section (npm run bench -- --io), after it.
   const io = ioSectionOf(old);
   const withKit = kit === undefined ? page : withKitSection(page, kit);
-  fs.writeFileSync(mdPath, io === undefined ? withKit : withIoSection(withKit, io));
+  const withIo = io === undefined ? withKit : withIoSection(withKit, io);
+  // And the TensorFlow.js section (npm run bench -- --tfjs), last.
+  const tfjs = tfjsSectionOf(old);
+  fs.writeFileSync(mdPath, tfjs === undefined ? withIo : withTfjsSection(withIo, tfjs));
   fs.writeFileSync(svgPath, renderChart(meta, results));
   const wrote = [mdPath, svgPath, ...(writeJson ? [jsonPath] : [])].map((p) => path.relative(process.cwd(), p));
   process.stderr.write(`\nwrote ${wrote.join(', ')}\n`);
@@ -481,6 +489,10 @@ function writeOutputs(meta: RunMeta, results: CellResult[], targets: TargetResul
 async function main(): Promise<void> {
   if (flag('--io')) {
     await runIo(argv);
+    return;
+  }
+  if (flag('--tfjs')) {
+    await runTfjs(argv);
     return;
   }
   const rendered = option('--render');
