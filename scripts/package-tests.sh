@@ -7,7 +7,10 @@
 #      finds the prebuild without the install script);
 #   3. the x64 prebuild (gcc 10) against the committed PyTorch fixtures;
 #   4. the x64 prebuild loaded by a Node on glibc 2.31 (bullseye's, in the chroot);
-#   5. the arm64 prebuild in the installed app under qemu-aarch64 (NEON).
+#   5. the arm64 prebuild in the installed app under qemu-aarch64 (NEON);
+#   and simd-optim/tfjs: TF.js is not installed with the package, the subpath
+#   says so, and with TF.js installed beside it an app trains through it from
+#   CJS and ESM (scripts/package-tests/) and type-checks against its types.
 # Needs root (debootstrap, chroot, apt-get). Installs what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,6 +63,30 @@ grep -q '^simd-optim: using the prebuilt addon for linux-x64$' "$tmp/install.log
 (cd "$app" && in_bare_path "node '$root/scripts/check-installed.js' avx2,avx512")
 echo "packages in the app's node_modules: $(cd "$app" && npm ls --all --parseable | tail -n +2 | wc -l)"
 (cd "$app" && npm ls --all)
+took $t
+
+section "simd-optim/tfjs: an optional peer, then TF.js installed beside it (CJS, ESM, types)"
+t=$SECONDS
+# Without TF.js: none of it is installed, the core works, and the subpath says what to install.
+if [ -e "$app/node_modules/@tensorflow" ]; then echo "TF.js was installed with simd-optim" >&2; exit 1; fi
+(cd "$app" && node -e "
+  require('simd-optim');
+  try { require('simd-optim/tfjs'); } catch (e) {
+    if (/needs TensorFlow.js: npm install @tensorflow\/tfjs/.test(e.message)) process.exit(0);
+    throw e;
+  }
+  console.error('simd-optim/tfjs loaded without TF.js'); process.exit(1);")
+tfjs_app=$tmp/app-tfjs
+install_app "$tfjs_app" >/dev/null
+tf_version=$(node -p "require('$root/node_modules/@tensorflow/tfjs-core/package.json').version")
+(cd "$tfjs_app" && npm install --no-audit --no-fund --loglevel=warn \
+  "@tensorflow/tfjs-core@$tf_version" "@tensorflow/tfjs-layers@$tf_version" "@tensorflow/tfjs-backend-cpu@$tf_version")
+cp "$root/scripts/package-tests/tfjs-train.cjs" "$root/scripts/package-tests/tfjs-train.mjs" \
+  "$root/scripts/package-tests/tfjs-types.ts" "$tfjs_app/"
+(cd "$tfjs_app" && node tfjs-train.cjs && node tfjs-train.mjs)
+# The types, as a TypeScript app resolves them through the package's exports.
+echo '{ "compilerOptions": { "module": "node16", "moduleResolution": "node16", "strict": true, "noEmit": true, "skipLibCheck": true, "types": [] }, "files": ["tfjs-types.ts"] }' >"$tfjs_app/tsconfig.json"
+(cd "$tfjs_app" && node "$root/node_modules/typescript/bin/tsc" -p tsconfig.json && echo "tfjs-types.ts: the types check")
 took $t
 
 section "fresh app, npm install --ignore-scripts: the loader finds the prebuild"
