@@ -4,6 +4,9 @@
 // steps is simd-optim's: the weights equal RMSprop stepping the gradients
 // model.fit gave, recorded with a hook, bit for bit.
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
@@ -12,6 +15,7 @@ import { CLASSES, IMAGE_PIXELS, loadDigits, trainTestSplit, type Dataset } from 
 import { Parameter, RMSprop, type RMSpropOptions } from '../lib';
 import { tfOptimizer, type TfOptimizer } from '../lib/tfjs';
 import { bytesOf } from './helpers';
+import { oracleFor } from './torch/python';
 
 const OPTIONS: Partial<RMSpropOptions> = { lr: 1e-2, alpha: 0.9, centered: true };
 // Deterministic: seeded initializers and no shuffling (TF.js shuffles with
@@ -88,3 +92,36 @@ for (const backend of ['cpu', 'wasm']) {
     });
   });
 }
+
+describe('examples/tfjs-digits.ts', function () {
+  this.timeout(120_000);
+
+  it('trains the digits past 95% and saves files PyTorch 2.6 loads into nn.Sequential and RMSprop', function () {
+    const oracle = oracleFor(this, 'torch-2.6');
+    const dir = oracle.tempDir();
+    try {
+      const root = path.resolve(__dirname, '..');
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'examples/tfjs-digits.ts', dir.host], { cwd: root, encoding: 'utf8' });
+      expect(r.status, r.stderr).to.equal(0);
+      const accuracy = Number(/test accuracy: ([\d.]+)%/.exec(r.stdout)?.[1]);
+      expect(accuracy).to.be.above(95);
+      expect(fs.readdirSync(dir.host).sort()).to.deep.equal(['model.pt', 'optimizer.pt']);
+      const script = `
+import json, sys, torch
+d = json.load(sys.stdin)['dir']
+m = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+m.load_state_dict(torch.load(d + '/model.pt', weights_only=True))
+o = torch.optim.RMSprop(m.parameters())
+o.load_state_dict(torch.load(d + '/optimizer.pt', weights_only=True))
+g = o.param_groups[0]
+print(json.dumps({'lr': g['lr'], 'alpha': g['alpha'], 'centered': g['centered'], 'names': g.get('param_names'),
+  'shapes': [list(o.state[p]['square_avg'].shape) for p in m.parameters()], 'step': float(o.state[m[0].weight]['step'])}))`;
+      expect(oracle.run(script, { dir: dir.python })).to.deep.equal({
+        lr: 1e-2, alpha: 0.9, centered: true, names: ['0.weight', '0.bias', '2.weight', '2.bias'],
+        shapes: [[32, 64], [32], [10, 32], [10]], step: 20 * 45,
+      });
+    } finally {
+      fs.rmSync(dir.host, { recursive: true, force: true });
+    }
+  });
+});
