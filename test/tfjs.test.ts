@@ -11,6 +11,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { Adagrad, Adam, AdamW, Optimizer, Parameter, RMSprop, SGD, type RMSpropOptions } from '../lib';
 import { TfOptimizer, tfOptimizer, type NamedTensor } from '../lib/tfjs';
+import { CustomRMSprop } from '../examples/custom-rmsprop';
 import { bytesOf, randomF32 } from './helpers';
 
 const OPTIONS: Partial<RMSpropOptions> = { lr: 1e-2, alpha: 0.9, centered: true, momentum: 0.5, weightDecay: 1e-3 };
@@ -95,6 +96,19 @@ for (const backend of ['cpu', 'wasm']) {
       model.dispose();
     });
     }
+
+    it('trains with an optimizer of the user\'s own (examples/custom-rmsprop.ts) as with the built-in RMSprop, bit for bit', async () => {
+      const { xs, ys } = data();
+      const [a, b] = [denseModel(), denseModel()];
+      b.setWeights(a.getWeights());
+      a.compile({ optimizer: tfOptimizer((params) => new CustomRMSprop(params, { lr: 1e-2, alpha: 0.9 })), loss: 'meanSquaredError' });
+      b.compile({ optimizer: tfOptimizer((params) => new RMSprop(params, { lr: 1e-2, alpha: 0.9 })), loss: 'meanSquaredError' });
+      for (const model of [a, b]) await model.fit(xs, ys, { epochs: 3, batchSize: 16, shuffle: false, verbose: 0 });
+      expect([...weightsOf(a).values()].map(hexOf)).to.deep.equal([...weightsOf(b).values()].map(hexOf));
+      tf.dispose([xs, ys]);
+      a.dispose();
+      b.dispose();
+    });
 
     it('trains with fitDataset', async () => {
       const model = denseModel();
