@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { Adagrad, Adam, AdamW, Optimizer, Parameter, RMSprop, SGD, type RMSpropOptions } from '../lib';
+import { Adagrad, Adam, AdamW, OneCycleLR, Optimizer, Parameter, RMSprop, SGD, type RMSpropOptions } from '../lib';
 import { TfOptimizer, tfOptimizer, type NamedTensor } from '../lib/tfjs';
 import { CustomRMSprop } from '../examples/custom-rmsprop';
 import { bytesOf, randomF32 } from './helpers';
@@ -60,9 +60,14 @@ for (const backend of ['cpu', 'wasm']) {
       await tf.ready();
     });
 
-    it('is a true subclass of the app\'s tf.Optimizer', () => {
+    it('is a true subclass of the app\'s tf.Optimizer, and checks its arguments', () => {
       const opt = tfOptimizer((params) => new RMSprop(params));
       expect(Object.getPrototypeOf(Object.getPrototypeOf(opt))).to.equal(tf.Optimizer.prototype);
+      const make = (params: Parameter[]) => new RMSprop(params);
+      expect(() => tfOptimizer(make, { transfr: 'copy' } as never)).to.throw(TypeError, /Unknown option 'transfr' for tfOptimizer \(did you mean 'transfer'\?\)/);
+      expect(() => tfOptimizer(make, null as never)).to.throw(TypeError, /an options object for tfOptimizer options but received null/);
+      expect(() => tfOptimizer(make, { transfer: 'zero' as never })).to.throw(TypeError, /'auto' or 'copy' for tfOptimizer transfer but received "zero"/);
+      expect(() => tfOptimizer(new RMSprop([new Parameter(new Float32Array(1))]) as never)).to.throw(TypeError, /a function \(params, names\) => optimizer for tfOptimizer factory/);
     });
 
     for (const [label, make] of OPTIMIZERS) for (const transfer of ['auto', 'copy'] as const) {
@@ -254,6 +259,88 @@ for (const backend of ['cpu', 'wasm']) {
       v.dispose();
     });
 
+    const views: [string, (v: tf.Variable) => tf.Tensor | tf.Tensor[] | Promise<unknown>, (taken: Float32Array) => Float32Array[]][] = [
+      ['a contiguous slice', (v) => tf.slice(v, [1, 0], [1, 3]), (t) => [t.subarray(3, 6)]],
+      ['unstack\'s rows', (v) => tf.unstack(v), (t) => [0, 1, 2, 3].map((i) => t.subarray(3 * i, 3 * i + 3))],
+      ['a pending data()', (v) => v.data(), (t) => [t]],
+    ];
+    for (const [label, take, expected] of views) {
+      it(`leaves ${label} of a weight as it was when taken`, async () => {
+        const v = tf.variable(tf.tensor(randomF32(12, 8), [4, 3]), true, `views-${label.length}-${backend}`);
+        const opt = tfOptimizer((params) => new SGD(params, { lr: 0.1 }));
+        const loss = () => tf.sum(tf.square(v)) as tf.Scalar;
+        for (let i = 0; i < 3; i++) opt.minimize(loss);
+        const param = opt.optimizer.paramGroups[0].params[0];
+        if (backend === 'cpu') expect(param.data, 'the variable\'s own array').to.equal(tf.backend().readSync(v.dataId));
+        // Taken without a read through the engine: on cpu these share the weight's array.
+        const view = take(v);
+        const taken = backend === 'cpu' ? (param.data as Float32Array).slice() : (tf.backend().readSync(v.dataId) as Float32Array).slice();
+        opt.minimize(loss);
+        opt.minimize(loss);
+        const got = view instanceof Promise ? [(await view) as Float32Array] : [view].flat().map((t) => t.dataSync() as Float32Array);
+        expect(got.map(hexOf)).to.deep.equal(expected(taken).map(hexOf));
+        expect(hexOf(v.dataSync() as Float32Array), 'the weight trained on').to.not.equal(hexOf(taken));
+        opt.minimize(loss);
+        opt.minimize(loss);
+        if (backend === 'cpu') expect(opt.lastTransfer, 'in place again after one copy').to.deep.include({ path: 'cpu-shared', inPlace: 1 });
+        tf.dispose([v, ...(view instanceof Promise ? [] : [view].flat())]);
+      });
+    }
+
+    it('keeps nothing of a first step it refused: the next call starts afresh', () => {
+      const a = tf.variable(tf.ones([3]), true, `fresh-a-${backend}`);
+      const b = tf.variable(tf.ones([2]), true, `fresh-b-${backend}`);
+      const ints = tf.variable(tf.tensor([1, 2], [2], 'int32'), true, `fresh-i-${backend}`);
+      const opt = tfOptimizer((params) => new SGD(params, { lr: 0.5 }));
+      const g3 = tf.ones([3]);
+      const g2 = tf.ones([2]);
+      expect(() => opt.applyGradients({ [a.name]: g3, [ints.name]: g2 })).to.throw(TypeError, /variable fresh-i-\w+ is int32; simd-optim steps float32 variables/);
+      expect(() => opt.applyGradients({ [a.name]: g3, [b.name]: g3 })).to.throw(TypeError, /the gradient of fresh-b-\w+ is float32 \[3\], its variable float32 \[2\]/);
+      expect(() => opt.optimizer).to.throw(/made at the first step/);
+      let calls = 0;
+      const failing = tfOptimizer(() => {
+        calls++;
+        throw new RangeError('no optimizer today');
+      });
+      expect(() => failing.applyGradients({ [a.name]: g3 })).to.throw(/no optimizer today/);
+      expect(failing.names).to.deep.equal([]);
+      opt.applyGradients({ [a.name]: g3, [b.name]: g2 });
+      expect(opt.names).to.deep.equal([a.name, b.name]);
+      expect([...a.dataSync(), ...b.dataSync()]).to.deep.equal([0.5, 0.5, 0.5, 0.5, 0.5]);
+      expect(calls).to.equal(1);
+      tf.dispose([a, b, ints, g3, g2]);
+    });
+
+    it('loads weights set before the first step once, without keeping a copy, and keeps them when they do not fit', async () => {
+      const { xs, ys } = data();
+      const source = denseModel();
+      const trained = tfOptimizer((params) => new RMSprop(params, OPTIONS));
+      source.compile({ optimizer: trained, loss: 'meanSquaredError' });
+      await source.fit(xs, ys, { epochs: 1, batchSize: 32, verbose: 0 });
+      const saved = await trained.getWeights();
+      const model = denseModel();
+      const opt = tfOptimizer((params) => new RMSprop(params, OPTIONS));
+      const before = tf.memory().numTensors;
+      await opt.setWeights(saved);
+      model.compile({ optimizer: opt, loss: 'meanSquaredError' });
+      await model.fit(xs, ys, { epochs: 1, batchSize: 64, verbose: 0 });
+      expect(tf.memory().numTensors, 'the kept copies are disposed once loaded').to.equal(before);
+      // Weights for another optimizer: the first step fails, and again (nothing is lost or made), until fitting weights come.
+      const other = tfOptimizer((params) => new RMSprop(params, OPTIONS));
+      await other.setWeights(saved);
+      const v = tf.variable(tf.ones([2]), true, `pending-${backend}`);
+      const loss = () => tf.sum(tf.square(v)) as tf.Scalar;
+      expect(() => other.minimize(loss)).to.throw(RangeError, /optimizer weights are for \d+ variables/);
+      expect(() => other.minimize(loss)).to.throw(RangeError, /optimizer weights are for \d+ variables/);
+      expect(other.names).to.deep.equal([]);
+      await other.setWeights([saved[0]]);
+      other.minimize(loss);
+      expect(other.names).to.deep.equal([v.name]);
+      tf.dispose([xs, ys, v, ...saved.map((w) => w.tensor)]);
+      source.dispose();
+      model.dispose();
+    });
+
     it('changes nothing, and leaks nothing, when a step throws', () => {
       const v = tf.variable(tf.tensor(randomF32(6, 5)), true, `throws-${backend}`);
       const opt = tfOptimizer((params) => new RMSprop(params, { lr: 0.1 }));
@@ -373,6 +460,24 @@ describe('tfOptimizer across a switch of backend', () => {
     expect(hexOf(v.dataSync() as Float32Array)).to.equal(hexOf(p.data as Float32Array));
     v.dispose();
   });
+
+  it('steps with gradients computed before a switch of backend', async () => {
+    const start = randomF32(5, 9);
+    for (const [from, to] of [['cpu', 'wasm'], ['wasm', 'cpu']]) {
+      await tf.setBackend(from);
+      const v = tf.variable(tf.tensor(start), true, `grads-from-${from}`);
+      const opt = tfOptimizer((params) => new RMSprop(params, OPTIONS));
+      const { grads } = tf.variableGrads(() => tf.sum(tf.square(v)) as tf.Scalar);
+      const g = (grads[v.name].dataSync() as Float32Array).slice();
+      await tf.setBackend(to);
+      opt.applyGradients(grads);
+      const p = new Parameter(start.slice());
+      p.grad = g;
+      new RMSprop([p], OPTIONS).step();
+      expect(hexOf(v.dataSync() as Float32Array), `${from} → ${to}`).to.equal(hexOf(p.data as Float32Array));
+      tf.dispose([v, grads[v.name]]);
+    }
+  });
 });
 
 describe('a model saved with its tfOptimizer', () => {
@@ -414,6 +519,34 @@ describe('a model saved with its tfOptimizer', () => {
     };
     expect(unnamed(theirs)).to.deep.equal(unnamed(mine));
     expect((theirs as AdamW).paramGroups.map((g) => g.lr)).to.deep.equal([1e-2, 3e-3]);
+    tf.dispose([xs, ys]);
+    model.dispose();
+    loaded.dispose();
+  });
+
+  it('keeps what a scheduler put in the groups (OneCycleLR), and the loaded model trains on bit for bit', async () => {
+    const { xs, ys } = data();
+    const model = denseModel();
+    const opt = tfOptimizer((params) => new SGD(params, { lr: 0.01, momentum: 0.9 }));
+    opt.build(model.trainableWeights.map((w) => w.read() as tf.Variable));
+    const sched = new OneCycleLR(opt.optimizer, { maxLr: 0.1, totalSteps: 100 });
+    model.compile({ optimizer: opt, loss: 'meanSquaredError' });
+    await model.fit(xs, ys, { epochs: 1, batchSize: 16, shuffle: false, verbose: 0 });
+    sched.step();
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(await saved(model)));
+    const again = (loaded.optimizer as TfOptimizer<SGD>);
+    await model.fit(xs, ys, { epochs: 1, batchSize: 16, shuffle: false, verbose: 0 });
+    await loaded.fit(xs, ys, { epochs: 1, batchSize: 16, shuffle: false, verbose: 0 });
+    expect([...weightsOf(loaded).values()].map(hexOf)).to.deep.equal([...weightsOf(model).values()].map(hexOf));
+    const unnamed = (o: Optimizer) => o.stateDict().param_groups.map(({ param_names, ...rest }) => rest);
+    expect(unnamed(again.optimizer)).to.deep.equal(unnamed(opt.optimizer));
+    expect(again.optimizer.paramGroups[0]).to.include.keys('initial_lr', 'max_lr', 'min_lr');
+    // A scheduler attached to the loaded optimizer goes on from the saved one's state.
+    const resumed = new OneCycleLR(again.optimizer, { maxLr: 0.1, totalSteps: 100 });
+    resumed.loadStateDict(sched.stateDict());
+    sched.step();
+    resumed.step();
+    expect(again.optimizer.paramGroups[0].lr).to.equal(opt.optimizer.paramGroups[0].lr);
     tf.dispose([xs, ys]);
     model.dispose();
     loaded.dispose();

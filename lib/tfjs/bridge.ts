@@ -6,9 +6,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Optimizer, type StateDict, type StateValue } from '../core/optimizer';
 import { Parameter, type TensorRecord } from '../core/tensor';
-import { describe, typeError } from '../core/errors';
+import { checkOptionNames, describe, typeError } from '../core/errors';
 import { configOf, factoryOf } from './config';
 import { transferFor, type Slot, type TransferCounts, type TransferPath } from './transfer';
+
+/** TfOptimizer's build-and-load, for torchSequential (not part of the public API). @internal */
+export const BUILD_LOADING = Symbol('simd-optim build loading');
 
 /** A variable's name and a tensor for it: the list form of applyGradients, and getWeights' entries. */
 export interface NamedTensor {
@@ -27,8 +30,8 @@ export interface TfOptimizerOptions {
    * How a step reaches the variables' memory. `'auto'` (the default): the
    * cpu backend's arrays in place and the wasm heap where that is safe,
    * `dataSync`/`assign` copies on other backends. `'copy'`: copies on every
-   * backend (on cpu, an array from `dataSync()` then keeps its values
-   * instead of following the training).
+   * backend, with no watch on TF.js's engine (on cpu, `'auto'` wraps the
+   * engine's reads to learn when an array of a variable is handed out).
    */
   transfer?: 'auto' | 'copy';
 }
@@ -66,6 +69,8 @@ export class TfOptimizer<O extends Optimizer = Optimizer> extends tf.Optimizer {
   constructor(factory: OptimizerFactory<O>, options: TfOptimizerOptions = {}) {
     super();
     if (typeof factory !== 'function') throw typeError('tfOptimizer factory', 'a function (params, names) => optimizer', factory);
+    if (options === null || typeof options !== 'object') throw typeError('tfOptimizer options', 'an options object', options);
+    checkOptionNames('tfOptimizer', options, ['transfer']);
     const { transfer = 'auto' } = options;
     if (transfer !== 'auto' && transfer !== 'copy') throw typeError('tfOptimizer transfer', "'auto' or 'copy'", transfer);
     this.factory = factory;
@@ -93,14 +98,18 @@ export class TfOptimizer<O extends Optimizer = Optimizer> extends tf.Optimizer {
    * ```
    */
   build(variables: readonly tf.Variable[]): void {
-    if (!Array.isArray(variables)) throw typeError('TfOptimizer.build variables', 'an array of tf.Variable', variables);
-    const registered = tf.engine().registeredVariables;
-    variables.forEach((v, i) => {
-      if (!(v instanceof tf.Variable) || registered[v.name] !== v) {
-        throw typeError(`TfOptimizer.build variables[${i}]`, 'a live tf.Variable (a LayerVariable gives one with read())', v);
-      }
-    });
-    this.register(variables.map((v) => v.name));
+    this.register(checkVariables(variables));
+  }
+
+  /**
+   * build(), for a new optimizer only, with `load` run on it before it is
+   * kept: if `load` throws, this TfOptimizer stays unbuilt. (torchSequential
+   * loads PyTorch's state this way.)
+   * @internal
+   */
+  [BUILD_LOADING](variables: readonly tf.Variable[], load: (optimizer: O, names: readonly string[]) => void): void {
+    if (this.inner !== undefined) throw new Error('the simd-optim optimizer is made already');
+    this.register(checkVariables(variables), load);
   }
 
   /** tf.Optimizer's minimize, which also disposes the loss and the gradients when the step throws. */
@@ -122,15 +131,21 @@ export class TfOptimizer<O extends Optimizer = Optimizer> extends tf.Optimizer {
     const pairs: [string, tf.Tensor | undefined][] = Array.isArray(variableGradients)
       ? variableGradients.map(({ name, tensor }) => [name, tensor])
       : Object.entries(variableGradients);
+    // Every gradient is checked against its variable before anything is kept.
+    const registered = tf.engine().registeredVariables;
+    for (const [name, grad] of pairs) {
+      const variable = registered[name];
+      if (variable === undefined) throw new RangeError(`no TF.js variable is named ${describe(name)}`);
+      if (grad != null && (grad.dtype !== 'float32' || !sameShape(grad.shape, variable.shape))) {
+        throw new TypeError(`the gradient of ${name} is ${grad.dtype} [${grad.shape.join(', ')}], its variable ${variable.dtype} [${variable.shape.join(', ')}]`);
+      }
+    }
     this.register(pairs.map(([name]) => name));
     const slots: Slot[] = [];
     const grads: tf.Tensor[] = [];
     for (const [name, grad] of pairs) {
       const slot = this.slots.get(name)!;
       if (grad == null || !this.inOptimizer.has(slot.param)) continue;
-      if (grad.dtype !== 'float32' || !sameShape(grad.shape, slot.param.shape)) {
-        throw new TypeError(`the gradient of ${name} is ${grad.dtype} [${grad.shape.join(', ')}], its variable float32 [${slot.param.shape.join(', ')}]`);
-      }
       slots.push(slot);
       grads.push(grad);
     }
@@ -156,11 +171,14 @@ export class TfOptimizer<O extends Optimizer = Optimizer> extends tf.Optimizer {
   /**
    * Knows every variable named: makes the optimizer at the first step, adds
    * later variables as a new param group, and follows a variable replaced
-   * under the same name and shape.
+   * under the same name and shape. Nothing is kept until all of it holds
+   * (the variables, the factory's optimizer, the weights set before the
+   * first step), so that a refused call leaves this optimizer as it was.
    */
-  private register(names: readonly string[]): void {
+  private register(names: readonly string[], load?: (optimizer: O, names: readonly string[]) => void): void {
     const registered = tf.engine().registeredVariables;
-    const fresh: Slot[] = [];
+    const fresh = new Map<string, Slot>();
+    const followed: [Slot, tf.Variable][] = [];
     for (const name of names) {
       const variable = registered[name];
       if (variable === undefined) throw new RangeError(`no TF.js variable is named ${describe(name)}`);
@@ -172,44 +190,54 @@ export class TfOptimizer<O extends Optimizer = Optimizer> extends tf.Optimizer {
               'when the optimizer took it; make a new tfOptimizer for a model whose weights changed shape',
           );
         }
-        if (known.variable !== variable) {
-          known.variable = variable;
-          known.own = null;
-        }
+        if (known.variable !== variable) followed.push([known, variable]);
         continue;
       }
+      if (fresh.has(name)) continue;
       if (variable.dtype !== 'float32') throw new TypeError(`variable ${name} is ${variable.dtype}; simd-optim steps float32 variables`);
-      const param = new Parameter((variable.dataSync() as Float32Array).slice(), variable.shape);
-      const slot: Slot = { name, variable, param, own: null };
-      this.slots.set(name, slot);
-      this.nameOf.set(param, name);
-      fresh.push(slot);
+      fresh.set(name, { name, variable, param: new Parameter((variable.dataSync() as Float32Array).slice(), variable.shape), own: null });
     }
-    if (fresh.length === 0) return;
+    if (fresh.size > 0) this.take([...fresh.values()], load);
+    for (const [slot, variable] of followed) {
+      slot.variable = variable;
+      slot.own = null;
+    }
+  }
+
+  /** Makes the optimizer of these variables (the first time) or adds them as a new param group, and keeps them. */
+  private take(fresh: readonly Slot[], load?: (optimizer: O, names: readonly string[]) => void): void {
     const params = fresh.map((s) => s.param);
-    const freshNames = fresh.map((s) => s.name);
-    const before = this.inner?.paramGroups.length ?? 0;
-    if (this.inner === undefined) {
-      const made = this.factory(params, freshNames);
+    const nameOf = new Map(this.nameOf);
+    for (const s of fresh) nameOf.set(s.param, s.name);
+    let inner = this.inner;
+    const before = inner?.paramGroups.length ?? 0;
+    if (inner === undefined) {
+      const made = this.factory(params, fresh.map((s) => s.name));
       if (!(made instanceof Optimizer)) throw typeError('the tfOptimizer factory result', 'a simd-optim optimizer', made);
-      this.inner = made;
+      made.paramGroups.forEach((group, gi) => {
+        const unknown = group.params.findIndex((p) => !nameOf.has(p));
+        if (unknown >= 0) throw new RangeError(`the tfOptimizer factory's param group ${gi} has a param (${unknown}) that is not one of the variables it was given`);
+      });
+      inner = made;
+    }
+    const names = () => inner!.paramGroups.flatMap((g) => g.params.map((p) => nameOf.get(p)!));
+    if (this.inner === undefined) {
+      nameGroups(inner.paramGroups, nameOf);
+      if (this.pendingWeights !== undefined) loadWeights(inner, names(), this.pendingWeights);
+      load?.(inner, names());
     } else {
-      this.inner.addParamGroup({ params });
+      inner.addParamGroup({ params });
+      nameGroups(inner.paramGroups.slice(before), nameOf);
     }
-    for (const group of this.inner.paramGroups.slice(before)) {
-      // PyTorch 2.6's key for the names of a group's params (optimizers made from named_parameters()).
-      const g = group as { params: Parameter[]; param_names?: string[] };
-      const unknown = g.params.findIndex((p) => !this.nameOf.has(p));
-      if (unknown >= 0) throw new RangeError(`the tfOptimizer factory's param group ${this.inner.paramGroups.indexOf(group)} has a param (${unknown}) that is not one of the variables it was given`);
-      g.param_names ??= g.params.map((p) => this.nameOf.get(p)!);
-      for (const p of g.params) this.inOptimizer.add(p);
+    // All holds: keep it.
+    this.inner = inner;
+    for (const s of fresh) {
+      this.slots.set(s.name, s);
+      this.nameOf.set(s.param, s.name);
     }
-    this.names.splice(0, this.names.length, ...this.inner.paramGroups.flatMap((g) => g.params.map((p) => this.nameOf.get(p)!)));
-    const pending = this.pendingWeights;
-    if (pending !== undefined && before === 0) {
-      this.pendingWeights = undefined;
-      this.loadWeights(pending);
-    }
+    for (const group of inner.paramGroups) for (const p of group.params) this.inOptimizer.add(p);
+    this.names.splice(0, this.names.length, ...names());
+    this.disposePending();
   }
 
   /**
@@ -235,39 +263,11 @@ export class TfOptimizer<O extends Optimizer = Optimizer> extends tf.Optimizer {
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     const rest = await this.extractIterations(weightValues);
     if (this.inner === undefined) {
+      this.disposePending();
       this.pendingWeights = rest.map(({ name, tensor }) => ({ name, tensor: tf.keep(tensor.clone()) }));
       return;
     }
-    this.loadWeights(rest);
-  }
-
-  /**
-   * Loads named state tensors through loadStateDict (all checked before any
-   * change). They are matched to variables by name, or else by position, as
-   * TF.js's own optimizers match them (a model loaded again may have other
-   * variable names).
-   */
-  private loadWeights(weights: readonly NamedTensor[]): void {
-    const split = weights.map(({ name, tensor }) => {
-      const cut = name.lastIndexOf('/');
-      if (cut < 0) throw new RangeError(`optimizer weight ${describe(name)} is not <variable name>/<state key>`);
-      return { variable: name.slice(0, cut), key: name.slice(cut + 1), tensor };
-    });
-    const variables = [...new Set(split.map((w) => w.variable))];
-    const byName = variables.every((v) => this.names.includes(v));
-    if (!byName && variables.length !== this.names.length) {
-      throw new RangeError(
-        `the optimizer weights are for ${variables.length} variables (${variables.join(', ')}), ` +
-          `this optimizer steps ${this.names.length} (${this.names.join(', ')})`,
-      );
-    }
-    const state: StateDict['state'] = {};
-    for (const { variable, key, tensor } of split) {
-      const index = byName ? this.names.indexOf(variable) : variables.indexOf(variable);
-      (state[index] ??= {})[key] = recordOf(tensor);
-    }
-    const current = this.optimizer.stateDict();
-    this.optimizer.loadStateDict({ state, param_groups: current.param_groups });
+    loadWeights(this.inner, this.names, rest);
   }
 
   /**
@@ -290,6 +290,10 @@ export class TfOptimizer<O extends Optimizer = Optimizer> extends tf.Optimizer {
 
   override dispose(): void {
     super.dispose();
+    this.disposePending();
+  }
+
+  private disposePending(): void {
     for (const { tensor } of this.pendingWeights ?? []) tensor.dispose();
     this.pendingWeights = undefined;
   }
@@ -311,6 +315,55 @@ tf.serialization.registerClass(TfOptimizer);
  */
 export function tfOptimizer<O extends Optimizer>(factory: OptimizerFactory<O>, options?: TfOptimizerOptions): TfOptimizer<O> {
   return new TfOptimizer(factory, options);
+}
+
+/** The names of `variables`, each checked to be a live tf.Variable. */
+function checkVariables(variables: readonly tf.Variable[]): string[] {
+  if (!Array.isArray(variables)) throw typeError('TfOptimizer.build variables', 'an array of tf.Variable', variables);
+  const registered = tf.engine().registeredVariables;
+  return variables.map((v, i) => {
+    if (!(v instanceof tf.Variable) || registered[v.name] !== v) {
+      throw typeError(`TfOptimizer.build variables[${i}]`, 'a live tf.Variable (a LayerVariable gives one with read())', v);
+    }
+    return v.name;
+  });
+}
+
+/** Gives each group PyTorch 2.x's `param_names` key (optimizers made from named_parameters()), unless it has one. */
+function nameGroups(groups: readonly { params: Parameter[] }[], nameOf: ReadonlyMap<Parameter, string>): void {
+  for (const group of groups) {
+    const g = group as { params: Parameter[]; param_names?: string[] };
+    g.param_names ??= g.params.map((p) => nameOf.get(p)!);
+  }
+}
+
+/**
+ * Loads named state tensors into `optimizer`, whose params are the
+ * variables `names`, through loadStateDict (all checked before any change).
+ * They are matched to variables by name, or else by position, as TF.js's
+ * own optimizers match them (a model loaded again may have other variable
+ * names).
+ */
+function loadWeights(optimizer: Optimizer, names: readonly string[], weights: readonly NamedTensor[]): void {
+  const split = weights.map(({ name, tensor }) => {
+    const cut = name.lastIndexOf('/');
+    if (cut < 0) throw new RangeError(`optimizer weight ${describe(name)} is not <variable name>/<state key>`);
+    return { variable: name.slice(0, cut), key: name.slice(cut + 1), tensor };
+  });
+  const variables = [...new Set(split.map((w) => w.variable))];
+  const byName = variables.every((v) => names.includes(v));
+  if (!byName && variables.length !== names.length) {
+    throw new RangeError(
+      `the optimizer weights are for ${variables.length} variables (${variables.join(', ')}), ` +
+        `this optimizer steps ${names.length} (${names.join(', ')})`,
+    );
+  }
+  const state: StateDict['state'] = {};
+  for (const { variable, key, tensor } of split) {
+    const index = byName ? names.indexOf(variable) : variables.indexOf(variable);
+    (state[index] ??= {})[key] = recordOf(tensor);
+  }
+  optimizer.loadStateDict({ state, param_groups: optimizer.stateDict().param_groups });
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

@@ -16,10 +16,15 @@ import { SGD } from '../optim/sgd';
 /** The optimizers a saved model can name, by name. */
 const ALGORITHMS: Record<string, new (groups: never[]) => Optimizer> = { RMSprop, Adagrad, SGD, Adam, AdamW };
 
-/** One saved group: how many params it steps, and its options (camelCase, as the constructor takes them). */
+/**
+ * One saved group: how many params it steps, its options (camelCase, as the
+ * constructor takes them), and the keys others put there (a scheduler's
+ * `initial_lr`, PyTorch's flags a loaded dict brought), set after.
+ */
 interface SavedGroup {
   size: number;
   options: Record<string, unknown>;
+  extras: Record<string, unknown>;
 }
 
 /** The config of a model's tfOptimizer: its algorithm, how it reaches TF.js's memory, and its groups. */
@@ -31,14 +36,15 @@ export function configOf(optimizer: Optimizer, transfer: string): tf.serializati
         'save its state with optimizer.stateDict() instead',
     );
   }
+  const optionNames = new Set(Object.keys(optimizer.defaults));
   const groups: SavedGroup[] = optimizer.paramGroups.map((group, gi) => {
-    const options: Record<string, unknown> = {};
+    const saved: SavedGroup = { size: group.params.length, options: {}, extras: {} };
     for (const [key, value] of Object.entries(group)) {
       if (key === 'params' || key === 'param_names') continue;
       if (!isJsonExact(value)) throw new TypeError(`param group ${gi}'s ${key} is ${describe(value)}, which the model's config cannot hold`);
-      options[key] = value;
+      (optionNames.has(key) ? saved.options : saved.extras)[key] = value;
     }
-    return { size: group.params.length, options };
+    return saved;
   });
   return { algorithm, transfer, groups: Buffer.from(JSON.stringify(groups)).toString('base64') };
 }
@@ -51,7 +57,10 @@ export function factoryOf(config: tf.serialization.ConfigDict): { transfer: unkn
   let groups: SavedGroup[];
   try {
     groups = JSON.parse(Buffer.from(String(encoded), 'base64').toString('utf8'));
-    if (!Array.isArray(groups) || groups.some((g) => !Number.isSafeInteger(g?.size) || g.size < 0 || g.options === null || typeof g.options !== 'object')) throw new Error('not a list of groups');
+    const isObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+    if (!Array.isArray(groups) || groups.some((g) => !Number.isSafeInteger(g?.size) || g.size < 0 || !isObject(g.options) || !isObject(g.extras))) {
+      throw new Error('not a list of groups');
+    }
   } catch (e) {
     throw new TypeError(`a saved SimdOptimOptimizer's groups cannot be read (${(e as Error).message})`);
   }
@@ -62,7 +71,9 @@ export function factoryOf(config: tf.serialization.ConfigDict): { transfer: unkn
       throw new RangeError(`the saved ${algorithm} stepped ${total} variables in groups of ${sizes.join(', ')}, but this model trains ${params.length}`);
     }
     let at = 0;
-    return new Algorithm(groups.map((g) => ({ ...g.options, params: params.slice(at, (at += g.size)) })) as never[]);
+    const optimizer = new Algorithm(groups.map((g) => ({ ...g.options, params: params.slice(at, (at += g.size)) })) as never[]);
+    optimizer.paramGroups.forEach((group, gi) => Object.assign(group, groups[gi]!.extras));
+    return optimizer;
   };
   return { transfer, factory };
 }

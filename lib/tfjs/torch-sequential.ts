@@ -5,10 +5,10 @@
 // their shape are transposed on the way; biases and counts go as they are.
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, typeError } from '../core/errors';
-import type { StateDict, StateValue } from '../core/optimizer';
+import type { Optimizer, StateDict, StateValue } from '../core/optimizer';
 import { ORDERED_DICTS } from '../core/python-values';
 import { castFloatRecord, checkRecord, isFloatDType, type TensorRecord } from '../core/tensor';
-import type { TfOptimizer } from './bridge';
+import { BUILD_LOADING, type TfOptimizer } from './bridge';
 
 /** The parts of a tfjs-layers layer that torchSequential reads (tfjs-layers is the app's, not a dependency of simd-optim). */
 export interface LayerLike {
@@ -191,13 +191,19 @@ export class TorchSequential {
     if (dict === null || typeof dict !== 'object' || !Array.isArray(dict.param_groups) || dict.state === null || typeof dict.state !== 'object') {
       throw typeError('TorchSequential.loadOptimizerStateDict dict', "an optimizer's state_dict { state, param_groups }", dict);
     }
-    optimizer.build(this.variables());
-    const mapped = optimizer.names.map((name) => this.weightNamed(name));
+    const load = (inner: Optimizer, names: readonly string[]) => inner.loadStateDict(this.fromTorch(dict, names));
+    // A new optimizer is kept only if the dict loads into it; a made one is changed only by a dict that loads.
+    if (optimizer.names.length === 0) optimizer[BUILD_LOADING](this.variables(), load);
+    else load(optimizer.optimizer, optimizer.names);
+  }
+
+  /** PyTorch's optimizer dict in TF.js's layout, for an optimizer whose params are the variables `tfNames`; checked whole. */
+  private fromTorch(dict: StateDict, tfNames: readonly string[]): StateDict {
+    const mapped = tfNames.map((name) => this.weightNamed(name));
     const ids = dict.param_groups.flatMap((g) => (Array.isArray(g?.params) ? g.params : []));
     if (ids.length !== mapped.length) {
       throw new RangeError(`the optimizer state dict lists ${ids.length} params, the tfOptimizer steps ${mapped.length} (${mapped.map((w) => w.torchName).join(', ')})`);
     }
-    const tfNames = optimizer.names;
     let k = 0;
     const groups = dict.param_groups.map((g, gi) => {
       const names = g.param_names;
@@ -220,7 +226,7 @@ export class TorchSequential {
       if (at === undefined) throw new RangeError(`the optimizer state dict has state for param ${id}, which no group lists`);
       state[Number(id)] = mapState(entry, mapped[at], 'fromTorch');
     }
-    optimizer.optimizer.loadStateDict({ state, param_groups: groups });
+    return { state, param_groups: groups };
   }
 
   private weightNamed(variable: string): MappedWeight {

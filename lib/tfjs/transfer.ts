@@ -34,9 +34,13 @@ export interface Transfer {
   abort(): void;
 }
 
-/** The cpu backend's storage, as its backend_cpu.js keeps it. */
+/** The cpu backend's storage and its writes, as its backend_cpu.js has them. */
 interface CpuBackend {
   data: { get(dataId: object): { values?: unknown; refCount: number } | undefined };
+  /** Makes a tensor's data of `values`, keeping the array (kernels' outputs and tf.tensor() come this way). */
+  write(values: unknown, shape: number[], dtype: string): object;
+  /** Takes a tensor's data over from another backend, keeping the array. */
+  move(dataId: object, values: unknown, shape: number[], dtype: string, refCount: number): void;
 }
 
 /** The engine's reads, which give a tensor's values to the app (dataSync, data, arraySync, print, io). */
@@ -45,33 +49,65 @@ interface EngineReads {
   read(dataId: object): Promise<unknown>;
 }
 
-/** The arrays this bridge gave the cpu backend, and those of them the engine has handed out since. */
-const ownArrays = new WeakSet<Float32Array>();
-const handedOut = new WeakSet<Float32Array>();
+/**
+ * The buffers of the arrays this bridge gave the cpu backend (one buffer
+ * each), by the dataId that holds them, and those of them seen elsewhere
+ * since: handed to the app, or kept by another tensor (a contiguous slice
+ * is a subarray of its input on cpu). A step writes a buffer in place only
+ * while no one else can see it.
+ */
+const ownBuffers = new WeakSet<ArrayBufferLike>();
+const ownData = new WeakMap<object, ArrayBufferLike>();
+const seen = new WeakSet<ArrayBufferLike>();
 const WATCHED = Symbol('simd-optim reads watched');
 
+/** Marks the buffer of `values` as seen, if it is one of ours. */
+function noteValues(values: unknown): void {
+  if (ArrayBuffer.isView(values) && ownBuffers.has(values.buffer)) seen.add(values.buffer);
+}
+
 /**
- * Notes every array of ours the engine hands out (the cpu backend gives
- * its own array): the app may keep it, or make another tensor of it, which
- * the cpu backend would not copy, so the next step must not write it. The
- * kernels read the backend directly (a Gather of an embedding too), so a
- * training step does not count.
+ * Watches the engine's reads (what the app is given: the cpu backend hands
+ * out its own array, which the app may keep or wrap in another tensor) and
+ * the cpu backend's writes (a kernel's output, or a new tensor, that keeps
+ * one of our arrays or a view of it). The kernels' own reads of their
+ * inputs (an embedding's Gather too) are not watched: a training step does
+ * not count. A read is noted before it starts, so that a pending data()
+ * resolves to the values it was asked for.
  */
-function watchReads(engine: EngineReads): void {
+function watch(engine: EngineReads, backend: CpuBackend): void {
   const e = engine as EngineReads & { [WATCHED]?: true };
-  if (e[WATCHED]) return;
-  const note = (values: unknown) => {
-    if (values instanceof Float32Array && ownArrays.has(values)) handedOut.add(values);
-    return values;
-  };
-  const { readSync, read } = e;
-  e.readSync = function (this: EngineReads, dataId: object): unknown {
-    return note(readSync.call(this, dataId));
-  };
-  e.read = function (this: EngineReads, dataId: object): Promise<unknown> {
-    return read.call(this, dataId).then(note);
-  };
-  e[WATCHED] = true;
+  if (!e[WATCHED]) {
+    const { readSync, read } = e;
+    const noteRead = (dataId: object) => {
+      const buffer = ownData.get(dataId);
+      if (buffer !== undefined) seen.add(buffer);
+    };
+    e.readSync = function (this: EngineReads, dataId: object): unknown {
+      noteRead(dataId);
+      const values = readSync.call(this, dataId);
+      noteValues(values);
+      return values;
+    };
+    e.read = function (this: EngineReads, dataId: object): Promise<unknown> {
+      noteRead(dataId);
+      return read.call(this, dataId).then((values) => (noteValues(values), values));
+    };
+    e[WATCHED] = true;
+  }
+  const b = backend as CpuBackend & { [WATCHED]?: true };
+  if (!b[WATCHED]) {
+    const { write, move } = b;
+    b.write = function (this: CpuBackend, values, shape, dtype) {
+      noteValues(values);
+      return write.call(this, values, shape, dtype);
+    };
+    b.move = function (this: CpuBackend, dataId, values, shape, dtype, refCount) {
+      noteValues(values);
+      return move.call(this, dataId, values, shape, dtype, refCount);
+    };
+    b[WATCHED] = true;
+  }
 }
 
 /** The wasm backend's storage, as its backend_wasm.js keeps it. */
@@ -91,15 +127,15 @@ function gradArray(values: Float32Array, data: Float32Array): Float32Array {
 /**
  * cpu: each variable holds an array this bridge made, stepped in place
  * while the backend's `values` is still that array, nothing else holds it
- * (refCount 1) and it has not been handed out (watchReads). Otherwise (first
- * step, setWeights, a clone sharing the data, a dataSync) the values are
+ * (refCount 1) and no one has seen it (watch). Otherwise (first step,
+ * setWeights, a clone sharing the data, a dataSync, a slice) the values are
  * copied, stepped, and the copy is assigned and adopted.
  */
 class CpuShared implements Transfer {
   readonly path = 'cpu-shared' as const;
   private adopt: boolean[] = [];
   constructor(private readonly backend: CpuBackend) {
-    watchReads(tf.engine() as unknown as EngineReads);
+    watch(tf.engine() as unknown as EngineReads, backend);
   }
 
   prepare(slots: readonly Slot[], grads: readonly tf.Tensor[], counts: TransferCounts): void {
@@ -107,7 +143,7 @@ class CpuShared implements Transfer {
     this.adopt = slots.map((slot, i) => {
       // Data still on another backend (the app switched) is read through the engine, which moves it.
       const info = data.get(dataIdOf(slot.variable));
-      const own = info !== undefined && slot.own !== null && info.values === slot.own && info.refCount === 1 && !handedOut.has(slot.own);
+      const own = info !== undefined && slot.own !== null && info.values === slot.own && info.refCount === 1 && !seen.has(slot.own.buffer);
       slot.param.data = own ? slot.own! : (slot.variable.dataSync() as Float32Array).slice();
       const g = (data.get(dataIdOf(grads[i]))?.values ?? grads[i].dataSync()) as Float32Array;
       slot.param.grad = gradArray(g, slot.param.data as Float32Array);
@@ -125,9 +161,13 @@ class CpuShared implements Transfer {
       const t = tf.tensor(values, slot.variable.shape, 'float32'); // the cpu backend keeps this array
       slot.variable.assign(t);
       t.dispose();
-      const info = data.get(dataIdOf(slot.variable))!;
-      slot.own = info.values === values && info.refCount === 1 ? values : null;
-      if (slot.own !== null) ownArrays.add(values);
+      const dataId = dataIdOf(slot.variable);
+      const info = data.get(dataId)!;
+      slot.own = info.values === values && info.refCount === 1 && values.byteLength === values.buffer.byteLength ? values : null;
+      if (slot.own !== null) {
+        ownBuffers.add(values.buffer);
+        ownData.set(dataId, values.buffer);
+      }
     });
   }
 
@@ -148,14 +188,17 @@ class WasmHeap implements Transfer {
   prepare(slots: readonly Slot[], grads: readonly tf.Tensor[], counts: TransferCounts): void {
     this.clones = slots.map((slot) => tf.clone(slot.variable));
     const heap = this.backend.wasm.HEAPU8.buffer;
+    // A tensor's values in the heap, or undefined where another backend holds it.
     const view = (t: tf.Tensor) => {
-      const offset = this.backend.dataIdMap.get(dataIdOf(t))!.memoryOffset!;
-      return new Float32Array(heap, offset, t.size);
+      const offset = this.backend.dataIdMap.get(dataIdOf(t))?.memoryOffset;
+      return offset == null ? undefined : new Float32Array(heap, offset, t.size);
     };
     slots.forEach((slot, i) => {
-      if (dataIdOf(this.clones[i]) === dataIdOf(slot.variable)) throw new Error('tf.clone did not copy on the wasm backend');
-      slot.param.data = view(this.clones[i]);
-      slot.param.grad = gradArray(view(grads[i]), slot.param.data as Float32Array);
+      const data = view(this.clones[i]);
+      if (data === undefined || dataIdOf(this.clones[i]) === dataIdOf(slot.variable)) throw new Error('tf.clone did not copy into the wasm heap');
+      slot.param.data = data;
+      // Gradients still held by another backend (the app switched since) are read through the engine.
+      slot.param.grad = gradArray(view(grads[i]) ?? (grads[i].dataSync() as Float32Array), data);
       counts.copied++;
     });
   }
@@ -200,7 +243,9 @@ class Copy implements Transfer {
 export function transferFor(mode: 'auto' | 'copy'): Transfer {
   const name = tf.getBackend();
   const backend = tf.backend() as unknown as Partial<CpuBackend & WasmBackend>;
-  if (mode === 'auto' && name === 'cpu' && typeof backend.data?.get === 'function') return new CpuShared(backend as CpuBackend);
+  if (mode === 'auto' && name === 'cpu' && typeof backend.data?.get === 'function' && typeof backend.write === 'function' && typeof backend.move === 'function') {
+    return new CpuShared(backend as CpuBackend);
+  }
   if (mode === 'auto' && name === 'wasm' && backend.wasm?.HEAPU8 !== undefined && typeof backend.dataIdMap?.get === 'function') {
     // The threaded build's heap is a SharedArrayBuffer, which the kernels refuse.
     const shared = typeof SharedArrayBuffer !== 'undefined' && backend.wasm.HEAPU8.buffer instanceof SharedArrayBuffer;
