@@ -124,7 +124,9 @@ describe('loading with mmap', function () {
         expect(notBool.message).to.match(/Expected a boolean for \w+ options\.mmap/);
         const unknown = await thrown(() => load(missing, { mmap: true, lazy: true } as never));
         expect(unknown, fn).to.be.instanceOf(TypeError);
-        expect(unknown.message).to.contain(`${fn} has no option 'lazy'`);
+        expect(unknown.message).to.contain(`Unknown option 'lazy' for ${fn}; known options: mmap`);
+        const typo = await thrown(() => load(missing, { mmpa: true } as never));
+        expect(typo.message).to.contain(`Unknown option 'mmpa' for ${fn} (did you mean 'mmap'?)`);
         expect(await thrown(() => load(missing, null as never)), fn).to.be.instanceOf(TypeError);
         // mmap: false with bytes is an ordinary load.
         if (fn === 'loadTorch') expect(((await load(bytes, { mmap: false })) as Records).a.data[0]).to.equal(1);

@@ -5,7 +5,7 @@
 // the reason is kept for `simd-optim inspect`.
 import { constants as bufferConstants } from 'buffer';
 import { arrayTypeOf, type DType, type DTypeArrays } from '../core/tensor';
-import { describe } from '../core/errors';
+import { checkOptionNames, describe } from '../core/errors';
 import { fileBuffers } from '../engine/backend';
 import { CHUNK, MAX_TYPED_LENGTH, type ByteSource } from './byte-source';
 import { FileFormatError } from './format-error';
@@ -40,8 +40,7 @@ export function mmapOption(fn: string, options: unknown, file: unknown): boolean
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new TypeError(`Expected an options object for ${fn} options but received ${describe(options)}`);
   }
-  const unknown = Object.keys(options).find((k) => k !== 'mmap');
-  if (unknown !== undefined) throw new TypeError(`${fn} has no option '${unknown}' (it takes: mmap)`);
+  checkOptionNames(fn, options, ['mmap']);
   const { mmap } = options as LoadOptions;
   if (mmap !== undefined && typeof mmap !== 'boolean') throw new TypeError(`Expected a boolean for ${fn} options.mmap but received ${describe(mmap)}`);
   if (mmap === true && typeof file !== 'string') {
