@@ -34,26 +34,20 @@ import * as vm from 'node:vm';
 import { loadSafetensors, loadTorch, saveSafetensors, saveTorch, type TensorRecord } from '../lib';
 import type * as Binding from '../binding';
 import { loadAverage, readMachine } from './machine';
+import { sectionOf, withSection } from './page-section';
 import { bytesName, median, now, sig, sleep } from './stats';
 import { ask, LineWorker, parseTagged, quietThreadsEnv } from './worker-client';
 
 export const IO_START = '<!-- io:start -->';
 export const IO_END = '<!-- io:end -->';
 
+const MARKERS = { start: IO_START, end: IO_END };
+
 /** The page with its io section replaced (or appended at the end). */
-export function withIoSection(page: string, section: string): string {
-  const start = page.indexOf(IO_START);
-  const end = page.indexOf(IO_END);
-  if (start >= 0 && end > start) return page.slice(0, start) + section + page.slice(end + IO_END.length);
-  return `${page.trimEnd()}\n\n${section}\n`;
-}
+export const withIoSection = (page: string, section: string): string => withSection(page, MARKERS, section);
 
 /** The io section of a page, markers included, or undefined. */
-export function ioSectionOf(page: string): string | undefined {
-  const start = page.indexOf(IO_START);
-  const end = page.indexOf(IO_END);
-  return start >= 0 && end > start ? page.slice(start, end + IO_END.length) : undefined;
-}
+export const ioSectionOf = (page: string): string | undefined => sectionOf(page, MARKERS);
 
 const root = path.resolve(__dirname, '..');
 const trixie = process.env.SIMD_OPTIM_TRIXIE || '/var/cache/simd-optim/trixie';

@@ -38,25 +38,19 @@ import { RMSprop } from '../lib';
 import { CLASSES, IMAGE_PIXELS, loadDigits, trainTestSplit } from '../demo/data';
 import { mulberry32 } from '../demo/random';
 import { loadAverage, readMachine } from './machine';
+import { sectionOf, withSection } from './page-section';
 import { bytesName, median, now, sig } from './stats';
 
 export const TFJS_START = '<!-- tfjs:start -->';
 export const TFJS_END = '<!-- tfjs:end -->';
 
+const MARKERS = { start: TFJS_START, end: TFJS_END };
+
 /** The page with its tfjs section replaced (or appended at the end). */
-export function withTfjsSection(page: string, section: string): string {
-  const start = page.indexOf(TFJS_START);
-  const end = page.indexOf(TFJS_END);
-  if (start >= 0 && end > start) return page.slice(0, start) + section + page.slice(end + TFJS_END.length);
-  return `${page.trimEnd()}\n\n${section}\n`;
-}
+export const withTfjsSection = (page: string, section: string): string => withSection(page, MARKERS, section);
 
 /** The tfjs section of a page, markers included, or undefined. */
-export function tfjsSectionOf(page: string): string | undefined {
-  const start = page.indexOf(TFJS_START);
-  const end = page.indexOf(TFJS_END);
-  return start >= 0 && end > start ? page.slice(start, end + TFJS_END.length) : undefined;
-}
+export const tfjsSectionOf = (page: string): string | undefined => sectionOf(page, MARKERS);
 
 const root = path.resolve(__dirname, '..');
 const BACKENDS = ['cpu', 'wasm'] as const;

@@ -13,9 +13,10 @@ import '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { CLASSES, IMAGE_PIXELS, loadDigits, trainTestSplit, type Dataset } from '../demo/data';
 import { Parameter, RMSprop, type RMSpropOptions } from '../lib';
-import { tfOptimizer, type TfOptimizer } from '../lib/tfjs';
+import { tfOptimizer } from '../lib/tfjs';
 import { bytesOf, itFull } from './helpers';
 import { oracleFor } from './torch/python';
+import { recordGradients } from './tfjs-helpers';
 
 const OPTIONS: Partial<RMSpropOptions> = { lr: 1e-2, alpha: 0.9, centered: true };
 // Deterministic: seeded initializers and no shuffling (TF.js shuffles with
@@ -27,18 +28,6 @@ function tensorsOf(data: Dataset): { xs: tf.Tensor2D; ys: tf.Tensor2D } {
   const oneHot = new Float32Array(data.n * CLASSES);
   data.y.forEach((label, i) => (oneHot[i * CLASSES + label] = 1));
   return { xs: tf.tensor2d(data.x, [data.n, IMAGE_PIXELS]), ys: tf.tensor2d(oneHot, [data.n, CLASSES]) };
-}
-
-/** Copies of the gradients of every step, by variable name, taken as applyGradients is called. */
-function recordGradients(opt: TfOptimizer): Map<string, Float32Array>[] {
-  const steps: Map<string, Float32Array>[] = [];
-  const apply = opt.applyGradients.bind(opt);
-  opt.applyGradients = (grads) => {
-    const list = Array.isArray(grads) ? grads : Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
-    steps.push(new Map(list.map(({ name, tensor }) => [name, (tensor.dataSync() as Float32Array).slice()])));
-    apply(grads);
-  };
-  return steps;
 }
 
 const hexOf = (a: ArrayBufferView) => bytesOf(a).toString('hex');

@@ -13,6 +13,7 @@ import { Adagrad, Adam, AdamW, OneCycleLR, Optimizer, Parameter, RMSprop, SGD, t
 import { TfOptimizer, tfOptimizer, type NamedTensor } from '../lib/tfjs';
 import { CustomRMSprop } from '../examples/custom-rmsprop';
 import { bytesOf, randomF32 } from './helpers';
+import { recordGradients } from './tfjs-helpers';
 
 const OPTIONS: Partial<RMSpropOptions> = { lr: 1e-2, alpha: 0.9, centered: true, momentum: 0.5, weightDecay: 1e-3 };
 
@@ -36,18 +37,6 @@ const data = () => ({ xs: tf.tensor(randomF32(64 * 8, 1), [64, 8]), ys: tf.tenso
 /** The trainable weights' names and copies of their values. */
 function weightsOf(model: tfl.LayersModel): Map<string, Float32Array> {
   return new Map(model.trainableWeights.map((w) => [(w.read() as tf.Variable).name, (w.read().dataSync() as Float32Array).slice()]));
-}
-
-/** Copies of every gradient the optimizer is given, step by step (in the list form layers passes). */
-function recordGradients(opt: TfOptimizer): Map<string, Float32Array>[] {
-  const steps: Map<string, Float32Array>[] = [];
-  const apply = opt.applyGradients.bind(opt);
-  opt.applyGradients = (grads) => {
-    const list = Array.isArray(grads) ? grads : Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
-    steps.push(new Map(list.map(({ name, tensor }) => [name, (tensor.dataSync() as Float32Array).slice()])));
-    apply(grads);
-  };
-  return steps;
 }
 
 const hexOf = (a: Float32Array) => bytesOf(a).toString('hex');
